@@ -1,0 +1,7 @@
+//! `kefu-media`: kefu's RTP media engine.
+//!
+//! It will own RTP/RTCP sessions, the G.711 and Opus codecs, the jitter buffer,
+//! DTMF (RFC 4733 and in-band), the prompt player and tone generator, the mixer
+//! with its hear-matrix, recording taps and the WebRTC gateway. Protocol and signal
+//! processing live in sans-IO structs; tokio only appears in a thin socket driver.
+//! It does not know about SIP: call control in the `kefu` binary joins the two.
