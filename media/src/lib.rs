@@ -5,3 +5,16 @@
 //! with its hear-matrix, recording taps and the WebRTC gateway. Protocol and signal
 //! processing live in sans-IO structs; tokio only appears in a thin socket driver.
 //! It does not know about SIP: call control in the `kefu` binary joins the two.
+//!
+//! What exists today, each a plain struct that takes samples, packets and the
+//! current time as parameters and never touches a socket or a clock:
+//!
+//! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
+//! - [`g711`]: µ-law and A-law codecs;
+//! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
+//! - [`tone`]: ringback, busy and other cadenced tones.
+
+pub mod g711;
+pub mod goertzel;
+pub mod pcm;
+pub mod tone;
