@@ -12,8 +12,11 @@
 //! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
 //! - [`g711`]: µ-law and A-law codecs;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
-//! - [`tone`]: ringback, busy and other cadenced tones.
+//! - [`tone`]: ringback, busy and other cadenced tones;
+//! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
+//!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation.
 
+pub mod dtmf;
 pub mod g711;
 pub mod goertzel;
 pub mod pcm;
