@@ -1,0 +1,198 @@
+//! A contact in the engine: what arrived (`ContactSpec`), where it stands
+//! (waiting, being offered, assigned) and its place in line. Contacts wait in
+//! priority order, higher first, first-come first-served within a priority.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use crate::config::SkillRequirement;
+use crate::ids::{AgentId, Channel, ContactId, CustomerId, Priority, QueueId};
+
+/// A contact as it arrives: a call, a chat, a WeChat conversation, an SMS thread or an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactSpec {
+    /// Its id, chosen by the caller and unique while the contact is in the engine.
+    pub id: ContactId,
+    /// Its medium.
+    pub channel: Channel,
+    /// The queue it waits in (after an overflow, the queue it moved to).
+    pub queue: QueueId,
+    /// Its priority.
+    pub priority: Priority,
+    /// Skills an agent needs to be offered it.
+    pub skills: Vec<SkillRequirement>,
+    /// The customer, for sticky routing.
+    pub customer: Option<CustomerId>,
+    /// Free-form data (IVR input, CRM fields) kept for whoever wires the engine.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl ContactSpec {
+    /// A contact of lowest priority needing no skill, from no known customer.
+    pub fn new(id: ContactId, channel: Channel, queue: QueueId) -> Self {
+        Self {
+            id,
+            channel,
+            queue,
+            priority: Priority::LOWEST,
+            skills: Vec::new(),
+            customer: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// The same contact with a priority.
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// The same contact also requiring a skill.
+    pub fn with_skill(mut self, requirement: SkillRequirement) -> Self {
+        self.skills.push(requirement);
+        self
+    }
+
+    /// The same contact from a known customer.
+    pub fn with_customer(mut self, customer: CustomerId) -> Self {
+        self.customer = Some(customer);
+        self
+    }
+
+    /// The same contact with an attribute.
+    pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One ringing offer of a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PendingOffer {
+    pub(crate) agent: AgentId,
+    pub(crate) deadline: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// In line, offered to nobody.
+    Waiting,
+    /// Ringing one agent (several for ring-all); never empty.
+    Offered(Vec<PendingOffer>),
+    /// Accepted by an agent.
+    Assigned { agent: AgentId },
+}
+
+/// A contact's place in line: higher priority first, then arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LineKey {
+    priority: Reverse<Priority>,
+    seq: u64,
+    pub(crate) contact: ContactId,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Contact {
+    pub(crate) spec: ContactSpec,
+    pub(crate) arrived: Instant,
+    /// When it entered its current queue.
+    pub(crate) entered: Instant,
+    seq: u64,
+    pub(crate) stage: Stage,
+    /// Agents who let this contact go (declined or did not answer).
+    pub(crate) tried: BTreeSet<AgentId>,
+    pub(crate) next_announce: Option<Instant>,
+    /// The agent who last served this customer, if sticky routing applies.
+    pub(crate) sticky_agent: Option<AgentId>,
+}
+
+impl Contact {
+    pub(crate) fn new(spec: ContactSpec, now: Instant, seq: u64) -> Self {
+        Self {
+            spec,
+            arrived: now,
+            entered: now,
+            seq,
+            stage: Stage::Waiting,
+            tried: BTreeSet::new(),
+            next_announce: None,
+            sticky_agent: None,
+        }
+    }
+
+    pub(crate) fn line_key(&self) -> LineKey {
+        LineKey {
+            priority: Reverse(self.spec.priority),
+            seq: self.seq,
+            contact: self.spec.id,
+        }
+    }
+
+    pub(crate) fn offers(&self) -> &[PendingOffer] {
+        match &self.stage {
+            Stage::Offered(offers) => offers,
+            Stage::Waiting | Stage::Assigned { .. } => &[],
+        }
+    }
+
+    /// Removes the offer to `agent`; the contact is waiting again when none is left.
+    /// Returns whether there was such an offer.
+    pub(crate) fn withdraw_offer(&mut self, agent: AgentId) -> bool {
+        let Stage::Offered(offers) = &mut self.stage else {
+            return false;
+        };
+        let before = offers.len();
+        offers.retain(|o| o.agent != agent);
+        let found = offers.len() != before;
+        if offers.is_empty() {
+            self.stage = Stage::Waiting;
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: u64, priority: u8, seq: u64) -> Contact {
+        let spec = ContactSpec::new(ContactId(id), Channel::Voice, QueueId(1))
+            .with_priority(Priority::new(priority).expect("valid priority"));
+        Contact::new(spec, Instant::now(), seq)
+    }
+
+    #[test]
+    fn line_order_is_priority_then_arrival() {
+        let mut keys = [
+            contact(1, 0, 1).line_key(),
+            contact(2, 5, 2).line_key(),
+            contact(3, 5, 3).line_key(),
+            contact(4, 9, 4).line_key(),
+        ];
+        keys.sort();
+        let order: Vec<u64> = keys.iter().map(|k| k.contact.0).collect();
+        assert_eq!(order, vec![4, 2, 3, 1]);
+    }
+
+    #[test]
+    fn withdrawing_the_last_offer_puts_the_contact_back_in_waiting() {
+        let mut c = contact(1, 0, 1);
+        let deadline = c.arrived;
+        c.stage = Stage::Offered(vec![
+            PendingOffer {
+                agent: AgentId(1),
+                deadline,
+            },
+            PendingOffer {
+                agent: AgentId(2),
+                deadline,
+            },
+        ]);
+        assert!(c.withdraw_offer(AgentId(1)));
+        assert_eq!(c.offers().len(), 1);
+        assert!(!c.withdraw_offer(AgentId(1)));
+        assert!(c.withdraw_offer(AgentId(2)));
+        assert_eq!(c.stage, Stage::Waiting);
+    }
+}
