@@ -14,10 +14,13 @@
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
-//!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation.
+//!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation;
+//! - [`mixer`]: N-party mixing through a hear-matrix (supervisor monitor,
+//!   whisper, barge).
 
 pub mod dtmf;
 pub mod g711;
 pub mod goertzel;
+pub mod mixer;
 pub mod pcm;
 pub mod tone;
