@@ -1,6 +1,40 @@
 //! `kefu-recordings`: call recordings as files.
 //!
-//! It will own the crash-safe stereo WAV writer (caller left, agent right), the
-//! on-disk layout `DATA_DIR/recordings/YYYY/MM/DD/<call-id>.wav`, recording
-//! metadata, pause/resume, retention sweeps and access-checked streaming. It
-//! depends on nothing else of kefu's.
+//! It owns the crash-safe stereo WAV writer (caller left, agent right, kept in
+//! step with wall-clock time, valid after `kill -9`), the [`Recorder`] handle
+//! the media engine feeds without ever blocking, pause/resume for PCI DSS, the
+//! on-disk layout `DATA_DIR/recordings/YYYY/MM/DD/<call-id>.wav`, the
+//! [`RecordingMeta`] the binary stores as a row, retention sweeps, and
+//! [`open_for_read`], which refuses any path outside the recordings directory.
+//!
+//! It deliberately does not decode RTP, store rows, check who may listen to a
+//! recording or serve HTTP: the media engine hands it PCM frames, the binary
+//! stores the metadata and checks access. It depends on nothing else of
+//! kefu's, and reads no clock except in the recorder's writer thread.
+
+mod layout;
+mod meta;
+mod recorder;
+mod retention;
+mod sample_rate;
+mod timeline;
+mod utc;
+mod writer;
+
+#[cfg(test)]
+mod test_support;
+
+pub use layout::{
+    AccessError, CallId, CallIdError, RECORDINGS_DIR, open_for_read, recording_path,
+    recordings_root,
+};
+pub use meta::{PauseInterval, RecordingMeta};
+pub use recorder::{DEFAULT_QUEUE_FRAMES, Fed, Recorder, RecorderConfig, RecorderError, TICK};
+pub use retention::{SweepError, SweepReport, sweep};
+pub use sample_rate::{SampleRate, UnsupportedSampleRate};
+pub use timeline::Side;
+pub use utc::TimestampOutOfRange;
+pub use writer::{
+    ALIGNMENT_TOLERANCE, CHECKPOINT_INTERVAL, FinishedWav, LATE_ALLOWANCE, MAX_LEAD,
+    StereoWavWriter, WriterError,
+};
