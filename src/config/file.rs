@@ -1,0 +1,48 @@
+//! The shape of `kefu.toml`: every key optional, unknown keys rejected.
+
+use serde::Deserialize;
+
+/// `kefu.toml` as written; every key may be absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct FileConfig {
+    pub data_dir: Option<String>,
+    pub demo: Option<bool>,
+    pub sip: SipSection,
+    pub http: HttpSection,
+    pub database: DatabaseSection,
+    pub api: ApiSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct SipSection {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct HttpSection {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct DatabaseSection {
+    pub url: Option<String>,
+    pub max_connections: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct ApiSection {
+    pub admin_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct LogSection {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}

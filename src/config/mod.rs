@@ -1,0 +1,84 @@
+//! kefu's configuration: one TOML file, `KEFU_…` environment overrides and
+//! command-line flags, resolved in that order of precedence (flag > env > file >
+//! default) into a validated [`Config`].
+//!
+//! Every error names the key, the value and what is allowed, and says where the
+//! value came from when it was not the file, so an operator can fix it in one go.
+
+mod error;
+mod file;
+mod listen;
+mod sources;
+
+pub use error::ConfigError;
+pub use listen::ListenAddr;
+pub use sources::{Overrides, load};
+
+use std::path::PathBuf;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event, for people at a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Which database backend a URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An embedded SQLite file (the default, under the data dir).
+    Sqlite(String),
+    /// A PostgreSQL server shared by several kefu nodes.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// The URL as sqlx expects it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DatabaseUrl::Sqlite(url) | DatabaseUrl::Postgres(url) => url,
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        let url = self.as_str();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return url.to_owned();
+        };
+        match rest.split_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+}
+
+/// The validated configuration kefu runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub file: Option<PathBuf>,
+    /// Runtime data: SQLite file, recordings, uploads, prompt cache.
+    pub data_dir: PathBuf,
+    /// SIP listens here on UDP and TCP.
+    pub sip_listen: ListenAddr,
+    /// HTTP (API, WebSockets, web apps) listens here.
+    pub http_listen: ListenAddr,
+    /// Where the store lives.
+    pub database_url: DatabaseUrl,
+    /// Upper bound of the store's connection pool.
+    pub database_max_connections: u32,
+    /// A fixed admin API token, if configured (else one is generated once).
+    pub admin_token: Option<String>,
+    /// Provision the demo tenant at start.
+    pub demo: bool,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `kefu=debug,sqlx=warn`.
+    pub log_level: String,
+}

@@ -1,0 +1,542 @@
+//! Reads the TOML file, lays environment variables and flags over it, and
+//! validates the result into a [`Config`].
+
+use std::path::{Path, PathBuf};
+
+use super::error::Origin;
+use super::file::FileConfig;
+use super::{Config, ConfigError, DatabaseUrl, ListenAddr, LogFormat};
+
+/// Values given on the command line; `None` (or `false`) means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<String>,
+    pub sip_listen: Option<String>,
+    pub http_listen: Option<String>,
+    pub database_url: Option<String>,
+    pub demo: bool,
+    pub log_format: Option<String>,
+}
+
+/// A key that can be set from the environment and, for some, a flag.
+struct Overridable {
+    key: &'static str,
+    env: &'static str,
+    flag: Option<&'static str>,
+    is_bool: bool,
+}
+
+const OVERRIDABLE: &[Overridable] = &[
+    Overridable {
+        key: "data_dir",
+        env: "KEFU_DATA_DIR",
+        flag: Some("--data-dir"),
+        is_bool: false,
+    },
+    Overridable {
+        key: "demo",
+        env: "KEFU_DEMO",
+        flag: Some("--demo"),
+        is_bool: true,
+    },
+    Overridable {
+        key: "sip.listen",
+        env: "KEFU_SIP_LISTEN",
+        flag: Some("--sip-listen"),
+        is_bool: false,
+    },
+    Overridable {
+        key: "http.listen",
+        env: "KEFU_HTTP_LISTEN",
+        flag: Some("--http-listen"),
+        is_bool: false,
+    },
+    Overridable {
+        key: "database.url",
+        env: "KEFU_DATABASE_URL",
+        flag: Some("--database-url"),
+        is_bool: false,
+    },
+    Overridable {
+        key: "database.max_connections",
+        env: "KEFU_DATABASE_MAX_CONNECTIONS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "api.admin_token",
+        env: "KEFU_ADMIN_TOKEN",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "log.format",
+        env: "KEFU_LOG_FORMAT",
+        flag: Some("--log-format"),
+        is_bool: false,
+    },
+    Overridable {
+        key: "log.level",
+        env: "KEFU_LOG_LEVEL",
+        flag: None,
+        is_bool: false,
+    },
+];
+
+const DEFAULT_FILE: &str = "kefu.toml";
+
+/// Loads the configuration: flag > env > file > default. `env` looks up an
+/// environment variable (injected so tests do not touch the process's).
+pub fn load(
+    overrides: &Overrides,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let file = config_path(overrides, &env);
+    let mut table = match &file {
+        Some(path) => read_table(path)?,
+        None => toml::Table::new(),
+    };
+    let mut origins = Vec::new();
+    for item in OVERRIDABLE {
+        if let Some((value, origin)) = override_value(item, overrides, &env) {
+            let value = if item.is_bool {
+                toml::Value::Boolean(parse_bool(item.key, &value, &origin)?)
+            } else if item.key == "database.max_connections" {
+                toml::Value::Integer(parse_int(item.key, &value, &origin)?)
+            } else {
+                toml::Value::String(value)
+            };
+            set_path(&mut table, item.key, value);
+            origins.push((item.key, origin));
+        }
+    }
+    let parsed: FileConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|err| shape_error(&err))?;
+    let origin_of = |key: &str| {
+        origins
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(Origin::File, |(_, o)| o.clone())
+    };
+    resolve(parsed, file, &origin_of)
+}
+
+fn config_path(overrides: &Overrides, env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    overrides
+        .config
+        .clone()
+        .or_else(|| {
+            env("KEFU_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| {
+            Path::new(DEFAULT_FILE)
+                .exists()
+                .then(|| PathBuf::from(DEFAULT_FILE))
+        })
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Unreadable {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|err| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: err.to_string().trim_end().replace('\n', " "),
+        })
+}
+
+fn override_value(
+    item: &Overridable,
+    overrides: &Overrides,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Option<(String, Origin)> {
+    let flag_value = match item.key {
+        "data_dir" => overrides.data_dir.clone(),
+        "demo" => overrides.demo.then(|| "true".to_owned()),
+        "sip.listen" => overrides.sip_listen.clone(),
+        "http.listen" => overrides.http_listen.clone(),
+        "database.url" => overrides.database_url.clone(),
+        "log.format" => overrides.log_format.clone(),
+        _ => None,
+    };
+    if let (Some(value), Some(flag)) = (flag_value, item.flag) {
+        return Some((value, Origin::Flag(flag)));
+    }
+    env(item.env)
+        .filter(|v| !v.is_empty())
+        .map(|v| (v, Origin::Env(item.env)))
+}
+
+fn parse_bool(key: &str, value: &str, origin: &Origin) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(key, value, origin, "expected true or false")),
+    }
+}
+
+fn parse_int(key: &str, value: &str, origin: &Origin) -> Result<i64, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| invalid(key, value, origin, "expected a whole number"))
+}
+
+fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        Some((section, rest)) => {
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+    }
+}
+
+/// Turns a serde error (unknown key, wrong type) into a [`ConfigError`].
+fn shape_error(err: &serde_path_to_error::Error<toml::de::Error>) -> ConfigError {
+    let path = err.path().to_string();
+    let message = err.inner().message().to_owned();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let key = if path == "." || path.is_empty() || path.ends_with(field) {
+            path.trim_start_matches('.').to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        let key = if key.is_empty() {
+            field.to_owned()
+        } else {
+            key
+        };
+        return ConfigError::UnknownKey {
+            suggestion: closest(field, expected),
+            key,
+        };
+    }
+    ConfigError::Invalid {
+        key: path,
+        value: "(value)".to_owned(),
+        origin: Origin::File,
+        reason: message,
+    }
+}
+
+/// The expected name closest to `field` in serde's "expected one of `a`, `b`".
+fn closest(field: &str, expected: &str) -> Option<String> {
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| (strsim::jaro_winkler(field, candidate), candidate))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.to_owned())
+}
+
+fn invalid(key: &str, value: &str, origin: &Origin, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        value: format!("{value:?}"),
+        origin: origin.clone(),
+        reason: reason.into(),
+    }
+}
+
+fn resolve(
+    parsed: FileConfig,
+    file: Option<PathBuf>,
+    origin_of: &impl Fn(&str) -> Origin,
+) -> Result<Config, ConfigError> {
+    let data_dir = PathBuf::from(parsed.data_dir.unwrap_or_else(|| "./data".to_owned()));
+    if data_dir.as_os_str().is_empty() {
+        return Err(invalid(
+            "data_dir",
+            "",
+            &origin_of("data_dir"),
+            "must not be empty",
+        ));
+    }
+    let listen = |key: &str, value: Option<String>, default: &str| {
+        let text = value.unwrap_or_else(|| default.to_owned());
+        ListenAddr::parse(&text).map_err(|reason| invalid(key, &text, &origin_of(key), reason))
+    };
+    let sip_listen = listen("sip.listen", parsed.sip.listen, "0.0.0.0:5060")?;
+    let http_listen = listen("http.listen", parsed.http.listen, "0.0.0.0:8080")?;
+    let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
+        None => DatabaseUrl::Sqlite(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("kefu.db").display()
+        )),
+        Some(url) if url.starts_with("sqlite:") => DatabaseUrl::Sqlite(url),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            DatabaseUrl::Postgres(url)
+        }
+        Some(url) => {
+            return Err(invalid(
+                "database.url",
+                &url,
+                &origin_of("database.url"),
+                "must start with sqlite: or postgres://",
+            ));
+        }
+    };
+    let max_connections = parsed.database.max_connections.unwrap_or(16);
+    let database_max_connections = u32::try_from(max_connections)
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                "database.max_connections",
+                &max_connections.to_string(),
+                &origin_of("database.max_connections"),
+                "must be 1-1000",
+            )
+        })?;
+    let admin_token = parsed.api.admin_token.filter(|t| !t.is_empty());
+    if let Some(token) = &admin_token {
+        if token.len() < 16 {
+            return Err(invalid(
+                "api.admin_token",
+                "(hidden)",
+                &origin_of("api.admin_token"),
+                "must be at least 16 characters; leave it unset to have kefu generate one",
+            ));
+        }
+    }
+    let log_format = match parsed.log.format.as_deref().unwrap_or("human") {
+        "human" => LogFormat::Human,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(invalid(
+                "log.format",
+                other,
+                &origin_of("log.format"),
+                "must be human or json",
+            ));
+        }
+    };
+    let log_level = parsed.log.level.unwrap_or_else(|| "info".to_owned());
+    if let Err(err) = tracing_subscriber::EnvFilter::try_new(&log_level) {
+        return Err(invalid(
+            "log.level",
+            &log_level,
+            &origin_of("log.level"),
+            format!("not a tracing filter ({err}); e.g. info or kefu=debug,sqlx=warn"),
+        ));
+    }
+    Ok(Config {
+        file,
+        data_dir,
+        sip_listen,
+        http_listen,
+        database_url,
+        database_max_connections,
+        admin_token,
+        demo: parsed.demo.unwrap_or(false),
+        log_format,
+        log_level,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn load_str(
+        toml: &str,
+        env: &[(&str, &str)],
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml.as_bytes()).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let overrides = Overrides {
+            config: Some(file.path().to_owned()),
+            ..overrides
+        };
+        load(&overrides, |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_listen.to_string(), "0.0.0.0:5060");
+        assert_eq!(config.http_listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("sqlite://./data/kefu.db?mode=rwc".to_owned())
+        );
+        assert!(!config.demo);
+        assert_eq!(config.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let file = "[sip]\nlisten = \"127.0.0.1:5001\"\n[http]\nlisten = \"127.0.0.1:8001\"\n";
+        let env = [
+            ("KEFU_SIP_LISTEN", "127.0.0.1:5002"),
+            ("KEFU_HTTP_LISTEN", "127.0.0.1:8002"),
+        ];
+        let flags = Overrides {
+            http_listen: Some("127.0.0.1:8003".into()),
+            ..Default::default()
+        };
+        let config = load_str(file, &env, flags).unwrap();
+        assert_eq!(config.sip_listen.port(), 5002, "env beats file");
+        assert_eq!(config.http_listen.port(), 8003, "flag beats env");
+        let config = load_str(file, &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_listen.port(), 5001, "file beats default");
+    }
+
+    #[test]
+    fn bad_port_names_key_value_and_allowed_range() {
+        let err = load_str(
+            "[sip]\nlisten = \"localhost:99999\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "config error: sip.listen = \"localhost:99999\": port must be 1-65535 (or 0 for any free port)"
+        );
+    }
+
+    #[test]
+    fn bad_env_value_says_it_came_from_env() {
+        let err = load_str("", &[("KEFU_HTTP_LISTEN", "nope")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("http.listen") && err.contains("(from env KEFU_HTTP_LISTEN)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_did_you_mean() {
+        let err = load_str(
+            "[sip]\nlisen = \"0.0.0.0:5060\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "config error: unknown key `sip.lisen`; did you mean `listen`?"
+        );
+        let err = load_str("dta_dir = \"x\"\n", &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config error: unknown key `dta_dir`; did you mean `data_dir`?"
+        );
+        let err = load_str("[sipp]\n", &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "config error: unknown key `sipp`; did you mean `sip`?");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = load_str("demo = \"maybe\"\n", &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config error: demo"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_the_file_and_line() {
+        let err = load_str("[sip\n", &[], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_file_is_named() {
+        let overrides = Overrides {
+            config: Some("/nonexistent/kefu.toml".into()),
+            ..Default::default()
+        };
+        let err = load(&overrides, |_| None).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config error: cannot read /nonexistent/kefu.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn database_url_must_name_a_known_backend() {
+        let err = load_str(
+            "[database]\nurl = \"mysql://x\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("database.url") && err.contains("sqlite: or postgres://"),
+            "{err}"
+        );
+        let config = load_str(
+            "[database]\nurl = \"postgres://u:secret@h/db\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.database_url.redacted(), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn demo_reads_bool_from_env_and_rejects_garbage() {
+        assert!(
+            load_str("", &[("KEFU_DEMO", "yes")], Overrides::default())
+                .unwrap()
+                .demo
+        );
+        let err = load_str("", &[("KEFU_DEMO", "perhaps")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("demo") && err.contains("KEFU_DEMO"), "{err}");
+    }
+
+    #[test]
+    fn short_admin_token_is_refused_without_echoing_it() {
+        let err = load_str("", &[("KEFU_ADMIN_TOKEN", "short")], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("api.admin_token") && !err.contains("short\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let example = include_str!("../../kefu.example.toml");
+        load_str(example, &[], Overrides::default()).unwrap();
+    }
+}

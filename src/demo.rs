@@ -1,0 +1,97 @@
+//! The demo tenant that `kefu serve --demo` provisions, idempotently: trunk
+//! `demo` trusted from 127.0.0.1, DID 4000 → the default IVR flow, DID 4001 →
+//! the echo test, agents 1001-1003 (password `demo<ext>`), queues `sales` and
+//! `support`.
+
+use crate::store::{IssuedToken, NewUser, Role, RouteTarget, Scope, Store, StoreError};
+
+/// The demo tenant's name.
+pub const TENANT: &str = "demo";
+/// The digest realm demo phones register in.
+pub const SIP_REALM: &str = "kefu";
+/// The name of the agents' demo API tokens (reissued at every start).
+const TOKEN_NAME: &str = "demo";
+
+const DEFAULT_FLOW: &str = include_str!("../ivr-scripts/default.toml");
+
+struct DemoAgent {
+    extension: &'static str,
+    name: &'static str,
+    queues: &'static [&'static str],
+    skills: &'static [(&'static str, i64)],
+}
+
+const AGENTS: &[DemoAgent] = &[
+    DemoAgent {
+        extension: "1001",
+        name: "Alice Wang",
+        queues: &["sales", "support"],
+        skills: &[("english", 8), ("chinese", 6)],
+    },
+    DemoAgent {
+        extension: "1002",
+        name: "Bob Li",
+        queues: &["sales"],
+        skills: &[("english", 6)],
+    },
+    DemoAgent {
+        extension: "1003",
+        name: "Chen Jing",
+        queues: &["support"],
+        skills: &[("chinese", 9), ("english", 5)],
+    },
+];
+
+/// What the demo provisioning made this time.
+pub struct DemoTenant {
+    /// A fresh API token per demo agent (extension, token); older ones are revoked.
+    pub agent_tokens: Vec<(&'static str, IssuedToken)>,
+}
+
+/// Creates whatever of the demo tenant is missing and reissues agent tokens.
+pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
+    let tenant = store.ensure_tenant(TENANT, SIP_REALM).await?;
+    store
+        .ensure_trunk(&tenant.id, "demo", "127.0.0.1/32")
+        .await?;
+    for queue in ["sales", "support"] {
+        store.ensure_queue(&tenant.id, queue).await?;
+    }
+    store
+        .save_ivr_flow(&tenant.id, "default", DEFAULT_FLOW)
+        .await?;
+    store
+        .set_number_route(&tenant.id, "4000", &RouteTarget::Ivr("default".into()))
+        .await?;
+    store
+        .set_number_route(&tenant.id, "4001", &RouteTarget::Echo)
+        .await?;
+    store.revoke_tokens(TOKEN_NAME, Scope::Agent).await?;
+    let mut agent_tokens = Vec::new();
+    for agent in AGENTS {
+        let password = format!("demo{}", agent.extension);
+        let (user, _) = store
+            .ensure_user(&NewUser {
+                tenant_id: &tenant.id,
+                username: agent.extension,
+                display_name: agent.name,
+                role: Role::Agent,
+                extension: Some(agent.extension),
+                password: Some(&password),
+            })
+            .await?;
+        for queue in agent.queues {
+            let queue = store.ensure_queue(&tenant.id, queue).await?;
+            store.set_queue_member(&queue.id, &user.id, 1, 0).await?;
+        }
+        for (skill, level) in agent.skills {
+            let skill = store.ensure_skill(&tenant.id, skill).await?;
+            store.set_agent_skill(&user.id, &skill, *level).await?;
+        }
+        let token = store
+            .issue_token(TOKEN_NAME, Scope::Agent, Some(&tenant.id), Some(&user.id))
+            .await?;
+        agent_tokens.push((agent.extension, token));
+    }
+    Ok(DemoTenant { agent_tokens })
+}

@@ -1,0 +1,4 @@
+//! The JSON API under `/api/v1/`, one file per resource.
+
+pub mod me;
+pub mod tenants;

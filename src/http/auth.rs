@@ -1,0 +1,94 @@
+//! Bearer-token authentication for `/api/v1/`: the admin token (configured or
+//! generated) and per-user tokens from the store. A request that passes gets
+//! a [`Caller`] in its extensions; handlers take it as an extractor.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::problem::Problem;
+use crate::store::{Scope, token_hash};
+
+/// Who is calling the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The admin token: everything, in every tenant.
+    Admin,
+    /// A user's token, limited to its tenant.
+    User { tenant_id: String, user_id: String },
+}
+
+impl Caller {
+    /// Whether this caller may read the tenant's data.
+    pub fn may_read(&self, tenant_id: &str) -> bool {
+        match self {
+            Caller::Admin => true,
+            Caller::User { tenant_id: own, .. } => own == tenant_id,
+        }
+    }
+}
+
+/// Middleware: 401 unless the request carries a valid bearer token.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Problem::unauthorized("missing Authorization: Bearer <token> header");
+    };
+    let Some(secret) = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Problem::unauthorized("the Authorization header must be `Bearer <token>`");
+    };
+    let caller = match caller_for(&state, secret).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => return Problem::unauthorized("the token is not valid (unknown or revoked)"),
+        Err(problem) => return problem.into_response(),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+async fn caller_for(state: &AppState, secret: &str) -> Result<Option<Caller>, Problem> {
+    if let Some(configured) = &state.admin_token_hash {
+        if token_hash(secret)
+            .as_bytes()
+            .ct_eq(configured.as_bytes())
+            .into()
+        {
+            return Ok(Some(Caller::Admin));
+        }
+    }
+    let Some(token) = state.store.find_token(secret).await? else {
+        return Ok(None);
+    };
+    Ok(match (token.scope, token.tenant_id, token.user_id) {
+        (Scope::Admin, _, _) => Some(Caller::Admin),
+        (Scope::Agent, Some(tenant_id), Some(user_id)) => Some(Caller::User { tenant_id, user_id }),
+        (Scope::Agent, _, _) => None,
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Problem::unauthorized("authentication required"))
+    }
+}

@@ -1,0 +1,65 @@
+//! kefu's HTTP side (axum): health, metrics, the JSON API under `/api/v1/`
+//! with bearer-token auth, and its OpenAPI document. One file per resource;
+//! shared state in [`AppState`].
+
+pub mod api;
+pub mod auth;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::store::Store;
+use problem::Problem;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// True once storage and listeners are up; false again while draining.
+    pub ready: Arc<AtomicBool>,
+    pub metrics: PrometheusHandle,
+    /// Hex SHA-256 of the configured admin token, if one is configured.
+    pub admin_token_hash: Option<String>,
+}
+
+/// The whole HTTP router.
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/me", get(api::me::me))
+        .route("/tenants", get(api::tenants::list))
+        .route("/tenants/{tenant}/agents", get(api::tenants::agents))
+        .route("/tenants/{tenant}/queues", get(api::tenants::queues))
+        .route("/tenants/{tenant}/numbers", get(api::tenants::numbers))
+        .route("/tenants/{tenant}/trunks", get(api::tenants::trunks))
+        .fallback(api_not_found)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .merge(protected);
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .nest("/api/v1", api)
+        .layer(middleware::from_fn(metrics::track))
+        .with_state(state)
+}
+
+async fn api_not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no such API endpoint; see /api/v1/openapi.json",
+    )
+}

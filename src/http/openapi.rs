@@ -1,0 +1,43 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` annotations so it cannot drift from the code.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::api;
+use super::problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kefu API", description = "kefu contact-center server: administration and agent API."),
+    paths(
+        super::health::healthz,
+        super::metrics::metrics,
+        api::me::me,
+        api::tenants::list,
+        api::tenants::agents,
+        api::tenants::queues,
+        api::tenants::numbers,
+        api::tenants::trunks,
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

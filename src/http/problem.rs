@@ -1,0 +1,81 @@
+//! API errors as RFC 9457 problem documents (`application/problem+json`), so
+//! every 4xx/5xx says in words what was wrong.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` for plain HTTP statuses).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The HTTP status phrase.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong in this request, for a person to read.
+    pub detail: String,
+}
+
+impl Problem {
+    /// A problem with the status's own title and the given detail.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    /// 401 with a `WWW-Authenticate: Bearer` challenge.
+    pub fn unauthorized(detail: impl Into<String>) -> Response {
+        let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail).into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"kefu\""),
+        );
+        response
+    }
+
+    /// 403: the token is valid but may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// 404 naming what was not found.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { what } => Problem::not_found(format!("{what} not found")),
+            other => {
+                tracing::error!(error = %other, "storage error while serving a request");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage is unavailable; retry later",
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The `kefu` server: configuration, storage, HTTP API, and (as they arrive)
+//! call control joining `kefu-signaling`, `kefu-media` and `kefu-acd`, the
+//! channel adapters, tickets, knowledge base and reports.
+//!
+//! `main.rs` is the command line; everything it runs lives here so that
+//! integration tests can reach the same code.
+
+pub mod admin_token;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod listen;
+pub mod serve;
+pub mod store;
+pub mod telemetry;

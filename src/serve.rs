@@ -1,0 +1,120 @@
+//! `kefu serve`: opens the store, provisions what is asked for, binds the
+//! listeners, serves until SIGTERM/SIGINT, then drains within 5 seconds.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::{Store, token_hash};
+use crate::{admin_token, demo, listen, telemetry};
+
+/// How long in-flight requests get to finish after a stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
+
+/// Runs the server until a stop signal; returns once drained.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let metrics = telemetry::init_metrics()?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = Store::open(&config.database_url, config.database_max_connections).await?;
+    tracing::info!(database = %config.database_url.redacted(), "storage ready");
+
+    let mut notices = String::new();
+    if let Some(token) = admin_token::ensure(&store, config.admin_token.is_some()).await? {
+        notices.push_str(&admin_token::announcement(&token));
+    }
+    let sip = listen::bind_sip(&config.sip_listen).await?;
+    let http_listener = listen::bind_http(&config.http_listen).await?;
+    let sip_addr = sip.local_addr()?;
+    let http_addr = http_listener.local_addr()?;
+    if config.demo {
+        let tenant = demo::provision(&store)
+            .await
+            .context("cannot provision the demo tenant")?;
+        notices.push_str(&demo_announcement(&tenant, sip_addr));
+    }
+    tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        store: store.clone(),
+        ready: ready.clone(),
+        metrics,
+        admin_token_hash: config.admin_token.as_deref().map(token_hash),
+    };
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let server = tokio::spawn(
+        axum::serve(http_listener, http::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.changed().await;
+            })
+            .into_future(),
+    );
+
+    ready.store(true, Ordering::Release);
+    let startup = started.elapsed();
+    metrics::gauge!("kefu_startup_seconds").set(startup.as_secs_f64());
+    print!("{notices}");
+    println!(
+        "kefu ready in {} ms: http=http://{http_addr} sip={sip_addr} (udp+tcp) data={}",
+        startup.as_millis(),
+        config.data_dir.display()
+    );
+    tracing::info!(%http_addr, %sip_addr, startup_ms = startup.as_millis() as u64, "kefu ready");
+
+    let signal = stop_signal().await?;
+    tracing::info!(signal, "stopping: draining requests");
+    ready.store(false, Ordering::Release);
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "HTTP server ended with an error"),
+        Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server task failed"),
+        Err(_) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
+    drop(sip);
+    let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+fn demo_announcement(tenant: &demo::DemoTenant, sip_addr: SocketAddr) -> String {
+    let sip = match sip_addr.ip() {
+        ip if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), sip_addr.port()),
+        _ => sip_addr,
+    };
+    let mut text = format!(
+        "kefu: demo tenant ready (SIP realm `{}`). Call sip:4000@{sip} for the IVR, \
+         sip:4001@{sip} for the echo test.\n",
+        demo::SIP_REALM
+    );
+    for (extension, token) in &tenant.agent_tokens {
+        text.push_str(&format!(
+            "  agent {extension}: SIP/web password demo{extension}, API token {}\n",
+            token.secret
+        ));
+    }
+    text
+}

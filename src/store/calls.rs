@@ -1,0 +1,175 @@
+//! Call detail records: one `calls` row per call from its first INVITE, and one
+//! `call_legs` row per SIP dialog kefu held for it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Millis, Store, StoreError, found, new_id};
+
+/// A call about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    pub tenant_id: Option<&'a str>,
+    /// `inbound`, `outbound` or `internal`.
+    pub direction: &'a str,
+    pub from_uri: &'a str,
+    pub to_uri: &'a str,
+    pub did: Option<&'a str>,
+    pub started_at: Millis,
+}
+
+/// A call's CDR row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct Call {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub direction: String,
+    pub from_uri: String,
+    pub to_uri: String,
+    pub did: Option<String>,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+/// A leg about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewCallLeg<'a> {
+    pub call_id: &'a str,
+    /// `caller`, `agent`, `trunk`, `supervisor` or `ivr`.
+    pub role: &'a str,
+    pub sip_call_id: &'a str,
+    pub peer_uri: &'a str,
+    pub started_at: Millis,
+}
+
+/// One SIP dialog of a call.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct CallLeg {
+    pub id: String,
+    pub call_id: String,
+    pub role: String,
+    pub sip_call_id: String,
+    pub peer_uri: String,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub final_status: Option<i64>,
+}
+
+impl Store {
+    /// Writes the CDR row of a new call; returns its id.
+    pub async fn create_call(&self, call: &NewCall<'_>) -> Result<String, StoreError> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO calls (id, tenant_id, direction, from_uri, to_uri, did, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(call.tenant_id)
+        .bind(call.direction)
+        .bind(call.from_uri)
+        .bind(call.to_uri)
+        .bind(call.did)
+        .bind(call.started_at.0)
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// Marks the call answered (the first answer wins).
+    pub async fn answer_call(&self, call_id: &str, at: Millis) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")
+            .bind(at.0)
+            .bind(call_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Finishes the call's CDR (the first end wins) and every leg still open.
+    pub async fn end_call(
+        &self,
+        call_id: &str,
+        at: Millis,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE calls SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(at.0)
+        .bind(reason)
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE call_legs SET ended_at = $1 WHERE call_id = $2 AND ended_at IS NULL")
+            .bind(at.0)
+            .bind(call_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The call's CDR row.
+    pub async fn call(&self, call_id: &str) -> Result<Call, StoreError> {
+        found(
+            sqlx::query_as(
+                "SELECT id, tenant_id, direction, from_uri, to_uri, did, started_at, \
+                 answered_at, ended_at, end_reason FROM calls WHERE id = $1",
+            )
+            .bind(call_id)
+            .fetch_optional(self.pool())
+            .await?,
+            "call",
+        )
+    }
+
+    /// Adds a leg to a call; returns its id.
+    pub async fn add_call_leg(&self, leg: &NewCallLeg<'_>) -> Result<String, StoreError> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO call_legs (id, call_id, role, sip_call_id, peer_uri, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(leg.call_id)
+        .bind(leg.role)
+        .bind(leg.sip_call_id)
+        .bind(leg.peer_uri)
+        .bind(leg.started_at.0)
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// Records a leg's final SIP status (and its answer time on 2xx).
+    pub async fn finish_call_leg_setup(
+        &self,
+        leg_id: &str,
+        status: u16,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let answered = (200..300).contains(&status).then_some(at.0);
+        sqlx::query("UPDATE call_legs SET final_status = $1, answered_at = $2 WHERE id = $3")
+            .bind(i64::from(status))
+            .bind(answered)
+            .bind(leg_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The legs of a call, oldest first.
+    pub async fn call_legs(&self, call_id: &str) -> Result<Vec<CallLeg>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, call_id, role, sip_call_id, peer_uri, started_at, answered_at, \
+             ended_at, final_status FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
+        )
+        .bind(call_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

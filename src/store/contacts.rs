@@ -1,0 +1,167 @@
+//! Contacts — a call, chat, WeChat conversation, SMS thread or email routed by
+//! the ACD — and the append-only event log that reports are computed from.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Millis, Store, StoreError, found, new_id};
+
+/// A contact about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewContact<'a> {
+    pub tenant_id: &'a str,
+    /// `voice`, `chat`, `wechat`, `sms` or `email`.
+    pub channel: &'a str,
+    pub queue_id: Option<&'a str>,
+    /// 0-9, higher first.
+    pub priority: i64,
+    pub customer_id: Option<&'a str>,
+    pub call_id: Option<&'a str>,
+    pub created_at: Millis,
+}
+
+/// A contact's current row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel: String,
+    pub queue_id: Option<String>,
+    pub priority: i64,
+    pub customer_id: Option<String>,
+    pub state: String,
+    pub call_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub disposition: Option<String>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// One entry of a contact's event log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct ContactEvent {
+    pub id: String,
+    pub contact_id: String,
+    pub at: i64,
+    /// e.g. `queued`, `offered`, `answered`, `abandoned`, `ended`.
+    pub kind: String,
+    pub user_id: Option<String>,
+    /// Event details as a JSON object.
+    pub data: String,
+}
+
+impl Store {
+    /// Writes a new contact in state `new`, with its first event; returns it.
+    pub async fn create_contact(&self, new: &NewContact<'_>) -> Result<Contact, StoreError> {
+        let id = new_id();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO contacts (id, tenant_id, channel, queue_id, priority, customer_id, \
+             state, call_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $8)",
+        )
+        .bind(&id)
+        .bind(new.tenant_id)
+        .bind(new.channel)
+        .bind(new.queue_id)
+        .bind(new.priority)
+        .bind(new.customer_id)
+        .bind(new.call_id)
+        .bind(new.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO contact_events (id, contact_id, at, kind, data) \
+             VALUES ($1, $2, $3, 'created', '{}')",
+        )
+        .bind(new_id())
+        .bind(&id)
+        .bind(new.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.contact(&id).await
+    }
+
+    /// The contact's current row.
+    pub async fn contact(&self, contact_id: &str) -> Result<Contact, StoreError> {
+        found(
+            sqlx::query_as(
+                "SELECT id, tenant_id, channel, queue_id, priority, customer_id, state, call_id, \
+                 agent_id, disposition, created_at, ended_at FROM contacts WHERE id = $1",
+            )
+            .bind(contact_id)
+            .fetch_optional(self.pool())
+            .await?,
+            "contact",
+        )
+    }
+
+    /// Moves a contact to a new state and logs it as an event, atomically.
+    pub async fn record_contact_event(
+        &self,
+        contact_id: &str,
+        at: Millis,
+        kind: &str,
+        user_id: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE contacts SET state = $1, agent_id = COALESCE($2, agent_id) WHERE id = $3",
+        )
+        .bind(kind)
+        .bind(user_id)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound { what: "contact" });
+        }
+        sqlx::query(
+            "INSERT INTO contact_events (id, contact_id, at, kind, user_id, data) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(contact_id)
+        .bind(at.0)
+        .bind(kind)
+        .bind(user_id)
+        .bind(data.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a contact with a disposition (the first end wins).
+    pub async fn end_contact(
+        &self,
+        contact_id: &str,
+        at: Millis,
+        disposition: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.record_contact_event(contact_id, at, "ended", None, &serde_json::json!({}))
+            .await?;
+        sqlx::query(
+            "UPDATE contacts SET ended_at = $1, disposition = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(at.0)
+        .bind(disposition)
+        .bind(contact_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A contact's events, oldest first.
+    pub async fn contact_events(&self, contact_id: &str) -> Result<Vec<ContactEvent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, contact_id, at, kind, user_id, data FROM contact_events \
+             WHERE contact_id = $1 ORDER BY at, id",
+        )
+        .bind(contact_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

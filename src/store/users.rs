@@ -1,0 +1,239 @@
+//! Users: agents, supervisors and admins, with an argon2 hash of their web
+//! password and the digest HA1 hashes their SIP phones authenticate with.
+//!
+//! Plain passwords are never stored: the web password as argon2 (PHC string),
+//! the SIP password as HA1 = H(username:realm:password) in MD5 and SHA-256
+//! (RFC 8760), which is all a digest registrar needs.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use md5::Md5;
+use serde::Serialize;
+use sha2::Sha256;
+use utoipa::ToSchema;
+
+use super::{Millis, Store, StoreError, found, new_id};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    /// The name stored in the `role` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub tenant_id: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub extension: Option<&'a str>,
+    /// Sets both the web password and the SIP password.
+    pub password: Option<&'a str>,
+}
+
+/// A user as the rest of kefu sees it (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub username: String,
+    pub display_name: String,
+    /// `agent`, `supervisor` or `admin`.
+    pub role: String,
+    pub extension: Option<String>,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+/// The digest secrets of a SIP user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SipCredentials {
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
+const USER_COLUMNS: &str =
+    "id, tenant_id, username, display_name, role, extension, created_at, disabled_at";
+
+impl Store {
+    /// Creates the user unless that username exists in the tenant. Returns the
+    /// user and whether it was created now.
+    pub async fn ensure_user(&self, new: &NewUser<'_>) -> Result<(User, bool), StoreError> {
+        if let Some(user) = self.user_by_username(new.tenant_id, new.username).await? {
+            return Ok((user, false));
+        }
+        let realm: String = sqlx::query_scalar("SELECT sip_realm FROM tenants WHERE id = $1")
+            .bind(new.tenant_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound { what: "tenant" })?;
+        let (password_hash, ha1_md5, ha1_sha256) = match new.password {
+            Some(password) => (
+                Some(hash_password(password)?),
+                Some(ha1::<Md5>(new.username, &realm, password)),
+                Some(ha1::<Sha256>(new.username, &realm, password)),
+            ),
+            None => (None, None, None),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, tenant_id, username, display_name, role, extension, \
+             password_hash, sip_ha1_md5, sip_ha1_sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id, username) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(new.tenant_id)
+        .bind(new.username)
+        .bind(new.display_name)
+        .bind(new.role.as_str())
+        .bind(new.extension)
+        .bind(password_hash)
+        .bind(ha1_md5)
+        .bind(ha1_sha256)
+        .bind(Millis::now().0)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        let user = found(
+            self.user_by_username(new.tenant_id, new.username).await?,
+            "user",
+        )?;
+        Ok((user, inserted == 1))
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, user_id: &str) -> Result<User, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        found(
+            sqlx::query_as(&sql)
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?,
+            "user",
+        )
+    }
+
+    /// The user with this username in the tenant.
+    pub async fn user_by_username(
+        &self,
+        tenant_id: &str,
+        username: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(tenant_id)
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// The users of a tenant with the given role, by username.
+    pub async fn users_with_role(
+        &self,
+        tenant_id: &str,
+        role: Role,
+    ) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND role = $2 ORDER BY username"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(tenant_id)
+            .bind(role.as_str())
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// The digest secrets of an enabled SIP user, by username.
+    pub async fn sip_credentials(
+        &self,
+        tenant_id: &str,
+        username: &str,
+    ) -> Result<Option<SipCredentials>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT sip_ha1_md5 AS ha1_md5, sip_ha1_sha256 AS ha1_sha256 FROM users \
+             WHERE tenant_id = $1 AND username = $2 AND disabled_at IS NULL \
+             AND sip_ha1_md5 IS NOT NULL AND sip_ha1_sha256 IS NOT NULL",
+        )
+        .bind(tenant_id)
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The enabled user whose web password this is, if it is right.
+    pub async fn verify_password(
+        &self,
+        tenant_id: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let hash: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT password_hash FROM users \
+             WHERE tenant_id = $1 AND username = $2 AND disabled_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(Some(hash)) = hash else {
+            return Ok(None);
+        };
+        let ok = PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        if ok {
+            self.user_by_username(tenant_id, username).await
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|err| StoreError::PasswordHash(err.to_string()))
+}
+
+/// Digest HA1 = H(username:realm:password), hex (RFC 2617 §3.2.2.2, RFC 8760).
+pub fn ha1<D: sha2::Digest>(username: &str, realm: &str, password: &str) -> String {
+    hex::encode(D::digest(
+        format!("{username}:{realm}:{password}").as_bytes(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ha1_matches_rfc_2617_example() {
+        // RFC 2617 §3.5: Mufasa / testrealm@host.com / Circle Of Life.
+        assert_eq!(
+            ha1::<Md5>("Mufasa", "testrealm@host.com", "Circle Of Life"),
+            "939e7578ed9e3c518a452acee763bce9"
+        );
+    }
+}
