@@ -15,12 +15,14 @@
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
 //!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation;
+//! - [`jitter`]: the adaptive jitter buffer with G.711 loss concealment;
 //! - [`mixer`]: N-party mixing through a hear-matrix (supervisor monitor,
 //!   whisper, barge).
 
 pub mod dtmf;
 pub mod g711;
 pub mod goertzel;
+pub mod jitter;
 pub mod mixer;
 pub mod pcm;
 pub mod tone;
