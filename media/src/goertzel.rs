@@ -10,7 +10,6 @@ use crate::pcm::SampleRate;
 /// A single-frequency detector for blocks of `i16` samples at one sample rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Goertzel {
-    frequency_hz: f64,
     coefficient: f64,
 }
 
@@ -19,14 +18,8 @@ impl Goertzel {
     pub fn new(frequency_hz: f64, rate: SampleRate) -> Self {
         let omega = 2.0 * std::f64::consts::PI * frequency_hz / f64::from(rate.hz());
         Self {
-            frequency_hz,
             coefficient: 2.0 * omega.cos(),
         }
-    }
-
-    /// The frequency this detector listens for, in Hz.
-    pub fn frequency_hz(&self) -> f64 {
-        self.frequency_hz
     }
 
     /// Squared magnitude of the block's component at the frequency; a sine of
@@ -51,15 +44,15 @@ impl Goertzel {
         }
         2.0 * self.power(block) / (block.len() as f64 * energy)
     }
+}
 
-    /// The amplitude (peak, in sample units) of a sine at the frequency that
-    /// would give the block's power.
-    pub fn amplitude(&self, block: &[i16]) -> f64 {
-        if block.is_empty() {
-            return 0.0;
-        }
-        2.0 * self.power(block).sqrt() / block.len() as f64
+/// The peak amplitude (in sample units) of the sine that gives `power` over
+/// a block of `block_len` samples.
+pub fn sine_amplitude(power: f64, block_len: usize) -> f64 {
+    if block_len == 0 {
+        return 0.0;
     }
+    2.0 * power.sqrt() / block_len as f64
 }
 
 /// Sum of squared samples.
@@ -109,7 +102,8 @@ mod tests {
     fn amplitude_estimates_the_sine_peak() {
         let block = tone(&[1_000.0], 160);
         let expected = 32_767.0 * 10f64.powf(-6.0 / 20.0);
-        let amplitude = Goertzel::new(1_000.0, SampleRate::NARROWBAND).amplitude(&block);
+        let power = Goertzel::new(1_000.0, SampleRate::NARROWBAND).power(&block);
+        let amplitude = sine_amplitude(power, block.len());
         assert!(
             (amplitude - expected).abs() < expected * 0.05,
             "{amplitude} vs {expected}"
@@ -119,9 +113,6 @@ mod tests {
     #[test]
     fn silence_has_no_share_anywhere() {
         assert_eq!(energy_share(&[0; 160], 440.0, SampleRate::NARROWBAND), 0.0);
-        assert_eq!(
-            Goertzel::new(440.0, SampleRate::NARROWBAND).amplitude(&[]),
-            0.0
-        );
+        assert_eq!(sine_amplitude(0.0, 0), 0.0);
     }
 }

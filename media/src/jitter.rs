@@ -207,7 +207,7 @@ impl JitterBuffer {
         if due > now_ns + half_frame {
             // Ahead of the target delay: hold this frame back one tick.
             self.cursor = Some(cursor);
-            return self.conceal();
+            return self.conceal(cursor.timestamp);
         }
         if now_ns > due + 3 * half_frame && self.may_skip(now) {
             if self.packets.remove(&cursor.sequence).is_some() {
@@ -224,7 +224,7 @@ impl JitterBuffer {
                 self.last_frame = Some(frame.samples.clone());
                 Playout::Packet(frame)
             }
-            None => self.conceal(),
+            None => self.conceal(cursor.timestamp),
         };
         cursor = self.advance(cursor);
         self.first_wanted = Some(cursor.sequence);
@@ -318,8 +318,9 @@ impl JitterBuffer {
         }
     }
 
-    /// The last frame again, fading out over the concealment frames, then silence.
-    fn conceal(&mut self) -> Playout {
+    /// The last frame again, stamped `timestamp`, fading out over the
+    /// concealment frames; then silence.
+    fn conceal(&mut self, timestamp: u32) -> Playout {
         let frames = self.config.concealment_frames;
         let Some(last) = &self.last_frame else {
             return Playout::Silence;
@@ -339,10 +340,7 @@ impl JitterBuffer {
                 (f64::from(sample) * (1.0 - progress)).round() as i16
             })
             .collect();
-        Playout::Concealed(Frame {
-            timestamp: self.cursor.map_or(0, |cursor| cursor.timestamp),
-            samples,
-        })
+        Playout::Concealed(Frame { timestamp, samples })
     }
 }
 
@@ -361,8 +359,8 @@ mod tests {
         Duration::from_millis(millis)
     }
 
-    /// The packet numbered `index` after `first`: a constant level `index`-dependent
-    /// so frames can be told apart after decoding.
+    /// The packet `index` places after sequence number `first`; its samples hold
+    /// a constant level that tells frames apart after decoding.
     fn packet(first: u16, index: u32) -> RtpAudioPacket {
         let level = 1_000 + 100 * (index % 50) as i16;
         RtpAudioPacket {
@@ -380,7 +378,7 @@ mod tests {
         CODEC.decode_sample(CODEC.encode_sample(1_000 + 100 * (index % 50) as i16))
     }
 
-    /// A buffer, the packets' send clock origin, and a helper to label playouts.
+    /// A buffer with the default limits, and the time the stream starts.
     fn buffer() -> (JitterBuffer, Instant) {
         (
             JitterBuffer::new(CODEC, RATE, JitterConfig::default()),

@@ -18,7 +18,8 @@ pub struct CadenceStep {
 }
 
 impl CadenceStep {
-    pub const fn new(on_ms: u64, off_ms: u64) -> Self {
+    /// A step of `on_ms` milliseconds of tone and `off_ms` of silence.
+    pub const fn millis(on_ms: u64, off_ms: u64) -> Self {
         Self {
             on: Duration::from_millis(on_ms),
             off: Duration::from_millis(off_ms),
@@ -81,13 +82,15 @@ impl ToneRegion {
     pub fn ringback(self) -> TonePlan {
         match self {
             Self::Us => TonePlan::steady(&[440.0, 480.0], DUAL_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(2_000, 4_000)]),
-            Self::Uk => TonePlan::steady(&[400.0, 450.0], DUAL_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(400, 200), CadenceStep::new(400, 2_000)]),
+                .with_cadence(&[CadenceStep::millis(2_000, 4_000)]),
+            Self::Uk => TonePlan::steady(&[400.0, 450.0], DUAL_TONE_DBFS).with_cadence(&[
+                CadenceStep::millis(400, 200),
+                CadenceStep::millis(400, 2_000),
+            ]),
             Self::Cn => TonePlan::steady(&[450.0], SINGLE_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(1_000, 4_000)]),
+                .with_cadence(&[CadenceStep::millis(1_000, 4_000)]),
             Self::Eu => TonePlan::steady(&[425.0], SINGLE_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(1_000, 4_000)]),
+                .with_cadence(&[CadenceStep::millis(1_000, 4_000)]),
         }
     }
 
@@ -95,13 +98,13 @@ impl ToneRegion {
     pub fn busy(self) -> TonePlan {
         match self {
             Self::Us => TonePlan::steady(&[480.0, 620.0], DUAL_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(500, 500)]),
+                .with_cadence(&[CadenceStep::millis(500, 500)]),
             Self::Uk => TonePlan::steady(&[400.0], SINGLE_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(375, 375)]),
+                .with_cadence(&[CadenceStep::millis(375, 375)]),
             Self::Cn => TonePlan::steady(&[450.0], SINGLE_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(350, 350)]),
+                .with_cadence(&[CadenceStep::millis(350, 350)]),
             Self::Eu => TonePlan::steady(&[425.0], SINGLE_TONE_DBFS)
-                .with_cadence(&[CadenceStep::new(500, 500)]),
+                .with_cadence(&[CadenceStep::millis(500, 500)]),
         }
     }
 }
@@ -322,7 +325,8 @@ mod tests {
 
     #[test]
     fn a_custom_plan_can_be_configured() {
-        let plan = TonePlan::steady(&[1_400.0], -10.0).with_cadence(&[CadenceStep::new(100, 100)]);
+        let plan =
+            TonePlan::steady(&[1_400.0], -10.0).with_cadence(&[CadenceStep::millis(100, 100)]);
         let samples = render(plan, SampleRate::WIDEBAND, Duration::from_millis(400));
         let pattern = on_off_pattern(&samples, SampleRate::WIDEBAND);
         assert_eq!(

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::{COLUMN_FREQUENCIES_HZ, Dtmf, DtmfDigit, ROW_FREQUENCIES_HZ};
-use crate::goertzel::{Goertzel, block_energy};
+use crate::goertzel::{Goertzel, block_energy, sine_amplitude};
 use crate::pcm::SampleRate;
 
 /// Analysis block: 102 samples at 8 kHz, short enough to see 40 ms tones and
@@ -144,7 +144,7 @@ impl InbandDtmfDetector {
         }
         let (row, row_power) = dominant(&self.rows, block)?;
         let (column, column_power) = dominant(&self.columns, block)?;
-        let amplitude = |power: f64| 2.0 * power.sqrt() / block.len() as f64;
+        let amplitude = |power: f64| sine_amplitude(power, block.len());
         if amplitude(row_power).min(amplitude(column_power)) < self.min_amplitude {
             return None;
         }
