@@ -150,7 +150,7 @@ impl Recorder {
         let writer = StereoWavWriter::create(&file, config.sample_rate, origin)?;
         let (commands, inbox) = sync_channel(config.queue_frames.max(1));
         let dropped_frames = Arc::new(AtomicU64::new(0));
-        tracing::info!(call_id = call_id.as_str(), path = %path.display(), "recording started");
+        let call_id_text = call_id.as_str().to_owned();
         let session = WriterSession {
             writer,
             inbox,
@@ -163,6 +163,7 @@ impl Recorder {
             .name("kefu-recorder".into())
             .spawn(move || session.run())
             .map_err(RecorderError::Spawn)?;
+        tracing::info!(call_id = call_id_text, path = %path.display(), "recording started");
         Ok(Self {
             commands,
             dropped_frames,
@@ -176,8 +177,9 @@ impl Recorder {
         &self.path
     }
 
-    /// Offers one frame of `side`'s mono audio whose first sample was at
-    /// `at`. Never blocks: a full queue drops the frame (see [`Fed`]).
+    /// Offers one frame of `side`'s mono audio, at the recording's sample
+    /// rate, whose first sample was at `at`. Never blocks: a full queue drops
+    /// the frame (see [`Fed`]).
     pub fn feed(&self, side: Side, at: Instant, samples: &[i16]) -> Fed {
         let frame = Command::Frame {
             side,
@@ -320,6 +322,37 @@ mod tests {
             recorder.feed(Side::Caller, at, &tone(440.0, 8_000, offset, FRAME_SAMPLES)),
             recorder.feed(Side::Agent, at, &tone(1000.0, 8_000, offset, FRAME_SAMPLES)),
         ]
+    }
+
+    #[test]
+    fn each_leg_can_feed_from_its_own_media_thread() {
+        let data = tempfile::tempdir().unwrap();
+        let origin = Instant::now();
+        let call = CallId::new("two-legs").unwrap();
+        let recorder = Arc::new(
+            Recorder::start(&RecorderConfig::new(data.path()), call, nov_25(), origin).unwrap(),
+        );
+        let legs: Vec<_> = [(Side::Caller, 440.0), (Side::Agent, 1000.0)]
+            .into_iter()
+            .map(|(side, freq)| {
+                let recorder = Arc::clone(&recorder);
+                thread::spawn(move || {
+                    (0..50u32).all(|index| {
+                        let offset = FRAME_SAMPLES * index as usize;
+                        let samples = tone(freq, 8_000, offset, FRAME_SAMPLES);
+                        recorder.feed(side, origin + FRAME * index, &samples) == Fed::Queued
+                    })
+                })
+            })
+            .collect();
+        for leg in legs {
+            assert!(leg.join().unwrap());
+        }
+        let recorder = Arc::into_inner(recorder).unwrap();
+        let meta = recorder.finish(origin + Duration::from_secs(1)).unwrap();
+        let samples = read_samples(&data.path().join(&meta.path));
+        assert_eq!(channel(&samples, 0), tone(440.0, 8_000, 0, 8_000));
+        assert_eq!(channel(&samples, 1), tone(1000.0, 8_000, 0, 8_000));
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub struct StereoWavWriter {
     frames_written: u64,
     frames_since_checkpoint: u64,
     max_frames: u64,
+    size_limit_reached: bool,
 }
 
 impl StereoWavWriter {
@@ -155,6 +156,7 @@ impl StereoWavWriter {
             frames_written: 0,
             frames_since_checkpoint: 0,
             max_frames,
+            size_limit_reached: false,
         })
     }
 
@@ -168,10 +170,23 @@ impl StereoWavWriter {
         self.rate
     }
 
-    /// Takes one frame of `side`'s mono audio whose first sample was at `at`.
+    /// Takes one frame of `side`'s mono audio, at the recording's sample
+    /// rate, whose first sample was at `at`. Samples from before the
+    /// recording's origin are dropped.
     pub fn write_frame(&mut self, side: Side, at: Instant, samples: &[i16]) {
-        let start = self.position(at);
-        self.timeline.place(side, start, samples);
+        match at.checked_duration_since(self.origin) {
+            Some(offset) => {
+                let start = self.rate.samples_in(offset);
+                self.timeline.place(side, start, samples);
+            }
+            None => {
+                let early = self.rate.samples_in(self.origin.duration_since(at));
+                let early = usize::try_from(early).unwrap_or(usize::MAX);
+                if let Some(tail) = samples.get(early..) {
+                    self.timeline.place(side, 0, tail);
+                }
+            }
+        }
     }
 
     /// Silences both channels from `at` until [`Self::resume`].
@@ -241,8 +256,9 @@ impl StereoWavWriter {
         let stereo = self.timeline.commit(target);
         let room = self.max_frames - self.frames_written;
         let frames = (stereo.len() as u64 / 2).min(room);
-        if frames < stereo.len() as u64 / 2 {
-            tracing::warn!(path = ?self.path, "recording reached the WAV size limit; later audio is discarded");
+        if frames < stereo.len() as u64 / 2 && !self.size_limit_reached {
+            self.size_limit_reached = true;
+            tracing::warn!(path = %self.path.display(), "recording reached the WAV size limit; later audio is discarded");
         }
         let write_error = |source| WriterError::Write {
             path: self.path.clone(),
@@ -399,6 +415,25 @@ mod tests {
             "header says {on_disk} frames, {written} written"
         );
         assert!(u64::from(on_disk) <= written);
+    }
+
+    #[test]
+    fn samples_from_before_the_origin_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, origin) = new_writer(dir.path(), SampleRate::Narrowband);
+        let early = origin.checked_sub(Duration::from_millis(10)).unwrap();
+        let frame: Vec<i16> = (1..=160).collect();
+        writer.write_frame(Side::Caller, early, &frame);
+        writer.write_frame(Side::Agent, early - Duration::from_secs(1), &frame);
+        let finished = writer.finish(origin).unwrap();
+        assert_eq!(finished.duration, Duration::from_millis(10));
+        let samples: Vec<i16> = hound::WavReader::open(dir.path().join("call.wav"))
+            .unwrap()
+            .samples()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(channel(&samples, 0), (81..=160).collect::<Vec<i16>>());
+        assert_eq!(channel(&samples, 1), vec![0; 80]);
     }
 
     #[test]
