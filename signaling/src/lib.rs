@@ -1,11 +1,12 @@
 //! `kefu-signaling`: kefu's SIP stack on `rsip` types.
 //!
 //! It owns SIP message handling ([`message`]: parsing that never panics, request
-//! validation with precise errors) and, next, the sans-IO transaction layer
-//! (RFC 3261 §17 with the RFC 6026 fixes). It will also own the
+//! validation with precise errors) and the sans-IO transaction layer
+//! ([`transaction`]: RFC 3261 §17 with the RFC 6026 fixes). It will also own the
 //! transports (UDP, TCP, TLS, WebSocket per RFC 7118), dialogs, the registrar with
 //! digest authentication, SDP offer/answer and B2BUA leg pairing. It does not know
 //! about media, queues or storage: call control in the `kefu` binary joins it to
 //! those. Nothing here reads a socket or a clock: time comes in as a parameter.
 
 pub mod message;
+pub mod transaction;
