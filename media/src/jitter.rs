@@ -635,4 +635,30 @@ mod tests {
         );
         assert!(played.len() >= 480, "played {} of 500", played.len());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_arrival_pattern_plays_each_packet_at_most_once(
+            arrivals in proptest::collection::vec((proptest::prelude::any::<u16>(), 0u32..400, 0u64..200, proptest::prelude::any::<bool>()), 0..200)
+        ) {
+            let (mut buffer, t0) = buffer();
+            let mut played = std::collections::HashSet::new();
+            let mut sent = std::collections::HashSet::new();
+            for (tick, (sequence, frame_index, jitter_ms, pop)) in arrivals.into_iter().enumerate() {
+                let now = t0 + FRAME_DURATION * tick as u32;
+                let payload = CODEC.encode(&[i16::try_from(frame_index).unwrap(); 160]);
+                sent.insert(sequence);
+                buffer.push(RtpAudioPacket { sequence, timestamp: 160 * frame_index, payload }, now + ms(jitter_ms));
+                if pop {
+                    if let Playout::Packet(frame) = buffer.pop(now) {
+                        played.insert(frame.timestamp);
+                    }
+                }
+            }
+            let stats = buffer.stats();
+            proptest::prop_assert!(stats.played as usize <= sent.len());
+            proptest::prop_assert!(stats.played + stats.late + stats.duplicates <= stats.received);
+            proptest::prop_assert!(buffer.target_delay() <= JitterConfig::default().max_delay);
+        }
+    }
 }

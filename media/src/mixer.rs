@@ -449,4 +449,32 @@ mod tests {
             })
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn a_steady_matrix_gives_each_listener_the_saturated_sum_of_its_sources(
+            hears in proptest::collection::vec(proptest::prelude::any::<bool>(), 16),
+            samples in proptest::collection::vec(proptest::prelude::any::<i16>(), 4),
+        ) {
+            let mut matrix = HearMatrix::nobody(4);
+            for listener in 0..4 {
+                for source in (0..4).filter(|&source| source != listener) {
+                    matrix.set(listener, source, hears[listener * 4 + source]).unwrap();
+                }
+            }
+            let mut mixer = Mixer::new(matrix.clone(), RATE);
+            let frames: Vec<Vec<i16>> = samples.iter().map(|&sample| vec![sample; 160]).collect();
+            let inputs: Vec<Option<&[i16]>> = frames.iter().map(|frame| Some(frame.as_slice())).collect();
+            let mut heard = vec![Vec::new(); 4];
+            mixer.mix(&inputs, &mut heard).unwrap();
+            for (listener, output) in heard.iter().enumerate() {
+                let sum: i32 = (0..4)
+                    .filter(|&source| matrix.hears(listener, source))
+                    .map(|source| i32::from(samples[source]))
+                    .sum();
+                let expected = sum.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+                proptest::prop_assert!(output.iter().all(|&sample| sample == expected));
+            }
+        }
+    }
 }

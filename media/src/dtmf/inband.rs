@@ -512,4 +512,20 @@ mod tests {
             Some(DtmfDigit::Star)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_audio_never_panics_and_only_reports_long_enough_digits(
+            audio in proptest::collection::vec(proptest::prelude::any::<i16>(), 0..4_000),
+            chunk in 1usize..400,
+        ) {
+            let mut detector = InbandDtmfDetector::new(RATE);
+            for piece in audio.chunks(chunk) {
+                detector.process(piece);
+            }
+            while let Some(event) = detector.poll_event() {
+                proptest::prop_assert!(event.duration >= ms(25));
+            }
+        }
+    }
 }

@@ -510,4 +510,37 @@ mod tests {
         receiver.handle_packet(&packets[0].packet, now);
         assert_eq!(receiver.poll_timeout(), Some(now + ms(1_000)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_payload_of_four_bytes_or_more_parses_and_rebuilds(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 4..12)) {
+            let event = TelephoneEvent::parse(&bytes).unwrap();
+            let rebuilt = event.to_bytes();
+            proptest::prop_assert_eq!(rebuilt, [bytes[0], bytes[1] & 0xBF, bytes[2], bytes[3]]);
+        }
+
+        #[test]
+        fn any_packet_stream_reports_at_most_one_event_per_timestamp(
+            packets in proptest::collection::vec((0u8..20, proptest::prelude::any::<bool>(), 0u32..6, proptest::prelude::any::<u16>(), 0u64..400), 0..60)
+        ) {
+            let mut receiver = TelephoneEventReceiver::new(RATE);
+            let start = Instant::now();
+            let mut timestamps = std::collections::HashSet::new();
+            for (sequence, (event, end, timestamp, duration, at)) in packets.into_iter().enumerate() {
+                if event < 16 {
+                    timestamps.insert(timestamp);
+                }
+                let packet = EventPacket {
+                    sequence: sequence as u16,
+                    timestamp,
+                    marker: false,
+                    event: TelephoneEvent { event, end, volume: 10, duration },
+                };
+                receiver.handle_packet(&packet, start + ms(at));
+            }
+            receiver.handle_timeout(start + Duration::from_secs(10));
+            proptest::prop_assert!(drain(&mut receiver).len() <= timestamps.len());
+            proptest::prop_assert_eq!(receiver.poll_timeout(), None);
+        }
+    }
 }
