@@ -999,3 +999,6 @@ impl<R: RandomSource> Acd<R> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod invariants;

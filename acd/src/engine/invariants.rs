@@ -1,0 +1,583 @@
+//! Property tests: random sequences of events against the engine, checking after
+//! every step that no contact rings two agents at once (ring-all aside, whose
+//! losers are stopped), no agent's capacity is exceeded, a waiting contact never
+//! has an able agent idling, priority order holds, and every contact that
+//! arrives ends exactly once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::{
+    Just, ProptestConfig, any, prop, prop_assert, prop_assert_eq, prop_oneof, proptest,
+};
+use proptest::strategy::Strategy as Generator;
+use proptest::test_runner::TestCaseError;
+
+use super::Acd;
+use crate::contact::Stage;
+use crate::*;
+
+const SALES: QueueId = QueueId(1);
+const SUPPORT: QueueId = QueueId(2);
+const SPANISH: SkillId = SkillId(1);
+const AGENTS: u64 = 4;
+
+const STRATEGIES: [Strategy; 8] = [
+    Strategy::LongestIdle,
+    Strategy::RoundRobin,
+    Strategy::FewestContacts,
+    Strategy::LeastTalkTime,
+    Strategy::RingAll,
+    Strategy::TopDown,
+    Strategy::Random,
+    Strategy::SkillsBestMatch,
+];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Login(u64),
+    Logout(u64),
+    Ready(u64),
+    NotReady(u64),
+    WrapUpDone(u64),
+    Arrive {
+        channel: Channel,
+        queue: QueueId,
+        priority: u8,
+        needs_spanish: Option<u8>,
+        customer: Option<u8>,
+    },
+    Accept(usize),
+    Decline(usize),
+    RingOut(usize),
+    End(usize),
+    Abandon(usize),
+    Wait(u64),
+}
+
+/// Mostly tier 1 without penalty, so that agents often share a group.
+fn membership() -> impl Generator<Value = (u8, u8)> {
+    (
+        prop_oneof![3 => Just(1u8), 1 => Just(2u8)],
+        prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
+    )
+}
+
+fn agent_profile() -> impl Generator<Value = AgentProfile> {
+    (
+        prop_oneof![3 => Just(1u8), 1 => Just(0u8)],
+        0..=3u8,
+        any::<bool>(),
+        prop::option::weighted(0.7, 1..=10u8),
+        prop::option::weighted(0.8, membership()),
+        prop::option::weighted(0.6, membership()),
+        prop::option::of(1..=3u32),
+    )
+        .prop_map(
+            |(voice, chat, blocks, spanish, sales, support, max_no_answers)| {
+                let mut profile = AgentProfile::new(
+                    Capacity::none()
+                        .with(Channel::Voice, voice)
+                        .with(Channel::Chat, chat),
+                );
+                profile.voice_blocks_other_channels = blocks;
+                profile.max_no_answers = max_no_answers;
+                if let Some(level) = spanish.and_then(|l| SkillLevel::new(l).ok()) {
+                    profile = profile.with_skill(SPANISH, level);
+                }
+                if let Some((tier, penalty)) = sales {
+                    profile = profile.in_queue_as(SALES, Membership { tier, penalty });
+                }
+                if let Some((tier, penalty)) = support {
+                    profile = profile.in_queue_as(SUPPORT, Membership { tier, penalty });
+                }
+                profile
+            },
+        )
+}
+
+fn queue_config() -> impl Generator<Value = QueueConfig> {
+    (
+        0..STRATEGIES.len(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(30..120u64),
+        prop::option::of(1..6usize),
+        any::<bool>(),
+        any::<bool>(),
+        0..=1u64,
+    )
+        .prop_map(
+            |(strategy, progressive, overflows, sticky, max_wait, max_size, join, leave, wrap)| {
+                let mut config = QueueConfig::new(STRATEGIES[strategy]);
+                config.offer_timeout = Duration::from_secs(15);
+                config.wrap_up = Duration::from_secs(10 * wrap);
+                if progressive {
+                    config.tiers = TierPolicy::Progressive {
+                        step: Duration::from_secs(20),
+                    };
+                }
+                if sticky {
+                    config.sticky_window = Some(Duration::from_secs(15));
+                }
+                config.max_wait = max_wait.map(Duration::from_secs);
+                config.max_size = max_size;
+                config.join_when_empty = join;
+                config.leave_when_empty = leave;
+                config.announce_every = Some(Duration::from_secs(45));
+                if overflows {
+                    config.overflow = Some(Overflow {
+                        after: Duration::from_secs(50),
+                        to: SUPPORT,
+                    });
+                }
+                config
+            },
+        )
+}
+
+fn op() -> impl Generator<Value = Op> {
+    let agent = 1..=AGENTS;
+    prop_oneof![
+        1 => agent.clone().prop_map(Op::Login),
+        1 => agent.clone().prop_map(Op::Logout),
+        3 => agent.clone().prop_map(Op::Ready),
+        1 => agent.clone().prop_map(Op::NotReady),
+        1 => agent.prop_map(Op::WrapUpDone),
+        4 => (
+            prop_oneof![Just(Channel::Voice), Just(Channel::Chat)],
+            prop_oneof![Just(SALES), Just(SUPPORT)],
+            0..=9u8,
+            prop::option::weighted(0.3, 1..=10u8),
+            prop::option::of(0..3u8),
+        )
+            .prop_map(|(channel, queue, priority, needs_spanish, customer)| Op::Arrive {
+                channel,
+                queue,
+                priority,
+                needs_spanish,
+                customer,
+            }),
+        5 => any::<usize>().prop_map(Op::Accept),
+        1 => any::<usize>().prop_map(Op::Decline),
+        1 => any::<usize>().prop_map(Op::RingOut),
+        2 => any::<usize>().prop_map(Op::End),
+        1 => any::<usize>().prop_map(Op::Abandon),
+        3 => (0..40u64).prop_map(Op::Wait),
+    ]
+}
+
+/// The engine plus what the test learned about it from its actions alone.
+struct World {
+    acd: Acd,
+    clock: Instant,
+    profiles: BTreeMap<AgentId, AgentProfile>,
+    ringing: BTreeMap<ContactId, BTreeSet<AgentId>>,
+    assigned: BTreeMap<ContactId, AgentId>,
+    channels: BTreeMap<ContactId, Channel>,
+    arrived: Vec<ContactId>,
+    finished: BTreeMap<ContactId, u32>,
+}
+
+impl World {
+    fn new(
+        seed: u64,
+        sales: QueueConfig,
+        support: QueueConfig,
+        profiles: Vec<AgentProfile>,
+    ) -> Self {
+        let t0 = Instant::now();
+        let mut world = Self {
+            acd: Acd::new(seed),
+            clock: t0,
+            profiles: (1..=AGENTS).map(AgentId).zip(profiles).collect(),
+            ringing: BTreeMap::new(),
+            assigned: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            arrived: Vec::new(),
+            finished: BTreeMap::new(),
+        };
+        for (queue, config) in [(SALES, sales), (SUPPORT, support)] {
+            let outcome = world
+                .acd
+                .handle(t0, Event::QueueConfigChanged { queue, config });
+            assert_eq!(outcome, Ok(()));
+        }
+        for (&agent, profile) in &world.profiles {
+            let login = Event::AgentLogin {
+                agent,
+                profile: profile.clone(),
+            };
+            assert_eq!(world.acd.handle(t0, login), Ok(()));
+            assert_eq!(world.acd.handle(t0, Event::AgentReady { agent }), Ok(()));
+        }
+        while world.acd.poll_action().is_some() {}
+        world
+    }
+
+    fn ringing_pairs(&self) -> Vec<(ContactId, AgentId)> {
+        self.ringing
+            .iter()
+            .flat_map(|(&c, agents)| agents.iter().map(move |&a| (c, a)))
+            .collect()
+    }
+
+    fn unassigned(&self) -> Vec<ContactId> {
+        self.arrived
+            .iter()
+            .copied()
+            .filter(|c| !self.finished.contains_key(c) && !self.assigned.contains_key(c))
+            .collect()
+    }
+
+    fn step(&mut self, op: Op) -> Result<(), TestCaseError> {
+        let now = self.clock;
+        match op {
+            Op::Login(a) => {
+                let agent = AgentId(a);
+                let profile = self
+                    .profiles
+                    .get(&agent)
+                    .cloned()
+                    .unwrap_or(AgentProfile::new(Capacity::none()));
+                let _ = self.acd.handle(now, Event::AgentLogin { agent, profile });
+            }
+            Op::Logout(a) => {
+                let busy = self.assigned.values().any(|&x| x == AgentId(a));
+                let outcome = self
+                    .acd
+                    .handle(now, Event::AgentLogout { agent: AgentId(a) });
+                if busy {
+                    prop_assert_eq!(outcome, Err(AcdError::AgentHasContacts(AgentId(a))));
+                }
+            }
+            Op::Ready(a) => {
+                let _ = self
+                    .acd
+                    .handle(now, Event::AgentReady { agent: AgentId(a) });
+            }
+            Op::NotReady(a) => {
+                let reason = ReasonCode::new("break");
+                let _ = self.acd.handle(
+                    now,
+                    Event::AgentNotReady {
+                        agent: AgentId(a),
+                        reason,
+                    },
+                );
+            }
+            Op::WrapUpDone(a) => {
+                let _ = self
+                    .acd
+                    .handle(now, Event::WrapUpDone { agent: AgentId(a) });
+            }
+            Op::Arrive {
+                channel,
+                queue,
+                priority,
+                needs_spanish,
+                customer,
+            } => {
+                let id = ContactId(self.arrived.len() as u64 + 1000);
+                let mut spec = ContactSpec::new(id, channel, queue).with_priority(
+                    Priority::new(priority).map_err(|e| TestCaseError::fail(e.to_string()))?,
+                );
+                if let Some(level) = needs_spanish.and_then(|l| SkillLevel::new(l).ok()) {
+                    spec = spec.with_skill(SkillRequirement {
+                        skill: SPANISH,
+                        min_level: level,
+                    });
+                }
+                if let Some(customer) = customer {
+                    spec = spec.with_customer(CustomerId(format!("customer-{customer}")));
+                }
+                self.arrived.push(id);
+                self.channels.insert(id, channel);
+                prop_assert_eq!(self.acd.handle(now, Event::ContactArrived(spec)), Ok(()));
+            }
+            Op::Accept(_) | Op::Decline(_) | Op::RingOut(_) if self.ringing_pairs().is_empty() => {}
+            Op::Accept(pick) => {
+                let pairs = self.ringing_pairs();
+                let (contact, agent) = pairs[pick % pairs.len()];
+                prop_assert_eq!(
+                    self.acd
+                        .handle(now, Event::OfferAccepted { contact, agent }),
+                    Ok(())
+                );
+            }
+            Op::Decline(pick) | Op::RingOut(pick) => {
+                let pairs = self.ringing_pairs();
+                let (contact, agent) = pairs[pick % pairs.len()];
+                if let Some(set) = self.ringing.get_mut(&contact) {
+                    set.remove(&agent);
+                }
+                let event = if matches!(op, Op::Decline(_)) {
+                    Event::OfferDeclined { contact, agent }
+                } else {
+                    Event::OfferTimedOut { contact, agent }
+                };
+                prop_assert_eq!(self.acd.handle(now, event), Ok(()));
+            }
+            Op::End(pick) => {
+                let assigned: Vec<ContactId> = self.assigned.keys().copied().collect();
+                if let Some(&contact) = assigned.get(pick % assigned.len().max(1)) {
+                    prop_assert_eq!(
+                        self.acd.handle(now, Event::ContactEnded { contact }),
+                        Ok(())
+                    );
+                }
+            }
+            Op::Abandon(pick) => {
+                let waiting = self.unassigned();
+                if let Some(&contact) = waiting.get(pick % waiting.len().max(1)) {
+                    prop_assert_eq!(
+                        self.acd.handle(now, Event::ContactAbandoned { contact }),
+                        Ok(())
+                    );
+                }
+            }
+            Op::Wait(secs) => return self.wait(Duration::from_secs(secs)),
+        }
+        self.observe()?;
+        self.check()
+    }
+
+    fn wait(&mut self, span: Duration) -> Result<(), TestCaseError> {
+        let end = self.clock + span;
+        while let Some(at) = self.acd.poll_timeout().filter(|&at| at <= end) {
+            prop_assert!(at >= self.clock, "timeouts never go back in time");
+            self.clock = at;
+            prop_assert_eq!(self.acd.handle(at, Event::Timeout), Ok(()));
+            self.observe()?;
+            self.check()?;
+        }
+        self.clock = end;
+        prop_assert_eq!(self.acd.handle(end, Event::Timeout), Ok(()));
+        self.observe()?;
+        self.check()
+    }
+
+    fn load(&self, agent: AgentId, channel: Channel) -> usize {
+        let ringing = self
+            .ringing
+            .iter()
+            .filter(|(c, agents)| agents.contains(&agent) && self.channels.get(c) == Some(&channel))
+            .count();
+        let assigned = self
+            .assigned
+            .iter()
+            .filter(|(c, a)| **a == agent && self.channels.get(c) == Some(&channel))
+            .count();
+        ringing + assigned
+    }
+
+    fn finish(&mut self, contact: ContactId) -> Result<(), TestCaseError> {
+        let count = self.finished.entry(contact).or_default();
+        *count += 1;
+        prop_assert_eq!(*count, 1, "contact {} ended twice", contact);
+        Ok(())
+    }
+
+    /// Learns from the actions, checking each as it comes.
+    fn observe(&mut self) -> Result<(), TestCaseError> {
+        while let Some(action) = self.acd.poll_action() {
+            match action {
+                Action::Offer {
+                    contact,
+                    agent,
+                    channel,
+                    ..
+                } => {
+                    prop_assert!(self.ringing.entry(contact).or_default().insert(agent));
+                    let profile = self
+                        .profiles
+                        .get(&agent)
+                        .cloned()
+                        .unwrap_or(AgentProfile::new(Capacity::none()));
+                    prop_assert!(
+                        self.load(agent, channel) <= usize::from(profile.capacity.of(channel)),
+                        "agent {} over capacity on {:?}",
+                        agent,
+                        channel
+                    );
+                    if profile.voice_blocks_other_channels && channel != Channel::Voice {
+                        prop_assert_eq!(self.load(agent, Channel::Voice), 0);
+                    }
+                }
+                Action::StopOffering { contact, agent, .. } => {
+                    let removed = self
+                        .ringing
+                        .get_mut(&contact)
+                        .is_some_and(|set| set.remove(&agent));
+                    prop_assert!(removed, "stopped an offer that was not ringing");
+                }
+                Action::Assigned { contact, agent, .. } => {
+                    let ringing = self.ringing.remove(&contact).unwrap_or_default();
+                    prop_assert_eq!(ringing, BTreeSet::from([agent]), "losers not stopped first");
+                    self.assigned.insert(contact, agent);
+                }
+                Action::Metric(MetricEvent::Completed { contact, .. }) => {
+                    prop_assert!(self.assigned.remove(&contact).is_some());
+                    self.finish(contact)?;
+                }
+                Action::Metric(MetricEvent::Abandoned { contact, .. })
+                | Action::QueueTimeout { contact, .. } => {
+                    prop_assert!(self.ringing.get(&contact).is_none_or(BTreeSet::is_empty));
+                    prop_assert!(!self.assigned.contains_key(&contact));
+                    self.finish(contact)?;
+                }
+                _ => {}
+            }
+        }
+        self.ringing.retain(|_, agents| !agents.is_empty());
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), TestCaseError> {
+        for (contact, agents) in &self.ringing {
+            if agents.len() > 1 {
+                let queue = self.acd.contact(*contact).map(|c| c.queue);
+                let strategy = queue
+                    .and_then(|q| self.acd.queues.get(&q))
+                    .map(|q| q.config.strategy);
+                prop_assert_eq!(
+                    strategy,
+                    Some(Strategy::RingAll),
+                    "{} rings {:?}",
+                    contact,
+                    agents
+                );
+            }
+        }
+        for contact in &self.arrived {
+            let in_engine = self.acd.contact(*contact).is_some();
+            prop_assert_eq!(
+                in_engine,
+                !self.finished.contains_key(contact),
+                "contact {} lost",
+                contact
+            );
+        }
+        for (id, agent) in &self.acd.agents {
+            for channel in Channel::ALL {
+                prop_assert!(
+                    agent.load(channel) <= usize::from(agent.profile.capacity.of(channel))
+                );
+                prop_assert_eq!(agent.load(channel), self.load(*id, channel));
+            }
+        }
+        self.check_no_able_agent_idles()
+    }
+
+    /// A waiting contact has no agent the engine could offer it to right now.
+    fn check_no_able_agent_idles(&self) -> Result<(), TestCaseError> {
+        for contact in self
+            .acd
+            .contacts
+            .values()
+            .filter(|c| c.stage == Stage::Waiting)
+        {
+            let Some(queue) = self.acd.queues.get(&contact.spec.queue) else {
+                continue;
+            };
+            let reserved = self.acd.sticky_reservation(contact, queue, self.clock);
+            for id in self.acd.agents.keys() {
+                let allowed = reserved.is_none_or(|r| r == *id);
+                let able = self
+                    .acd
+                    .candidate(*id, contact, queue, self.clock)
+                    .is_some();
+                prop_assert!(
+                    !(allowed && able),
+                    "agent {} idles while {} waits",
+                    id,
+                    contact.spec.id
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends everything still in the engine, then checks every contact ended once.
+    fn wind_down(&mut self) -> Result<(), TestCaseError> {
+        let now = self.clock;
+        for contact in self.arrived.clone() {
+            if self.finished.contains_key(&contact) {
+                continue;
+            }
+            let event = if self.assigned.contains_key(&contact) {
+                Event::ContactEnded { contact }
+            } else {
+                Event::ContactAbandoned { contact }
+            };
+            prop_assert_eq!(self.acd.handle(now, event), Ok(()));
+            self.observe()?;
+        }
+        prop_assert!(
+            self.arrived
+                .iter()
+                .all(|c| self.finished.get(c) == Some(&1))
+        );
+        prop_assert!(self.acd.contacts.is_empty());
+        prop_assert!(self.acd.line.is_empty());
+        prop_assert!(self.acd.queues.values().all(|q| q.line.is_empty()));
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_event_sequences_keep_every_invariant(
+        seed in any::<u64>(),
+        sales in queue_config(),
+        support in queue_config(),
+        profiles in prop::collection::vec(agent_profile(), AGENTS as usize),
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        let mut world = World::new(seed, sales, support, profiles);
+        for op in ops {
+            world.step(op)?;
+        }
+        world.wind_down()?;
+    }
+
+    #[test]
+    fn waiting_contacts_are_served_by_priority_then_arrival(
+        priorities in prop::collection::vec(0..=9u8, 1..30),
+        strategy in 0..STRATEGIES.len(),
+    ) {
+        let t0 = Instant::now();
+        let mut acd = Acd::new(1);
+        let queue = QueueId(1);
+        prop_assert_eq!(acd.handle(t0, Event::QueueConfigChanged { queue, config: QueueConfig::new(STRATEGIES[strategy]) }), Ok(()));
+        let profile = AgentProfile::new(Capacity::voice_only()).in_queue(queue);
+        prop_assert_eq!(acd.handle(t0, Event::AgentLogin { agent: AgentId(1), profile }), Ok(()));
+        let mut expected = Vec::new();
+        for (n, &p) in priorities.iter().enumerate() {
+            let priority = Priority::new(p).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let spec = ContactSpec::new(ContactId(n as u64), Channel::Voice, queue).with_priority(priority);
+            prop_assert_eq!(acd.handle(t0, Event::ContactArrived(spec)), Ok(()));
+            expected.push((std::cmp::Reverse(p), n as u64));
+        }
+        expected.sort();
+        let mut served = Vec::new();
+        prop_assert_eq!(acd.handle(t0, Event::AgentReady { agent: AgentId(1) }), Ok(()));
+        for _ in 0..priorities.len() {
+            let offered = std::iter::from_fn(|| acd.poll_action()).find_map(|a| match a {
+                Action::Offer { contact, agent, .. } => Some((contact, agent)),
+                _ => None,
+            });
+            let Some((contact, agent)) = offered else {
+                return Err(TestCaseError::fail("the ready agent got no offer"));
+            };
+            served.push(contact.0);
+            prop_assert_eq!(acd.handle(t0, Event::OfferAccepted { contact, agent }), Ok(()));
+            prop_assert_eq!(acd.handle(t0, Event::ContactEnded { contact }), Ok(()));
+        }
+        let expected: Vec<u64> = expected.into_iter().map(|(_, n)| n).collect();
+        prop_assert_eq!(served, expected);
+    }
+}
