@@ -15,8 +15,14 @@ const WARN_AGENT: &str = "kefu";
 /// A response to `request` with the given status: Via, From, To, Call-ID and CSeq
 /// copied (§8.2.6.2), no body. The TU adds a To tag where a dialog needs one.
 pub fn response_to(request: &Request, code: u16, reason: &str) -> Response {
-    let mut headers: Vec<Header> = request
-        .headers
+    response_to_headers(&request.headers, code, reason)
+}
+
+/// A response built from a request's headers alone: for a request `rsip` cannot
+/// represent, such as one with an extension method
+/// ([`super::ParseError::UnknownMethod`] → `501 Not Implemented`).
+pub fn response_to_headers(request_headers: &Headers, code: u16, reason: &str) -> Response {
+    let mut headers: Vec<Header> = request_headers
         .iter()
         .filter(|header| {
             matches!(
@@ -174,6 +180,19 @@ mod tests {
         );
         assert!(response.contact_header().is_err());
         assert!(response.body.is_empty());
+    }
+
+    #[test]
+    fn an_extension_method_can_be_answered_501_from_its_headers() {
+        let bytes = b"FOO sip:kefu SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCall-ID: x\r\nCSeq: 1 FOO\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:kefu>\r\n\r\n";
+        let Err(crate::message::ParseError::UnknownMethod { headers, .. }) = parse_message(bytes)
+        else {
+            panic!("expected an unknown method");
+        };
+        let text = response_to_headers(&headers, 501, "Not Implemented").to_string();
+        assert!(text.starts_with("SIP/2.0 501 Not Implemented\r\n"));
+        assert!(text.contains("CSeq: 1 FOO\r\n"));
+        assert!(text.contains("Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n"));
     }
 
     #[test]

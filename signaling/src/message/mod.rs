@@ -1,7 +1,7 @@
 //! SIP messages: parsing untrusted bytes ([`parse_message`]), checking a request
 //! against RFC 3261 §8.2 ([`validate_request`]) and building the messages the stack
-//! originates itself ([`response_to`], [`error_response`], [`ack_for_non_2xx`],
-//! [`cancel_for`]). The message types are `rsip`'s.
+//! originates itself ([`response_to`], [`response_to_headers`], [`error_response`],
+//! [`ack_for_non_2xx`], [`cancel_for`]). The message types are `rsip`'s.
 
 mod build;
 #[cfg(test)]
@@ -12,6 +12,6 @@ mod validate;
 #[cfg(test)]
 mod never_panics;
 
-pub use build::{ack_for_non_2xx, cancel_for, error_response, response_to};
+pub use build::{ack_for_non_2xx, cancel_for, error_response, response_to, response_to_headers};
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, parse_message};
 pub use validate::{RequestError, validate_request};

@@ -79,6 +79,15 @@ impl RequestError {
         }
     }
 
+    /// Whether a response can be routed back at all: without a usable top Via
+    /// it cannot (RFC 3261 §18.2.2), and the request is dropped instead.
+    pub fn can_be_answered(&self) -> bool {
+        !matches!(
+            self,
+            Self::MissingHeader("Via") | Self::InvalidHeader { header: "Via", .. }
+        )
+    }
+
     /// The reason phrase of the answer: the RFC's phrase, made precise for a 400.
     pub fn reason_phrase(&self) -> String {
         match self {
@@ -313,10 +322,9 @@ mod tests {
             ("CSeq: 1 OPTIONS\r\n", "CSeq"),
         ] {
             let options = with_line_replaced(corpus::OPTIONS, line, "");
-            assert_eq!(
-                validate_request(&options, SUPPORTED),
-                Err(RequestError::MissingHeader(name))
-            );
+            let error = validate_request(&options, SUPPORTED).unwrap_err();
+            assert_eq!(error, RequestError::MissingHeader(name));
+            assert_eq!(error.can_be_answered(), name != "Via");
         }
     }
 

@@ -69,8 +69,8 @@ impl InviteClient {
         &self.invite
     }
 
-    /// Whether a provisional or final response has been received (a CANCEL may
-    /// only be sent after a provisional response, RFC 3261 §9.1).
+    /// Whether no response has been heard yet (Calling): a CANCEL must wait for a
+    /// provisional response (RFC 3261 §9.1).
     pub(super) fn is_calling(&self) -> bool {
         matches!(self.state, State::Calling { .. })
     }

@@ -164,7 +164,10 @@ impl TransactionLayer {
             return Ok(Some(id));
         }
         if request.method == Method::Ack {
-            self.event(Event::Ack { request, source });
+            self.event(Event::Ack {
+                request: Box::new(request),
+                source,
+            });
             return Ok(None);
         }
         let reliable = source.transport.is_reliable();
@@ -184,12 +187,13 @@ impl TransactionLayer {
             Event::Cancel {
                 id,
                 invite: self.cancellable_invite(&key),
-                request: request.clone(),
+                request: Box::new(request.clone()),
+                source,
             }
         } else {
             Event::Request {
                 id,
-                request: request.clone(),
+                request: Box::new(request.clone()),
                 source,
             }
         };
@@ -449,8 +453,14 @@ impl TransactionLayer {
         for effect in effects {
             match effect {
                 Effect::Send(payload) => self.transmit(peer, payload),
-                Effect::PassResponse(response) => self.event(Event::Response { id, response }),
-                Effect::PassAck(request) => self.event(Event::Ack { request, source }),
+                Effect::PassResponse(response) => self.event(Event::Response {
+                    id,
+                    response: Box::new(response),
+                }),
+                Effect::PassAck(request) => self.event(Event::Ack {
+                    request: Box::new(request),
+                    source,
+                }),
                 Effect::NoFinalResponse => self.event(Event::NoFinalResponse { id }),
                 Effect::AckNotReceived => self.event(Event::AckNotReceived { id }),
                 Effect::Terminate => terminated = true,

@@ -11,8 +11,17 @@
 //! What it relies on: messages already parsed ([`crate::message::parse_message`]);
 //! a transport that delivers [`Transmit`]s to the [`Peer`] named, reusing the
 //! connection the request came on for responses. What it leaves to the TU: request
-//! validation (§8.2, answered through the transaction), dialogs, and the 2xx
-//! retransmission of a UAS core (§13.3.1.4).
+//! validation (§8.2), dialogs, and the 2xx retransmission of a UAS core
+//! (§13.3.1.4).
+//!
+//! A driver's receive path, in order: [`crate::message::parse_message`] (garbage is
+//! dropped and counted); [`Input::Received`]; if that returns
+//! [`TransactionError::Unmatchable`], answer a request statelessly with
+//! [`crate::message::error_response`] through [`Input::SendStateless`] when
+//! [`crate::message::RequestError::can_be_answered`] allows, else drop it. On
+//! [`Event::Request`] the TU runs [`crate::message::validate_request`] and answers
+//! a failure with [`crate::message::error_response`] through
+//! [`Input::SendResponse`], so that retransmissions get the same answer.
 
 mod client_invite;
 mod client_non_invite;
@@ -24,6 +33,7 @@ mod server_invite;
 mod server_non_invite;
 mod timers;
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -69,6 +79,12 @@ pub struct Peer {
 /// Identifies one transaction for the lifetime of the layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransactionId(u64);
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tx{}", self.0)
+    }
+}
 
 /// Produces the random part of branch ids (the layer prefixes [`MAGIC_COOKIE`]).
 /// Each value must be unique; use a cryptographic RNG in production.
@@ -156,7 +172,7 @@ pub enum Event {
         /// The new server transaction.
         id: TransactionId,
         /// The request.
-        request: Request,
+        request: Box<Request>,
         /// Where it came from.
         source: Peer,
     },
@@ -167,14 +183,16 @@ pub enum Event {
         /// The CANCEL's own server transaction.
         id: TransactionId,
         /// The CANCEL.
-        request: Request,
+        request: Box<Request>,
+        /// Where it came from.
+        source: Peer,
         /// The INVITE it targets.
         invite: Option<TransactionId>,
     },
     /// An ACK that no transaction absorbs: the ACK for a 2xx (RFC 6026).
     Ack {
         /// The ACK.
-        request: Request,
+        request: Box<Request>,
         /// Where it came from.
         source: Peer,
     },
@@ -183,7 +201,7 @@ pub enum Event {
         /// The client transaction.
         id: TransactionId,
         /// The response.
-        response: Response,
+        response: Box<Response>,
     },
     /// Timer B or F: no final response arrived; the TU acts as on a 408.
     NoFinalResponse {

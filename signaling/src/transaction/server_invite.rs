@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(
             events(&h.drain()),
             [Event::Ack {
-                request: ack,
+                request: Box::new(ack),
                 source: udp_peer()
             }]
         );
