@@ -320,4 +320,40 @@ mod tests {
         let outcome = open_for_read(data.path(), Path::new("recordings/2026/11/25/other.wav"));
         assert!(matches!(outcome, Err(AccessError::NotFound { .. })));
     }
+
+    fn percent_decode(stem: &str) -> Vec<u8> {
+        let bytes = stem.as_bytes();
+        let mut decoded = Vec::new();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == b'%' {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+                decoded.push(u8::from_str_radix(hex, 16).unwrap());
+                index += 3;
+            } else {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+        decoded
+    }
+
+    proptest::proptest! {
+        /// Any Call-ID maps to a plain file name that decodes back to it, so
+        /// no Call-ID escapes the day directory or collides with another.
+        #[test]
+        fn any_call_id_becomes_a_plain_reversible_file_name(
+            chars in proptest::collection::vec(proptest::arbitrary::any::<char>(), 1..16)
+        ) {
+            let raw: String = chars.into_iter().collect();
+            let call = CallId::new(raw.clone()).unwrap();
+            let stem = call.file_stem();
+            proptest::prop_assert!(stem
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'-' | b'%')));
+            proptest::prop_assert_eq!(percent_decode(stem), raw.as_bytes());
+            let path = recording_path(&call, nov_25()).unwrap();
+            proptest::prop_assert_eq!(path.parent(), Some(Path::new("recordings/2026/11/25")));
+        }
+    }
 }

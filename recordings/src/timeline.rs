@@ -135,10 +135,15 @@ impl Timeline {
         stereo
     }
 
-    /// Ends a pause still open at `end` and returns every pause, in order.
+    /// Ends a pause still open at `end` and returns every pause, in order,
+    /// cut at `end` (the end of the recording).
     pub(crate) fn close_pauses(&mut self, end: u64) -> Vec<Range<u64>> {
         self.resume(end);
-        self.pauses.clone()
+        self.pauses
+            .iter()
+            .filter(|pause| pause.start < end)
+            .map(|pause| pause.start..pause.end.min(end))
+            .collect()
     }
 
     fn is_paused_at(&self, position: u64) -> bool {
@@ -269,5 +274,79 @@ mod tests {
         line.resume(1);
         line.pause(5);
         assert_eq!(line.close_pauses(9), vec![5..9]);
+    }
+
+    #[test]
+    fn pauses_are_cut_at_the_end_of_the_recording() {
+        let mut line = timeline();
+        line.pause(2);
+        line.resume(8);
+        line.pause(10);
+        line.resume(12);
+        assert_eq!(line.close_pauses(5), vec![2..5]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Place { agent: bool, start: u64, len: usize },
+        Commit(u64),
+        Pause(u64),
+        Resume(u64),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (any::<bool>(), 0..3_000u64, 0..200usize)
+                .prop_map(|(agent, start, len)| Step::Place { agent, start, len }),
+            2 => (0..3_000u64).prop_map(Step::Commit),
+            1 => (0..3_000u64).prop_map(Step::Pause),
+            1 => (0..3_000u64).prop_map(Step::Resume),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, in any order: time is committed exactly once,
+        /// no side's audio is reordered or duplicated, and pauses are silent.
+        #[test]
+        fn audio_is_never_reordered_or_duplicated_and_pauses_are_silent(
+            steps in proptest::collection::vec(step(), 0..40)
+        ) {
+            let mut line = Timeline::new(20, 1_000);
+            let mut next_sample = [1i16, 1i16];
+            let mut output = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Place { agent, start, len } => {
+                        let side = if agent { Side::Agent } else { Side::Caller };
+                        let first = next_sample[side.channel()];
+                        let samples: Vec<i16> = (0..len as i16).map(|n| first + n).collect();
+                        next_sample[side.channel()] += len as i16;
+                        line.place(side, start, &samples);
+                    }
+                    Step::Commit(target) => {
+                        let before = line.committed();
+                        let stereo = line.commit(target);
+                        proptest::prop_assert_eq!(stereo.len() as u64, 2 * target.saturating_sub(before));
+                        output.extend(stereo);
+                    }
+                    Step::Pause(position) => line.pause(position),
+                    Step::Resume(position) => line.resume(position),
+                }
+            }
+            let end = line.placed_end();
+            output.extend(line.commit(end));
+            proptest::prop_assert_eq!(output.len() as u64, 2 * line.committed());
+            for side in [left(&output), right(&output)] {
+                let voiced: Vec<i16> = side.into_iter().filter(|&s| s != 0).collect();
+                proptest::prop_assert!(voiced.windows(2).all(|pair| pair[0] < pair[1]));
+            }
+            for pause in line.close_pauses(line.committed()) {
+                for position in pause {
+                    let index = usize::try_from(position).unwrap();
+                    proptest::prop_assert_eq!(&output[2 * index..2 * index + 2], &[0, 0]);
+                }
+            }
+        }
     }
 }

@@ -215,15 +215,13 @@ impl StereoWavWriter {
     pub fn finish(mut self, now: Instant) -> Result<FinishedWav, WriterError> {
         let end = self.position(now).max(self.timeline.placed_end());
         self.commit(end)?;
-        let written_end = self.timeline.committed().min(self.frames_written);
         let pauses = self
             .timeline
-            .close_pauses(self.timeline.committed())
+            .close_pauses(self.frames_written)
             .into_iter()
-            .filter(|pause| pause.start < written_end)
             .map(|pause| PauseInterval {
                 start: self.rate.duration_of(pause.start),
-                end: self.rate.duration_of(pause.end.min(written_end)),
+                end: self.rate.duration_of(pause.end),
             })
             .collect();
         let path = self.path.clone();
