@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -20,6 +21,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
 /// Runs the server until a stop signal; returns once drained.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    let stop = StopSignal::watch()?;
     let metrics = telemetry::init_metrics()?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -73,7 +75,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(%http_addr, %sip_addr, startup_ms = startup.as_millis() as u64, "kefu ready");
 
-    let signal = stop_signal().await?;
+    let signal = stop.recv().await;
     tracing::info!(signal, "stopping: draining requests");
     ready.store(false, Ordering::Release);
     let _ = stop_tx.send(true);
@@ -89,15 +91,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT and names it.
-async fn stop_signal() -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT, watched from the start so that a signal arriving
+/// while kefu starts is not lost (and does not kill it uncleanly).
+struct StopSignal {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignal {
+    fn watch() -> anyhow::Result<Self> {
+        Ok(StopSignal {
+            term: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+        })
+    }
+
+    /// Waits for either signal and names it.
+    async fn recv(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 fn demo_announcement(tenant: &demo::DemoTenant, sip_addr: SocketAddr) -> String {

@@ -1,0 +1,7 @@
+//! Shared harness for the integration tests: start the real `kefu` binary on
+//! ephemeral ports and a throwaway PostgreSQL.
+
+#![allow(dead_code)]
+
+pub mod kefu;
+pub mod postgres;

@@ -1,0 +1,416 @@
+//! The store on both engines: every scenario runs on SQLite and on
+//! PostgreSQL (a throwaway cluster), through the same `Store` API.
+
+mod common;
+
+use kefu::config::DatabaseUrl;
+use kefu::store::{
+    Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser, Role, RouteTarget, Scope,
+    Store, StoreError, ha1,
+};
+use md5::Md5;
+use sha2::Sha256;
+
+async fn sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::Sqlite(format!(
+        "sqlite://{}/db/kefu.db?mode=rwc",
+        dir.path().display()
+    ));
+    let store = Store::open(&url, 4).await.unwrap();
+    (dir, store)
+}
+
+async fn postgres() -> (common::postgres::TestDatabase, Store) {
+    let db = common::postgres::database().await;
+    let store = Store::open(&DatabaseUrl::Postgres(db.url.clone()), 4)
+        .await
+        .unwrap();
+    (db, store)
+}
+
+/// Runs a scenario on SQLite and on PostgreSQL.
+macro_rules! on_both_engines {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                let (_dir, store) = super::sqlite().await;
+                super::$scenario(&store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                let (_db, store) = super::postgres().await;
+                super::$scenario(&store).await;
+            }
+        }
+    };
+}
+
+on_both_engines!(migrations_are_idempotent);
+async fn migrations_are_idempotent(store: &Store) {
+    store.ping().await.unwrap();
+    store.ensure_tenant("acme", "acme.example").await.unwrap();
+    store
+        .tenant_by_name("acme")
+        .await
+        .unwrap()
+        .expect("row survives");
+}
+
+on_both_engines!(users_keep_hashes_not_passwords);
+async fn users_keep_hashes_not_passwords(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let new = NewUser {
+        tenant_id: &tenant.id,
+        username: "2001",
+        display_name: "Dana",
+        role: Role::Agent,
+        extension: Some("2001"),
+        password: Some("s3cret pass"),
+    };
+    let (user, created) = store.ensure_user(&new).await.unwrap();
+    assert!(created);
+    assert_eq!(user.extension.as_deref(), Some("2001"));
+    let (again, created) = store.ensure_user(&new).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, user.id);
+
+    let verified = store
+        .verify_password(&tenant.id, "2001", "s3cret pass")
+        .await
+        .unwrap();
+    assert_eq!(verified.map(|u| u.id), Some(user.id.clone()));
+    assert_eq!(
+        store
+            .verify_password(&tenant.id, "2001", "wrong")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .verify_password(&tenant.id, "nobody", "s3cret pass")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let creds = store
+        .sip_credentials(&tenant.id, "2001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        creds.ha1_md5,
+        ha1::<Md5>("2001", "acme.example", "s3cret pass")
+    );
+    assert_eq!(
+        creds.ha1_sha256,
+        ha1::<Sha256>("2001", "acme.example", "s3cret pass")
+    );
+    assert_eq!(
+        store
+            .users_with_role(&tenant.id, Role::Agent)
+            .await
+            .unwrap(),
+        vec![user.clone()]
+    );
+    assert!(
+        store
+            .users_with_role(&tenant.id, Role::Admin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.user(&user.id).await.unwrap(), user);
+}
+
+on_both_engines!(tokens_are_found_by_secret_and_revocable);
+async fn tokens_are_found_by_secret_and_revocable(store: &Store) {
+    assert!(!store.has_admin_token().await.unwrap());
+    let issued = store
+        .issue_token("admin", Scope::Admin, None, None)
+        .await
+        .unwrap();
+    assert!(issued.secret.starts_with("kefu_admin_") && issued.secret.len() > 64);
+    assert!(store.has_admin_token().await.unwrap());
+    let found = store.find_token(&issued.secret).await.unwrap().unwrap();
+    assert_eq!(found.scope, Scope::Admin);
+    assert_eq!(found.id, issued.id);
+    assert_eq!(store.find_token("kefu_admin_guess").await.unwrap(), None);
+    assert_eq!(store.revoke_tokens("admin", Scope::Admin).await.unwrap(), 1);
+    assert_eq!(store.find_token(&issued.secret).await.unwrap(), None);
+    assert!(!store.has_admin_token().await.unwrap());
+}
+
+on_both_engines!(directory_routes_numbers_to_targets);
+async fn directory_routes_numbers_to_targets(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let trunk = store
+        .ensure_trunk(&tenant.id, "carrier", "192.0.2.0/24")
+        .await
+        .unwrap();
+    assert_eq!(trunk.transport, "udp");
+    let again = store
+        .ensure_trunk(&tenant.id, "carrier", "198.51.100.7/32")
+        .await
+        .unwrap();
+    assert_eq!(again.id, trunk.id);
+    assert_eq!(again.trusted_cidrs, "198.51.100.7/32");
+    store
+        .set_number_route(&tenant.id, "5000", &RouteTarget::Queue("sales".into()))
+        .await
+        .unwrap();
+    store
+        .set_number_route(&tenant.id, "5001", &RouteTarget::Echo)
+        .await
+        .unwrap();
+    store
+        .set_number_route(&tenant.id, "5000", &RouteTarget::Agent("2001".into()))
+        .await
+        .unwrap();
+    let routes = store.number_routes(&tenant.id).await.unwrap();
+    let routes: Vec<_> = routes
+        .iter()
+        .map(|r| (r.number.as_str(), r.route.clone()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("5000", RouteTarget::Agent("2001".into())),
+            ("5001", RouteTarget::Echo)
+        ]
+    );
+    assert_eq!(store.trunks(&tenant.id).await.unwrap().len(), 1);
+}
+
+on_both_engines!(queues_skills_and_members_round_trip);
+async fn queues_skills_and_members_round_trip(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let queue = store.ensure_queue(&tenant.id, "vip").await.unwrap();
+    assert_eq!(queue.strategy, "longest-idle");
+    assert_eq!(
+        store.ensure_queue(&tenant.id, "vip").await.unwrap().id,
+        queue.id
+    );
+    let (agent, _) = store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: "2002",
+            display_name: "Eve",
+            role: Role::Agent,
+            extension: Some("2002"),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let skill = store.ensure_skill(&tenant.id, "french").await.unwrap();
+    assert_eq!(
+        store.ensure_skill(&tenant.id, "french").await.unwrap(),
+        skill
+    );
+    store.set_agent_skill(&agent.id, &skill, 4).await.unwrap();
+    store.set_agent_skill(&agent.id, &skill, 7).await.unwrap();
+    assert_eq!(
+        store.agent_skills(&agent.id).await.unwrap(),
+        [("french".to_owned(), 7)]
+    );
+    assert!(
+        store.set_agent_skill(&agent.id, &skill, 11).await.is_err(),
+        "levels are 1-10"
+    );
+    store
+        .set_queue_member(&queue.id, &agent.id, 2, 5)
+        .await
+        .unwrap();
+    let members = store.queue_members(&queue.id).await.unwrap();
+    assert_eq!((members[0].tier, members[0].penalty), (2, 5));
+}
+
+on_both_engines!(ivr_flow_versions_grow_only_on_change);
+async fn ivr_flow_versions_grow_only_on_change(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let v1 = store
+        .save_ivr_flow(&tenant.id, "main", "start = \"a\"")
+        .await
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    let same = store
+        .save_ivr_flow(&tenant.id, "main", "start = \"a\"")
+        .await
+        .unwrap();
+    assert_eq!(same.version, 1);
+    let v2 = store
+        .save_ivr_flow(&tenant.id, "main", "start = \"b\"")
+        .await
+        .unwrap();
+    assert_eq!((v2.version, v2.source.as_str()), (2, "start = \"b\""));
+}
+
+on_both_engines!(call_detail_records_follow_the_call);
+async fn call_detail_records_follow_the_call(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let call_id = store
+        .create_call(&NewCall {
+            tenant_id: Some(&tenant.id),
+            direction: "inbound",
+            from_uri: "sip:+8613800000000@carrier",
+            to_uri: "sip:4000@kefu",
+            did: Some("4000"),
+            started_at: Millis(1_000),
+        })
+        .await
+        .unwrap();
+    let a = store
+        .add_call_leg(&NewCallLeg {
+            call_id: &call_id,
+            role: "caller",
+            sip_call_id: "abc@carrier",
+            peer_uri: "sip:+8613800000000@carrier",
+            started_at: Millis(1_000),
+        })
+        .await
+        .unwrap();
+    let b = store
+        .add_call_leg(&NewCallLeg {
+            call_id: &call_id,
+            role: "agent",
+            sip_call_id: "def@kefu",
+            peer_uri: "sip:1001@10.0.0.5",
+            started_at: Millis(5_000),
+        })
+        .await
+        .unwrap();
+    store
+        .finish_call_leg_setup(&a, 200, Millis(1_200))
+        .await
+        .unwrap();
+    store
+        .finish_call_leg_setup(&b, 200, Millis(7_000))
+        .await
+        .unwrap();
+    store.answer_call(&call_id, Millis(1_200)).await.unwrap();
+    store.answer_call(&call_id, Millis(9_999)).await.unwrap();
+    store
+        .end_call(&call_id, Millis(60_000), "caller hung up")
+        .await
+        .unwrap();
+    store
+        .end_call(&call_id, Millis(70_000), "late duplicate")
+        .await
+        .unwrap();
+    let call = store.call(&call_id).await.unwrap();
+    assert_eq!(call.answered_at, Some(1_200), "the first answer wins");
+    assert_eq!(call.ended_at, Some(60_000), "the first end wins");
+    assert_eq!(call.end_reason.as_deref(), Some("caller hung up"));
+    let legs = store.call_legs(&call_id).await.unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(legs[1].answered_at, Some(7_000));
+    assert!(
+        legs.iter().all(|leg| leg.ended_at == Some(60_000)),
+        "open legs end with the call"
+    );
+    assert!(matches!(
+        store.call("missing").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+on_both_engines!(contacts_log_every_event);
+async fn contacts_log_every_event(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let queue = store.ensure_queue(&tenant.id, "sales").await.unwrap();
+    let contact = store
+        .create_contact(&NewContact {
+            tenant_id: &tenant.id,
+            channel: "chat",
+            queue_id: Some(&queue.id),
+            priority: 7,
+            customer_id: Some("cust-42"),
+            call_id: None,
+            created_at: Millis(10),
+        })
+        .await
+        .unwrap();
+    assert_eq!((contact.state.as_str(), contact.priority), ("new", 7));
+    store
+        .record_contact_event(
+            &contact.id,
+            Millis(20),
+            "queued",
+            None,
+            &serde_json::json!({"position": 1}),
+        )
+        .await
+        .unwrap();
+    store
+        .end_contact(&contact.id, Millis(30), Some("resolved"))
+        .await
+        .unwrap();
+    let events = store.contact_events(&contact.id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["created", "queued", "ended"]);
+    assert_eq!(events[1].data, r#"{"position":1}"#);
+    let ended = store.contact(&contact.id).await.unwrap();
+    assert_eq!(
+        (ended.ended_at, ended.disposition.as_deref()),
+        (Some(30), Some("resolved"))
+    );
+    let missing = store
+        .record_contact_event("missing", Millis(1), "queued", None, &serde_json::json!({}))
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+    let bad_channel = store
+        .create_contact(&NewContact {
+            tenant_id: &tenant.id,
+            channel: "fax",
+            queue_id: None,
+            priority: 0,
+            customer_id: None,
+            call_id: None,
+            created_at: Millis(1),
+        })
+        .await;
+    assert!(bad_channel.is_err(), "the schema refuses unknown channels");
+}
+
+on_both_engines!(recordings_are_listed_per_call);
+async fn recordings_are_listed_per_call(store: &Store) {
+    let call_id = store
+        .create_call(&NewCall {
+            tenant_id: None,
+            direction: "internal",
+            from_uri: "sip:1001@kefu",
+            to_uri: "sip:1002@kefu",
+            did: None,
+            started_at: Millis(0),
+        })
+        .await
+        .unwrap();
+    let id = store
+        .create_recording(&NewRecording {
+            tenant_id: None,
+            call_id: &call_id,
+            path: "recordings/2026/11/25/x.wav",
+            sample_rate: 8000,
+            started_at: Millis(100),
+        })
+        .await
+        .unwrap();
+    store
+        .finish_recording(
+            &id,
+            Millis(5_100),
+            5_000,
+            160_044,
+            &serde_json::json!([[1000, 2000]]),
+        )
+        .await
+        .unwrap();
+    let recordings = store.recordings_of_call(&call_id).await.unwrap();
+    assert_eq!(recordings.len(), 1);
+    assert_eq!(recordings[0].duration_ms, Some(5_000));
+    assert_eq!(recordings[0].pauses, "[[1000,2000]]");
+}
