@@ -29,8 +29,6 @@ pub enum StateCause {
     Logout,
     /// The agent asked for it (ready, not ready, wrap-up done).
     Requested,
-    /// The agent's profile changed.
-    ProfileChanged,
     /// An offer was made to the agent.
     Offered,
     /// An offer to the agent ended without the agent taking the contact.
