@@ -11,6 +11,34 @@
 //! recording or serve HTTP: the media engine hands it PCM frames, the binary
 //! stores the metadata and checks access. It depends on nothing else of
 //! kefu's, and reads no clock except in the recorder's writer thread.
+//!
+//! ```
+//! use std::time::{Duration, Instant, SystemTime};
+//!
+//! use kefu_recordings::{CallId, Fed, Recorder, RecorderConfig, Side, open_for_read};
+//!
+//! # let data = tempfile::tempdir()?;
+//! let config = RecorderConfig::new(data.path());
+//! let origin = Instant::now();
+//! let call = CallId::new("a84b4c76e66710@pc33.example.com")?;
+//! let recorder = Recorder::start(&config, call, SystemTime::now(), origin)?;
+//!
+//! // From the media engine, per 20 ms frame of each leg (8 kHz: 160 samples).
+//! let frame = [0i16; 160];
+//! assert_eq!(recorder.feed(Side::Caller, origin, &frame), Fed::Queued);
+//! assert_eq!(recorder.feed(Side::Agent, origin, &frame), Fed::Queued);
+//!
+//! // From call control, while a card number is read.
+//! recorder.pause(origin + Duration::from_millis(20))?;
+//! recorder.resume(origin + Duration::from_millis(40))?;
+//!
+//! let meta = recorder.finish(origin + Duration::from_millis(60))?;
+//! assert_eq!(meta.duration, Duration::from_millis(60));
+//! assert_eq!(meta.pauses.len(), 1);
+//! let file = open_for_read(data.path(), &meta.path)?;
+//! assert_eq!(file.metadata()?.len(), meta.bytes);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod layout;
 mod meta;

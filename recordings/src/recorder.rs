@@ -122,6 +122,7 @@ enum Command {
 }
 
 /// A call being recorded.
+#[derive(Debug)]
 pub struct Recorder {
     commands: SyncSender<Command>,
     dropped_frames: Arc<AtomicU64>,

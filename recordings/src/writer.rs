@@ -105,6 +105,16 @@ pub struct StereoWavWriter {
     size_limit_reached: bool,
 }
 
+impl std::fmt::Debug for StereoWavWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StereoWavWriter")
+            .field("path", &self.path)
+            .field("rate", &self.rate)
+            .field("frames_written", &self.frames_written)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StereoWavWriter {
     /// Creates the file at `path` (its directory must exist; an existing file
     /// is an error) with a valid empty WAV header. `origin` is the instant of
@@ -171,8 +181,15 @@ impl StereoWavWriter {
     }
 
     /// Takes one frame of `side`'s mono audio, at the recording's sample
-    /// rate, whose first sample was at `at`. Samples from before the
-    /// recording's origin are dropped.
+    /// rate, whose first sample was at `at`.
+    ///
+    /// The frame goes where `at` says, measured against the end of that
+    /// side's audio so far: within [`ALIGNMENT_TOLERANCE`] it is appended as
+    /// is (jitter); further ahead, the gap becomes silence; further back, it
+    /// is late or a duplicate and only the part after the audio already there
+    /// is kept (nothing is ever rewritten, and time already written to the
+    /// file is final). Frames more than [`MAX_LEAD`] ahead of the file, and
+    /// samples from before the recording's origin, are dropped.
     pub fn write_frame(&mut self, side: Side, at: Instant, samples: &[i16]) {
         match at.checked_duration_since(self.origin) {
             Some(offset) => {
