@@ -508,6 +508,77 @@ mod tests {
         assert_eq!(dominant_frequency(&channel(&samples, 1), 8_000), 1000.0);
     }
 
+    /// Set in the child process of the write-error test: the data dir.
+    const FILE_LIMIT_CHILD_ENV: &str = "KEFU_RECORDINGS_FILE_LIMIT_CHILD_DATA_DIR";
+    const FILE_LIMIT_TEST: &str =
+        "recorder::tests::a_write_error_stops_the_recorder_and_leaves_a_valid_file";
+    /// The child's file size limit (`ulimit -f`, KiB): about 2 s of audio.
+    const FILE_LIMIT_KIB: u64 = 64;
+
+    /// Records until the file size limit makes writes fail, then checks that
+    /// feeding reports it and finishing returns the write error.
+    fn record_into_the_file_limit(data_dir: &Path) {
+        let origin = Instant::now();
+        let call = CallId::new("full").unwrap();
+        let recorder =
+            Recorder::start(&RecorderConfig::new(data_dir), call, nov_25(), origin).unwrap();
+        let mut index = 0;
+        while feed_tone_frame(&recorder, origin, index) != [Fed::WriterStopped; 2] {
+            assert!(index < 500, "the writer never hit the file size limit");
+            thread::sleep((origin + FRAME * (index + 1)).saturating_duration_since(Instant::now()));
+            index += 1;
+        }
+        let outcome = recorder.finish(Instant::now());
+        assert!(
+            matches!(
+                outcome,
+                Err(RecorderError::Writer(WriterError::Write { .. }))
+            ),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn a_write_error_stops_the_recorder_and_leaves_a_valid_file() {
+        if let Some(data_dir) = std::env::var_os(FILE_LIMIT_CHILD_ENV) {
+            return record_into_the_file_limit(Path::new(&data_dir));
+        }
+        let data = tempfile::tempdir().unwrap();
+        // A file size limit stands in for a full disk: writes past it fail
+        // with EFBIG (SIGXFSZ is ignored so the process is not killed).
+        let status = Process::new("bash")
+            .arg("-c")
+            .arg(format!(
+                r#"trap '' XFSZ; ulimit -f {FILE_LIMIT_KIB}; exec "$0" "$@""#
+            ))
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                FILE_LIMIT_TEST,
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(FILE_LIMIT_CHILD_ENV, data.path())
+            .stdout(Stdio::null())
+            .status()
+            .expect("bash is needed to set a file size limit for the child");
+        assert!(status.success(), "the child's checks failed: {status}");
+
+        let file = data
+            .path()
+            .join(recording_path(&CallId::new("full").unwrap(), nov_25()).unwrap());
+        let reader = hound::WavReader::open(&file).unwrap();
+        let frames = u64::from(reader.duration());
+        assert!(frames * 4 <= FILE_LIMIT_KIB * 1024);
+        assert!(
+            frames >= 8_000,
+            "the last checkpoint before the error should hold over a second, got {frames} frames"
+        );
+        let samples: Vec<i16> = reader.into_samples().map(Result::unwrap).collect();
+        assert_eq!(dominant_frequency(&channel(&samples, 0), 8_000), 440.0);
+        assert_eq!(dominant_frequency(&channel(&samples, 1), 8_000), 1000.0);
+    }
+
     /// Set in the child process of the crash test: the data dir to record into.
     const CRASH_CHILD_ENV: &str = "KEFU_RECORDINGS_CRASH_CHILD_DATA_DIR";
     const CRASH_TEST: &str = "recorder::tests::a_recording_survives_sigkill_of_the_writer_process";
