@@ -207,7 +207,7 @@ pub struct QueueConfig {
     pub strategy: Strategy,
     /// When higher tiers unlock.
     pub tiers: TierPolicy,
-    /// How long an offer rings before it counts as unanswered.
+    /// How long an offer rings before it counts as unanswered (at least 1 ms).
     pub offer_timeout: Duration,
     /// Wrap-up after each contact of this queue, during which the agent gets no offers.
     pub wrap_up: Duration,
@@ -227,7 +227,7 @@ pub struct QueueConfig {
     pub sticky_window: Option<Duration>,
     /// Answered within this wait counts towards the service level.
     pub service_level: Duration,
-    /// Announce position and expected wait at arrival and then this often.
+    /// Announce position and expected wait at arrival and then this often (zero: once).
     pub announce_every: Option<Duration>,
     /// Handle time assumed for estimates until real ones are measured.
     pub expected_handle_time: Duration,

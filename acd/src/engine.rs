@@ -10,6 +10,7 @@
 //! contacts are offered to agents, and due announcements are made.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound::{Excluded, Unbounded};
 use std::time::{Duration, Instant};
 
 use crate::action::{Action, StateCause, StopReason};
@@ -19,7 +20,7 @@ use crate::contact::{Contact, ContactSpec, LineKey, PendingOffer, Stage};
 use crate::error::AcdError;
 use crate::estimate::expected_wait;
 use crate::event::Event;
-use crate::ids::{AgentId, ContactId, CustomerId, QueueId, ReasonCode};
+use crate::ids::{AgentId, Channel, ContactId, CustomerId, QueueId, ReasonCode};
 use crate::metrics::{AgentMetrics, AgentTally, MetricEvent, QueueExit, QueueMetrics};
 use crate::queue::Queue;
 use crate::rng::{RandomSource, SplitMix64};
@@ -28,6 +29,9 @@ use crate::strategy::{self, Candidate};
 /// How many customers' last agents are remembered for sticky routing; past this
 /// the older half is forgotten.
 const REMEMBERED_CUSTOMERS: usize = 100_000;
+
+/// The shortest offer: a zero offer timeout still rings until the next instant.
+const MIN_OFFER: Duration = Duration::from_millis(1);
 
 /// The automatic contact distributor.
 #[derive(Debug, Clone)]
@@ -643,6 +647,7 @@ impl<R: RandomSource> Acd<R> {
         }
     }
 
+    /// Offers waiting contacts, in line order, to the free agents able to take them.
     fn dispatch(&mut self, now: Instant) {
         let mut free: Vec<AgentId> = self
             .agents
@@ -650,23 +655,48 @@ impl<R: RandomSource> Acd<R> {
             .filter(|(_, a)| a.can_take_any())
             .map(|(&id, _)| id)
             .collect();
-        if free.is_empty() {
-            return;
-        }
-        let in_line: Vec<ContactId> = self.line.iter().map(|key| key.contact).collect();
-        for id in in_line {
-            if free.is_empty() {
+        let mut openings = self.openings(&free);
+        let mut cursor: Option<LineKey> = None;
+        while !openings.is_empty() {
+            let next = match cursor {
+                None => self.line.first(),
+                Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
+            };
+            let Some(&key) = next else {
                 break;
+            };
+            cursor = Some(key);
+            let open = self
+                .contacts
+                .get(&key.contact)
+                .is_some_and(|c| openings.contains(&(c.spec.queue, c.spec.channel)));
+            if !open {
+                continue;
             }
-            let chosen = self.pick_agents(id, &free, now);
+            let chosen = self.pick_agents(key.contact, &free, now);
             if chosen.is_empty() {
                 continue;
             }
             for agent in chosen {
-                self.offer(id, agent, now);
+                self.offer(key.contact, agent, now);
             }
             free.retain(|a| self.agents.get(a).is_some_and(Agent::can_take_any));
+            openings = self.openings(&free);
         }
+    }
+
+    /// The (queue, channel) pairs for which some of the `free` agents has room,
+    /// so that contacts nobody free could take are skipped cheaply.
+    fn openings(&self, free: &[AgentId]) -> BTreeSet<(QueueId, Channel)> {
+        let mut openings = BTreeSet::new();
+        for agent in free.iter().filter_map(|id| self.agents.get(id)) {
+            for channel in Channel::ALL.into_iter().filter(|&c| agent.can_take(c)) {
+                for &queue in agent.profile.queues.keys() {
+                    openings.insert((queue, channel));
+                }
+            }
+        }
+        openings
     }
 
     fn pick_agents(&mut self, id: ContactId, free: &[AgentId], now: Instant) -> Vec<AgentId> {
@@ -764,7 +794,7 @@ impl<R: RandomSource> Acd<R> {
         let Some(ringing) = self.agents.get_mut(&agent) else {
             return;
         };
-        let deadline = now + queue.config.offer_timeout;
+        let deadline = now + queue.config.offer_timeout.max(MIN_OFFER);
         queue.round_robin_after = Some(agent);
         let offer = PendingOffer { agent, deadline };
         match &mut contact.stage {
@@ -805,7 +835,8 @@ impl<R: RandomSource> Acd<R> {
                 .contacts
                 .get(&id)
                 .and_then(|c| self.queues.get(&c.spec.queue))
-                .and_then(|q| q.config.announce_every);
+                .and_then(|q| q.config.announce_every)
+                .filter(|every| !every.is_zero());
             if let Some(contact) = self.contacts.get_mut(&id) {
                 contact.next_announce = every.map(|e| now + e);
             }

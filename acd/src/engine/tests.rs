@@ -1131,3 +1131,52 @@ fn an_idle_engine_schedules_nothing() {
     floor.staff(0, 1, phone_agent());
     assert_eq!(floor.acd.poll_timeout(), None);
 }
+
+#[test]
+fn a_zero_offer_timeout_still_expires_and_reoffers() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::TopDown);
+    config.offer_timeout = Duration::ZERO;
+    floor.queue(SALES, config);
+    floor.staff(0, 1, phone_agent());
+    floor.staff(0, 2, phone_agent());
+    floor.arrive(1, voice(100));
+    let next = floor.acd.poll_timeout().expect("the offer is timed");
+    assert_eq!(next, floor.at(1) + Duration::from_millis(1));
+    floor
+        .acd
+        .handle(next, Event::Timeout)
+        .expect("timeout accepted");
+    let actions = floor.drain();
+    assert_eq!(stops(&actions), vec![(100, 1, StopReason::NoAnswer)]);
+    assert_eq!(offers(&actions), vec![(100, 2)]);
+}
+
+#[test]
+fn a_zero_announcement_interval_announces_once() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::LongestIdle);
+    config.announce_every = Some(Duration::ZERO);
+    floor.queue(SALES, config);
+    let first = floor.arrive(0, voice(100));
+    assert_eq!(
+        first
+            .iter()
+            .filter(|a| matches!(a, Action::Announce { .. }))
+            .count(),
+        1
+    );
+    assert_eq!(floor.acd.poll_timeout(), None);
+    assert!(floor.run_until(100).is_empty());
+}
+
+#[test]
+fn contacts_of_other_channels_do_not_block_the_line() {
+    let mut floor = Floor::with_queue(Strategy::LongestIdle);
+    for contact in 100..110 {
+        floor.arrive(0, voice(contact).with_priority(priority(9)));
+    }
+    floor.arrive(1, chat(200));
+    let chatter = AgentProfile::new(Capacity::none().with(Channel::Chat, 2)).in_queue(SALES);
+    assert_eq!(offers(&floor.staff(2, 1, chatter)), vec![(200, 1)]);
+}
