@@ -233,7 +233,8 @@ impl Mixer {
                     .map(|&sum| sum.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16),
             );
         }
-        self.previous = self.matrix.clone();
+        // Reuses the allocation: this runs every frame on the media path.
+        self.previous.hears.clone_from(&self.matrix.hears);
         Ok(())
     }
 }
