@@ -11,9 +11,11 @@
 //! the playout cursor follows the target by holding a frame (stretching) when
 //! it runs ahead and skipping one at most once a second when it lags.
 //! Lost packets are concealed by repeating the last frame while it fades to
-//! silence over a few frames. Clock drift between sender and receiver and
-//! SSRC changes are out of scope: call control makes a new buffer for a new
-//! stream.
+//! silence over a few frames; after that, playout starts again at the next
+//! packet. A jump in sequence numbers (over 3000) or timestamps (over 10 s)
+//! starts the buffer over, and it never holds more than twice the maximum
+//! delay. Clock drift between sender and receiver is not compensated, and an
+//! SSRC change is call control's to handle (with a new buffer).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -89,6 +91,12 @@ pub struct JitterStats {
     pub duplicates: u64,
     /// Frames dropped to bring the delay down to the target.
     pub skipped: u64,
+    /// Oldest frames dropped because the buffer held more than twice the
+    /// maximum delay (playout stalled, or a flood).
+    pub overflowed: u64,
+    /// Times the stream jumped (sequence numbers or timestamps) and the
+    /// buffer started over.
+    pub restarts: u64,
 }
 
 /// Per received packet, how much slower than the fastest packet it was
@@ -96,6 +104,10 @@ pub struct JitterStats {
 const PEAK_DECAY: i64 = 256;
 /// Shortest time between two skipped frames.
 const SKIP_INTERVAL: Duration = Duration::from_secs(1);
+/// A sequence number this far ahead of the highest is a new stream (RFC 3550 A.1 `MAX_DROPOUT`).
+const MAX_DROPOUT: u64 = 3_000;
+/// A transit time this far from the fastest seen means the timestamps jumped.
+const MAX_TRANSIT_JUMP: Duration = Duration::from_secs(10);
 
 /// Reorders, times and conceals one G.711 stream; see the module doc.
 #[derive(Debug, Clone)]
@@ -161,7 +173,14 @@ impl JitterBuffer {
     /// Takes in a packet that arrived at `now`.
     pub fn push(&mut self, packet: RtpAudioPacket, now: Instant) -> Arrival {
         self.stats.received += 1;
-        let sequence = self.extend(packet.sequence);
+        let highest = self.highest;
+        let mut sequence = self.extend(packet.sequence);
+        if highest.is_some_and(|highest| sequence > highest + MAX_DROPOUT)
+            || self.is_timestamp_jump(packet.timestamp, now)
+        {
+            self.start_over();
+            sequence = self.extend(packet.sequence);
+        }
         if self.first_wanted.is_some_and(|first| sequence < first) {
             self.stats.late += 1;
             return Arrival::Late;
@@ -176,6 +195,10 @@ impl JitterBuffer {
             samples: self.codec.decode(&packet.payload),
         };
         self.packets.insert(sequence, frame);
+        if self.packets.len() > self.capacity() {
+            self.packets.pop_first();
+            self.stats.overflowed += 1;
+        }
         Arrival::Buffered
     }
 
@@ -229,9 +252,10 @@ impl JitterBuffer {
         cursor = self.advance(cursor);
         self.first_wanted = Some(cursor.sequence);
         self.cursor = Some(cursor);
-        if playout == Playout::Silence && self.packets.is_empty() {
-            // The stream paused (silence suppression) or ended: the next packet
-            // after the last one played starts playout again at its due time.
+        if playout == Playout::Silence {
+            // The stream paused (silence suppression), ended or lost more than
+            // concealment covers: the next packet after the last one played
+            // starts playout again at its due time.
             self.cursor = None;
             self.first_wanted = self.last_played.map(|sequence| sequence + 1);
         }
@@ -252,6 +276,38 @@ impl JitterBuffer {
 
     pub fn stats(&self) -> JitterStats {
         self.stats
+    }
+
+    /// Frames waiting to be played.
+    pub fn buffered_frames(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// Most frames held at once: twice the maximum delay.
+    fn capacity(&self) -> usize {
+        2 * (self.config.max_delay.as_millis() / FRAME_DURATION.as_millis()).max(1) as usize
+    }
+
+    /// Forgets the stream but keeps the counters (and the configuration).
+    fn start_over(&mut self) {
+        let stats = JitterStats {
+            restarts: self.stats.restarts + 1,
+            ..self.stats
+        };
+        *self = Self {
+            stats,
+            ..Self::new(self.codec, self.rate, self.config)
+        };
+    }
+
+    /// Whether a packet stamped `timestamp` arriving at `now` is so far off the
+    /// timing of the packets before it that the sender's timestamps jumped.
+    fn is_timestamp_jump(&self, timestamp: u32, now: Instant) -> bool {
+        let Some((origin, _)) = self.origin else {
+            return false;
+        };
+        let transit = duration_ns(now.saturating_duration_since(origin)) - self.media_ns(timestamp);
+        (transit - self.min_transit).abs() > duration_ns(MAX_TRANSIT_JUMP)
     }
 
     /// The extended (wrap-free) number of a 16-bit sequence number, taken as
@@ -634,6 +690,65 @@ mod tests {
             "played in order"
         );
         assert!(played.len() >= 480, "played {} of 500", played.len());
+    }
+
+    #[test]
+    fn a_loss_longer_than_concealment_resumes_at_the_next_packet() {
+        let (mut buffer, t0) = buffer();
+        for index in (0..3).chain(10..14) {
+            buffer.push(packet(0, index), t0 + FRAME_DURATION * index);
+        }
+        let playouts = pop_ticks(&mut buffer, t0 + ms(40), 14);
+        let levels = played_levels(&playouts);
+        assert_eq!(
+            levels[..3],
+            [0, 1, 2].map(|index| Some(expected_level(index)))
+        );
+        let resumed: Vec<i16> = levels[3..].iter().flatten().copied().collect();
+        assert_eq!(
+            resumed,
+            [10, 11, 12, 13].map(expected_level),
+            "{playouts:?}"
+        );
+        assert_eq!(buffer.stats().late, 0);
+    }
+
+    #[test]
+    fn a_jump_in_sequence_numbers_or_timestamps_starts_over() {
+        let (mut buffer, t0) = buffer();
+        for index in 0..3 {
+            buffer.push(packet(0, index), t0 + FRAME_DURATION * index);
+        }
+        let _ = pop_ticks(&mut buffer, t0 + ms(40), 3);
+        // The sender restarted: sequence numbers 20000 ahead, timestamps from 0.
+        let restart = t0 + ms(100);
+        for index in 0..3 {
+            buffer.push(packet(20_000, index), restart + FRAME_DURATION * index);
+        }
+        assert_eq!(buffer.stats().restarts, 1);
+        let after = pop_ticks(&mut buffer, restart + ms(40), 3);
+        assert_eq!(
+            played_levels(&after),
+            [0, 1, 2].map(|index| Some(expected_level(index)))
+        );
+        // Timestamps alone jumping by an hour also start over.
+        let jumped = RtpAudioPacket {
+            timestamp: 8_000 * 3_600,
+            ..packet(20_000, 3)
+        };
+        buffer.push(jumped, restart + ms(60));
+        assert_eq!(buffer.stats().restarts, 2);
+        assert!(matches!(buffer.pop(restart + ms(100)), Playout::Packet(_)));
+    }
+
+    #[test]
+    fn holds_at_most_twice_the_maximum_delay_when_playout_stalls() {
+        let (mut buffer, t0) = buffer();
+        for index in 0..1_000 {
+            buffer.push(packet(0, index), t0 + FRAME_DURATION * index);
+        }
+        assert_eq!(buffer.buffered_frames(), 40);
+        assert_eq!(buffer.stats().overflowed, 960);
     }
 
     proptest::proptest! {
