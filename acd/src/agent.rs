@@ -33,7 +33,7 @@ pub enum AgentState {
 pub(crate) enum Presence {
     NotReady { reason: ReasonCode, since: Instant },
     Ready,
-    WrapUp { until: Instant },
+    WrapUp { since: Instant, until: Instant },
 }
 
 /// How an agent is involved with one contact.
@@ -76,7 +76,7 @@ impl Agent {
     pub(crate) fn state(&self) -> AgentState {
         match &self.presence {
             Presence::NotReady { reason, .. } => AgentState::NotReady(reason.clone()),
-            Presence::WrapUp { until } => AgentState::WrapUp { until: *until },
+            Presence::WrapUp { until, .. } => AgentState::WrapUp { until: *until },
             Presence::Ready if self.desk.is_empty() => AgentState::Ready,
             Presence::Ready => AgentState::Busy,
         }

@@ -100,7 +100,7 @@ impl<R: RandomSource> Acd<R> {
             }
         };
         for agent in self.agents.values() {
-            if let Presence::WrapUp { until } = agent.presence {
+            if let Presence::WrapUp { until, .. } = agent.presence {
                 consider(until);
             }
         }
@@ -163,6 +163,24 @@ impl<R: RandomSource> Acd<R> {
             .map_or(AgentState::LoggedOut, Agent::state)
     }
 
+    /// Every logged-in agent and their state, by agent id.
+    pub fn agents(&self) -> impl Iterator<Item = (AgentId, AgentState)> + '_ {
+        self.agents.iter().map(|(&id, agent)| (id, agent.state()))
+    }
+
+    /// Every configured queue, by queue id.
+    pub fn queues(&self) -> impl Iterator<Item = (QueueId, &QueueConfig)> + '_ {
+        self.queues.iter().map(|(&id, queue)| (id, &queue.config))
+    }
+
+    /// The contacts waiting or being offered in a queue, next in line first.
+    pub fn line(&self, queue: QueueId) -> impl Iterator<Item = ContactId> + '_ {
+        self.queues
+            .get(&queue)
+            .into_iter()
+            .flat_map(|q| q.line.iter().map(|key| key.contact))
+    }
+
     /// What arrived for a contact still in the engine.
     pub fn contact(&self, contact: ContactId) -> Option<&ContactSpec> {
         self.contacts.get(&contact).map(|c| &c.spec)
@@ -184,13 +202,8 @@ impl<R: RandomSource> Acd<R> {
     /// The agent's figures at `now`, for any agent who ever logged in.
     pub fn agent_metrics(&self, agent: AgentId, now: Instant) -> Option<AgentMetrics> {
         let tally = self.tallies.get(&agent)?;
-        let open = self.agents.get(&agent).and_then(|a| match &a.presence {
-            Presence::NotReady { reason, since } => {
-                Some((reason, now.saturating_duration_since(*since)))
-            }
-            Presence::Ready | Presence::WrapUp { .. } => None,
-        });
-        Some(tally.snapshot(open))
+        let presence = self.agents.get(&agent).map(|a| &a.presence);
+        Some(tally.snapshot(presence, now))
     }
 
     fn apply(&mut self, now: Instant, event: Event) -> Result<(), AcdError> {
@@ -248,13 +261,8 @@ impl<R: RandomSource> Acd<R> {
                 reason: StopReason::AgentLoggedOut,
             });
         }
-        if let Some(Agent {
-            presence: Presence::NotReady { reason, since },
-            ..
-        }) = self.agents.remove(&id)
-        {
-            self.tally(id)
-                .not_ready_for(reason, now.saturating_duration_since(since));
+        if let Some(agent) = self.agents.remove(&id) {
+            self.tally(id).left(agent.presence, now);
         }
         self.roster_changed = true;
         self.actions.push_back(Action::AgentStateChanged {
@@ -479,9 +487,11 @@ impl<R: RandomSource> Acd<R> {
             if !wrap_up.is_zero() {
                 handler.presence = match handler.presence.clone() {
                     Presence::Ready => Presence::WrapUp {
+                        since: now,
                         until: now + wrap_up,
                     },
-                    Presence::WrapUp { until } => Presence::WrapUp {
+                    Presence::WrapUp { since, until } => Presence::WrapUp {
+                        since,
                         until: until.max(now + wrap_up),
                     },
                     not_ready @ Presence::NotReady { .. } => not_ready,
@@ -568,7 +578,7 @@ impl<R: RandomSource> Acd<R> {
         let done: Vec<AgentId> = self
             .agents
             .iter()
-            .filter(|(_, a)| matches!(a.presence, Presence::WrapUp { until } if until <= now))
+            .filter(|(_, a)| matches!(a.presence, Presence::WrapUp { until, .. } if until <= now))
             .map(|(&id, _)| id)
             .collect();
         for id in done {
@@ -964,7 +974,7 @@ impl<R: RandomSource> Acd<R> {
         }
     }
 
-    /// Changes presence, closing a not-ready period; returns the state before.
+    /// Changes presence, closing a not-ready or wrap-up period; returns the state before.
     fn set_presence(
         &mut self,
         id: AgentId,
@@ -976,12 +986,8 @@ impl<R: RandomSource> Acd<R> {
             .get_mut(&id)
             .ok_or(AcdError::AgentNotLoggedIn(id))?;
         let before = agent.state();
-        if let Presence::NotReady { reason, since } =
-            std::mem::replace(&mut agent.presence, presence)
-        {
-            self.tally(id)
-                .not_ready_for(reason, now.saturating_duration_since(since));
-        }
+        let old = std::mem::replace(&mut agent.presence, presence);
+        self.tally(id).left(old, now);
         Ok(before)
     }
 

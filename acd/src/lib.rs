@@ -16,7 +16,8 @@
 //! 3. sleep until `acd.poll_timeout()`.
 //!
 //! Queries answer at any time: [`Acd::position`] (place in line and expected
-//! wait), [`Acd::agent_state`], [`Acd::queue_metrics`], [`Acd::agent_metrics`].
+//! wait), [`Acd::agent_state`], [`Acd::agents`], [`Acd::queues`], [`Acd::line`],
+//! [`Acd::contact`], [`Acd::queue_metrics`], [`Acd::agent_metrics`].
 //!
 //! It deliberately does not know about SIP, chat transports, storage or
 //! business-hours calendars: the caller maps its own ids to [`AgentId`],

@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::time::Instant;
+
+use crate::agent::Presence;
 use crate::ids::{AgentId, ContactId, QueueId, ReasonCode};
 
 /// Why a contact left a queue unserved.
@@ -166,6 +169,8 @@ pub struct AgentMetrics {
     pub handled: u64,
     /// Time spent on assigned contacts.
     pub talk_time: Duration,
+    /// Time spent in wrap-up.
+    pub wrap_up_time: Duration,
     /// Time spent not ready, all reasons together.
     pub not_ready_time: Duration,
     /// Time spent not ready, per reason.
@@ -178,29 +183,41 @@ pub struct AgentMetrics {
 pub(crate) struct AgentTally {
     pub(crate) handled: u64,
     pub(crate) talk_time: Duration,
-    pub(crate) not_ready: BTreeMap<ReasonCode, Duration>,
+    wrap_up_time: Duration,
+    not_ready: BTreeMap<ReasonCode, Duration>,
     pub(crate) no_answers: u64,
 }
 
 impl AgentTally {
-    pub(crate) fn not_ready_for(&mut self, reason: ReasonCode, spent: Duration) {
-        let total = self.not_ready.entry(reason).or_default();
-        *total = total.saturating_add(spent);
+    /// Counts the time spent in a presence the agent just left.
+    pub(crate) fn left(&mut self, presence: Presence, now: Instant) {
+        match presence {
+            Presence::NotReady { reason, since } => {
+                let total = self.not_ready.entry(reason).or_default();
+                *total = total.saturating_add(now.saturating_duration_since(since));
+            }
+            Presence::WrapUp { since, .. } => {
+                self.wrap_up_time = self
+                    .wrap_up_time
+                    .saturating_add(now.saturating_duration_since(since));
+            }
+            Presence::Ready => {}
+        }
     }
 
-    /// The snapshot, counting an open not-ready period too.
-    pub(crate) fn snapshot(&self, open_not_ready: Option<(&ReasonCode, Duration)>) -> AgentMetrics {
-        let mut by_reason = self.not_ready.clone();
-        if let Some((reason, spent)) = open_not_ready {
-            let total = by_reason.entry(reason.clone()).or_default();
-            *total = total.saturating_add(spent);
+    /// The snapshot at `now`, counting the current presence (if logged in) as if left now.
+    pub(crate) fn snapshot(&self, presence: Option<&Presence>, now: Instant) -> AgentMetrics {
+        let mut tally = self.clone();
+        if let Some(presence) = presence {
+            tally.left(presence.clone(), now);
         }
         AgentMetrics {
-            handled: self.handled,
-            talk_time: self.talk_time,
-            not_ready_time: by_reason.values().sum(),
-            not_ready_by_reason: by_reason,
-            no_answers: self.no_answers,
+            handled: tally.handled,
+            talk_time: tally.talk_time,
+            wrap_up_time: tally.wrap_up_time,
+            not_ready_time: tally.not_ready.values().sum(),
+            not_ready_by_reason: tally.not_ready,
+            no_answers: tally.no_answers,
         }
     }
 }
@@ -224,15 +241,39 @@ mod tests {
     }
 
     #[test]
-    fn agent_snapshot_includes_the_open_not_ready_period() {
-        let mut tally = AgentTally::default();
+    fn agent_snapshot_includes_the_open_period() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
         let lunch = ReasonCode::new("lunch");
-        tally.not_ready_for(lunch.clone(), Duration::from_secs(60));
-        let snap = tally.snapshot(Some((&lunch, Duration::from_secs(30))));
+        let mut tally = AgentTally::default();
+        tally.left(
+            Presence::NotReady {
+                reason: lunch.clone(),
+                since: t0,
+            },
+            at(60),
+        );
+        tally.left(
+            Presence::WrapUp {
+                since: at(60),
+                until: at(90),
+            },
+            at(70),
+        );
+        let open = Presence::NotReady {
+            reason: lunch.clone(),
+            since: at(100),
+        };
+        let snap = tally.snapshot(Some(&open), at(130));
         assert_eq!(
             snap.not_ready_by_reason.get(&lunch),
             Some(&Duration::from_secs(90))
         );
         assert_eq!(snap.not_ready_time, Duration::from_secs(90));
+        assert_eq!(snap.wrap_up_time, Duration::from_secs(10));
+        assert_eq!(
+            tally.snapshot(None, at(500)).not_ready_time,
+            Duration::from_secs(60)
+        );
     }
 }

@@ -807,6 +807,11 @@ fn wrap_up_delays_the_next_offer() {
     assert!(offers(&floor.arrive(70, voice(101))).is_empty());
     assert_eq!(floor.acd.poll_timeout(), Some(floor.at(90)));
     assert_eq!(offers(&floor.run_until(90)), vec![(101, 1)]);
+    let metrics = floor
+        .acd
+        .agent_metrics(AgentId(1), floor.at(90))
+        .expect("agent");
+    assert_eq!(metrics.wrap_up_time, secs(30));
 }
 
 #[test]
@@ -1123,6 +1128,40 @@ fn offers_carry_their_deadline_and_poll_timeout_reports_it() {
         deadline: floor.at(20),
     }));
     assert_eq!(floor.acd.poll_timeout(), Some(floor.at(20)));
+}
+
+#[test]
+fn listings_show_agents_queues_and_lines() {
+    let mut floor = Floor::with_queue(Strategy::LongestIdle);
+    floor.queue(SUPPORT, QueueConfig::new(Strategy::RingAll));
+    floor.login(0, 1, phone_agent());
+    floor.staff(0, 2, phone_agent());
+    floor.send(
+        0,
+        Event::AgentNotReady {
+            agent: AgentId(2),
+            reason: ReasonCode::new("x"),
+        },
+    );
+    floor.arrive(1, voice(100));
+    floor.arrive(2, voice(101).with_priority(priority(3)));
+    let agents: Vec<(AgentId, AgentState)> = floor.acd.agents().collect();
+    assert_eq!(
+        agents,
+        vec![
+            (AgentId(1), AgentState::NotReady(ReasonCode::logged_in())),
+            (AgentId(2), AgentState::NotReady(ReasonCode::new("x"))),
+        ]
+    );
+    let queues: Vec<(QueueId, Strategy)> =
+        floor.acd.queues().map(|(id, c)| (id, c.strategy)).collect();
+    assert_eq!(
+        queues,
+        vec![(SALES, Strategy::LongestIdle), (SUPPORT, Strategy::RingAll)]
+    );
+    let line: Vec<ContactId> = floor.acd.line(SALES).collect();
+    assert_eq!(line, vec![ContactId(101), ContactId(100)]);
+    assert_eq!(floor.acd.line(QueueId(9)).count(), 0);
 }
 
 #[test]
