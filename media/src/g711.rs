@@ -1,9 +1,9 @@
 //! G.711 µ-law (PCMU) and A-law (PCMA): 8-bit companded samples to and from
 //! 16-bit linear PCM, through lookup tables computed at compile time.
 //!
-//! Hand-written because the algorithm is a few lines of ITU-T G.711 and the
-//! tables make it faster than the small crates that exist; no state, no
-//! allocation in the `*_into` functions.
+//! Hand-written because G.711 is a few lines of the ITU-T reference code and
+//! compile-time tables need no dependency; no state, and no allocation in the
+//! `*_into` functions.
 
 /// One of the two G.711 companding laws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

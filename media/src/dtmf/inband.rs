@@ -4,7 +4,8 @@
 //! enough, stand out from their group, carry most of the block's energy, fill
 //! the whole block, and keep the twist (level difference between the two
 //! groups) within ITU-T Q.24-like limits. A digit is reported once, when it
-//! has been followed by a gap, if it lasted the minimum duration.
+//! has been followed by a gap, if it lasted the minimum duration; its
+//! duration is counted in whole blocks, so it is within one block of the truth.
 //!
 //! Time is the sample count: the detector needs no clock.
 
@@ -33,7 +34,8 @@ const MIN_HALF_BLOCK_BALANCE: f64 = 0.7;
 pub struct InbandConfig {
     /// Shortest tone reported (Q.24: at least 40 ms must be accepted).
     pub min_duration: Duration,
-    /// Shortest pause that separates two presses (Q.24: 40 ms).
+    /// Pauses this long always separate two presses (Q.24: 40 ms); shorter
+    /// dropouts inside one tone are bridged.
     pub min_gap: Duration,
     /// Quietest tone accepted, per frequency, in dB relative to a full-scale sine.
     pub min_tone_level_dbfs: f64,

@@ -87,7 +87,9 @@ const FINISHED_MEMORY: usize = 16;
 /// end packet; the two redundant end packets that follow, and any late packet
 /// of a reported event, are dropped. When no end packet arrives, the event is
 /// reported with the last duration heard once the next event starts or after
-/// the end timeout, whichever comes first.
+/// the end timeout, whichever comes first. A press longer than 65535
+/// timestamp units (8.19 s at 8 kHz), which senders split into segments with
+/// new timestamps (RFC 4733 §2.5.2.1), is reported once per segment.
 #[derive(Debug, Clone)]
 pub struct TelephoneEventReceiver {
     clock_rate: SampleRate,
