@@ -105,6 +105,8 @@ pub(crate) struct Contact {
     pub(crate) next_announce: Option<Instant>,
     /// The agent who last served this customer, if sticky routing applies.
     pub(crate) sticky_agent: Option<AgentId>,
+    /// When the schedule next looks at this contact.
+    pub(crate) wake: Option<Instant>,
 }
 
 impl Contact {
@@ -118,6 +120,7 @@ impl Contact {
             tried: BTreeSet::new(),
             next_announce: None,
             sticky_agent: None,
+            wake: None,
         }
     }
 
@@ -136,19 +139,18 @@ impl Contact {
         }
     }
 
-    /// Removes the offer to `agent`; the contact is waiting again when none is left.
-    /// Returns whether there was such an offer.
-    pub(crate) fn withdraw_offer(&mut self, agent: AgentId) -> bool {
+    /// Removes and returns the offer to `agent`; the contact is waiting again
+    /// when none is left.
+    pub(crate) fn withdraw_offer(&mut self, agent: AgentId) -> Option<PendingOffer> {
         let Stage::Offered(offers) = &mut self.stage else {
-            return false;
+            return None;
         };
-        let before = offers.len();
-        offers.retain(|o| o.agent != agent);
-        let found = offers.len() != before;
+        let index = offers.iter().position(|o| o.agent == agent)?;
+        let offer = offers.remove(index);
         if offers.is_empty() {
             self.stage = Stage::Waiting;
         }
-        found
+        Some(offer)
     }
 }
 
@@ -189,10 +191,13 @@ mod tests {
                 deadline,
             },
         ]);
-        assert!(c.withdraw_offer(AgentId(1)));
+        assert_eq!(
+            c.withdraw_offer(AgentId(1)).map(|o| o.agent),
+            Some(AgentId(1))
+        );
         assert_eq!(c.offers().len(), 1);
-        assert!(!c.withdraw_offer(AgentId(1)));
-        assert!(c.withdraw_offer(AgentId(2)));
+        assert_eq!(c.withdraw_offer(AgentId(1)), None);
+        assert!(c.withdraw_offer(AgentId(2)).is_some());
         assert_eq!(c.stage, Stage::Waiting);
     }
 }

@@ -10,7 +10,6 @@
 //! contacts are offered to agents, and due announcements are made.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::ops::Bound::{Excluded, Unbounded};
 use std::time::{Duration, Instant};
 
 use crate::action::{Action, StateCause, StopReason};
@@ -20,18 +19,19 @@ use crate::contact::{Contact, ContactSpec, LineKey, PendingOffer, Stage};
 use crate::error::AcdError;
 use crate::estimate::expected_wait;
 use crate::event::Event;
-use crate::ids::{AgentId, Channel, ContactId, CustomerId, QueueId, ReasonCode};
+use crate::ids::{AgentId, ContactId, CustomerId, QueueId, ReasonCode};
 use crate::metrics::{AgentMetrics, AgentTally, MetricEvent, QueueExit, QueueMetrics};
 use crate::queue::Queue;
 use crate::rng::{RandomSource, SplitMix64};
-use crate::strategy::{self, Candidate};
+use crate::timers::{Schedule, Timer};
 
 /// How many customers' last agents are remembered for sticky routing; past this
 /// the older half is forgotten.
 const REMEMBERED_CUSTOMERS: usize = 100_000;
 
-/// The shortest offer: a zero offer timeout still rings until the next instant.
-const MIN_OFFER: Duration = Duration::from_millis(1);
+/// The shortest offer or overflow delay: zero from configuration still fires
+/// after the current instant, so that nothing loops within one `handle`.
+const TICK: Duration = Duration::from_millis(1);
 
 /// The automatic contact distributor.
 #[derive(Debug, Clone)]
@@ -47,7 +47,9 @@ pub struct Acd<R = SplitMix64> {
     last_served: BTreeMap<CustomerId, (AgentId, Instant)>,
     actions: VecDeque<Action>,
     roster_changed: bool,
-    now: Option<Instant>,
+    schedule: Schedule,
+    /// Logged-in agents with room for one more contact on some channel.
+    free: BTreeSet<AgentId>,
 }
 
 impl Acd<SplitMix64> {
@@ -71,7 +73,8 @@ impl<R: RandomSource> Acd<R> {
             last_served: BTreeMap::new(),
             actions: VecDeque::new(),
             roster_changed: false,
-            now: None,
+            schedule: Schedule::default(),
+            free: BTreeSet::new(),
         }
     }
 
@@ -79,7 +82,6 @@ impl<R: RandomSource> Acd<R> {
     /// that does not fit the current state is refused with an error and changes
     /// nothing, but time still advances.
     pub fn handle(&mut self, now: Instant, event: Event) -> Result<(), AcdError> {
-        self.now = Some(self.now.map_or(now, |seen| seen.max(now)));
         let outcome = self.apply(now, event);
         self.run(now);
         outcome
@@ -92,48 +94,7 @@ impl<R: RandomSource> Acd<R> {
 
     /// When to call `handle(at, Event::Timeout)` next, if anything is scheduled.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let seen = self.now;
-        let mut next: Option<Instant> = None;
-        let mut consider = |at: Instant| {
-            if seen.is_none_or(|now| at > now) {
-                next = Some(next.map_or(at, |n| n.min(at)));
-            }
-        };
-        for agent in self.agents.values() {
-            if let Presence::WrapUp { until, .. } = agent.presence {
-                consider(until);
-            }
-        }
-        for contact in self.contacts.values() {
-            match &contact.stage {
-                Stage::Assigned { .. } => {}
-                Stage::Offered(offers) => offers.iter().for_each(|o| consider(o.deadline)),
-                Stage::Waiting => {
-                    let Some(queue) = self.queues.get(&contact.spec.queue) else {
-                        continue;
-                    };
-                    let config = &queue.config;
-                    if let Some(max_wait) = config.max_wait {
-                        consider(contact.entered + max_wait);
-                    }
-                    if let Some(overflow) = &config.overflow {
-                        consider(contact.entered + overflow.after);
-                    }
-                    if let Some(at) = contact.next_announce {
-                        consider(at);
-                    }
-                    if let (Some(window), Some(_)) = (config.sticky_window, contact.sticky_agent) {
-                        consider(contact.entered + window);
-                    }
-                    if let Some(at) =
-                        seen.and_then(|now| queue.next_tier_unlock(contact.entered, now))
-                    {
-                        consider(at);
-                    }
-                }
-            }
-        }
-        next
+        self.schedule.next()
     }
 
     /// Position in line (1 = next) and expected wait of a contact not yet assigned.
@@ -220,7 +181,7 @@ impl<R: RandomSource> Acd<R> {
             Event::WrapUpDone { agent } => self.wrap_up_done(agent, now),
             Event::AgentConfigChanged { agent, profile } => self.reconfigure_agent(agent, profile),
             Event::QueueConfigChanged { queue, config } => {
-                self.configure_queue(queue, config);
+                self.configure_queue(queue, config, now);
                 Ok(())
             }
             Event::ContactArrived(spec) => self.arrive(spec, now),
@@ -252,9 +213,15 @@ impl<R: RandomSource> Acd<R> {
         let before = agent.state();
         let ringing: Vec<ContactId> = agent.desk.keys().copied().collect();
         for contact in ringing {
-            if let Some(c) = self.contacts.get_mut(&contact) {
-                c.withdraw_offer(id);
+            let withdrawn = self
+                .contacts
+                .get_mut(&contact)
+                .and_then(|c| c.withdraw_offer(id));
+            if let Some(offer) = withdrawn {
+                self.schedule
+                    .cancel(offer.deadline, Timer::Offer { contact, agent: id });
             }
+            self.reschedule(contact, now);
             self.actions.push_back(Action::StopOffering {
                 contact,
                 agent: id,
@@ -262,8 +229,12 @@ impl<R: RandomSource> Acd<R> {
             });
         }
         if let Some(agent) = self.agents.remove(&id) {
+            if let Presence::WrapUp { until, .. } = agent.presence {
+                self.schedule.cancel(until, Timer::WrapUp(id));
+            }
             self.tally(id).left(agent.presence, now);
         }
+        self.free.remove(&id);
         self.roster_changed = true;
         self.actions.push_back(Action::AgentStateChanged {
             agent: id,
@@ -300,10 +271,11 @@ impl<R: RandomSource> Acd<R> {
             .ok_or(AcdError::AgentNotLoggedIn(id))?;
         agent.profile = profile;
         self.roster_changed = true;
+        self.refresh_free(id);
         Ok(())
     }
 
-    fn configure_queue(&mut self, id: QueueId, config: QueueConfig) {
+    fn configure_queue(&mut self, id: QueueId, config: QueueConfig, now: Instant) {
         match self.queues.get_mut(&id) {
             Some(queue) => queue.config = config,
             None => {
@@ -311,6 +283,7 @@ impl<R: RandomSource> Acd<R> {
             }
         }
         self.roster_changed = true;
+        self.reschedule_queue(id, now);
     }
 
     fn arrive(&mut self, spec: ContactSpec, now: Instant) -> Result<(), AcdError> {
@@ -348,7 +321,9 @@ impl<R: RandomSource> Acd<R> {
         self.next_seq += 1;
         contact.sticky_agent = sticky_agent;
         contact.next_announce = next_announce;
+        let id = contact.spec.id;
         self.put_in_line(contact);
+        self.reschedule(id, now);
         Ok(())
     }
 
@@ -366,6 +341,7 @@ impl<R: RandomSource> Acd<R> {
             .map(|o| o.agent)
             .filter(|&a| a != agent)
             .collect();
+        let rung: Vec<PendingOffer> = contact.offers().to_vec();
         contact.stage = Stage::Assigned { agent };
         let key = contact.line_key();
         let queue_id = contact.spec.queue;
@@ -376,6 +352,13 @@ impl<R: RandomSource> Acd<R> {
             queue.line.remove(&key);
             let service_level = queue.config.service_level;
             queue.tally.answered(waited, service_level);
+        }
+        for offer in rung {
+            let timer = Timer::Offer {
+                contact: id,
+                agent: offer.agent,
+            };
+            self.schedule.cancel(offer.deadline, timer);
         }
         for loser in losers {
             self.actions.push_back(Action::StopOffering {
@@ -413,7 +396,7 @@ impl<R: RandomSource> Acd<R> {
     }
 
     fn decline(&mut self, id: ContactId, agent: AgentId, now: Instant) -> Result<(), AcdError> {
-        self.withdraw(id, agent)?;
+        self.withdraw(id, agent, now)?;
         self.release_offer(agent, id, now);
         Ok(())
     }
@@ -426,7 +409,7 @@ impl<R: RandomSource> Acd<R> {
         ours: bool,
         now: Instant,
     ) -> Result<(), AcdError> {
-        self.withdraw(id, agent)?;
+        self.withdraw(id, agent, now)?;
         if ours {
             self.actions.push_back(Action::StopOffering {
                 contact: id,
@@ -484,18 +467,15 @@ impl<R: RandomSource> Acd<R> {
             {
                 talk = now.saturating_duration_since(since);
             }
-            if !wrap_up.is_zero() {
-                handler.presence = match handler.presence.clone() {
-                    Presence::Ready => Presence::WrapUp {
-                        since: now,
-                        until: now + wrap_up,
-                    },
-                    Presence::WrapUp { since, until } => Presence::WrapUp {
-                        since,
-                        until: until.max(now + wrap_up),
-                    },
-                    not_ready @ Presence::NotReady { .. } => not_ready,
-                };
+            let wrap_up = match handler.presence {
+                _ if wrap_up.is_zero() => None,
+                Presence::Ready => Some(now + wrap_up),
+                Presence::WrapUp { until, .. } => Some(until.max(now + wrap_up)),
+                Presence::NotReady { .. } => None,
+            };
+            if let Some(until) = wrap_up {
+                // The agent is logged in, so this cannot fail.
+                let _ = self.set_presence(agent, Presence::WrapUp { since: now, until }, now);
             }
             self.settle(agent, before, StateCause::ContactEnded, now);
         }
@@ -525,6 +505,11 @@ impl<R: RandomSource> Acd<R> {
             return Err(AcdError::UnknownContact(id));
         };
         for offer in contact.offers() {
+            let timer = Timer::Offer {
+                contact: id,
+                agent: offer.agent,
+            };
+            self.schedule.cancel(offer.deadline, timer);
             self.actions.push_back(Action::StopOffering {
                 contact: id,
                 agent: offer.agent,
@@ -543,319 +528,6 @@ impl<R: RandomSource> Acd<R> {
                 wait: now.saturating_duration_since(contact.arrived),
             }));
         Ok(())
-    }
-
-    fn run(&mut self, now: Instant) {
-        self.expire_offers(now);
-        self.end_wrap_ups(now);
-        if std::mem::take(&mut self.roster_changed) {
-            self.refresh_tiers();
-            self.send_away_unstaffed(now);
-        }
-        self.apply_queue_deadlines(now);
-        self.dispatch(now);
-        self.announce(now);
-    }
-
-    fn expire_offers(&mut self, now: Instant) {
-        let expired: Vec<(ContactId, AgentId)> = self
-            .contacts
-            .values()
-            .flat_map(|c| {
-                c.offers()
-                    .iter()
-                    .filter(|o| o.deadline <= now)
-                    .map(|o| (c.spec.id, o.agent))
-            })
-            .collect();
-        for (contact, agent) in expired {
-            // The offer was just seen, so this cannot fail.
-            let _ = self.no_answer(contact, agent, true, now);
-        }
-    }
-
-    fn end_wrap_ups(&mut self, now: Instant) {
-        let done: Vec<AgentId> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| matches!(a.presence, Presence::WrapUp { until, .. } if until <= now))
-            .map(|(&id, _)| id)
-            .collect();
-        for id in done {
-            if let Ok(before) = self.set_presence(id, Presence::Ready, now) {
-                self.settle(id, before, StateCause::WrapUpElapsed, now);
-            }
-        }
-    }
-
-    fn refresh_tiers(&mut self) {
-        for (id, queue) in &mut self.queues {
-            queue.highest_tier = self
-                .agents
-                .values()
-                .filter_map(|a| a.membership(*id))
-                .map(|m| m.tier.max(1))
-                .max()
-                .unwrap_or(1);
-        }
-    }
-
-    fn send_away_unstaffed(&mut self, now: Instant) {
-        let leaving: Vec<ContactId> = self
-            .contacts
-            .values()
-            .filter(|c| c.stage == Stage::Waiting)
-            .filter(|c| {
-                self.queues
-                    .get(&c.spec.queue)
-                    .is_some_and(|q| q.config.leave_when_empty)
-            })
-            .filter(|c| !self.staffed_for(&c.spec))
-            .map(|c| c.spec.id)
-            .collect();
-        for id in leaving {
-            self.time_out(id, QueueExit::NoAgents, now);
-        }
-    }
-
-    fn apply_queue_deadlines(&mut self, now: Instant) {
-        enum Due {
-            TimeOut,
-            Overflow(QueueId),
-        }
-        let mut due = Vec::new();
-        for contact in self.contacts.values() {
-            if contact.stage != Stage::Waiting {
-                continue;
-            }
-            let Some(queue) = self.queues.get(&contact.spec.queue) else {
-                continue;
-            };
-            let timeout = queue
-                .config
-                .max_wait
-                .map(|max| (contact.entered + max, Due::TimeOut));
-            let overflow = queue
-                .config
-                .overflow
-                .map(|o| (contact.entered + o.after, Due::Overflow(o.to)));
-            let first = match (timeout, overflow) {
-                (Some(t), Some(o)) => Some(if o.0 < t.0 { o } else { t }),
-                (t, o) => t.or(o),
-            };
-            if let Some((at, what)) = first {
-                if at <= now {
-                    due.push((contact.spec.id, what));
-                }
-            }
-        }
-        for (id, what) in due {
-            match what {
-                Due::TimeOut => self.time_out(id, QueueExit::MaxWait, now),
-                Due::Overflow(to) => self.overflow(id, to, now),
-            }
-        }
-    }
-
-    /// Offers waiting contacts, in line order, to the free agents able to take them.
-    fn dispatch(&mut self, now: Instant) {
-        let mut free: Vec<AgentId> = self
-            .agents
-            .iter()
-            .filter(|(_, a)| a.can_take_any())
-            .map(|(&id, _)| id)
-            .collect();
-        let mut openings = self.openings(&free);
-        let mut cursor: Option<LineKey> = None;
-        while !openings.is_empty() {
-            let next = match cursor {
-                None => self.line.first(),
-                Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
-            };
-            let Some(&key) = next else {
-                break;
-            };
-            cursor = Some(key);
-            let open = self
-                .contacts
-                .get(&key.contact)
-                .is_some_and(|c| openings.contains(&(c.spec.queue, c.spec.channel)));
-            if !open {
-                continue;
-            }
-            let chosen = self.pick_agents(key.contact, &free, now);
-            if chosen.is_empty() {
-                continue;
-            }
-            for agent in chosen {
-                self.offer(key.contact, agent, now);
-            }
-            free.retain(|a| self.agents.get(a).is_some_and(Agent::can_take_any));
-            openings = self.openings(&free);
-        }
-    }
-
-    /// The (queue, channel) pairs for which some of the `free` agents has room,
-    /// so that contacts nobody free could take are skipped cheaply.
-    fn openings(&self, free: &[AgentId]) -> BTreeSet<(QueueId, Channel)> {
-        let mut openings = BTreeSet::new();
-        for agent in free.iter().filter_map(|id| self.agents.get(id)) {
-            for channel in Channel::ALL.into_iter().filter(|&c| agent.can_take(c)) {
-                for &queue in agent.profile.queues.keys() {
-                    openings.insert((queue, channel));
-                }
-            }
-        }
-        openings
-    }
-
-    fn pick_agents(&mut self, id: ContactId, free: &[AgentId], now: Instant) -> Vec<AgentId> {
-        let Some(contact) = self.contacts.get(&id) else {
-            return Vec::new();
-        };
-        if contact.stage != Stage::Waiting {
-            return Vec::new();
-        }
-        let Some(queue) = self.queues.get(&contact.spec.queue) else {
-            return Vec::new();
-        };
-        let reserved = self.sticky_reservation(contact, queue, now);
-        let candidates: Vec<Candidate> = free
-            .iter()
-            .filter(|&&agent| reserved.is_none_or(|r| r == agent))
-            .filter_map(|&agent| self.candidate(agent, contact, queue, now))
-            .collect();
-        let untried: Vec<Candidate> = candidates
-            .iter()
-            .filter(|c| !contact.tried.contains(&c.agent))
-            .copied()
-            .collect();
-        let everyone_tried = untried.is_empty();
-        let pool = if everyone_tried {
-            &candidates
-        } else {
-            &untried
-        };
-        let chosen = strategy::choose(
-            queue.config.strategy,
-            pool,
-            queue.round_robin_after,
-            &mut self.rng,
-        );
-        if everyone_tried && !chosen.is_empty() {
-            if let Some(contact) = self.contacts.get_mut(&id) {
-                contact.tried.clear();
-            }
-        }
-        chosen
-    }
-
-    /// The agent who last served the customer, while the contact still waits for them.
-    fn sticky_reservation(
-        &self,
-        contact: &Contact,
-        queue: &Queue,
-        now: Instant,
-    ) -> Option<AgentId> {
-        let window = queue.config.sticky_window?;
-        let sticky = contact.sticky_agent?;
-        if now >= contact.entered + window || contact.tried.contains(&sticky) {
-            return None;
-        }
-        let agent = self.agents.get(&sticky)?;
-        (agent.membership(contact.spec.queue).is_some() && agent.qualifies(&contact.spec.skills))
-            .then_some(sticky)
-    }
-
-    fn candidate(
-        &self,
-        id: AgentId,
-        contact: &Contact,
-        queue: &Queue,
-        now: Instant,
-    ) -> Option<Candidate> {
-        let agent = self.agents.get(&id)?;
-        if !agent.can_take(contact.spec.channel) || !agent.qualifies(&contact.spec.skills) {
-            return None;
-        }
-        let membership = agent.membership(contact.spec.queue)?;
-        if !queue.tier_unlocked(membership.tier, contact.entered, now) {
-            return None;
-        }
-        let tally = self.tallies.get(&id);
-        Some(Candidate {
-            agent: id,
-            tier: membership.tier,
-            penalty: membership.penalty,
-            idle_since: agent.idle_since,
-            handled: tally.map_or(0, |t| t.handled),
-            talk_time: tally.map_or(Duration::ZERO, |t| t.talk_time),
-            skill_score: agent.skill_score(&contact.spec.skills),
-        })
-    }
-
-    fn offer(&mut self, id: ContactId, agent: AgentId, now: Instant) {
-        let Some(contact) = self.contacts.get_mut(&id) else {
-            return;
-        };
-        let Some(queue) = self.queues.get_mut(&contact.spec.queue) else {
-            return;
-        };
-        let Some(ringing) = self.agents.get_mut(&agent) else {
-            return;
-        };
-        let deadline = now + queue.config.offer_timeout.max(MIN_OFFER);
-        queue.round_robin_after = Some(agent);
-        let offer = PendingOffer { agent, deadline };
-        match &mut contact.stage {
-            Stage::Offered(offers) => offers.push(offer),
-            stage => *stage = Stage::Offered(vec![offer]),
-        }
-        let before = ringing.state();
-        let channel = contact.spec.channel;
-        ringing.desk.insert(
-            id,
-            Load {
-                channel,
-                engagement: Engagement::Offered,
-            },
-        );
-        self.actions.push_back(Action::Offer {
-            contact: id,
-            agent,
-            queue: contact.spec.queue,
-            channel,
-            deadline,
-        });
-        self.settle(agent, before, StateCause::Offered, now);
-    }
-
-    fn announce(&mut self, now: Instant) {
-        let due: Vec<ContactId> = self
-            .contacts
-            .values()
-            .filter(|c| c.stage == Stage::Waiting && c.next_announce.is_some_and(|at| at <= now))
-            .map(|c| c.spec.id)
-            .collect();
-        for id in due {
-            let Some((position, expected_wait)) = self.position(id) else {
-                continue;
-            };
-            let every = self
-                .contacts
-                .get(&id)
-                .and_then(|c| self.queues.get(&c.spec.queue))
-                .and_then(|q| q.config.announce_every)
-                .filter(|every| !every.is_zero());
-            if let Some(contact) = self.contacts.get_mut(&id) {
-                contact.next_announce = every.map(|e| now + e);
-            }
-            self.actions.push_back(Action::Announce {
-                contact: id,
-                position,
-                expected_wait,
-            });
-        }
     }
 
     fn overflow(&mut self, id: ContactId, to: QueueId, now: Instant) {
@@ -890,6 +562,7 @@ impl<R: RandomSource> Acd<R> {
         contact.tried.clear();
         self.entered(to, id);
         self.put_in_line(contact);
+        self.reschedule(id, now);
     }
 
     fn time_out(&mut self, id: ContactId, reason: QueueExit, now: Instant) {
@@ -944,6 +617,9 @@ impl<R: RandomSource> Acd<R> {
 
     fn take_out_of_line(&mut self, id: ContactId) -> Option<Contact> {
         let contact = self.contacts.remove(&id)?;
+        if let Some(at) = contact.wake {
+            self.schedule.cancel(at, Timer::Contact(id));
+        }
         let key = contact.line_key();
         self.line.remove(&key);
         if let Some(queue) = self.queues.get_mut(&contact.spec.queue) {
@@ -953,15 +629,23 @@ impl<R: RandomSource> Acd<R> {
     }
 
     /// Removes the offer of `contact` to `agent`, remembering the agent tried it.
-    fn withdraw(&mut self, contact: ContactId, agent: AgentId) -> Result<(), AcdError> {
+    fn withdraw(
+        &mut self,
+        contact: ContactId,
+        agent: AgentId,
+        now: Instant,
+    ) -> Result<(), AcdError> {
         let c = self
             .contacts
             .get_mut(&contact)
             .ok_or(AcdError::UnknownContact(contact))?;
-        if !c.withdraw_offer(agent) {
-            return Err(AcdError::NoSuchOffer { contact, agent });
-        }
+        let offer = c
+            .withdraw_offer(agent)
+            .ok_or(AcdError::NoSuchOffer { contact, agent })?;
         c.tried.insert(agent);
+        self.schedule
+            .cancel(offer.deadline, Timer::Offer { contact, agent });
+        self.reschedule(contact, now);
         Ok(())
     }
 
@@ -986,6 +670,12 @@ impl<R: RandomSource> Acd<R> {
             .get_mut(&id)
             .ok_or(AcdError::AgentNotLoggedIn(id))?;
         let before = agent.state();
+        if let Presence::WrapUp { until, .. } = agent.presence {
+            self.schedule.cancel(until, Timer::WrapUp(id));
+        }
+        if let Presence::WrapUp { until, .. } = presence {
+            self.schedule.add(until, Timer::WrapUp(id));
+        }
         let old = std::mem::replace(&mut agent.presence, presence);
         self.tally(id).left(old, now);
         Ok(before)
@@ -994,6 +684,7 @@ impl<R: RandomSource> Acd<R> {
     /// Reports the agent's state change, if any, and starts their idle time when
     /// they become ready for work (not when an offer merely went away).
     fn settle(&mut self, id: AgentId, before: AgentState, cause: StateCause, now: Instant) {
+        self.refresh_free(id);
         let Some(agent) = self.agents.get_mut(&id) else {
             return;
         };
@@ -1010,6 +701,14 @@ impl<R: RandomSource> Acd<R> {
             to: after,
             cause,
         });
+    }
+
+    fn refresh_free(&mut self, id: AgentId) {
+        if self.agents.get(&id).is_some_and(Agent::can_take_any) {
+            self.free.insert(id);
+        } else {
+            self.free.remove(&id);
+        }
     }
 
     /// Whether some logged-in member of the contact's queue could serve it.
@@ -1033,6 +732,9 @@ impl<R: RandomSource> Acd<R> {
         self.tallies.entry(agent).or_default()
     }
 }
+
+mod routing;
+mod timing;
 
 #[cfg(test)]
 mod tests;

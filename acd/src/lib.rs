@@ -37,6 +37,7 @@ mod metrics;
 mod queue;
 mod rng;
 mod strategy;
+mod timers;
 
 pub use action::{Action, StateCause, StopReason};
 pub use agent::AgentState;

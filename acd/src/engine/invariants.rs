@@ -13,8 +13,10 @@ use proptest::prelude::{
 use proptest::strategy::Strategy as Generator;
 use proptest::test_runner::TestCaseError;
 
-use super::Acd;
+use super::{Acd, TICK};
+use crate::agent::{Agent, Presence};
 use crate::contact::Stage;
+use crate::timers::Timer;
 use crate::*;
 
 const SALES: QueueId = QueueId(1);
@@ -467,7 +469,87 @@ impl World {
                 prop_assert_eq!(agent.load(channel), self.load(*id, channel));
             }
         }
+        self.check_schedule()?;
         self.check_no_able_agent_idles()
+    }
+
+    /// The schedule misses nothing: it wakes no later than the earliest deadline
+    /// found by looking at every agent and contact, nothing due is left behind,
+    /// and the free-agent index matches the agents.
+    fn check_schedule(&self) -> Result<(), TestCaseError> {
+        let next = self.acd.poll_timeout();
+        prop_assert!(
+            next.is_none_or(|at| at > self.clock),
+            "a due timer was left behind"
+        );
+        if let Some(expected) = self.earliest_deadline() {
+            prop_assert!(
+                next.is_some_and(|at| at <= expected),
+                "{:?} misses {:?}",
+                next,
+                expected
+            );
+        }
+        for contact in self.acd.contacts.values() {
+            if let Some(at) = contact.wake {
+                prop_assert!(
+                    self.acd
+                        .schedule
+                        .contains(at, Timer::Contact(contact.spec.id))
+                );
+            }
+            for offer in contact.offers() {
+                let timer = Timer::Offer {
+                    contact: contact.spec.id,
+                    agent: offer.agent,
+                };
+                prop_assert!(self.acd.schedule.contains(offer.deadline, timer));
+            }
+        }
+        let free: BTreeSet<AgentId> = self
+            .acd
+            .agents
+            .iter()
+            .filter(|(_, a)| a.can_take_any())
+            .map(|(&id, _)| id)
+            .collect();
+        prop_assert_eq!(&free, &self.acd.free);
+        Ok(())
+    }
+
+    /// The earliest deadline, found the slow way.
+    fn earliest_deadline(&self) -> Option<Instant> {
+        let now = self.clock;
+        let mut deadlines = Vec::new();
+        for agent in self.acd.agents.values() {
+            if let Agent {
+                presence: Presence::WrapUp { until, .. },
+                ..
+            } = agent
+            {
+                deadlines.push(*until);
+            }
+        }
+        for contact in self.acd.contacts.values() {
+            match &contact.stage {
+                Stage::Assigned { .. } => {}
+                Stage::Offered(offers) => deadlines.extend(offers.iter().map(|o| o.deadline)),
+                Stage::Waiting => {
+                    let Some(queue) = self.acd.queues.get(&contact.spec.queue) else {
+                        continue;
+                    };
+                    let config = &queue.config;
+                    deadlines.extend(config.max_wait.map(|max| contact.entered + max));
+                    deadlines.extend(config.overflow.map(|o| contact.entered + o.after.max(TICK)));
+                    deadlines.extend(contact.next_announce);
+                    if let (Some(window), Some(_)) = (config.sticky_window, contact.sticky_agent) {
+                        deadlines.extend(Some(contact.entered + window).filter(|&end| end > now));
+                    }
+                    deadlines.extend(queue.next_tier_unlock(contact.entered, now));
+                }
+            }
+        }
+        deadlines.into_iter().min()
     }
 
     /// A waiting contact has no agent the engine could offer it to right now.

@@ -1,0 +1,194 @@
+//! Routing: which waiting contact is offered to which free agent. Contacts are
+//! taken in line order (priority, then arrival) across queues; for each, the
+//! free agents able to take it become `Candidate`s (membership, unlocked tier,
+//! skills, capacity, sticky reservation), and the queue's strategy picks.
+
+use std::collections::BTreeSet;
+use std::ops::Bound::{Excluded, Unbounded};
+use std::time::{Duration, Instant};
+
+use super::{Acd, TICK};
+use crate::action::{Action, StateCause};
+use crate::agent::{Engagement, Load};
+use crate::contact::{Contact, LineKey, PendingOffer, Stage};
+use crate::ids::{AgentId, Channel, ContactId, QueueId};
+use crate::queue::Queue;
+use crate::rng::RandomSource;
+use crate::strategy::{self, Candidate};
+use crate::timers::Timer;
+
+impl<R: RandomSource> Acd<R> {
+    /// Offers waiting contacts, in line order, to the free agents able to take them.
+    pub(super) fn dispatch(&mut self, now: Instant) {
+        let mut free: Vec<AgentId> = self.free.iter().copied().collect();
+        let mut openings = self.openings(&free);
+        let mut cursor: Option<LineKey> = None;
+        while !openings.is_empty() {
+            let next = match cursor {
+                None => self.line.first(),
+                Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
+            };
+            let Some(&key) = next else {
+                break;
+            };
+            cursor = Some(key);
+            let open = self
+                .contacts
+                .get(&key.contact)
+                .is_some_and(|c| openings.contains(&(c.spec.queue, c.spec.channel)));
+            if !open {
+                continue;
+            }
+            let chosen = self.pick_agents(key.contact, &free, now);
+            if chosen.is_empty() {
+                continue;
+            }
+            for agent in chosen {
+                self.offer(key.contact, agent, now);
+            }
+            free.retain(|a| self.free.contains(a));
+            openings = self.openings(&free);
+        }
+    }
+
+    /// The (queue, channel) pairs for which some of the `free` agents has room,
+    /// so that contacts nobody free could take are skipped cheaply.
+    fn openings(&self, free: &[AgentId]) -> BTreeSet<(QueueId, Channel)> {
+        let mut openings = BTreeSet::new();
+        for agent in free.iter().filter_map(|id| self.agents.get(id)) {
+            for channel in Channel::ALL.into_iter().filter(|&c| agent.can_take(c)) {
+                for &queue in agent.profile.queues.keys() {
+                    openings.insert((queue, channel));
+                }
+            }
+        }
+        openings
+    }
+
+    /// The agents to offer a waiting contact to: untried ones first; once every
+    /// able agent let it go, all of them again.
+    fn pick_agents(&mut self, id: ContactId, free: &[AgentId], now: Instant) -> Vec<AgentId> {
+        let Some(contact) = self.contacts.get(&id) else {
+            return Vec::new();
+        };
+        if contact.stage != Stage::Waiting {
+            return Vec::new();
+        }
+        let Some(queue) = self.queues.get(&contact.spec.queue) else {
+            return Vec::new();
+        };
+        let reserved = self.sticky_reservation(contact, queue, now);
+        let candidates: Vec<Candidate> = free
+            .iter()
+            .filter(|&&agent| reserved.is_none_or(|r| r == agent))
+            .filter_map(|&agent| self.candidate(agent, contact, queue, now))
+            .collect();
+        let untried: Vec<Candidate> = candidates
+            .iter()
+            .filter(|c| !contact.tried.contains(&c.agent))
+            .copied()
+            .collect();
+        let everyone_tried = untried.is_empty();
+        let pool = if everyone_tried {
+            &candidates
+        } else {
+            &untried
+        };
+        let chosen = strategy::choose(
+            queue.config.strategy,
+            pool,
+            queue.round_robin_after,
+            &mut self.rng,
+        );
+        if everyone_tried && !chosen.is_empty() {
+            if let Some(contact) = self.contacts.get_mut(&id) {
+                contact.tried.clear();
+            }
+        }
+        chosen
+    }
+
+    /// The agent who last served the customer, while the contact still waits for them.
+    pub(super) fn sticky_reservation(
+        &self,
+        contact: &Contact,
+        queue: &Queue,
+        now: Instant,
+    ) -> Option<AgentId> {
+        let window = queue.config.sticky_window?;
+        let sticky = contact.sticky_agent?;
+        if now >= contact.entered + window || contact.tried.contains(&sticky) {
+            return None;
+        }
+        let agent = self.agents.get(&sticky)?;
+        (agent.membership(contact.spec.queue).is_some() && agent.qualifies(&contact.spec.skills))
+            .then_some(sticky)
+    }
+
+    /// The agent as a candidate for the contact, if they could be offered it now.
+    pub(super) fn candidate(
+        &self,
+        id: AgentId,
+        contact: &Contact,
+        queue: &Queue,
+        now: Instant,
+    ) -> Option<Candidate> {
+        let agent = self.agents.get(&id)?;
+        if !agent.can_take(contact.spec.channel) || !agent.qualifies(&contact.spec.skills) {
+            return None;
+        }
+        let membership = agent.membership(contact.spec.queue)?;
+        if !queue.tier_unlocked(membership.tier, contact.entered, now) {
+            return None;
+        }
+        let tally = self.tallies.get(&id);
+        Some(Candidate {
+            agent: id,
+            tier: membership.tier,
+            penalty: membership.penalty,
+            idle_since: agent.idle_since,
+            handled: tally.map_or(0, |t| t.handled),
+            talk_time: tally.map_or(Duration::ZERO, |t| t.talk_time),
+            skill_score: agent.skill_score(&contact.spec.skills),
+        })
+    }
+
+    fn offer(&mut self, id: ContactId, agent: AgentId, now: Instant) {
+        let Some(contact) = self.contacts.get_mut(&id) else {
+            return;
+        };
+        let Some(queue) = self.queues.get_mut(&contact.spec.queue) else {
+            return;
+        };
+        let Some(ringing) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        let deadline = now + queue.config.offer_timeout.max(TICK);
+        queue.round_robin_after = Some(agent);
+        let offer = PendingOffer { agent, deadline };
+        match &mut contact.stage {
+            Stage::Offered(offers) => offers.push(offer),
+            stage => *stage = Stage::Offered(vec![offer]),
+        }
+        let before = ringing.state();
+        let channel = contact.spec.channel;
+        ringing.desk.insert(
+            id,
+            Load {
+                channel,
+                engagement: Engagement::Offered,
+            },
+        );
+        self.actions.push_back(Action::Offer {
+            contact: id,
+            agent,
+            queue: contact.spec.queue,
+            channel,
+            deadline,
+        });
+        self.schedule
+            .add(deadline, Timer::Offer { contact: id, agent });
+        self.reschedule(id, now);
+        self.settle(agent, before, StateCause::Offered, now);
+    }
+}
