@@ -219,6 +219,9 @@ pub struct QueueConfig {
     pub timeout_target: TimeoutTarget,
     /// Move to another queue after some time.
     pub overflow: Option<Overflow>,
+    /// Whether the queue takes new contacts (the caller closes it outside business
+    /// hours); contacts already waiting are still served.
+    pub open: bool,
     /// Accept contacts when no logged-in agent could serve them.
     pub join_when_empty: bool,
     /// Send waiting contacts away when no logged-in agent could serve them any more.
@@ -234,9 +237,9 @@ pub struct QueueConfig {
 }
 
 impl QueueConfig {
-    /// A queue with this strategy: all tiers at once, 20 s offers, no wrap-up, no
-    /// limits, no overflow, joinable when empty, 20 s service level, 3 min assumed
-    /// handle time, disconnect as timeout target.
+    /// An open queue with this strategy: all tiers at once, 20 s offers, no
+    /// wrap-up, no limits, no overflow, joinable when empty, 20 s service level,
+    /// 3 min assumed handle time, disconnect as timeout target.
     pub fn new(strategy: Strategy) -> Self {
         Self {
             strategy,
@@ -247,6 +250,7 @@ impl QueueConfig {
             max_size: None,
             timeout_target: TimeoutTarget::Disconnect,
             overflow: None,
+            open: true,
             join_when_empty: true,
             leave_when_empty: false,
             sticky_window: None,

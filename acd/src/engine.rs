@@ -294,7 +294,9 @@ impl<R: RandomSource> Acd<R> {
             .queues
             .get(&spec.queue)
             .ok_or(AcdError::UnknownQueue(spec.queue))?;
-        let refusal = if !queue.config.join_when_empty && !self.staffed_for(&spec) {
+        let refusal = if !queue.config.open {
+            Some(QueueExit::Closed)
+        } else if !queue.config.join_when_empty && !self.staffed_for(&spec) {
             Some(QueueExit::NoAgents)
         } else if queue
             .config

@@ -19,6 +19,8 @@ pub enum QueueExit {
     Full,
     /// No logged-in agent could serve it (join-when-empty or leave-when-empty).
     NoAgents,
+    /// The queue was closed when it arrived.
+    Closed,
 }
 
 /// A countable fact about a contact, for reports.

@@ -772,6 +772,51 @@ fn join_when_empty_off_refuses_contacts_nobody_could_serve() {
 }
 
 #[test]
+fn a_closed_queue_turns_new_contacts_away_but_serves_those_waiting() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::LongestIdle);
+    config.timeout_target = TimeoutTarget::Voicemail("after-hours".into());
+    floor.queue(SALES, config.clone());
+    floor.login(0, 1, phone_agent());
+    floor.arrive(1, voice(100));
+    config.open = false;
+    floor.queue(SALES, config);
+    let actions = floor.arrive(2, voice(101));
+    assert!(actions.contains(&Action::QueueTimeout {
+        contact: ContactId(101),
+        queue: SALES,
+        reason: QueueExit::Closed,
+        target: TimeoutTarget::Voicemail("after-hours".into()),
+    }));
+    assert_eq!(offers(&floor.ready(3, 1)), vec![(100, 1)]);
+}
+
+#[test]
+fn chats_ending_together_end_one_wrap_up_on_time() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::LongestIdle);
+    config.wrap_up = secs(10);
+    floor.queue(SALES, config);
+    let chatter = AgentProfile::new(Capacity::none().with(Channel::Chat, 2)).in_queue(SALES);
+    floor.staff(0, 1, chatter);
+    floor.arrive(1, chat(100));
+    floor.arrive(1, chat(101));
+    floor.accept(2, 100, 1);
+    floor.accept(2, 101, 1);
+    floor.end(30, 100);
+    floor.end(30, 101);
+    assert_eq!(
+        floor.acd.agent_state(AgentId(1)),
+        AgentState::WrapUp {
+            until: floor.at(40)
+        }
+    );
+    assert_eq!(floor.acd.poll_timeout(), Some(floor.at(40)));
+    floor.run_until(40);
+    assert_eq!(floor.acd.agent_state(AgentId(1)), AgentState::Ready);
+}
+
+#[test]
 fn leave_when_empty_sends_waiting_contacts_away_when_the_last_agent_logs_out() {
     let mut floor = Floor::new();
     let mut config = QueueConfig::new(Strategy::LongestIdle);
