@@ -1,0 +1,31 @@
+# kefu — the two commands: `make run` and `make test`. See README.md.
+
+DATA_DIR ?= ./data
+CARGO    ?= cargo
+
+.PHONY: run build test bench deps clean
+
+## run: install what is missing, build release, start kefu with the demo tenant
+run:
+	scripts/install-deps.sh run
+	$(CARGO) build --release --bin kefu
+	./target/release/kefu serve --demo --data-dir $(DATA_DIR)
+
+## build: debug build of everything
+build:
+	$(CARGO) build --workspace
+
+## test: install the test peers, then fmt, clippy and every test (unit + integration)
+test:
+	scripts/test.sh
+
+## bench: benchmarks in bench/ (figures printed and written to bench/results/)
+bench:
+	bench/run.sh
+
+## deps: install the system packages for tests without running them
+deps:
+	scripts/install-deps.sh test
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kefu needs, skipping what is present.
+#   scripts/install-deps.sh run    what `make run` needs (build tools)
+#   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox, espeak-ng)
+# Idempotent: runs `apt-get update` once, and only when something is missing.
+set -euo pipefail
+
+profile="${1:-run}"
+packages=(build-essential pkg-config ca-certificates curl)
+if [[ "$profile" == "test" ]]; then
+    packages+=(postgresql sip-tester baresip-core sox espeak-ng)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+    echo "install-deps: installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+    echo "install-deps: cargo not found; install Rust from https://rustup.rs" >&2
+    exit 1
+fi
+if [[ "$profile" == "test" ]] && ! cargo nextest --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
