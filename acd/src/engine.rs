@@ -4,10 +4,12 @@
 //! agents, queues and contacts, and reads no clock, does no I/O, and draws
 //! randomness only from the injected `RandomSource`.
 //!
-//! Within one `handle` call the event is applied first, then everything due at
-//! `now` happens in this order: unanswered offers expire, wrap-ups end, contacts
-//! of emptied queues leave, queue deadlines (max wait, overflow) fire, waiting
-//! contacts are offered to agents, and due announcements are made.
+//! Within one `handle` call the event is applied first; then the timers due at
+//! `now` fire in time order (offers ring out, wrap-ups end, waiting contacts
+//! reach their max wait or overflow), contacts of queues left without agents
+//! leave, waiting contacts are offered to free agents, and due announcements are
+//! made. The routing lives in `routing`, the timers in `timing`; this file holds
+//! the state, the queries and what each event does.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -469,13 +471,13 @@ impl<R: RandomSource> Acd<R> {
             {
                 talk = now.saturating_duration_since(since);
             }
-            let wrap_up = match handler.presence {
+            let wrap_up_until = match handler.presence {
                 _ if wrap_up.is_zero() => None,
                 Presence::Ready => Some(now + wrap_up),
                 Presence::WrapUp { until, .. } => Some(until.max(now + wrap_up)),
                 Presence::NotReady { .. } => None,
             };
-            if let Some(until) = wrap_up {
+            if let Some(until) = wrap_up_until {
                 // The agent is logged in, so this cannot fail.
                 let _ = self.set_presence(agent, Presence::WrapUp { since: now, until }, now);
             }

@@ -15,6 +15,37 @@
 //!    or a metric);
 //! 3. sleep until `acd.poll_timeout()`.
 //!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use kefu_acd::{Acd, Action, AgentId, AgentProfile, Capacity, Channel, ContactId,
+//!                ContactSpec, Event, QueueConfig, QueueId, Strategy};
+//!
+//! let sales = QueueId(1);
+//! let mut acd = Acd::new(0);
+//! let t0 = Instant::now();
+//! acd.handle(t0, Event::QueueConfigChanged {
+//!     queue: sales,
+//!     config: QueueConfig::new(Strategy::LongestIdle),
+//! })?;
+//! let profile = AgentProfile::new(Capacity::voice_only().with(Channel::Chat, 5)).in_queue(sales);
+//! acd.handle(t0, Event::AgentLogin { agent: AgentId(1001), profile })?;
+//! acd.handle(t0, Event::AgentReady { agent: AgentId(1001) })?;
+//! acd.handle(t0, Event::ContactArrived(ContactSpec::new(ContactId(7), Channel::Voice, sales)))?;
+//!
+//! let offer = std::iter::from_fn(|| acd.poll_action()).find_map(|action| match action {
+//!     Action::Offer { contact, agent, deadline, .. } => Some((contact, agent, deadline)),
+//!     _ => None,
+//! });
+//! let (contact, agent, deadline) = offer.expect("agent 1001 is offered the call");
+//! assert_eq!((contact, agent), (ContactId(7), AgentId(1001)));
+//! assert_eq!(acd.poll_timeout(), Some(deadline)); // ring timeout
+//!
+//! acd.handle(t0 + Duration::from_secs(3), Event::OfferAccepted { contact, agent })?;
+//! assert!(std::iter::from_fn(|| acd.poll_action())
+//!     .any(|a| matches!(a, Action::Assigned { .. })));
+//! # Ok::<(), kefu_acd::AcdError>(())
+//! ```
+//!
 //! Queries answer at any time: [`Acd::position`] (place in line and expected
 //! wait), [`Acd::agent_state`], [`Acd::agents`], [`Acd::queues`], [`Acd::line`],
 //! [`Acd::contact`], [`Acd::queue_metrics`], [`Acd::agent_metrics`].
