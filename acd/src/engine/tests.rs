@@ -1264,3 +1264,151 @@ fn contacts_of_other_channels_do_not_block_the_line() {
     let chatter = AgentProfile::new(Capacity::none().with(Channel::Chat, 2)).in_queue(SALES);
     assert_eq!(offers(&floor.staff(2, 1, chatter)), vec![(200, 1)]);
 }
+
+#[test]
+fn an_agent_in_two_queues_gets_the_higher_priority_contact_of_either() {
+    let mut floor = Floor::with_queue(Strategy::LongestIdle);
+    floor.queue(SUPPORT, QueueConfig::new(Strategy::LongestIdle));
+    floor.arrive(0, voice(100));
+    floor.arrive(
+        1,
+        ContactSpec::new(ContactId(200), Channel::Voice, SUPPORT).with_priority(priority(4)),
+    );
+    floor.arrive(2, voice(101));
+    let both = phone_agent().in_queue(SUPPORT);
+    assert_eq!(offers(&floor.staff(3, 1, both)), vec![(200, 1)]);
+}
+
+#[test]
+fn an_overflowed_contact_keeps_its_place_in_line() {
+    let mut floor = Floor::new();
+    let mut sales = QueueConfig::new(Strategy::LongestIdle);
+    sales.overflow = Some(Overflow {
+        after: secs(30),
+        to: SUPPORT,
+    });
+    floor.queue(SALES, sales);
+    floor.queue(SUPPORT, QueueConfig::new(Strategy::LongestIdle));
+    floor.arrive(0, voice(100));
+    floor.arrive(
+        10,
+        ContactSpec::new(ContactId(200), Channel::Voice, SUPPORT),
+    );
+    floor.run_until(30);
+    let line: Vec<ContactId> = floor.acd.line(SUPPORT).collect();
+    assert_eq!(
+        line,
+        vec![ContactId(100), ContactId(200)],
+        "it arrived first"
+    );
+    assert_eq!(floor.acd.position(ContactId(200)).map(|p| p.0), Some(2));
+}
+
+#[test]
+fn a_new_skill_routes_a_contact_that_was_waiting_for_it() {
+    let mut floor = Floor::with_queue(Strategy::LongestIdle);
+    floor.staff(0, 1, phone_agent());
+    floor.arrive(1, voice(100).with_skill(spanish(3)));
+    let learned = phone_agent().with_skill(SPANISH, level(4));
+    let actions = floor.send(
+        2,
+        Event::AgentConfigChanged {
+            agent: AgentId(1),
+            profile: learned,
+        },
+    );
+    assert_eq!(offers(&actions), vec![(100, 1)]);
+}
+
+#[test]
+fn leave_when_empty_keeps_contacts_while_an_agent_is_only_not_ready() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::LongestIdle);
+    config.leave_when_empty = true;
+    floor.queue(SALES, config);
+    floor.staff(0, 1, phone_agent());
+    floor.send(
+        0,
+        Event::AgentNotReady {
+            agent: AgentId(1),
+            reason: ReasonCode::new("break"),
+        },
+    );
+    floor.arrive(1, voice(100));
+    floor.login(2, 2, phone_agent());
+    let actions = floor.send(3, Event::AgentLogout { agent: AgentId(2) });
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::QueueTimeout { .. }))
+    );
+    assert_eq!(floor.acd.position(ContactId(100)).map(|p| p.0), Some(1));
+}
+
+#[test]
+fn ring_all_ringing_out_counts_a_no_answer_for_every_agent() {
+    let mut floor = Floor::with_queue(Strategy::RingAll);
+    floor.staff(0, 1, phone_agent());
+    floor.staff(0, 2, phone_agent());
+    floor.arrive(0, voice(100));
+    let actions = floor.run_until(20);
+    assert_eq!(
+        stops(&actions),
+        vec![
+            (100, 1, StopReason::NoAnswer),
+            (100, 2, StopReason::NoAnswer)
+        ]
+    );
+    assert_eq!(
+        offers(&actions),
+        vec![(100, 1), (100, 2)],
+        "and rings them all again"
+    );
+    for agent in [1, 2] {
+        let metrics = floor
+            .acd
+            .agent_metrics(AgentId(agent), floor.at(20))
+            .expect("agent");
+        assert_eq!(metrics.no_answers, 1);
+    }
+}
+
+#[test]
+fn the_sticky_agent_is_remembered_across_queues() {
+    let mut floor = Floor::new();
+    let mut sticky = QueueConfig::new(Strategy::LongestIdle);
+    sticky.sticky_window = Some(secs(30));
+    floor.queue(SALES, QueueConfig::new(Strategy::LongestIdle));
+    floor.queue(SUPPORT, sticky);
+    let both = || phone_agent().in_queue(SUPPORT);
+    floor.staff(0, 1, both());
+    floor.staff(5, 2, both());
+    let alice = || CustomerId("alice".into());
+    floor.serve(10, 100, 1, 10);
+    // Served by agent 1 in sales without a customer; now again as Alice.
+    let first = voice(101).with_customer(alice());
+    assert_eq!(offers(&floor.arrive(30, first)), vec![(101, 2)]);
+    floor.accept(30, 101, 2);
+    floor.end(40, 101);
+    let again = ContactSpec::new(ContactId(102), Channel::Voice, SUPPORT).with_customer(alice());
+    assert_eq!(
+        offers(&floor.arrive(50, again)),
+        vec![(102, 2)],
+        "agent 1 idles longer"
+    );
+}
+
+#[test]
+fn a_declined_contact_goes_back_to_the_same_agent_when_nobody_else_can_take_it() {
+    let mut floor = Floor::with_queue(Strategy::LongestIdle);
+    floor.staff(0, 1, phone_agent());
+    floor.arrive(1, voice(100));
+    let actions = floor.send(
+        2,
+        Event::OfferDeclined {
+            contact: ContactId(100),
+            agent: AgentId(1),
+        },
+    );
+    assert_eq!(offers(&actions), vec![(100, 1)]);
+}
