@@ -48,7 +48,9 @@ pub struct Acd<R = SplitMix64> {
     next_seq: u64,
     last_served: BTreeMap<CustomerId, (AgentId, Instant)>,
     actions: VecDeque<Action>,
-    roster_changed: bool,
+    /// Agents left or changed: waiting contacts of leave-when-empty queues may
+    /// have nobody left to serve them.
+    staffing_dropped: bool,
     schedule: Schedule,
     /// Logged-in agents with room for one more contact on some channel.
     free: BTreeSet<AgentId>,
@@ -74,7 +76,7 @@ impl<R: RandomSource> Acd<R> {
             next_seq: 0,
             last_served: BTreeMap::new(),
             actions: VecDeque::new(),
-            roster_changed: false,
+            staffing_dropped: false,
             schedule: Schedule::default(),
             free: BTreeSet::new(),
         }
@@ -181,7 +183,9 @@ impl<R: RandomSource> Acd<R> {
                 Ok(())
             }
             Event::WrapUpDone { agent } => self.wrap_up_done(agent, now),
-            Event::AgentConfigChanged { agent, profile } => self.reconfigure_agent(agent, profile),
+            Event::AgentConfigChanged { agent, profile } => {
+                self.reconfigure_agent(agent, profile, now)
+            }
             Event::QueueConfigChanged { queue, config } => {
                 self.configure_queue(queue, config, now);
                 Ok(())
@@ -202,7 +206,7 @@ impl<R: RandomSource> Acd<R> {
         }
         self.agents.insert(id, Agent::logged_in(profile, now));
         self.tallies.entry(id).or_default();
-        self.roster_changed = true;
+        self.note_tiers(id, now);
         self.settle(id, AgentState::LoggedOut, StateCause::Login, now);
         Ok(())
     }
@@ -237,7 +241,7 @@ impl<R: RandomSource> Acd<R> {
             self.tally(id).left(agent.presence, now);
         }
         self.free.remove(&id);
-        self.roster_changed = true;
+        self.staffing_dropped = true;
         self.actions.push_back(Action::AgentStateChanged {
             agent: id,
             from: before,
@@ -266,25 +270,38 @@ impl<R: RandomSource> Acd<R> {
         Ok(())
     }
 
-    fn reconfigure_agent(&mut self, id: AgentId, profile: AgentProfile) -> Result<(), AcdError> {
+    fn reconfigure_agent(
+        &mut self,
+        id: AgentId,
+        profile: AgentProfile,
+        now: Instant,
+    ) -> Result<(), AcdError> {
         let agent = self
             .agents
             .get_mut(&id)
             .ok_or(AcdError::AgentNotLoggedIn(id))?;
         agent.profile = profile;
-        self.roster_changed = true;
+        self.staffing_dropped = true;
         self.refresh_free(id);
+        self.note_tiers(id, now);
         Ok(())
     }
 
     fn configure_queue(&mut self, id: QueueId, config: QueueConfig, now: Instant) {
-        match self.queues.get_mut(&id) {
-            Some(queue) => queue.config = config,
-            None => {
-                self.queues.insert(id, Queue::new(config));
-            }
-        }
-        self.roster_changed = true;
+        let highest_tier = self
+            .agents
+            .values()
+            .filter_map(|a| a.membership(id))
+            .map(|m| m.tier.max(1))
+            .max()
+            .unwrap_or(1);
+        let queue = self
+            .queues
+            .entry(id)
+            .or_insert_with(|| Queue::new(config.clone()));
+        queue.config = config;
+        queue.highest_tier = highest_tier;
+        self.staffing_dropped = true;
         self.reschedule_queue(id, now);
     }
 

@@ -50,6 +50,31 @@
 //! wait), [`Acd::agent_state`], [`Acd::agents`], [`Acd::queues`], [`Acd::line`],
 //! [`Acd::contact`], [`Acd::queue_metrics`], [`Acd::agent_metrics`].
 //!
+//! # Routing rules
+//!
+//! - Contacts wait in one line per queue, higher [`Priority`] first, then by
+//!   arrival; an overflowed contact keeps its place. When agents free up, the
+//!   line is served in that order across all queues.
+//! - A contact may be offered to an agent who is ready (or busy with room),
+//!   serves its queue at an unlocked tier, has every required skill at the
+//!   minimum level, and has capacity left on its channel (a voice contact blocks
+//!   the other channels when the profile says so). Among those, the lowest
+//!   (tier, penalty) group is kept and the queue's [`Strategy`] picks one agent,
+//!   or the whole group for ring-all.
+//! - A returning customer waits up to the queue's sticky window for the agent
+//!   who last served them, if that agent is logged in and able.
+//! - An offer that is declined or rings out goes to an agent who has not let the
+//!   contact go yet; when everyone able has, they are tried again. Consecutive
+//!   unanswered offers pause an agent (`no-answer`) at the profile's limit.
+//! - Not-ready and wrap-up stop new offers on every channel; contacts in hand
+//!   and offers already ringing continue. Wrap-up follows each contact of a
+//!   queue with a wrap-up time.
+//! - Max wait, overflow and announcements apply while a contact waits; an offer
+//!   that is ringing finishes first.
+//! - Every contact that arrives ends exactly once: completed after being
+//!   assigned, abandoned, timed out to the queue's target, or overflowed to a
+//!   queue the engine does not have. Each end is a [`MetricEvent`].
+//!
 //! It deliberately does not know about SIP, chat transports, storage or
 //! business-hours calendars: the caller maps its own ids to [`AgentId`],
 //! [`ContactId`] and [`QueueId`], persists [`MetricEvent`]s, and closes queues

@@ -18,7 +18,9 @@ pub(crate) struct Queue {
     pub(crate) round_robin_after: Option<AgentId>,
     pub(crate) handle_times: HandleTimes,
     pub(crate) tally: QueueTally,
-    /// Highest tier among logged-in members, to know when unlocking stops.
+    /// Highest tier among members logged in since the queue was configured, to
+    /// know when unlocking stops (never lowered on logout: a stale value only
+    /// costs a spare wake-up).
     pub(crate) highest_tier: u8,
 }
 

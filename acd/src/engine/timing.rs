@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{Acd, TICK};
 use crate::action::{Action, StateCause};
-use crate::agent::Presence;
+use crate::agent::{Agent, Presence};
 use crate::contact::{Contact, Stage};
 use crate::ids::{AgentId, ContactId, QueueId};
 use crate::metrics::QueueExit;
@@ -32,8 +32,7 @@ impl<R: RandomSource> Acd<R> {
                 }
             }
         }
-        if std::mem::take(&mut self.roster_changed) {
-            self.refresh_tiers(now);
+        if std::mem::take(&mut self.staffing_dropped) {
             self.send_away_unstaffed(now);
         }
         self.dispatch(now);
@@ -175,22 +174,21 @@ impl<R: RandomSource> Acd<R> {
         .min()
     }
 
-    /// Recomputes each queue's highest tier; contacts of a queue that gained a
-    /// higher tier have another unlock ahead and are rescheduled.
-    fn refresh_tiers(&mut self, now: Instant) {
+    /// Raises the highest tier of the agent's queues to the agent's tiers; the
+    /// contacts of a queue that gained a higher tier have another unlock ahead
+    /// and are rescheduled.
+    pub(super) fn note_tiers(&mut self, agent: AgentId, now: Instant) {
+        let Some(profile) = self.agents.get(&agent).map(|a| &a.profile) else {
+            return;
+        };
         let mut raised = Vec::new();
-        for (&id, queue) in &mut self.queues {
-            let highest = self
-                .agents
-                .values()
-                .filter_map(|a| a.membership(id))
-                .map(|m| m.tier.max(1))
-                .max()
-                .unwrap_or(1);
-            if highest > queue.highest_tier {
-                raised.push(id);
+        for (id, membership) in &profile.queues {
+            if let Some(queue) = self.queues.get_mut(id) {
+                if membership.tier > queue.highest_tier {
+                    queue.highest_tier = membership.tier;
+                    raised.push(*id);
+                }
             }
-            queue.highest_tier = highest;
         }
         for queue in raised {
             self.reschedule_queue(queue, now);
@@ -200,15 +198,24 @@ impl<R: RandomSource> Acd<R> {
     /// Sends waiting contacts of leave-when-empty queues away when no logged-in
     /// agent could serve them any more.
     fn send_away_unstaffed(&mut self, now: Instant) {
-        let leaving: Vec<ContactId> = self
-            .queues
-            .values()
-            .filter(|q| q.config.leave_when_empty)
-            .flat_map(|q| q.line.iter().map(|key| key.contact))
-            .filter_map(|id| self.contacts.get(&id))
-            .filter(|c| c.stage == Stage::Waiting && !self.staffed_for(&c.spec))
-            .map(|c| c.spec.id)
-            .collect();
+        let mut leaving = Vec::new();
+        for (&id, queue) in &self.queues {
+            if !queue.config.leave_when_empty {
+                continue;
+            }
+            let members: Vec<&Agent> = self
+                .agents
+                .values()
+                .filter(|a| a.membership(id).is_some())
+                .collect();
+            let unstaffed = queue
+                .line
+                .iter()
+                .filter_map(|key| self.contacts.get(&key.contact))
+                .filter(|c| c.stage == Stage::Waiting)
+                .filter(|c| !members.iter().any(|a| a.qualifies(&c.spec.skills)));
+            leaving.extend(unstaffed.map(|c| c.spec.id));
+        }
         for id in leaving {
             self.time_out(id, QueueExit::NoAgents, now);
         }
