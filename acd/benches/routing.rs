@@ -8,6 +8,9 @@
 //!   wait and every agent is busy (the cost of an event at that queue size).
 //! - `agent_frees_up_with_1000_waiting`: a busy agent's contact ends and the
 //!   engine picks the next of 1000 waiting contacts for them.
+//! - `unskilled_free_agent_with_1000_waiting`: the worst case of the current
+//!   line scan: an agent is free in the queue but lacks the skill all 1000
+//!   waiting contacts need, so every event walks the whole line.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -162,5 +165,41 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(routing, benches);
+fn worst_case(c: &mut Criterion) {
+    let t0 = Instant::now();
+    let mut acd = Acd::new(7);
+    let queue = QueueId(0);
+    let config = QueueConfig::new(Strategy::LongestIdle);
+    handle(&mut acd, t0, Event::QueueConfigChanged { queue, config });
+    let profile = AgentProfile::new(Capacity::voice_only()).in_queue(queue);
+    handle(
+        &mut acd,
+        t0,
+        Event::AgentLogin {
+            agent: AgentId(0),
+            profile,
+        },
+    );
+    handle(&mut acd, t0, Event::AgentReady { agent: AgentId(0) });
+    let rare = SkillRequirement {
+        skill: SkillId(99),
+        min_level: SkillLevel::MAX,
+    };
+    for n in 0..CONTACTS {
+        let spec = ContactSpec::new(ContactId(n), Channel::Voice, queue).with_skill(rare);
+        handle(&mut acd, t0, Event::ContactArrived(spec));
+    }
+    while acd.poll_action().is_some() {}
+    let extra = ContactId(CONTACTS + 1);
+    c.bench_function("unskilled_free_agent_with_1000_waiting", |b| {
+        b.iter(|| {
+            let spec = ContactSpec::new(extra, Channel::Voice, queue).with_skill(rare);
+            handle(&mut acd, t0, Event::ContactArrived(spec));
+            handle(&mut acd, t0, Event::ContactAbandoned { contact: extra });
+            while acd.poll_action().is_some() {}
+        });
+    });
+}
+
+criterion_group!(routing, benches, worst_case);
 criterion_main!(routing);
