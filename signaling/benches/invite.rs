@@ -1,9 +1,17 @@
-//! Parsing a typical carrier INVITE (with SDP), then validating it.
+//! The receive hot path for a typical carrier INVITE (with SDP): parsing and
+//! validating it, and parsing it then matching it, as a retransmission, against a
+//! transaction layer holding a thousand live INVITE server transactions.
+
+use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kefu_signaling::message::{parse_message, validate_request};
+use kefu_signaling::transaction::{Input, Peer, Timers, TransactionLayer, Transport};
 use rsip::SipMessage;
-use std::hint::black_box;
+
+/// Live transactions in the layer while matching.
+const LIVE_TRANSACTIONS: usize = 1_000;
 
 const INVITE: &[u8] = b"INVITE sip:4000@kefu.example.com SIP/2.0\r\n\
 Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n\
@@ -35,5 +43,38 @@ fn parse_and_validate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parse_and_validate);
+/// The benchmark INVITE with another branch, to fill the layer.
+fn invite_with_branch(index: usize) -> Vec<u8> {
+    String::from_utf8_lossy(INVITE)
+        .replace("z9hG4bK776asdhds", &format!("z9hG4bKfill{index}"))
+        .into_bytes()
+}
+
+fn parse_and_match(c: &mut Criterion) {
+    let now = Instant::now();
+    let source = Peer {
+        transport: Transport::Udp,
+        addr: "192.0.2.10:5060".parse().expect("valid address"),
+    };
+    let mut layer = TransactionLayer::new(Timers::default(), || String::from("unused"));
+    let received = |bytes: &[u8]| Input::Received {
+        message: parse_message(bytes).expect("benchmark INVITE parses"),
+        source,
+    };
+    for index in 0..LIVE_TRANSACTIONS {
+        let _ = layer.handle_input(now, received(&invite_with_branch(index)));
+    }
+    let _ = layer.handle_input(now, received(INVITE));
+    while layer.poll_output().is_some() {}
+    c.bench_function("parse+match INVITE retransmission (1000 live)", |b| {
+        b.iter(|| {
+            let input = received(black_box(INVITE));
+            let matched = layer.handle_input(now, input);
+            while layer.poll_output().is_some() {}
+            matched
+        })
+    });
+}
+
+criterion_group!(benches, parse_and_validate, parse_and_match);
 criterion_main!(benches);

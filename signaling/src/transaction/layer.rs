@@ -419,11 +419,17 @@ impl TransactionLayer {
         }
     }
 
+    /// Fires every transaction whose deadline is due, each once: a machine always
+    /// moves its deadline past `now` or terminates, so one pass suffices, and a
+    /// faulty one cannot make this loop forever.
     fn fire_due_timers(&mut self, now: Instant) {
-        while let Some(&(at, id)) = self.deadlines.first() {
-            if at > now {
-                break;
-            }
+        let due: Vec<(Instant, TransactionId)> = self
+            .deadlines
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .copied()
+            .collect();
+        for (at, id) in due {
             self.deadlines.remove(&(at, id));
             let Some(entry) = self.transactions.get_mut(&id) else {
                 continue;

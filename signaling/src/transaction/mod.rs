@@ -29,6 +29,8 @@ mod client_non_invite;
 mod harness;
 mod key;
 mod layer;
+#[cfg(test)]
+mod properties;
 mod server_invite;
 mod server_non_invite;
 mod timers;
