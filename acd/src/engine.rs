@@ -54,6 +54,8 @@ pub struct Acd<R = SplitMix64> {
     schedule: Schedule,
     /// Logged-in agents with room for one more contact on some channel.
     free: BTreeSet<AgentId>,
+    /// The same agents by the queues they serve.
+    free_members: BTreeMap<QueueId, BTreeSet<AgentId>>,
 }
 
 impl Acd<SplitMix64> {
@@ -79,6 +81,7 @@ impl<R: RandomSource> Acd<R> {
             staffing_dropped: false,
             schedule: Schedule::default(),
             free: BTreeSet::new(),
+            free_members: BTreeMap::new(),
         }
     }
 
@@ -234,13 +237,13 @@ impl<R: RandomSource> Acd<R> {
                 reason: StopReason::AgentLoggedOut,
             });
         }
+        self.forget_free(id);
         if let Some(agent) = self.agents.remove(&id) {
             if let Presence::WrapUp { until, .. } = agent.presence {
                 self.schedule.cancel(until, Timer::WrapUp(id));
             }
             self.tally(id).left(agent.presence, now);
         }
-        self.free.remove(&id);
         self.staffing_dropped = true;
         self.actions.push_back(Action::AgentStateChanged {
             agent: id,
@@ -276,11 +279,13 @@ impl<R: RandomSource> Acd<R> {
         profile: AgentProfile,
         now: Instant,
     ) -> Result<(), AcdError> {
-        let agent = self
-            .agents
-            .get_mut(&id)
-            .ok_or(AcdError::AgentNotLoggedIn(id))?;
-        agent.profile = profile;
+        if !self.agents.contains_key(&id) {
+            return Err(AcdError::AgentNotLoggedIn(id));
+        }
+        self.forget_free(id);
+        if let Some(agent) = self.agents.get_mut(&id) {
+            agent.profile = profile;
+        }
         self.staffing_dropped = true;
         self.refresh_free(id);
         self.note_tiers(id, now);
@@ -724,11 +729,36 @@ impl<R: RandomSource> Acd<R> {
         });
     }
 
+    /// Puts the agent in or out of the free-agent indexes, by their current state.
     fn refresh_free(&mut self, id: AgentId) {
-        if self.agents.get(&id).is_some_and(Agent::can_take_any) {
+        let Some(agent) = self.agents.get(&id) else {
+            return;
+        };
+        let free = agent.can_take_any();
+        for &queue in agent.profile.queues.keys() {
+            let members = self.free_members.entry(queue).or_default();
+            if free {
+                members.insert(id);
+            } else {
+                members.remove(&id);
+            }
+        }
+        if free {
             self.free.insert(id);
         } else {
             self.free.remove(&id);
+        }
+    }
+
+    /// Takes the agent out of the free-agent indexes (before logout or a new profile).
+    fn forget_free(&mut self, id: AgentId) {
+        self.free.remove(&id);
+        if let Some(agent) = self.agents.get(&id) {
+            for queue in agent.profile.queues.keys() {
+                if let Some(members) = self.free_members.get_mut(queue) {
+                    members.remove(&id);
+                }
+            }
         }
     }
 

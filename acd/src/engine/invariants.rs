@@ -538,6 +538,35 @@ impl World {
             .map(|(&id, _)| id)
             .collect();
         prop_assert_eq!(&free, &self.acd.free);
+        for (queue, members) in &self.acd.free_members {
+            let expected: BTreeSet<AgentId> = free
+                .iter()
+                .copied()
+                .filter(|id| {
+                    self.acd
+                        .agents
+                        .get(id)
+                        .is_some_and(|a| a.membership(*queue).is_some())
+                })
+                .collect();
+            prop_assert_eq!(members, &expected, "free members of {}", queue);
+        }
+        for id in &free {
+            let queues = self
+                .acd
+                .agents
+                .get(id)
+                .map(|a| a.profile.queues.keys().copied().collect::<Vec<_>>())
+                .unwrap_or_default();
+            for queue in queues {
+                let indexed = self
+                    .acd
+                    .free_members
+                    .get(&queue)
+                    .is_some_and(|m| m.contains(id));
+                prop_assert!(indexed, "{} free but not indexed in {}", id, queue);
+            }
+        }
         Ok(())
     }
 

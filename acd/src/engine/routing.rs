@@ -1,9 +1,9 @@
 //! Routing: which waiting contact is offered to which free agent. Contacts are
 //! taken in line order (priority, then arrival) across queues; for each, the
-//! free agents able to take it become `Candidate`s (membership, unlocked tier,
-//! skills, capacity, sticky reservation), and the queue's strategy picks.
+//! free members of its queue able to take it become `Candidate`s (unlocked
+//! tier, skills, capacity on its channel, sticky reservation), and the queue's
+//! strategy picks. Routing stops as soon as no agent is free.
 
-use std::collections::BTreeSet;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use super::{Acd, TICK};
 use crate::action::{Action, StateCause};
 use crate::agent::{Engagement, Load};
 use crate::contact::{Contact, LineKey, PendingOffer, Stage};
-use crate::ids::{AgentId, Channel, ContactId, QueueId};
+use crate::ids::{AgentId, ContactId};
 use crate::queue::Queue;
 use crate::rng::RandomSource;
 use crate::strategy::{self, Candidate};
@@ -20,10 +20,8 @@ use crate::timers::Timer;
 impl<R: RandomSource> Acd<R> {
     /// Offers waiting contacts, in line order, to the free agents able to take them.
     pub(super) fn dispatch(&mut self, now: Instant) {
-        let mut free: Vec<AgentId> = self.free.iter().copied().collect();
-        let mut openings = self.openings(&free);
         let mut cursor: Option<LineKey> = None;
-        while !openings.is_empty() {
+        while !self.free.is_empty() {
             let next = match cursor {
                 None => self.line.first(),
                 Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
@@ -32,42 +30,15 @@ impl<R: RandomSource> Acd<R> {
                 break;
             };
             cursor = Some(key);
-            let open = self
-                .contacts
-                .get(&key.contact)
-                .is_some_and(|c| openings.contains(&(c.spec.queue, c.spec.channel)));
-            if !open {
-                continue;
-            }
-            let chosen = self.pick_agents(key.contact, &free, now);
-            if chosen.is_empty() {
-                continue;
-            }
-            for agent in chosen {
+            for agent in self.pick_agents(key.contact, now) {
                 self.offer(key.contact, agent, now);
             }
-            free.retain(|a| self.free.contains(a));
-            openings = self.openings(&free);
         }
-    }
-
-    /// The (queue, channel) pairs for which some of the `free` agents has room,
-    /// so that contacts nobody free could take are skipped cheaply.
-    fn openings(&self, free: &[AgentId]) -> BTreeSet<(QueueId, Channel)> {
-        let mut openings = BTreeSet::new();
-        for agent in free.iter().filter_map(|id| self.agents.get(id)) {
-            for channel in Channel::ALL.into_iter().filter(|&c| agent.can_take(c)) {
-                for &queue in agent.profile.queues.keys() {
-                    openings.insert((queue, channel));
-                }
-            }
-        }
-        openings
     }
 
     /// The agents to offer a waiting contact to: untried ones first; once every
     /// able agent let it go, all of them again.
-    fn pick_agents(&mut self, id: ContactId, free: &[AgentId], now: Instant) -> Vec<AgentId> {
+    fn pick_agents(&mut self, id: ContactId, now: Instant) -> Vec<AgentId> {
         let Some(contact) = self.contacts.get(&id) else {
             return Vec::new();
         };
@@ -75,6 +46,9 @@ impl<R: RandomSource> Acd<R> {
             return Vec::new();
         }
         let Some(queue) = self.queues.get(&contact.spec.queue) else {
+            return Vec::new();
+        };
+        let Some(free) = self.free_members.get(&contact.spec.queue) else {
             return Vec::new();
         };
         let reserved = self.sticky_reservation(contact, queue, now);
