@@ -1,11 +1,13 @@
 //! SIP messages: parsing untrusted bytes ([`parse_message`]), checking a request
 //! against RFC 3261 §8.2 ([`validate_request`]) and building the messages the stack
 //! originates itself ([`response_to`], [`response_to_headers`], [`error_response`],
-//! [`ack_for_non_2xx`], [`cancel_for`]). The message types are `rsip`'s.
+//! [`ack_for_non_2xx`], [`cancel_for`]), and serializing them byte-exact
+//! ([`encode`]). The message types are `rsip`'s.
 
 mod build;
 #[cfg(test)]
 pub(crate) mod corpus;
+mod encode;
 mod parse;
 mod validate;
 
@@ -13,5 +15,6 @@ mod validate;
 mod never_panics;
 
 pub use build::{ack_for_non_2xx, cancel_for, error_response, response_to, response_to_headers};
+pub use encode::{encode, encode_request, encode_response};
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, parse_message};
 pub use validate::{RequestError, validate_request};

@@ -11,7 +11,7 @@ use rsip::{Request, Response};
 
 use super::Effect;
 use super::timers::{Retransmit, Timers};
-use crate::message::ack_for_non_2xx;
+use crate::message::{ack_for_non_2xx, encode_request};
 
 /// Where an INVITE client transaction stands.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ impl InviteClient {
         reliable: bool,
         effects: &mut Vec<Effect>,
     ) -> Self {
-        let bytes = Bytes::from(invite.to_string());
+        let bytes = encode_request(&invite);
         effects.push(Effect::Send(bytes.clone()));
         Self {
             invite,
@@ -101,7 +101,7 @@ impl InviteClient {
             }
             (State::Accepted { .. }, 200..=299) => effects.push(Effect::PassResponse(response)),
             (State::Calling { .. } | State::Proceeding, 300..) => {
-                let ack = Bytes::from(ack_for_non_2xx(&self.invite, &response).to_string());
+                let ack = encode_request(&ack_for_non_2xx(&self.invite, &response));
                 effects.push(Effect::Send(ack.clone()));
                 effects.push(Effect::PassResponse(response));
                 if self.reliable {

@@ -10,6 +10,7 @@ use rsip::{Request, Response};
 
 use super::Effect;
 use super::timers::{Retransmit, Timers};
+use crate::message::encode_request;
 
 /// Where a non-INVITE client transaction stands.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ impl NonInviteClient {
         reliable: bool,
         effects: &mut Vec<Effect>,
     ) -> Self {
-        let bytes = Bytes::from(request.to_string());
+        let bytes = encode_request(request);
         effects.push(Effect::Send(bytes.clone()));
         Self {
             bytes,

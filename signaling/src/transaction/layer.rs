@@ -20,7 +20,7 @@ use super::{
     BranchSource, Effect, Event, Input, Output, Peer, Timers, TransactionError, TransactionId,
     Transmit,
 };
-use crate::message::cancel_for;
+use crate::message::{cancel_for, encode};
 
 /// All live transactions of one SIP endpoint. See the [module docs](super).
 pub struct TransactionLayer {
@@ -105,7 +105,7 @@ impl TransactionLayer {
                 message,
                 destination,
             } => {
-                self.transmit(destination, Bytes::from(message.to_string()));
+                self.transmit(destination, encode(&message));
                 Ok(None)
             }
             Input::TransportFailed { peer } => {

@@ -11,7 +11,7 @@ use rsip::{Request, Response};
 
 use super::timers::{Retransmit, Timers};
 use super::{Effect, TransactionError};
-use crate::message::response_to;
+use crate::message::{encode_response, response_to};
 
 /// Where an INVITE server transaction stands.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl InviteServer {
         reliable: bool,
         effects: &mut Vec<Effect>,
     ) -> Self {
-        let trying = Bytes::from(response_to(invite, 100, "Trying").to_string());
+        let trying = encode_response(&response_to(invite, 100, "Trying"));
         effects.push(Effect::Send(trying.clone()));
         Self {
             timers,
@@ -97,7 +97,7 @@ impl InviteServer {
         effects: &mut Vec<Effect>,
     ) -> Result<(), TransactionError> {
         let code = response.status_code.code();
-        let bytes = Bytes::from(response.to_string());
+        let bytes = encode_response(response);
         match (&self.state, code) {
             (State::Proceeding { .. }, 100..=199) => {
                 self.state = State::Proceeding {

@@ -9,6 +9,7 @@ use rsip::Response;
 
 use super::timers::Timers;
 use super::{Effect, TransactionError};
+use crate::message::encode_response;
 
 /// Where a non-INVITE server transaction stands.
 #[derive(Debug)]
@@ -60,7 +61,7 @@ impl NonInviteServer {
         if matches!(self.state, State::Completed { .. }) {
             return Err(TransactionError::FinalResponseAlreadySent);
         }
-        let bytes = Bytes::from(response.to_string());
+        let bytes = encode_response(response);
         effects.push(Effect::Send(bytes.clone()));
         if response.status_code.code() < 200 {
             self.state = State::Proceeding {
