@@ -56,6 +56,20 @@ pub struct Acd<R = SplitMix64> {
     free: BTreeSet<AgentId>,
     /// The same agents by the queues they serve.
     free_members: BTreeMap<QueueId, BTreeSet<AgentId>>,
+    /// What changed since routing last ran.
+    changes: Changes,
+}
+
+/// What may allow new matches since routing last ran. After routing, no
+/// waiting contact has an agent able to take it; so only contacts that started
+/// waiting (or whose tier or sticky window opened) and agents who gained room
+/// can form a new match, unless a configuration change or a logout changed the
+/// rules for everyone.
+#[derive(Debug, Clone, Default)]
+struct Changes {
+    contacts: BTreeSet<ContactId>,
+    agents: BTreeSet<AgentId>,
+    everything: bool,
 }
 
 impl Acd<SplitMix64> {
@@ -82,6 +96,7 @@ impl<R: RandomSource> Acd<R> {
             schedule: Schedule::default(),
             free: BTreeSet::new(),
             free_members: BTreeMap::new(),
+            changes: Changes::default(),
         }
     }
 
@@ -245,6 +260,7 @@ impl<R: RandomSource> Acd<R> {
             self.tally(id).left(agent.presence, now);
         }
         self.staffing_dropped = true;
+        self.changes.everything = true;
         self.actions.push_back(Action::AgentStateChanged {
             agent: id,
             from: before,
@@ -287,6 +303,7 @@ impl<R: RandomSource> Acd<R> {
             agent.profile = profile;
         }
         self.staffing_dropped = true;
+        self.changes.everything = true;
         self.refresh_free(id);
         self.note_tiers(id, now);
         Ok(())
@@ -307,6 +324,7 @@ impl<R: RandomSource> Acd<R> {
         queue.config = config;
         queue.highest_tier = highest_tier;
         self.staffing_dropped = true;
+        self.changes.everything = true;
         self.reschedule_queue(id, now);
     }
 
@@ -493,6 +511,7 @@ impl<R: RandomSource> Acd<R> {
             {
                 talk = now.saturating_duration_since(since);
             }
+            self.changes.agents.insert(agent);
             let wrap_up_until = match handler.presence {
                 _ if wrap_up.is_zero() => None,
                 Presence::Ready => Some(now + wrap_up),
@@ -638,6 +657,7 @@ impl<R: RandomSource> Acd<R> {
         if let Some(queue) = self.queues.get_mut(&contact.spec.queue) {
             queue.line.insert(key);
         }
+        self.changes.contacts.insert(contact.spec.id);
         self.contacts.insert(contact.spec.id, contact);
     }
 
@@ -669,6 +689,7 @@ impl<R: RandomSource> Acd<R> {
             .withdraw_offer(agent)
             .ok_or(AcdError::NoSuchOffer { contact, agent })?;
         c.tried.insert(agent);
+        self.changes.contacts.insert(contact);
         self.schedule
             .cancel(offer.deadline, Timer::Offer { contact, agent });
         self.reschedule(contact, now);
@@ -680,6 +701,7 @@ impl<R: RandomSource> Acd<R> {
         if let Some(a) = self.agents.get_mut(&agent) {
             let before = a.state();
             a.desk.remove(&contact);
+            self.changes.agents.insert(agent);
             self.settle(agent, before, StateCause::OfferEnded, now);
         }
     }
@@ -699,8 +721,12 @@ impl<R: RandomSource> Acd<R> {
         if let Presence::WrapUp { until, .. } = agent.presence {
             self.schedule.cancel(until, Timer::WrapUp(id));
         }
-        if let Presence::WrapUp { until, .. } = presence {
-            self.schedule.add(until, Timer::WrapUp(id));
+        match presence {
+            Presence::WrapUp { until, .. } => self.schedule.add(until, Timer::WrapUp(id)),
+            Presence::Ready => {
+                self.changes.agents.insert(id);
+            }
+            Presence::NotReady { .. } => {}
         }
         let old = std::mem::replace(&mut agent.presence, presence);
         self.tally(id).left(old, now);

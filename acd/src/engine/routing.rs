@@ -2,8 +2,10 @@
 //! taken in line order (priority, then arrival) across queues; for each, the
 //! free members of its queue able to take it become `Candidate`s (unlocked
 //! tier, skills, capacity on its channel, sticky reservation), and the queue's
-//! strategy picks. Routing stops as soon as no agent is free.
+//! strategy picks. Routing stops as soon as no agent is free, and looks only at
+//! what changed since it last ran (see `Changes`).
 
+use std::collections::BTreeSet;
 use std::ops::Bound::{Excluded, Unbounded};
 use std::time::{Duration, Instant};
 
@@ -18,27 +20,67 @@ use crate::strategy::{self, Candidate};
 use crate::timers::Timer;
 
 impl<R: RandomSource> Acd<R> {
-    /// Offers waiting contacts, in line order, to the free agents able to take them.
+    /// Offers waiting contacts, in line order, to the free agents able to take
+    /// them, looking only where something changed since routing last ran.
     pub(super) fn dispatch(&mut self, now: Instant) {
+        let changes = std::mem::take(&mut self.changes);
+        let agents: BTreeSet<AgentId> = changes
+            .agents
+            .into_iter()
+            .filter(|a| self.free.contains(a))
+            .collect();
+        let contacts: BTreeSet<LineKey> = changes
+            .contacts
+            .iter()
+            .filter_map(|id| self.contacts.get(id))
+            .map(Contact::line_key)
+            .collect();
         let mut cursor: Option<LineKey> = None;
-        while !self.free.is_empty() {
-            let next = match cursor {
-                None => self.line.first(),
-                Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
-            };
-            let Some(&key) = next else {
-                break;
-            };
-            cursor = Some(key);
-            for agent in self.pick_agents(key.contact, now) {
-                self.offer(key.contact, agent, now);
+        if changes.everything || !agents.is_empty() {
+            // Walk the whole line; unchanged contacts can only suit changed agents.
+            let only = (!changes.everything).then_some(&agents);
+            while !self.free.is_empty() && only.is_none_or(|a| !a.is_disjoint(&self.free)) {
+                let next = match cursor {
+                    None => self.line.first(),
+                    Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
+                };
+                let Some(&key) = next else {
+                    break;
+                };
+                cursor = Some(key);
+                let only = only.filter(|_| !contacts.contains(&key));
+                self.offer_to_best(key.contact, only, now);
             }
+        }
+        // Changed contacts the walk did not reach.
+        let rest = match cursor {
+            None => contacts.range(..),
+            Some(last) => contacts.range((Excluded(last), Unbounded)),
+        };
+        for key in rest {
+            if self.free.is_empty() {
+                break;
+            }
+            self.offer_to_best(key.contact, None, now);
+        }
+    }
+
+    fn offer_to_best(&mut self, id: ContactId, only: Option<&BTreeSet<AgentId>>, now: Instant) {
+        for agent in self.pick_agents(id, only, now) {
+            self.offer(id, agent, now);
         }
     }
 
     /// The agents to offer a waiting contact to: untried ones first; once every
     /// able agent let it go, all of them again.
-    fn pick_agents(&mut self, id: ContactId, now: Instant) -> Vec<AgentId> {
+    /// Candidates come from the free members of the contact's queue, or only
+    /// those in `only`.
+    fn pick_agents(
+        &mut self,
+        id: ContactId,
+        only: Option<&BTreeSet<AgentId>>,
+        now: Instant,
+    ) -> Vec<AgentId> {
         let Some(contact) = self.contacts.get(&id) else {
             return Vec::new();
         };
@@ -55,6 +97,7 @@ impl<R: RandomSource> Acd<R> {
         let candidates: Vec<Candidate> = free
             .iter()
             .filter(|&&agent| reserved.is_none_or(|r| r == agent))
+            .filter(|agent| only.is_none_or(|o| o.contains(agent)))
             .filter_map(|&agent| self.candidate(agent, contact, queue, now))
             .collect();
         let untried: Vec<Candidate> = candidates

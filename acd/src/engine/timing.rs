@@ -63,6 +63,8 @@ impl<R: RandomSource> Acd<R> {
         if contact.stage != Stage::Waiting {
             return false;
         }
+        // A tier may have unlocked or the sticky window closed.
+        self.changes.contacts.insert(id);
         let Some(queue) = self.queues.get(&contact.spec.queue) else {
             return false;
         };
