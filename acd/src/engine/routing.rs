@@ -71,10 +71,9 @@ impl<R: RandomSource> Acd<R> {
         }
     }
 
-    /// The agents to offer a waiting contact to: untried ones first; once every
-    /// able agent let it go, all of them again.
-    /// Candidates come from the free members of the contact's queue, or only
-    /// those in `only`.
+    /// The agents to offer a waiting contact to, among the free members of its
+    /// queue (and of `only`, if given): those who have not let it go yet, or all
+    /// of them again once everyone able has.
     fn pick_agents(
         &mut self,
         id: ContactId,
