@@ -84,6 +84,15 @@ pub(crate) enum Stage {
     Assigned { agent: AgentId },
 }
 
+/// How the customer waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holding {
+    /// On the line (or in the chat), hearing announcements, subject to max wait.
+    OnLine { next_announce: Option<Instant> },
+    /// Gone, keeping their place to be called back: no announcements, no max wait.
+    ForCallback,
+}
+
 /// A contact's place in line: higher priority first, then arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct LineKey {
@@ -102,7 +111,7 @@ pub(crate) struct Contact {
     pub(crate) stage: Stage,
     /// Agents who let this contact go (declined or did not answer).
     pub(crate) tried: BTreeSet<AgentId>,
-    pub(crate) next_announce: Option<Instant>,
+    pub(crate) holding: Holding,
     /// The agent who last served this customer, if sticky routing applies.
     pub(crate) sticky_agent: Option<AgentId>,
     /// When the schedule next looks at this contact.
@@ -118,7 +127,9 @@ impl Contact {
             seq,
             stage: Stage::Waiting,
             tried: BTreeSet::new(),
-            next_announce: None,
+            holding: Holding::OnLine {
+                next_announce: None,
+            },
             sticky_agent: None,
             wake: None,
         }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::action::{Action, StateCause, StopReason};
 use crate::agent::{Agent, AgentState, Engagement, Load, Presence};
 use crate::config::{AgentProfile, QueueConfig};
-use crate::contact::{Contact, ContactSpec, LineKey, PendingOffer, Stage};
+use crate::contact::{Contact, ContactSpec, Holding, LineKey, PendingOffer, Stage};
 use crate::error::AcdError;
 use crate::estimate::expected_wait;
 use crate::event::Event;
@@ -214,6 +214,7 @@ impl<R: RandomSource> Acd<R> {
             Event::OfferTimedOut { contact, agent } => self.no_answer(contact, agent, false, now),
             Event::ContactEnded { contact } => self.end(contact, now),
             Event::ContactAbandoned { contact } => self.abandon(contact, now),
+            Event::CallbackRequested { contact } => self.keep_for_callback(contact, now),
             Event::Timeout => Ok(()),
         }
     }
@@ -364,7 +365,7 @@ impl<R: RandomSource> Acd<R> {
         let mut contact = Contact::new(spec, now, self.next_seq);
         self.next_seq += 1;
         contact.sticky_agent = sticky_agent;
-        contact.next_announce = next_announce;
+        contact.holding = Holding::OnLine { next_announce };
         let id = contact.spec.id;
         self.put_in_line(contact);
         self.reschedule(id, now);
@@ -575,6 +576,25 @@ impl<R: RandomSource> Acd<R> {
         Ok(())
     }
 
+    fn keep_for_callback(&mut self, id: ContactId, now: Instant) -> Result<(), AcdError> {
+        let contact = self
+            .contacts
+            .get_mut(&id)
+            .ok_or(AcdError::UnknownContact(id))?;
+        if matches!(contact.stage, Stage::Assigned { .. }) {
+            return Err(AcdError::ContactAssigned(id));
+        }
+        contact.holding = Holding::ForCallback;
+        let queue = contact.spec.queue;
+        self.reschedule(id, now);
+        self.actions
+            .push_back(Action::Metric(MetricEvent::CallbackRequested {
+                queue,
+                contact: id,
+            }));
+        Ok(())
+    }
+
     fn overflow(&mut self, id: ContactId, to: QueueId, now: Instant) {
         let Some(mut contact) = self.take_out_of_line(id) else {
             return;
@@ -598,10 +618,14 @@ impl<R: RandomSource> Acd<R> {
         let Some(target) = self.queues.get(&to) else {
             return;
         };
-        contact.next_announce = target
-            .config
-            .announce_every
-            .map(|_| contact.next_announce.unwrap_or(now));
+        if let Holding::OnLine { next_announce } = contact.holding {
+            contact.holding = Holding::OnLine {
+                next_announce: target
+                    .config
+                    .announce_every
+                    .map(|_| next_announce.unwrap_or(now)),
+            };
+        }
         contact.spec.queue = to;
         contact.entered = now;
         contact.tried.clear();

@@ -47,8 +47,9 @@ pub enum AcdError {
         /// The agent named in the event.
         agent: AgentId,
     },
-    /// The contact is assigned to an agent: it can end, not be abandoned.
-    #[error("contact {0} is assigned to an agent: report it ended, not abandoned")]
+    /// The contact is assigned to an agent: it can end, not be abandoned or
+    /// wait for a callback.
+    #[error("contact {0} is assigned to an agent: report it ended")]
     ContactAssigned(ContactId),
     /// The contact is still queued or being offered: it can be abandoned, not ended.
     #[error("contact {0} is not assigned yet: report it abandoned, not ended")]

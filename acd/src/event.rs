@@ -83,6 +83,13 @@ pub enum Event {
         /// The contact.
         contact: ContactId,
     },
+    /// The customer hung up to be called back, keeping their place in line: the
+    /// contact gets no more announcements and no max wait; when an agent accepts
+    /// it, the caller places the call back.
+    CallbackRequested {
+        /// The contact.
+        contact: ContactId,
+    },
     /// Nothing but the passing of time: the instant given by `poll_timeout` came.
     Timeout,
 }

@@ -70,7 +70,8 @@
 //!   and offers already ringing continue. Wrap-up follows each contact of a
 //!   queue with a wrap-up time.
 //! - Max wait, overflow and announcements apply while a contact waits; an offer
-//!   that is ringing finishes first.
+//!   that is ringing finishes first. A customer who asked for a callback keeps
+//!   their place with neither announcements nor max wait.
 //! - Every contact that arrives ends exactly once: completed after being
 //!   assigned, abandoned, timed out to the queue's target, or overflowed to a
 //!   queue the engine does not have. Each end is a [`MetricEvent`].

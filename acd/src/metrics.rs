@@ -33,6 +33,13 @@ pub enum MetricEvent {
         /// The contact.
         contact: ContactId,
     },
+    /// The customer chose to be called back, keeping their place.
+    CallbackRequested {
+        /// The queue.
+        queue: QueueId,
+        /// The contact.
+        contact: ContactId,
+    },
     /// An agent accepted the contact after it waited `wait` since arrival.
     Answered {
         /// The queue.

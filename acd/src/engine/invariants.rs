@@ -15,7 +15,7 @@ use proptest::test_runner::TestCaseError;
 
 use super::{Acd, TICK};
 use crate::agent::{Agent, Presence};
-use crate::contact::Stage;
+use crate::contact::{Holding, Stage};
 use crate::timers::Timer;
 use crate::*;
 
@@ -56,6 +56,7 @@ enum Op {
     Abandon(usize),
     Wait(u64),
     Reconfigure(QueueId, Box<QueueConfig>),
+    Callback(usize),
 }
 
 /// Mostly tier 1 without penalty, so that agents often share a group.
@@ -180,6 +181,7 @@ fn op() -> impl Generator<Value = Op> {
         1 => any::<usize>().prop_map(Op::RingOut),
         2 => any::<usize>().prop_map(Op::End),
         1 => any::<usize>().prop_map(Op::Abandon),
+        1 => any::<usize>().prop_map(Op::Callback),
         3 => (0..40u64).prop_map(Op::Wait),
         1 => (prop_oneof![Just(SALES), Just(SUPPORT)], queue_config())
             .prop_map(|(queue, config)| Op::Reconfigure(queue, Box::new(config))),
@@ -353,6 +355,13 @@ impl World {
                         self.acd.handle(now, Event::ContactAbandoned { contact }),
                         Ok(())
                     );
+                }
+            }
+            Op::Callback(pick) => {
+                let waiting = self.unassigned();
+                if let Some(&contact) = waiting.get(pick % waiting.len().max(1)) {
+                    let event = Event::CallbackRequested { contact };
+                    prop_assert_eq!(self.acd.handle(now, event), Ok(()));
                 }
             }
             Op::Wait(secs) => return self.wait(Duration::from_secs(secs)),
@@ -592,9 +601,11 @@ impl World {
                         continue;
                     };
                     let config = &queue.config;
-                    deadlines.extend(config.max_wait.map(|max| contact.entered + max));
+                    if let Holding::OnLine { next_announce } = contact.holding {
+                        deadlines.extend(config.max_wait.map(|max| contact.entered + max));
+                        deadlines.extend(next_announce);
+                    }
                     deadlines.extend(config.overflow.map(|o| contact.entered + o.after.max(TICK)));
-                    deadlines.extend(contact.next_announce);
                     if let (Some(window), Some(_)) = (config.sticky_window, contact.sticky_agent) {
                         deadlines.extend(Some(contact.entered + window).filter(|&end| end > now));
                     }

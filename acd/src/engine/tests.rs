@@ -1266,6 +1266,56 @@ fn contacts_of_other_channels_do_not_block_the_line() {
 }
 
 #[test]
+fn a_callback_keeps_its_place_without_announcements_or_max_wait() {
+    let mut floor = Floor::new();
+    let mut config = QueueConfig::new(Strategy::LongestIdle);
+    config.announce_every = Some(secs(30));
+    config.max_wait = Some(secs(120));
+    floor.queue(SALES, config);
+    floor.arrive(0, voice(100));
+    floor.arrive(5, voice(101));
+    let actions = floor.send(
+        10,
+        Event::CallbackRequested {
+            contact: ContactId(100),
+        },
+    );
+    assert!(
+        actions.contains(&Action::Metric(MetricEvent::CallbackRequested {
+            queue: SALES,
+            contact: ContactId(100),
+        }))
+    );
+    let later = floor.run_until(200);
+    let about_100 = |a: &&Action| match a {
+        Action::Announce { contact, .. } | Action::QueueTimeout { contact, .. } => {
+            *contact == ContactId(100)
+        }
+        _ => false,
+    };
+    assert_eq!(later.iter().filter(about_100).count(), 0);
+    assert!(later.iter().any(|a| matches!(
+        a,
+        Action::QueueTimeout {
+            contact: ContactId(101),
+            ..
+        }
+    )));
+    assert_eq!(floor.acd.position(ContactId(100)).map(|p| p.0), Some(1));
+    assert_eq!(offers(&floor.staff(300, 1, phone_agent())), vec![(100, 1)]);
+    floor.accept(301, 100, 1);
+    assert_eq!(
+        floor.try_send(
+            302,
+            Event::CallbackRequested {
+                contact: ContactId(100)
+            }
+        ),
+        Err(AcdError::ContactAssigned(ContactId(100)))
+    );
+}
+
+#[test]
 fn an_agent_in_two_queues_gets_the_higher_priority_contact_of_either() {
     let mut floor = Floor::with_queue(Strategy::LongestIdle);
     floor.queue(SUPPORT, QueueConfig::new(Strategy::LongestIdle));

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::{Acd, TICK};
 use crate::action::{Action, StateCause};
 use crate::agent::{Agent, Presence};
-use crate::contact::{Contact, Stage};
+use crate::contact::{Contact, Holding, Stage};
 use crate::ids::{AgentId, ContactId, QueueId};
 use crate::metrics::QueueExit;
 use crate::rng::RandomSource;
@@ -68,12 +68,20 @@ impl<R: RandomSource> Acd<R> {
         let Some(queue) = self.queues.get(&contact.spec.queue) else {
             return false;
         };
-        let timeout = queue.config.max_wait.map(|max| contact.entered + max);
+        let holding_on = matches!(contact.holding, Holding::OnLine { .. });
+        let timeout = queue
+            .config
+            .max_wait
+            .filter(|_| holding_on)
+            .map(|max| contact.entered + max);
         let overflow = queue
             .config
             .overflow
             .map(|o| (contact.entered + o.after.max(TICK), o.to));
-        let announce = contact.next_announce.is_some_and(|at| at <= now);
+        let announce = matches!(
+            contact.holding,
+            Holding::OnLine { next_announce: Some(at) } if at <= now
+        );
         match (timeout, overflow) {
             (_, Some((at, to))) if at <= now && timeout.is_none_or(|t| at < t) => {
                 self.overflow(id, to, now);
@@ -110,7 +118,9 @@ impl<R: RandomSource> Acd<R> {
                 .and_then(|q| q.config.announce_every)
                 .filter(|every| !every.is_zero());
             if let Some(contact) = self.contacts.get_mut(&id) {
-                contact.next_announce = every.map(|e| now + e);
+                contact.holding = Holding::OnLine {
+                    next_announce: every.map(|e| now + e),
+                };
             }
             self.actions.push_back(Action::Announce {
                 contact: id,
@@ -150,7 +160,8 @@ impl<R: RandomSource> Acd<R> {
     }
 
     /// The earliest instant a waiting contact needs looking at: its max wait,
-    /// overflow or announcement (even if already past, so they happen), or the
+    /// overflow or announcement (even if already past, so they happen; a
+    /// callback has neither max wait nor announcements), or the
     /// end of its sticky window or its next tier unlock (future ones only, as
     /// routing looks at those by itself).
     fn wake(&self, contact: &Contact, now: Instant) -> Option<Instant> {
@@ -164,10 +175,14 @@ impl<R: RandomSource> Acd<R> {
             .filter(|_| contact.sticky_agent.is_some())
             .map(|window| contact.entered + window)
             .filter(|&end| end > now);
+        let (max_wait, announce) = match contact.holding {
+            Holding::OnLine { next_announce } => (config.max_wait, next_announce),
+            Holding::ForCallback => (None, None),
+        };
         [
-            config.max_wait.map(|max| contact.entered + max),
+            max_wait.map(|max| contact.entered + max),
             config.overflow.map(|o| contact.entered + o.after.max(TICK)),
-            contact.next_announce,
+            announce,
             sticky_end,
             queue.next_tier_unlock(contact.entered, now),
         ]
