@@ -56,6 +56,7 @@ pub(crate) struct Agent {
     pub(crate) presence: Presence,
     pub(crate) desk: BTreeMap<ContactId, Load>,
     pub(crate) idle_since: Instant,
+    pub(crate) logged_in_at: Instant,
     pub(crate) consecutive_no_answers: u32,
 }
 
@@ -69,6 +70,7 @@ impl Agent {
             },
             desk: BTreeMap::new(),
             idle_since: now,
+            logged_in_at: now,
             consecutive_no_answers: 0,
         }
     }

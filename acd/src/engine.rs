@@ -185,8 +185,11 @@ impl<R: RandomSource> Acd<R> {
     /// The agent's figures at `now`, for any agent who ever logged in.
     pub fn agent_metrics(&self, agent: AgentId, now: Instant) -> Option<AgentMetrics> {
         let tally = self.tallies.get(&agent)?;
-        let presence = self.agents.get(&agent).map(|a| &a.presence);
-        Some(tally.snapshot(presence, now))
+        let session = self
+            .agents
+            .get(&agent)
+            .map(|a| (a.logged_in_at, &a.presence));
+        Some(tally.snapshot(session, now))
     }
 
     fn apply(&mut self, now: Instant, event: Event) -> Result<(), AcdError> {
@@ -258,7 +261,8 @@ impl<R: RandomSource> Acd<R> {
             if let Presence::WrapUp { until, .. } = agent.presence {
                 self.schedule.cancel(until, Timer::WrapUp(id));
             }
-            self.tally(id).left(agent.presence, now);
+            self.tally(id)
+                .logged_out(agent.logged_in_at, agent.presence, now);
         }
         self.staffing_dropped = true;
         self.changes.everything = true;
@@ -565,7 +569,8 @@ impl<R: RandomSource> Acd<R> {
         }
         let queue = contact.spec.queue;
         if let Some(q) = self.queues.get_mut(&queue) {
-            q.tally.abandoned += 1;
+            q.tally
+                .abandoned(now.saturating_duration_since(contact.arrived));
         }
         self.actions
             .push_back(Action::Metric(MetricEvent::Abandoned {

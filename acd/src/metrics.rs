@@ -118,13 +118,16 @@ pub struct QueueMetrics {
     pub average_speed_of_answer: Duration,
     /// Average handle time (talk plus the queue's wrap-up) of completed contacts.
     pub average_handle_time: Duration,
+    /// Average wait of the contacts whose customer left first.
+    pub average_abandon_wait: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QueueTally {
     pub(crate) offered: u64,
     pub(crate) answered: u64,
-    pub(crate) abandoned: u64,
+    abandoned: u64,
+    abandon_wait_total: Duration,
     pub(crate) answered_within_service_level: u64,
     pub(crate) overflowed: u64,
     pub(crate) timed_out: u64,
@@ -140,6 +143,11 @@ impl QueueTally {
         if wait <= service_level {
             self.answered_within_service_level += 1;
         }
+    }
+
+    pub(crate) fn abandoned(&mut self, wait: Duration) {
+        self.abandoned += 1;
+        self.abandon_wait_total = self.abandon_wait_total.saturating_add(wait);
     }
 
     pub(crate) fn completed(&mut self, handle_time: Duration) {
@@ -159,6 +167,7 @@ impl QueueTally {
             timed_out: self.timed_out,
             average_speed_of_answer: average(self.answer_wait_total, self.answered),
             average_handle_time: average(self.handle_total, self.completed),
+            average_abandon_wait: average(self.abandon_wait_total, self.abandoned),
         }
     }
 }
@@ -180,6 +189,9 @@ pub struct AgentMetrics {
     pub talk_time: Duration,
     /// Time spent in wrap-up.
     pub wrap_up_time: Duration,
+    /// Time spent logged in (for occupancy: talk and wrap-up over logged-in time
+    /// less not-ready time).
+    pub logged_in_time: Duration,
     /// Time spent not ready, all reasons together.
     pub not_ready_time: Duration,
     /// Time spent not ready, per reason.
@@ -193,6 +205,7 @@ pub(crate) struct AgentTally {
     pub(crate) handled: u64,
     pub(crate) talk_time: Duration,
     wrap_up_time: Duration,
+    logged_in_time: Duration,
     not_ready: BTreeMap<ReasonCode, Duration>,
     pub(crate) no_answers: u64,
 }
@@ -214,16 +227,30 @@ impl AgentTally {
         }
     }
 
-    /// The snapshot at `now`, counting the current presence (if logged in) as if left now.
-    pub(crate) fn snapshot(&self, presence: Option<&Presence>, now: Instant) -> AgentMetrics {
+    /// Counts a session that just ended with a logout.
+    pub(crate) fn logged_out(&mut self, logged_in_at: Instant, presence: Presence, now: Instant) {
+        self.left(presence, now);
+        self.logged_in_time = self
+            .logged_in_time
+            .saturating_add(now.saturating_duration_since(logged_in_at));
+    }
+
+    /// The snapshot at `now`, counting the current session (if logged in since
+    /// the given instant, in the given presence) as if it ended now.
+    pub(crate) fn snapshot(
+        &self,
+        session: Option<(Instant, &Presence)>,
+        now: Instant,
+    ) -> AgentMetrics {
         let mut tally = self.clone();
-        if let Some(presence) = presence {
-            tally.left(presence.clone(), now);
+        if let Some((logged_in_at, presence)) = session {
+            tally.logged_out(logged_in_at, presence.clone(), now);
         }
         AgentMetrics {
             handled: tally.handled,
             talk_time: tally.talk_time,
             wrap_up_time: tally.wrap_up_time,
+            logged_in_time: tally.logged_in_time,
             not_ready_time: tally.not_ready.values().sum(),
             not_ready_by_reason: tally.not_ready,
             no_answers: tally.no_answers,
@@ -273,7 +300,8 @@ mod tests {
             reason: lunch.clone(),
             since: at(100),
         };
-        let snap = tally.snapshot(Some(&open), at(130));
+        let snap = tally.snapshot(Some((at(95), &open)), at(130));
+        assert_eq!(snap.logged_in_time, Duration::from_secs(35));
         assert_eq!(
             snap.not_ready_by_reason.get(&lunch),
             Some(&Duration::from_secs(90))

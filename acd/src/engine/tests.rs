@@ -896,6 +896,7 @@ fn caller_abandoning_while_ringing_stops_the_offer_and_counts_the_wait() {
     assert_eq!(floor.acd.agent_state(AgentId(1)), AgentState::Ready);
     let metrics = floor.acd.queue_metrics(SALES, floor.at(25)).expect("queue");
     assert_eq!((metrics.abandoned, metrics.waiting), (1, 0));
+    assert_eq!(metrics.average_abandon_wait, secs(15));
 }
 
 #[test]
@@ -986,6 +987,7 @@ fn queue_metrics_report_service_level_asa_and_aht() {
             timed_out: 0,
             average_speed_of_answer: secs(20),
             average_handle_time: secs(90),
+            average_abandon_wait: Duration::ZERO,
         }
     );
 }
@@ -1020,6 +1022,7 @@ fn agent_metrics_report_handled_talk_and_not_ready_by_reason() {
         .agent_metrics(AgentId(1), floor.at(900))
         .expect("kept after logout");
     assert_eq!(after.not_ready_time, secs(130));
+    assert_eq!(after.logged_in_time, secs(300), "counted until logout");
 }
 
 #[test]
