@@ -1,6 +1,8 @@
 //! The `kefu` command line as operators use it: version, check-config, and
 //! start-up refusals with one clear line naming the key.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use std::net::{TcpListener, UdpSocket};

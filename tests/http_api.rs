@@ -1,6 +1,8 @@
 //! The HTTP side of a running `kefu serve`: health, metrics, bearer auth,
 //! problem documents, the OpenAPI document and the demo tenant's data.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::kefu::{Kefu, Options, http};

@@ -1,6 +1,8 @@
 //! Start-up and stop of `kefu serve`: SIGTERM/SIGINT drain and exit 0 within
 //! 5 seconds; JSON logs; SQLite in WAL mode; PostgreSQL as the database.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use std::time::Duration;

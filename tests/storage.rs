@@ -1,6 +1,8 @@
 //! The store on both engines: every scenario runs on SQLite and on
 //! PostgreSQL (a throwaway cluster), through the same `Store` API.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
 mod common;
 
 use kefu::config::DatabaseUrl;
