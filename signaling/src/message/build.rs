@@ -18,9 +18,9 @@ pub fn response_to(request: &Request, code: u16, reason: &str) -> Response {
     response_to_headers(&request.headers, code, reason)
 }
 
-/// A response built from a request's headers alone: for a request `rsip` cannot
-/// represent, such as one with an extension method
-/// ([`super::ParseError::UnknownMethod`] → `501 Not Implemented`).
+/// A response built from a request's headers alone, for a request `rsip` cannot
+/// represent: [`super::ParseError::UnknownMethod`] → `501 Not Implemented`,
+/// [`super::ParseError::UnsupportedUriScheme`] → `416 Unsupported URI Scheme`.
 pub fn response_to_headers(request_headers: &Headers, code: u16, reason: &str) -> Response {
     let mut headers: Vec<Header> = request_headers
         .iter()

@@ -8,6 +8,7 @@ mod build;
 #[cfg(test)]
 pub(crate) mod corpus;
 mod encode;
+mod normalize;
 mod parse;
 mod validate;
 

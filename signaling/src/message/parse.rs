@@ -1,23 +1,21 @@
 //! Turning untrusted bytes into an `rsip::SipMessage`, without ever panicking.
 //!
 //! `rsip` 0.4 does the grammar work. This module is the guard in front of it: it
-//! bounds the input size, and rewrites the header section into the one shape `rsip`
-//! understands, for the forms RFC 3261 allows that `rsip` rejects or misreads:
+//! bounds the input size, skips leading CRLFs (§7.5, keep-alives on streams) and
+//! has the header section rewritten by [`super::normalize`] into the shape `rsip`
+//! reads correctly. It also applies rules `rsip` does not know: method names are
+//! case-sensitive (`rsip` accepts `invite`); an extension method is reported as
+//! [`ParseError::UnknownMethod`] and a Request-URI that is not sip/sips as
+//! [`ParseError::UnsupportedUriScheme`], each with the headers needed to answer. Finally a body longer than `Content-Length` is cut to it, as §18.3 says
+//! for datagrams (stream transports frame by `Content-Length` before this point).
 //!
-//! - line folding (§7.3.1): a header line continued on a line that starts with SP or
-//!   HTAB; `rsip` fails the whole message;
-//! - whitespace before the colon (`HCOLON = *( SP / HTAB ) ":" SWS`): `rsip` fails;
-//! - compact header names (§7.3.3, `i`, `f`, `t`, `v`, `l`, ...): `rsip` keeps them as
-//!   unknown headers, so `Call-ID` or `Via` would look missing;
-//! - leading CRLFs before the start line (§7.5, keep-alives on streams).
-//!
-//! It also applies two rules `rsip` does not know: method names are case-sensitive
-//! (`rsip` accepts `invite`), and an extension method is reported as
-//! [`ParseError::UnknownMethod`] together with the headers needed to answer `501`.
-//! Finally a body longer than `Content-Length` is cut to it, as §18.3 says for
-//! datagrams (stream transports frame by `Content-Length` before this point).
+//! Known `rsip` 0.4 limits that remain: IPv6 references (`[2001:db8::1]`) in URIs
+//! and Via are rejected, and a `tel:` URI in a header (To, From, Contact) is
+//! misread as host `tel` with a port.
 
 use std::borrow::Cow;
+
+use super::normalize::{is_token_char, normalize_head};
 
 use rsip::headers::UntypedHeader;
 use rsip::{Header, Headers, SipMessage};
@@ -72,6 +70,16 @@ pub enum ParseError {
         /// The request's headers.
         headers: Box<Headers>,
     },
+    /// The Request-URI scheme is neither `sip` nor `sips` (`rsip` cannot hold
+    /// others, and misreads `tel:+1234` as host `tel`, port 1234). The headers let
+    /// the caller answer `416 Unsupported URI Scheme`.
+    #[error("Request-URI scheme {scheme:?} is not supported")]
+    UnsupportedUriScheme {
+        /// The scheme as received.
+        scheme: String,
+        /// The request's headers.
+        headers: Box<Headers>,
+    },
     /// `rsip` rejected the message; its description.
     #[error("malformed message: {0}")]
     Malformed(String),
@@ -88,8 +96,8 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     let bytes = skip_leading_crlf(bytes);
     let (head, body) = split_head_body(bytes)?;
     let head = normalize_head(head)?;
-    if let Some(method) = unknown_method(&head) {
-        return Err(unknown_method_error(method, &head, body));
+    if let Some((reason, substituted)) = unrepresentable_request_line(&head) {
+        return Err(unrepresentable_error(reason, &substituted, body));
     }
     let mut message = match head {
         Cow::Borrowed(_) => rsip_parse_whole(bytes)?,
@@ -118,124 +126,78 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
-/// Rewrites folded lines, `Name : value` and compact names into `Name: value`.
-/// Borrows the input when it is already in that shape (the common case).
-fn normalize_head(head: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
-    let mut lines = head.split(|&b| b == b'\n');
-    let start_line = lines.next().unwrap_or_default();
-    let header_lines: Vec<&[u8]> = lines
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-        .filter(|line| !line.is_empty())
-        .collect();
-    if header_lines.iter().all(|line| is_canonical(line)) {
-        return Ok(Cow::Borrowed(head));
-    }
-    let mut out = Vec::with_capacity(head.len() + 64);
-    out.extend_from_slice(start_line);
-    out.push(b'\n');
-    let mut current: Option<Vec<u8>> = None;
-    for (index, line) in header_lines.iter().enumerate() {
-        if line.starts_with(b" ") || line.starts_with(b"\t") {
-            let folded = current
-                .as_mut()
-                .ok_or(ParseError::MalformedHeaderLine { line: index + 2 })?;
-            folded.push(b' ');
-            folded.extend_from_slice(line.trim_ascii_start());
-            continue;
-        }
-        if let Some(done) = current.take() {
-            out.extend_from_slice(&done);
-            out.extend_from_slice(b"\r\n");
-        }
-        current = Some(canonical_header_line(line, index + 2)?);
-    }
-    if let Some(done) = current {
-        out.extend_from_slice(&done);
-        out.extend_from_slice(b"\r\n");
-    }
-    Ok(Cow::Owned(out))
+/// A request line `rsip` cannot hold although the request can be answered.
+enum Unrepresentable<'a> {
+    /// An extension method (→ 501).
+    Method(&'a [u8]),
+    /// A Request-URI scheme other than sip/sips (→ 416).
+    UriScheme(&'a [u8]),
 }
 
-/// A line `rsip` reads as intended: `token ":" value` with a full header name.
-fn is_canonical(line: &[u8]) -> bool {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
-        return false;
+/// Checks the request line of `head`; when `rsip` cannot represent it, returns why
+/// and a copy of `head` whose request line it can (method OPTIONS, URI
+/// `sip:unsupported.invalid`), to parse the headers for the answer.
+fn unrepresentable_request_line(head: &[u8]) -> Option<(Unrepresentable<'_>, Vec<u8>)> {
+    if head.starts_with(b"SIP/") {
+        return None;
+    }
+    let line_end = find(head, b"\r\n")?;
+    let mut parts = head[..line_end].splitn(3, |&b| b == b' ');
+    let (method, uri, version) = (parts.next()?, parts.next()?, parts.next()?);
+    if method.is_empty() || !method.iter().all(|&b| is_token_char(b)) {
+        return None;
+    }
+    let known_method = KNOWN_METHODS.iter().any(|known| known.as_bytes() == method);
+    let foreign_scheme = uri_scheme(uri).filter(|scheme| {
+        !scheme.eq_ignore_ascii_case(b"sip") && !scheme.eq_ignore_ascii_case(b"sips")
+    });
+    let reason = match (known_method, foreign_scheme) {
+        (false, _) => Unrepresentable::Method(method),
+        (true, Some(scheme)) => Unrepresentable::UriScheme(scheme),
+        (true, None) => return None,
     };
-    let name = &line[..colon];
-    !name.is_empty() && name.iter().all(|&b| is_token_char(b)) && full_name(name).is_none()
-}
-
-fn canonical_header_line(line: &[u8], line_number: usize) -> Result<Vec<u8>, ParseError> {
-    let malformed = ParseError::MalformedHeaderLine { line: line_number };
-    let colon = line
-        .iter()
-        .position(|&b| b == b':')
-        .ok_or(malformed.clone())?;
-    let name = line[..colon].trim_ascii_end();
-    if name.is_empty() || !name.iter().all(|&b| is_token_char(b)) {
-        return Err(malformed);
+    let mut substituted = Vec::with_capacity(head.len() + 32);
+    substituted.extend_from_slice(if known_method { method } else { b"OPTIONS" });
+    substituted.push(b' ');
+    match foreign_scheme {
+        Some(_) => substituted.extend_from_slice(b"sip:unsupported.invalid"),
+        None => substituted.extend_from_slice(uri),
     }
-    let value = line[colon + 1..].trim_ascii_start();
-    let mut canonical = Vec::with_capacity(line.len() + 16);
-    canonical.extend_from_slice(full_name(name).map_or(name, str::as_bytes));
-    canonical.extend_from_slice(b": ");
-    canonical.extend_from_slice(value);
-    Ok(canonical)
+    substituted.push(b' ');
+    substituted.extend_from_slice(version);
+    substituted.extend_from_slice(&head[line_end..]);
+    Some((reason, substituted))
 }
 
-/// RFC 3261 §25.1 `token` characters.
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+/// The scheme of an absolute URI (RFC 3986 `scheme ":"`), if it has one.
+fn uri_scheme(uri: &[u8]) -> Option<&[u8]> {
+    let colon = uri.iter().position(|&b| b == b':')?;
+    let scheme = &uri[..colon];
+    let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    valid.then_some(scheme)
 }
 
-/// The full name of a compact header name (RFC 3261 §7.3.3 and the IANA registry).
-fn full_name(name: &[u8]) -> Option<&'static str> {
-    let [letter] = name else { return None };
-    Some(match letter.to_ascii_lowercase() {
-        b'a' => "Accept-Contact",
-        b'b' => "Referred-By",
-        b'c' => "Content-Type",
-        b'd' => "Request-Disposition",
-        b'e' => "Content-Encoding",
-        b'f' => "From",
-        b'i' => "Call-ID",
-        b'j' => "Reject-Contact",
-        b'k' => "Supported",
-        b'l' => "Content-Length",
-        b'm' => "Contact",
-        b'o' => "Event",
-        b'r' => "Refer-To",
-        b's' => "Subject",
-        b't' => "To",
-        b'u' => "Allow-Events",
-        b'v' => "Via",
-        b'x' => "Session-Expires",
-        b'y' => "Identity",
-        _ => return None,
-    })
-}
-
-/// The method token of a request line when it is a token but not one we implement.
-fn unknown_method(head: &[u8]) -> Option<&[u8]> {
-    let space = head.iter().position(|&b| b == b' ')?;
-    let method = &head[..space];
-    let is_token = !method.is_empty() && method.iter().all(|&b| is_token_char(b));
-    let is_response = head.starts_with(b"SIP/");
-    let known = KNOWN_METHODS.iter().any(|known| known.as_bytes() == method);
-    (is_token && !is_response && !known).then_some(method)
-}
-
-/// Parses the request as if its method were OPTIONS, to hand back its headers.
-fn unknown_method_error(method: &[u8], head: &[u8], body: &[u8]) -> ParseError {
-    let mut substituted = b"OPTIONS".to_vec();
-    substituted.extend_from_slice(&head[method.len()..]);
-    match rsip_parse(&substituted, body) {
-        Ok(SipMessage::Request(request)) => ParseError::UnknownMethod {
-            method: String::from_utf8_lossy(method).into_owned(),
-            headers: Box::new(request.headers),
+/// The error for an unrepresentable request line, carrying the request's headers
+/// so the caller can answer it; or the parse error of the headers themselves.
+fn unrepresentable_error(reason: Unrepresentable<'_>, head: &[u8], body: &[u8]) -> ParseError {
+    let headers = match rsip_parse(head, body) {
+        Ok(SipMessage::Request(request)) => Box::new(request.headers),
+        Ok(SipMessage::Response(_)) => return ParseError::Malformed("not a request".into()),
+        Err(error) => return error,
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    match reason {
+        Unrepresentable::Method(method) => ParseError::UnknownMethod {
+            method: text(method),
+            headers,
         },
-        Ok(SipMessage::Response(_)) => ParseError::Malformed("not a request".into()),
-        Err(error) => error,
+        Unrepresentable::UriScheme(scheme) => ParseError::UnsupportedUriScheme {
+            scheme: text(scheme),
+            headers,
+        },
     }
 }
 
@@ -422,11 +384,26 @@ mod tests {
     }
 
     #[test]
-    fn a_request_uri_with_an_opaque_unknown_scheme_is_malformed_for_rsip() {
-        assert!(matches!(
-            parse_message(corpus::RFC4475_UNKSCM),
-            Err(ParseError::Malformed(_))
-        ));
+    fn a_request_uri_with_an_unknown_scheme_is_reported_with_its_headers() {
+        match parse_message(corpus::RFC4475_UNKSCM) {
+            Err(ParseError::UnsupportedUriScheme { scheme, headers }) => {
+                assert_eq!(scheme, "nobodyKnowsThisScheme");
+                assert!(headers.iter().any(|h| matches!(h, Header::CallId(_))));
+            }
+            other => panic!("expected UnsupportedUriScheme, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tel_request_uri_is_an_unsupported_scheme_not_a_host_and_port() {
+        for uri in ["tel:+1234", "tel:+4912345"] {
+            let text = String::from_utf8(corpus::OPTIONS.to_vec()).unwrap();
+            let bytes = text.replace("OPTIONS sip:kefu.example.com", &format!("OPTIONS {uri}"));
+            assert!(matches!(
+                parse_message(bytes.as_bytes()),
+                Err(ParseError::UnsupportedUriScheme { scheme, .. }) if scheme == "tel"
+            ));
+        }
     }
 
     #[test]
@@ -435,6 +412,15 @@ mod tests {
         assert!(matches!(
             parsed,
             Ok(SipMessage::Request(_)) | Err(ParseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn an_ipv6_request_uri_is_malformed_for_rsip() {
+        let bytes = b"OPTIONS sip:a@[2001:db8::9]:5070 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n";
+        assert!(matches!(
+            parse_message(bytes),
+            Err(ParseError::Malformed(_))
         ));
     }
 }

@@ -422,11 +422,11 @@ mod tests {
     }
 
     #[test]
-    fn a_non_sip_request_uri_is_an_unsupported_scheme() {
+    fn a_request_uri_without_scheme_is_an_unsupported_scheme() {
         let options = with_line_replaced(
             corpus::OPTIONS,
             "OPTIONS sip:kefu.example.com",
-            "OPTIONS http://kefu.example.com",
+            "OPTIONS kefu.example.com",
         );
         let error = validate_request(&options, SUPPORTED).unwrap_err();
         assert_eq!(error, RequestError::UnsupportedUriScheme);
@@ -457,5 +457,36 @@ mod tests {
             validate_request(&options, SUPPORTED),
             Err(RequestError::InvalidHeader { header: "From", .. })
         ));
+    }
+
+    #[test]
+    fn the_rfc_4475_tortuous_invite_is_valid() {
+        let invite = request(corpus::RFC4475_WSINV);
+        assert_eq!(validate_request(&invite, SUPPORTED), Ok(()));
+    }
+
+    #[test]
+    fn a_lower_case_via_with_spaces_around_separators_is_valid() {
+        let options = with_line_replaced(
+            corpus::OPTIONS,
+            "Via: SIP/2.0/UDP 192.0.2.30:5061;branch=z9hG4bKhjhs8ass877",
+            "Via: sip / 2.0 / udp 192.0.2.30:5061 ; branch = z9hG4bKhjhs8ass877",
+        );
+        assert_eq!(validate_request(&options, SUPPORTED), Ok(()));
+    }
+
+    #[test]
+    fn an_ipv6_via_is_reported_malformed_by_rsip() {
+        let options = with_line_replaced(
+            corpus::OPTIONS,
+            "SIP/2.0/UDP 192.0.2.30:5061",
+            "SIP/2.0/UDP [2001:db8::1]:5061",
+        );
+        let error = validate_request(&options, SUPPORTED).unwrap_err();
+        assert!(matches!(
+            error,
+            RequestError::InvalidHeader { header: "Via", .. }
+        ));
+        assert!(!error.can_be_answered());
     }
 }

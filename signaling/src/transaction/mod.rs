@@ -15,7 +15,8 @@
 //! (§13.3.1.4).
 //!
 //! A driver's receive path, in order: [`crate::message::parse_message`] (garbage is
-//! dropped and counted); [`Input::Received`]; if that returns
+//! dropped and counted; an unknown method or URI scheme is answered 501 or 416
+//! statelessly with [`crate::message::response_to_headers`]); [`Input::Received`]; if that returns
 //! [`TransactionError::Unmatchable`], answer a request statelessly with
 //! [`crate::message::error_response`] through [`Input::SendStateless`] when
 //! [`crate::message::RequestError::can_be_answered`] allows, else drop it. On
