@@ -8,9 +8,11 @@
 //!   wait and every agent is busy (the cost of an event at that queue size).
 //! - `agent_frees_up_with_1000_waiting`: a busy agent's contact ends and the
 //!   engine picks the next of 1000 waiting contacts for them.
-//! - `unskilled_free_agent_with_1000_waiting`: the worst case of the current
-//!   line scan: an agent is free in the queue but lacks the skill all 1000
-//!   waiting contacts need, so every event walks the whole line.
+//! - `unskilled_free_agent_with_1000_waiting`: an agent is free in the queue
+//!   but lacks the skill all 1000 waiting contacts need; an arrival and its
+//!   abandon look only at the new contact, not at the line.
+//! - `unskilled_agent_frees_up_with_1000_waiting`: the worst case left: that
+//!   agent finishes a contact, and the whole line is walked for them.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -191,6 +193,7 @@ fn worst_case(c: &mut Criterion) {
     }
     while acd.poll_action().is_some() {}
     let extra = ContactId(CONTACTS + 1);
+    let mut busy = acd.clone();
     c.bench_function("unskilled_free_agent_with_1000_waiting", |b| {
         b.iter(|| {
             let spec = ContactSpec::new(extra, Channel::Voice, queue).with_skill(rare);
@@ -198,6 +201,28 @@ fn worst_case(c: &mut Criterion) {
             handle(&mut acd, t0, Event::ContactAbandoned { contact: extra });
             while acd.poll_action().is_some() {}
         });
+    });
+
+    let plain = ContactSpec::new(extra, Channel::Voice, queue).with_priority(Priority::HIGHEST);
+    handle(&mut busy, t0, Event::ContactArrived(plain));
+    handle(
+        &mut busy,
+        t0,
+        Event::OfferAccepted {
+            contact: extra,
+            agent: AgentId(0),
+        },
+    );
+    while busy.poll_action().is_some() {}
+    c.bench_function("unskilled_agent_frees_up_with_1000_waiting", |b| {
+        b.iter_batched(
+            || busy.clone(),
+            |mut acd| {
+                handle(&mut acd, t0, Event::ContactEnded { contact: extra });
+                acd
+            },
+            BatchSize::LargeInput,
+        );
     });
 }
 

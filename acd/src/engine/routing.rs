@@ -93,11 +93,21 @@ impl<R: RandomSource> Acd<R> {
             return Vec::new();
         };
         let reserved = self.sticky_reservation(contact, queue, now);
-        let candidates: Vec<Candidate> = free
-            .iter()
-            .filter(|&&agent| reserved.is_none_or(|r| r == agent))
-            .filter(|agent| only.is_none_or(|o| o.contains(agent)))
-            .filter_map(|&agent| self.candidate(agent, contact, queue, now))
+        // Walk the smaller of the queue's free members and `only`.
+        let pool: Vec<AgentId> = match only {
+            Some(only) if only.len() < free.len() => {
+                only.iter().filter(|a| free.contains(a)).copied().collect()
+            }
+            _ => free
+                .iter()
+                .filter(|a| only.is_none_or(|o| o.contains(a)))
+                .copied()
+                .collect(),
+        };
+        let candidates: Vec<Candidate> = pool
+            .into_iter()
+            .filter(|&agent| reserved.is_none_or(|r| r == agent))
+            .filter_map(|agent| self.candidate(agent, contact, queue, now))
             .collect();
         let untried: Vec<Candidate> = candidates
             .iter()
