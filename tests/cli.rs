@@ -134,60 +134,39 @@ fn bad_env_value_exits_non_zero_naming_the_variable() {
     );
 }
 
+/// Runs `kefu serve` on these listen addresses and returns its exit code and stderr.
+fn serve_on(sip: &str, http: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let args = [
+        "serve",
+        "--data-dir",
+        &data,
+        "--sip-listen",
+        sip,
+        "--http-listen",
+        http,
+    ];
+    let out = run(dir.path(), &args, &[]);
+    (out.status.code(), stderr(&out))
+}
+
 #[test]
 fn taken_sip_port_fails_with_a_clear_line() {
-    let dir = tempfile::tempdir().unwrap();
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let data = dir.path().display().to_string();
-    let out = run(
-        dir.path(),
-        &[
-            "serve",
-            "--data-dir",
-            &data,
-            "--sip-listen",
-            &addr,
-            "--http-listen",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains(&format!(
-            "error: cannot listen on {addr} (udp): address in use"
-        )),
-        "{}",
-        stderr(&out)
-    );
+    let (code, err) = serve_on(&addr, "127.0.0.1:0");
+    assert_eq!(code, Some(1));
+    let expected = format!("error: cannot listen on {addr} (udp): address in use");
+    assert!(err.contains(&expected), "{err}");
 }
 
 #[test]
 fn taken_http_port_fails_with_a_clear_line() {
-    let dir = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let data = dir.path().display().to_string();
-    let out = run(
-        dir.path(),
-        &[
-            "serve",
-            "--data-dir",
-            &data,
-            "--sip-listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            &addr,
-        ],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains(&format!(
-            "error: cannot listen on {addr} (http): address in use"
-        )),
-        "{}",
-        stderr(&out)
-    );
+    let (code, err) = serve_on("127.0.0.1:0", &addr);
+    assert_eq!(code, Some(1));
+    let expected = format!("error: cannot listen on {addr} (http): address in use");
+    assert!(err.contains(&expected), "{err}");
 }

@@ -375,6 +375,12 @@ mod tests {
         load(&overrides, |name| env.get(name).cloned())
     }
 
+    fn load_err(toml: &str) -> String {
+        load_str(toml, &[], Overrides::default())
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn defaults_apply_when_nothing_is_set() {
         let config = load_str("", &[], Overrides::default()).unwrap();
@@ -446,32 +452,24 @@ mod tests {
             err,
             "config error: unknown key `sip.lisen`; did you mean `listen`?"
         );
-        let err = load_str("dta_dir = \"x\"\n", &[], Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = load_err("dta_dir = \"x\"\n");
         assert_eq!(
             err,
             "config error: unknown key `dta_dir`; did you mean `data_dir`?"
         );
-        let err = load_str("[sipp]\n", &[], Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = load_err("[sipp]\n");
         assert_eq!(err, "config error: unknown key `sipp`; did you mean `sip`?");
     }
 
     #[test]
     fn wrong_type_names_the_key() {
-        let err = load_str("demo = \"maybe\"\n", &[], Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = load_err("demo = \"maybe\"\n");
         assert!(err.starts_with("config error: demo"), "{err}");
     }
 
     #[test]
     fn syntax_error_names_the_file_and_line() {
-        let err = load_str("[sip\n", &[], Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let err = load_err("[sip\n");
         assert!(err.contains("line 1"), "{err}");
     }
 
