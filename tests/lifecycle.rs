@@ -141,3 +141,28 @@ async fn serves_on_postgresql_and_restarts_on_the_same_database() {
     assert!(token.starts_with("kefu_admin_"));
     assert_eq!(agents.as_array().map(Vec::len), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_is_503_while_the_database_is_unreachable() {
+    let mut db = common::postgres::database_in_own_cluster().await;
+    let url = db.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = tokio::task::spawn_blocking(move || {
+        let options = Options {
+            database_url: Some(url),
+            ..Options::default()
+        };
+        let kefu = Kefu::start(dir.path(), options);
+        (dir, kefu)
+    })
+    .await
+    .unwrap();
+    let healthz = kefu.1.url("/healthz");
+    let status = || {
+        let url = healthz.clone();
+        tokio::task::spawn_blocking(move || http().get(url).send().unwrap().status())
+    };
+    assert_eq!(status().await.unwrap(), StatusCode::OK);
+    db.stop_cluster();
+    assert_eq!(status().await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+}

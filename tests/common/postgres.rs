@@ -147,13 +147,27 @@ fn start_cluster() -> Cluster {
 
 /// A fresh, empty database for this test.
 pub async fn database() -> TestDatabase {
-    let (base, cluster) = match std::env::var("KEFU_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => (url, None),
-        _ => {
-            let cluster = start_cluster();
-            (cluster.url.clone(), Some(cluster))
-        }
-    };
+    match std::env::var("KEFU_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => create_database(url, None).await,
+        _ => database_in_own_cluster().await,
+    }
+}
+
+/// A fresh database in a cluster of this test's own, which it may stop.
+pub async fn database_in_own_cluster() -> TestDatabase {
+    let cluster = start_cluster();
+    create_database(cluster.url.clone(), Some(cluster)).await
+}
+
+impl TestDatabase {
+    /// Stops the test's own cluster (the database goes away under kefu).
+    pub fn stop_cluster(&mut self) {
+        let cluster = self._cluster.take().expect("a cluster of this test's own");
+        drop(cluster);
+    }
+}
+
+async fn create_database(base: String, cluster: Option<Cluster>) -> TestDatabase {
     sqlx::any::install_default_drivers();
     let mut conn = connect_with_retry(&base).await;
     let name = format!("kefu_test_{}", uuid::Uuid::now_v7().simple());
