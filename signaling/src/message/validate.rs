@@ -109,7 +109,7 @@ pub fn validate_request(request: &Request, supported: &[&str]) -> Result<(), Req
         ));
     }
     check_via(request)?;
-    check_single(request, "Call-ID", |h| matches!(h, Header::CallId(_)))?;
+    check_call_id(request)?;
     check_from_to(request)?;
     check_cseq(request)?;
     check_content_length(request)?;
@@ -144,6 +144,34 @@ fn check_single<'r>(
         Some(_) => Err(RequestError::DuplicateHeader(name)),
         None => Ok(first),
     }
+}
+
+/// RFC 3261 §25.1: `Call-ID = word [ "@" word ]`.
+fn check_call_id(request: &Request) -> Result<(), RequestError> {
+    let Header::CallId(call_id) =
+        check_single(request, "Call-ID", |h| matches!(h, Header::CallId(_)))?
+    else {
+        return Ok(());
+    };
+    let value = call_id.value().trim();
+    let is_word = |part: &str| !part.is_empty() && part.bytes().all(is_word_char);
+    let valid = match value.split_once('@') {
+        Some((local, host)) => is_word(local) && is_word(host),
+        None => is_word(value),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidHeader {
+            header: "Call-ID",
+            detail: format!("{value:?} is not word[@word]"),
+        })
+    }
+}
+
+/// RFC 3261 §25.1 `word` characters.
+fn is_word_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&byte)
 }
 
 fn check_from_to(request: &Request) -> Result<(), RequestError> {
@@ -444,6 +472,27 @@ mod tests {
             validate_request(&options, SUPPORTED),
             Err(RequestError::DuplicateHeader("Call-ID"))
         );
+    }
+
+    #[test]
+    fn a_call_id_outside_the_word_grammar_is_malformed() {
+        for bad in ["a\0b", "a b@host", "a@b@c", "@host", "caf\u{e9}"] {
+            let options = with_line_replaced(
+                corpus::OPTIONS,
+                "Call-ID: 1171927406",
+                &format!("Call-ID: {bad}"),
+            );
+            assert!(
+                matches!(
+                    validate_request(&options, SUPPORTED),
+                    Err(RequestError::InvalidHeader {
+                        header: "Call-ID",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ use bytes::Bytes;
 use rsip::{Request, Response, SipMessage};
 
 pub use key::{KeyError, MAGIC_COOKIE};
-pub use layer::TransactionLayer;
+pub use layer::{TransactionLayer, response_destination};
 pub use timers::Timers;
 
 /// The transport a message travels on.
