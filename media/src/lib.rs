@@ -25,4 +25,5 @@ pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
 pub mod pcm;
+pub mod rtp;
 pub mod tone;
