@@ -22,7 +22,7 @@ use crate::{admin_token, demo, listen, telemetry};
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
 
-/// How long the SIP driver gets to end its tasks after the HTTP drain.
+/// How long the SIP driver gets to end its tasks, during the HTTP drain.
 const SIP_STOP_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Runs the server until a stop signal; returns once drained.
@@ -87,16 +87,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(signal, "stopping: draining requests");
     ready.store(false, Ordering::Release);
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+    let (http_drained, sip_stopped) = tokio::join!(
+        tokio::time::timeout(DRAIN_TIMEOUT, server),
+        tokio::time::timeout(SIP_STOP_TIMEOUT, sip_driver.stop()),
+    );
+    match http_drained {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(err))) => tracing::warn!(error = %err, "HTTP server ended with an error"),
         Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server task failed"),
         Err(_) => tracing::warn!("drain timed out; closing remaining connections"),
     }
-    if tokio::time::timeout(SIP_STOP_TIMEOUT, sip_driver.stop())
-        .await
-        .is_err()
-    {
+    if sip_stopped.is_err() {
         tracing::warn!("the SIP driver did not stop in time");
     }
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;

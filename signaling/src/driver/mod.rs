@@ -85,3 +85,82 @@ impl Driver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::time::timeout;
+
+    use super::*;
+    use crate::transaction::{Timers, TransactionLayer};
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn options(via: &str) -> Vec<u8> {
+        format!(
+            "OPTIONS sip:kefu SIP/2.0\r\nVia: {via};branch=z9hG4bKdriver;rport\r\nTo: <sip:kefu>\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: driver\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    async fn started() -> (Driver, SocketAddr) {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        let tcp = TcpListener::bind(addr).await.unwrap();
+        let core = UasCore::new(
+            TransactionLayer::new(Timers::default(), || "branch".to_owned()),
+            || "tag".to_owned(),
+        );
+        (Driver::start(udp, tcp, core), addr)
+    }
+
+    #[tokio::test]
+    async fn options_is_answered_over_udp_at_the_source_port() {
+        let (driver, addr) = started().await;
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let via = format!("SIP/2.0/UDP {}", client.local_addr().unwrap());
+        client.send_to(&options(&via), addr).await.unwrap();
+        let mut buffer = vec![0; 4096];
+        let (size, from) = timeout(WAIT, client.recv_from(&mut buffer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(from, addr);
+        assert!(buffer[..size].starts_with(b"SIP/2.0 200 OK\r\n"));
+        driver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn options_is_answered_on_its_tcp_connection_which_stop_closes() {
+        let (driver, addr) = started().await;
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let via = format!("SIP/2.0/TCP {}", client.local_addr().unwrap());
+        client.write_all(&options(&via)).await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0; 4096];
+        while !received.ends_with(b"\r\n\r\n") {
+            let size = timeout(WAIT, client.read(&mut buffer))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(size > 0, "closed before the answer");
+            received.extend_from_slice(&buffer[..size]);
+        }
+        assert!(received.starts_with(b"SIP/2.0 200 OK\r\n"));
+
+        timeout(WAIT, driver.stop()).await.unwrap();
+        let size = timeout(WAIT, client.read(&mut buffer))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(size, 0, "the connection is closed");
+        assert!(UdpSocket::bind(addr).await.is_ok(), "the UDP port is free");
+        assert!(
+            TcpListener::bind(addr).await.is_ok(),
+            "the TCP port is free"
+        );
+    }
+}

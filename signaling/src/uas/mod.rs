@@ -13,6 +13,8 @@
 //! from an injected source.
 
 mod answers;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::fmt;
