@@ -25,5 +25,6 @@ pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
 pub mod pcm;
+pub mod relay;
 pub mod rtp;
 pub mod tone;
