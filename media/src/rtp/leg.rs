@@ -135,6 +135,16 @@ enum Peer {
     Latched(SocketAddr),
 }
 
+impl Peer {
+    /// The latched address, if the leg is latched to another IP than `source`'s.
+    fn latched_elsewhere(self, source: SocketAddr) -> Option<SocketAddr> {
+        match self {
+            Self::Latched(latched) if latched.ip() != source.ip() => Some(latched),
+            _ => None,
+        }
+    }
+}
+
 /// One RTP leg; see the module doc.
 #[derive(Debug, Clone)]
 pub struct RtpLeg {
@@ -243,9 +253,7 @@ impl RtpLeg {
         source: SocketAddr,
         packet: &[u8],
     ) -> Result<(), Rejected> {
-        if let Peer::Latched(latched) = self.peer
-            && latched.ip() != source.ip()
-        {
+        if let Some(latched) = self.peer.latched_elsewhere(source) {
             self.stats.foreign_dropped += 1;
             return Err(Rejected::ForeignSource {
                 from: source,

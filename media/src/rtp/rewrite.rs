@@ -3,11 +3,13 @@
 //! spacing (gaps and reordering pass through as offsets); when the incoming
 //! SSRC changes (a re-INVITE, a transfer) or its sequence jumps, the offsets
 //! are chosen again so that the far end sees the next sequence number and a
-//! timestamp advanced by the time that passed — one continuous stream.
+//! timestamp advanced by the time that passed, and by at least one packet's
+//! worth — one continuous stream.
 
 use std::time::Instant;
 
 use super::packet::RtpHeader;
+use crate::pcm::FRAME_DURATION;
 
 /// A sequence jump at least this far ahead starts a new mapping (RFC 3550 A.1).
 const MAX_DROPOUT: u16 = 3_000;
@@ -48,6 +50,9 @@ pub struct OutboundStream {
     initial_timestamp: u32,
     mapping: Option<Mapping>,
     last: Option<Sent>,
+    /// Timestamp step between consecutive packets, last seen (one 20 ms
+    /// frame until then): the least a new source's first packet advances.
+    packet_units: u32,
 }
 
 impl OutboundStream {
@@ -60,6 +65,7 @@ impl OutboundStream {
             initial_timestamp,
             mapping: None,
             last: None,
+            packet_units: frame_units(clock_rate),
         }
     }
 
@@ -91,6 +97,13 @@ impl OutboundStream {
         let ahead_out = self
             .last
             .is_none_or(|last| rewritten.sequence.wrapping_sub(last.sequence) < MAX_DROPOUT);
+        let step = self
+            .last
+            .filter(|last| rewritten.sequence == last.sequence.wrapping_add(1))
+            .map(|last| rewritten.timestamp.wrapping_sub(last.timestamp));
+        if let Some(step) = step.filter(|step| (1..self.clock_rate).contains(step)) {
+            self.packet_units = step;
+        }
         if ahead_out {
             self.last = Some(Sent {
                 sequence: rewritten.sequence,
@@ -115,7 +128,7 @@ impl OutboundStream {
             Some(last) => (
                 last.sequence.wrapping_add(1),
                 last.timestamp
-                    .wrapping_add(self.units_between(last.at, now).max(1)),
+                    .wrapping_add(self.units_between(last.at, now).max(self.packet_units)),
             ),
             None => (self.initial_sequence, self.initial_timestamp),
         };
@@ -131,6 +144,11 @@ impl OutboundStream {
         let nanos = to.saturating_duration_since(from).as_nanos();
         (nanos * u128::from(self.clock_rate) / 1_000_000_000) as u32
     }
+}
+
+/// Timestamp units in one 20 ms frame.
+fn frame_units(clock_rate: u32) -> u32 {
+    (u128::from(clock_rate) * FRAME_DURATION.as_nanos() / 1_000_000_000) as u32
 }
 
 /// Whether `sequence` is neither a small step ahead nor a little behind.
@@ -205,6 +223,19 @@ mod tests {
             stream.rewrite(&header(8, 50_001, 123_616), switch + FRAME),
             rewritten(111, 9 * 160 + 960)
         );
+    }
+
+    #[test]
+    fn a_new_source_right_after_the_last_packet_still_advances_one_packet() {
+        let mut stream = OutboundStream::new(42, 0, 0, 8_000);
+        let now = Instant::now();
+        // 30 ms packets (240 units) sent in a burst, then the source changes.
+        stream.rewrite(&header(7, 0, 0), now);
+        stream.rewrite(&header(7, 1, 240), now);
+        assert_eq!(stream.rewrite(&header(8, 77, 5), now), rewritten(2, 480));
+        let mut fresh = OutboundStream::new(42, 0, 0, 8_000);
+        fresh.rewrite(&header(7, 0, 0), now);
+        assert_eq!(fresh.rewrite(&header(8, 9, 9), now), rewritten(1, 160));
     }
 
     #[test]
