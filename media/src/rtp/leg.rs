@@ -10,7 +10,8 @@
 //! latching, packets from any other address are dropped and counted (strict
 //! source, the defence against RTP bleed), except during a short window after
 //! the leg starts, when a new source may take over. RTCP is accepted only from
-//! the latched IP address. RTCP is terminated per leg: reports describe this
+//! the IP address of the peer (latched, or from SDP before latching), and
+//! replies go to the port it came from. RTCP is terminated per leg: reports describe this
 //! leg's streams, with the SSRC the leg sends with. Reports go out every
 //! [`LegConfig::rtcp_interval`] without the randomisation of RFC 3550 §6.3.1,
 //! which matters for large sessions, not for two-party legs.
@@ -77,6 +78,8 @@ pub enum Rejected {
     MalformedRtp(RtpError),
     #[error("malformed RTCP: {0}")]
     MalformedRtcp(RtcpError),
+    #[error("RTCP from {from} before the leg knows its peer")]
+    NoPeerYet { from: SocketAddr },
     #[error("packet from {from}, the leg is latched to {latched}")]
     ForeignSource {
         from: SocketAddr,
@@ -133,16 +136,6 @@ enum Peer {
     /// No valid RTP yet; send to the SDP address if there is one.
     Unlatched(Option<SocketAddr>),
     Latched(SocketAddr),
-}
-
-impl Peer {
-    /// The latched address, if the leg is latched to another IP than `source`'s.
-    fn latched_elsewhere(self, source: SocketAddr) -> Option<SocketAddr> {
-        match self {
-            Self::Latched(latched) if latched.ip() != source.ip() => Some(latched),
-            _ => None,
-        }
-    }
 }
 
 /// One RTP leg; see the module doc.
@@ -253,12 +246,19 @@ impl RtpLeg {
         source: SocketAddr,
         packet: &[u8],
     ) -> Result<(), Rejected> {
-        if let Some(latched) = self.peer.latched_elsewhere(source) {
-            self.stats.foreign_dropped += 1;
-            return Err(Rejected::ForeignSource {
-                from: source,
-                latched,
-            });
+        match self.remote() {
+            Some(remote) if remote.ip() == source.ip() => {}
+            Some(remote) => {
+                self.stats.foreign_dropped += 1;
+                return Err(Rejected::ForeignSource {
+                    from: source,
+                    latched: remote,
+                });
+            }
+            None => {
+                self.stats.foreign_dropped += 1;
+                return Err(Rejected::NoPeerYet { from: source });
+            }
         }
         let reports = parse_compound(packet).map_err(|error| {
             self.stats.malformed += 1;
@@ -542,14 +542,13 @@ mod tests {
     }
 
     #[test]
-    fn rtcp_from_another_ip_is_dropped() {
+    fn rtcp_from_another_ip_or_before_any_peer_is_dropped() {
         let start = Instant::now();
         let mut leg = RtpLeg::new(
             config(symmetric(Duration::ZERO), None),
             start,
             SystemTime::now(),
         );
-        leg.handle_rtp(start, addr(5000), &packet(1, 0)).unwrap();
         let report = RtcpReport {
             ssrc: 1,
             sender: None,
@@ -557,13 +556,18 @@ mod tests {
         }
         .encode("peer");
         let stranger = SocketAddr::from(([198, 51, 100, 7], 5001));
+        assert_eq!(
+            leg.handle_rtcp(start, stranger, &report),
+            Err(Rejected::NoPeerYet { from: stranger })
+        );
+        leg.handle_rtp(start, addr(5000), &packet(1, 0)).unwrap();
         assert!(matches!(
             leg.handle_rtcp(start, stranger, &report),
             Err(Rejected::ForeignSource { .. })
         ));
         leg.handle_rtcp(start, addr(5001), &report).unwrap();
         assert_eq!(leg.stats().reports_received, 1);
-        assert_eq!(leg.stats().foreign_dropped, 1);
+        assert_eq!(leg.stats().foreign_dropped, 2);
     }
 
     #[test]
