@@ -161,6 +161,19 @@ async fn relay_forwards_both_ways_with_rewriting_and_drops_a_third_source() {
         "the attacker is never answered"
     );
 
+    let live = timeout(Duration::from_secs(3), async {
+        loop {
+            let stats = relay.stats();
+            if stats.caller.foreign_dropped == u64::from(ATTACK_PACKETS) {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the live statistics show the dropped packets");
+    assert_eq!(live.agent.packets_sent, u64::from(PACKETS));
+
     let stats = relay.stop().await.unwrap();
     assert_eq!(stats.caller.packets_received, u64::from(PACKETS));
     assert_eq!(stats.caller.foreign_dropped, u64::from(ATTACK_PACKETS));

@@ -10,10 +10,10 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::ports::{PortLease, PortPair};
@@ -24,6 +24,8 @@ const MAX_DATAGRAM: usize = 2_048;
 /// Datagrams read from one socket before the others get a turn, so a flood
 /// on one port cannot starve the rest.
 const MAX_BURST: usize = 64;
+/// How often the statistics behind [`RelayHandle::stats`] are refreshed.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the relay task could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,7 @@ impl LegSockets {
 pub struct RelayHandle {
     stop: oneshot::Sender<()>,
     task: JoinHandle<RelayStats>,
+    stats: watch::Receiver<RelayStats>,
     caller_rtp: SocketAddr,
     agent_rtp: SocketAddr,
 }
@@ -73,6 +76,11 @@ impl RelayHandle {
     /// Where the agent's peer sends RTP (RTCP goes to the next port).
     pub fn agent_rtp_addr(&self) -> SocketAddr {
         self.agent_rtp
+    }
+
+    /// The statistics as of at most [`STATS_INTERVAL`] ago, for metrics.
+    pub fn stats(&self) -> RelayStats {
+        *self.stats.borrow()
     }
 
     /// Stops the task and returns the relay's final statistics.
@@ -103,10 +111,12 @@ pub fn spawn_relay(
     ];
     let relay = Relay::new(config, Instant::now(), SystemTime::now());
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(run(relay, legs, stopped));
+    let (publish, stats) = watch::channel(relay.stats());
+    let task = tokio::spawn(run(relay, legs, stopped, publish));
     Ok(RelayHandle {
         stop,
         task,
+        stats,
         caller_rtp,
         agent_rtp,
     })
@@ -125,11 +135,13 @@ async fn run(
     mut relay: Relay,
     legs: [LegSockets; 2],
     mut stopped: oneshot::Receiver<()>,
+    publish: watch::Sender<RelayStats>,
 ) -> RelayStats {
+    let mut next_publish = Instant::now() + STATS_INTERVAL;
     let [caller, agent] = &legs;
     let mut buffer = [0u8; MAX_DATAGRAM];
     loop {
-        let deadline = tokio::time::Instant::from_std(relay.poll_timeout());
+        let deadline = tokio::time::Instant::from_std(relay.poll_timeout().min(next_publish));
         let ready = tokio::select! {
             _ = &mut stopped => Ready::Stop,
             Ok(()) = caller.rtp.readable() => Ready::Rtp(Side::Caller),
@@ -173,6 +185,10 @@ async fn run(
             let _ = sockets(side)
                 .rtcp
                 .try_send_to(&transmit.payload, transmit.destination);
+        }
+        if now >= next_publish {
+            next_publish = now + STATS_INTERVAL;
+            publish.send_replace(relay.stats());
         }
     }
     relay.stats()
