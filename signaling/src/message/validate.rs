@@ -89,13 +89,15 @@ impl RequestError {
     }
 
     /// The reason phrase of the answer: the RFC's phrase, made precise for a 400.
+    /// Control characters echoed from the request become spaces (a reason phrase
+    /// cannot hold them, RFC 3261 §25.1).
     pub fn reason_phrase(&self) -> String {
         match self {
             Self::UnsupportedVersion(_) => "Version Not Supported".into(),
             Self::TooManyHops => "Too Many Hops".into(),
             Self::UnsupportedUriScheme => "Unsupported URI Scheme".into(),
             Self::UnsupportedExtensions(_) => "Bad Extension".into(),
-            other => format!("Bad Request ({other})"),
+            other => format!("Bad Request ({})", printable(&other.to_string())),
         }
     }
 }
@@ -281,6 +283,14 @@ fn check_require(request: &Request, supported: &[&str]) -> Result<(), RequestErr
     } else {
         Err(RequestError::UnsupportedExtensions(unsupported))
     }
+}
+
+/// `text` with each control character (CR, LF, NUL, ...) replaced by a space, for
+/// text echoed from a request into a status line or header.
+pub(super) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn invalid(header: &'static str, error: &impl std::fmt::Display) -> RequestError {
@@ -471,6 +481,18 @@ mod tests {
         assert_eq!(
             validate_request(&options, SUPPORTED),
             Err(RequestError::DuplicateHeader("Call-ID"))
+        );
+    }
+
+    #[test]
+    fn a_reason_phrase_never_carries_control_characters_from_the_request() {
+        let error = RequestError::InvalidHeader {
+            header: "To",
+            detail: "left trailing input: <sip:a@b>;tag=1\n\r\0".into(),
+        };
+        assert_eq!(
+            error.reason_phrase(),
+            "Bad Request (malformed To header: left trailing input: <sip:a@b>;tag=1   )"
         );
     }
 
