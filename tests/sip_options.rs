@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 
 use common::kefu::{Kefu, Options, http};
 
-/// How long to wait for an answer that may not come.
-const ANSWER_WAIT: Duration = Duration::from_millis(600);
+/// How long to wait for an answer that must come.
+const ANSWER_WAIT: Duration = Duration::from_secs(5);
+
+/// How long silence must last to count as no answer.
+const SILENCE_WAIT: Duration = Duration::from_millis(600);
 
 /// An OPTIONS as a softphone sends it; `{via}` and `{n}` are filled per send.
 const OPTIONS: &[u8] = b"OPTIONS sip:kefu@127.0.0.1 SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nTo: <sip:kefu@127.0.0.1>\r\nFrom: <sip:probe@127.0.0.1>;tag=probe{n}\r\nCall-ID: options-{n}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nAccept: application/sdp\r\nContent-Length: 0\r\n\r\n";
@@ -61,10 +64,10 @@ fn status(response: &str) -> u16 {
         .unwrap_or_else(|| panic!("not a SIP response: {response:?}"))
 }
 
-/// Sends `template` in one datagram; the final answer, if one comes.
-fn udp_exchange(sip: SocketAddr, template: &[u8]) -> Option<String> {
+/// Sends `template` in one datagram; the final answer, if one comes within `wait`.
+fn udp_exchange(sip: SocketAddr, template: &[u8], wait: Duration) -> Option<String> {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(ANSWER_WAIT)).unwrap();
+    socket.set_read_timeout(Some(wait)).unwrap();
     let message = fill(template, "UDP", socket.local_addr().unwrap());
     if let Err(error) = socket.send_to(&message, sip) {
         assert!(
@@ -101,12 +104,13 @@ struct TcpOutcome {
 
 /// Writes `template` on a new connection, torn at the offsets in `tear_at`
 /// (with a pause at each), then reads until `expected` final responses arrived,
-/// the server closed, or nothing more came.
+/// the server closed, or nothing more came within `wait`.
 fn tcp_exchange(
     sip: SocketAddr,
     template: &[u8],
     tear_at: &[usize],
     expected: usize,
+    wait: Duration,
 ) -> TcpOutcome {
     let mut stream = TcpStream::connect(sip).unwrap();
     let message = fill(template, "TCP", stream.local_addr().unwrap());
@@ -116,7 +120,7 @@ fn tcp_exchange(
         start = end;
         std::thread::sleep(Duration::from_millis(50));
     }
-    stream.set_read_timeout(Some(ANSWER_WAIT)).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
     let mut received = Vec::new();
     let mut buffer = [0; 4096];
     let closed = loop {
@@ -163,7 +167,7 @@ fn assert_options_ok(response: &str) {
 #[test]
 fn options_over_udp_is_answered_200_with_allow_and_accept_at_the_source_port() {
     let (_dir, kefu) = start();
-    let response = udp_exchange(kefu.sip, OPTIONS).expect("an answer");
+    let response = udp_exchange(kefu.sip, OPTIONS, ANSWER_WAIT).expect("an answer");
     assert_options_ok(&response);
     assert!(response.contains(";rport="), "rport filled in: {response}");
     assert!(
@@ -175,11 +179,11 @@ fn options_over_udp_is_answered_200_with_allow_and_accept_at_the_source_port() {
 #[test]
 fn options_over_tcp_is_answered_on_the_same_connection_even_when_torn_or_batched() {
     let (_dir, kefu) = start();
-    let single = tcp_exchange(kefu.sip, OPTIONS, &[], 1);
+    let single = tcp_exchange(kefu.sip, OPTIONS, &[], 1, ANSWER_WAIT);
     assert_eq!(single.responses.len(), 1, "{single:?}");
     assert_options_ok(&single.responses[0]);
 
-    let torn = tcp_exchange(kefu.sip, OPTIONS, &[1, 40, 41, 120], 1);
+    let torn = tcp_exchange(kefu.sip, OPTIONS, &[1, 40, 41, 120], 1, ANSWER_WAIT);
     assert_eq!(torn.responses.len(), 1, "{torn:?}");
     assert_options_ok(&torn.responses[0]);
 
@@ -216,9 +220,9 @@ fn methods_not_implemented_yet_are_answered_501() {
         b"CSeq: 1 FOO",
     );
     for request in [register, extension] {
-        let response = udp_exchange(kefu.sip, &request).expect("an answer");
+        let response = udp_exchange(kefu.sip, &request, ANSWER_WAIT).expect("an answer");
         assert_eq!(status(&response), 501, "{response}");
-        let over_tcp = tcp_exchange(kefu.sip, &request, &[], 1);
+        let over_tcp = tcp_exchange(kefu.sip, &request, &[], 1, ANSWER_WAIT);
         assert_eq!(status(&over_tcp.responses[0]), 501, "{over_tcp:?}");
     }
 }
@@ -304,8 +308,12 @@ fn malformed_messages_get_a_4xx_or_no_answer_and_the_server_keeps_serving() {
     let cases = malformed();
     assert!(cases.len() >= 12);
     for (name, message, expect) in &cases {
-        let over_udp = udp_exchange(kefu.sip, message);
-        let over_tcp = tcp_exchange(kefu.sip, message, &[], 1);
+        let wait = match expect {
+            Expect::Status(_) => ANSWER_WAIT,
+            Expect::ClientErrorOrNothing | Expect::Nothing => SILENCE_WAIT,
+        };
+        let over_udp = udp_exchange(kefu.sip, message, wait);
+        let over_tcp = tcp_exchange(kefu.sip, message, &[], 1, wait);
         let over_tcp = over_tcp.responses.first().cloned();
         for (transport, answer) in [("UDP", over_udp), ("TCP", over_tcp)] {
             let code = answer.as_deref().map(status);
@@ -327,13 +335,13 @@ fn malformed_messages_get_a_4xx_or_no_answer_and_the_server_keeps_serving() {
         .write_all(&fill(torn, "TCP", abandoned.local_addr().unwrap()))
         .unwrap();
     abandoned.shutdown(Shutdown::Write).unwrap();
-    abandoned.set_read_timeout(Some(ANSWER_WAIT)).unwrap();
+    abandoned.set_read_timeout(Some(SILENCE_WAIT)).unwrap();
     let mut rest = Vec::new();
     let _ = abandoned.read_to_end(&mut rest);
     assert!(rest.is_empty(), "a torn frame gets no answer: {rest:?}");
 
-    assert_options_ok(&udp_exchange(kefu.sip, OPTIONS).expect("OPTIONS over UDP"));
-    let over_tcp = tcp_exchange(kefu.sip, OPTIONS, &[], 1);
+    assert_options_ok(&udp_exchange(kefu.sip, OPTIONS, ANSWER_WAIT).expect("OPTIONS over UDP"));
+    let over_tcp = tcp_exchange(kefu.sip, OPTIONS, &[], 1, ANSWER_WAIT);
     assert_options_ok(&over_tcp.responses[0]);
     assert_eq!(
         http().get(kefu.url("/healthz")).send().unwrap().status(),
@@ -353,13 +361,13 @@ fn an_oversized_tcp_message_closes_the_connection_and_is_counted() {
         format!("Content-Length: {}\r\n\r\n", 70 * 1024).as_bytes(),
     );
     let began = Instant::now();
-    let outcome = tcp_exchange(kefu.sip, &oversized, &[], 0);
+    let outcome = tcp_exchange(kefu.sip, &oversized, &[], 0, ANSWER_WAIT);
     assert!(outcome.closed, "{outcome:?}");
     assert!(outcome.responses.is_empty(), "{outcome:?}");
     assert!(began.elapsed() < Duration::from_secs(5));
 
-    udp_exchange(kefu.sip, b"garbage\r\n\r\n");
-    assert_options_ok(&udp_exchange(kefu.sip, OPTIONS).expect("an answer"));
+    udp_exchange(kefu.sip, b"garbage\r\n\r\n", SILENCE_WAIT);
+    assert_options_ok(&udp_exchange(kefu.sip, OPTIONS, ANSWER_WAIT).expect("an answer"));
     let metrics = http()
         .get(kefu.url("/metrics"))
         .send()
