@@ -69,6 +69,7 @@ fn relay_leg(ssrc: u32, remote: SocketAddr) -> LegConfig {
             relatch_window: Duration::ZERO,
         },
         rtcp_interval: DEFAULT_RTCP_INTERVAL,
+        rtcp_mux: false,
     }
 }
 

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use crate::rtp::leg::{LegConfig, LegStats, Rejected, RtpLeg, Transmit};
+use crate::rtp::packet::is_rtcp;
 
 /// One side of the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,6 +76,8 @@ pub enum NotForwarded {
     UnmappedPayloadType(u8),
     #[error("the other leg's peer address is not known yet")]
     NoDestination,
+    #[error("RTCP on the RTP port (rtcp-mux): taken by the leg, not forwarded")]
+    MuxedRtcp,
 }
 
 /// Both legs' figures, and per receiving side how many packets had a payload
@@ -108,9 +111,10 @@ impl Relay {
         }
     }
 
-    /// Takes an RTP packet received on side `from`'s port from `source` and
-    /// rewrites it in place for the other side; returns where to send it
-    /// (from the other side's port).
+    /// Takes a datagram received on side `from`'s RTP port from `source`. RTP
+    /// is rewritten in place for the other side and the result says where to
+    /// send it (from the other side's RTP port); RTCP (rtcp-mux) goes to the
+    /// leg and is not forwarded.
     pub fn handle_rtp(
         &mut self,
         from: Side,
@@ -118,6 +122,10 @@ impl Relay {
         source: SocketAddr,
         packet: &mut [u8],
     ) -> Result<SocketAddr, NotForwarded> {
+        if is_rtcp(packet) {
+            self.legs[from.index()].handle_rtcp(now, source, packet)?;
+            return Err(NotForwarded::MuxedRtcp);
+        }
         let accepted = self.legs[from.index()].handle_rtp(now, source, packet)?;
         let Some(payload_type) = self.maps[from.index()].map(accepted.header.payload_type) else {
             self.unmapped[from.index()] += 1;
@@ -207,6 +215,7 @@ mod tests {
                 relatch_window: Duration::ZERO,
             },
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
+            rtcp_mux: false,
         }
     }
 
@@ -333,6 +342,29 @@ mod tests {
         assert_eq!(attack, untouched);
         assert_eq!(relay.stats().caller.foreign_dropped, 1);
         assert_eq!(relay.stats().agent.packets_sent, 1);
+    }
+
+    #[test]
+    fn rtcp_on_the_rtp_port_is_taken_by_the_leg_and_not_forwarded() {
+        let mut relay = relay(PayloadMap::Identity);
+        let now = Instant::now();
+        let mut audio = packet(0, 1, 1, 160, &[0; 160]);
+        relay
+            .handle_rtp(Side::Caller, now, addr(4000), &mut audio)
+            .unwrap();
+        let mut report = crate::rtp::rtcp::RtcpReport {
+            ssrc: 1,
+            sender: None,
+            blocks: vec![],
+        }
+        .encode("caller");
+        assert_eq!(
+            relay.handle_rtp(Side::Caller, now, addr(4000), &mut report),
+            Err(NotForwarded::MuxedRtcp)
+        );
+        let stats = relay.stats();
+        assert_eq!(stats.caller.reports_received, 1);
+        assert_eq!(stats.agent.packets_sent, 1);
     }
 
     #[test]

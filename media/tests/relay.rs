@@ -37,6 +37,7 @@ fn leg(ssrc: u32, initial_sequence: u16, remote: SocketAddr) -> LegConfig {
             relatch_window: Duration::ZERO,
         },
         rtcp_interval: DEFAULT_RTCP_INTERVAL,
+        rtcp_mux: false,
     }
 }
 

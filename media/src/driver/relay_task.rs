@@ -182,9 +182,13 @@ async fn run(
             Ready::Timer => relay.handle_timeout(now),
         }
         while let Some((side, transmit)) = relay.poll_transmit() {
-            let _ = sockets(side)
-                .rtcp
-                .try_send_to(&transmit.payload, transmit.destination);
+            let leg = sockets(side);
+            let socket = if transmit.from_rtp_port {
+                &leg.rtp
+            } else {
+                &leg.rtcp
+            };
+            let _ = socket.try_send_to(&transmit.payload, transmit.destination);
         }
         if now >= next_publish {
             next_publish = now + STATS_INTERVAL;

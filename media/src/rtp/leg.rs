@@ -62,6 +62,8 @@ pub struct LegConfig {
     pub remote: Option<SocketAddr>,
     pub latching: Latching,
     pub rtcp_interval: Duration,
+    /// RTCP shares the RTP port (RFC 5761, `a=rtcp-mux` in SDP).
+    pub rtcp_mux: bool,
 }
 
 /// A packet the leg wants sent.
@@ -69,6 +71,8 @@ pub struct LegConfig {
 pub struct Transmit {
     pub destination: SocketAddr,
     pub payload: Vec<u8>,
+    /// Send from the leg's RTP port (rtcp-mux) instead of its RTCP port.
+    pub from_rtp_port: bool,
 }
 
 /// Why a received packet was not accepted.
@@ -341,8 +345,12 @@ impl RtpLeg {
         }
     }
 
-    /// The peer's RTCP address: where its RTCP comes from, else RTP port + 1.
+    /// The peer's RTCP address: its RTP address with rtcp-mux, else where
+    /// its RTCP comes from, else its RTP port + 1.
     fn rtcp_remote(&self) -> Option<SocketAddr> {
+        if self.config.rtcp_mux {
+            return self.remote();
+        }
         self.rtcp_peer.or_else(|| {
             self.remote().map(|mut remote| {
                 remote.set_port(remote.port().wrapping_add(1));
@@ -368,6 +376,7 @@ impl RtpLeg {
             self.transmits.push_back(Transmit {
                 destination,
                 payload: report.encode(&self.config.cname),
+                from_rtp_port: self.config.rtcp_mux,
             });
         }
     }
@@ -430,6 +439,7 @@ mod tests {
             remote,
             latching,
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
+            rtcp_mux: false,
         }
     }
 
@@ -653,6 +663,23 @@ mod tests {
         assert_eq!(stats.remote_jitter, Some(Duration::ZERO));
         assert_eq!(theirs.stats().packets_lost, 9);
         assert_eq!(theirs.stats().fraction_lost, (9 * 256 / 99) as u8);
+    }
+
+    #[test]
+    fn with_rtcp_mux_reports_go_to_the_rtp_address_from_the_rtp_port() {
+        let start = Instant::now();
+        let mut leg = RtpLeg::new(
+            LegConfig {
+                rtcp_mux: true,
+                ..config(symmetric(Duration::ZERO), Some(addr(4000)))
+            },
+            start,
+            SystemTime::now(),
+        );
+        leg.handle_timeout(start + DEFAULT_RTCP_INTERVAL);
+        let report = leg.poll_transmit().unwrap();
+        assert_eq!(report.destination, addr(4000));
+        assert!(report.from_rtp_port);
     }
 
     #[test]

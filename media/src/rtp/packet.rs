@@ -11,6 +11,14 @@ pub const FIXED_HEADER_LEN: usize = 12;
 /// (RFC 5761 §4): a packet with one of them is RTCP, not RTP.
 const RTCP_PAYLOAD_TYPES: std::ops::RangeInclusive<u8> = 72..=76;
 
+/// Whether a datagram on an RTP port is RTCP (RFC 5761 §4: its second byte,
+/// the RTCP packet type, is 192–223), as with rtcp-mux.
+pub fn is_rtcp(datagram: &[u8]) -> bool {
+    datagram
+        .get(1)
+        .is_some_and(|packet_type| (192..=223).contains(packet_type))
+}
+
 /// The fields of the RTP fixed header that kefu reads or writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RtpHeader {
@@ -260,6 +268,14 @@ mod tests {
         );
         assert_eq!(packet.payload, &[5, 6]);
         assert!(!rewrite_header(&mut [0x80; 4], rewrite));
+    }
+
+    #[test]
+    fn rtcp_is_told_apart_from_rtp_by_its_packet_type() {
+        assert!(is_rtcp(&[0x80, 200, 0, 1]));
+        assert!(is_rtcp(&[0x81, 201]));
+        assert!(!is_rtcp(&header().encode(&[])));
+        assert!(!is_rtcp(&[0x80]));
     }
 
     proptest! {
