@@ -53,6 +53,12 @@ impl StreamFramer {
         self.buffer.extend_from_slice(bytes);
     }
 
+    /// Whether the start of a message waits for the rest (after
+    /// [`StreamFramer::next_message`] returned `None`).
+    pub fn holds_partial_message(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
     /// The next whole message, `None` until enough bytes have arrived, or why the
     /// stream cannot be framed.
     pub fn next_message(&mut self) -> Result<Option<Bytes>, FramingError> {
@@ -139,6 +145,20 @@ mod tests {
             framer.extend(&MESSAGE[split..]);
             assert_eq!(messages(&mut framer), [MESSAGE], "split at {split}");
         }
+    }
+
+    #[test]
+    fn only_bytes_of_an_unfinished_message_count_as_partial() {
+        let mut framer = StreamFramer::default();
+        framer.extend(b"\r\n\r\n");
+        assert_eq!(framer.next_message(), Ok(None));
+        assert!(!framer.holds_partial_message());
+        framer.extend(&OPTIONS[..10]);
+        assert_eq!(framer.next_message(), Ok(None));
+        assert!(framer.holds_partial_message());
+        framer.extend(&OPTIONS[10..]);
+        assert_eq!(messages(&mut framer), [OPTIONS]);
+        assert!(!framer.holds_partial_message());
     }
 
     #[test]

@@ -117,6 +117,20 @@ mod tests {
         (Driver::start(udp, tcp, core), addr)
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_holding_an_incomplete_message_is_closed() {
+        let (driver, addr) = started().await;
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let via = format!("SIP/2.0/TCP {}", client.local_addr().unwrap());
+        client.write_all(&options(&via)[..40]).await.unwrap();
+        let began = tokio::time::Instant::now();
+        let mut buffer = [0; 64];
+        let size = client.read(&mut buffer).await.unwrap_or(0);
+        assert_eq!(size, 0, "closed without an answer");
+        assert!(began.elapsed() >= tcp::INCOMPLETE_MESSAGE_TIMEOUT);
+        driver.stop().await;
+    }
+
     #[tokio::test]
     async fn options_is_answered_over_udp_at_the_source_port() {
         let (driver, addr) = started().await;

@@ -1,15 +1,19 @@
 //! TCP: the accept loop, and per connection one task that reads the stream,
 //! frames it into messages ([`super::framing`]) for the endpoint task, and writes
 //! back what the endpoint sends on this connection (responses reuse it, RFC 3261
-//! §18.2.2). A stream that cannot be framed is logged, counted and closed.
+//! §18.2.2). A stream that cannot be framed is logged, counted and closed, and so
+//! is one that leaves a message incomplete for [`INCOMPLETE_MESSAGE_TIMEOUT`]
+//! (a peer trickling bytes to hold the connection, "slowloris").
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::Inbound;
 use super::framing::StreamFramer;
@@ -17,6 +21,9 @@ use crate::transaction::{Peer, Transport};
 
 /// How many outgoing messages may wait for one connection's writer.
 const OUTGOING_QUEUE: usize = 64;
+
+/// How long the start of a message may wait for the rest of it.
+pub const INCOMPLETE_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes read from a connection at a time.
 const READ_BUFFER: usize = 16 * 1024;
@@ -71,9 +78,20 @@ async fn serve(
     let (mut reader, mut write_half) = stream.into_split();
     let mut framer = StreamFramer::default();
     let mut buffer = vec![0; READ_BUFFER];
+    let mut incomplete_since: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
+            () = incomplete_deadline(incomplete_since) => {
+                tracing::info!(
+                    %peer,
+                    reason = "incomplete_message_timeout",
+                    "SIP input dropped: a message stayed incomplete, closing the TCP connection"
+                );
+                metrics::counter!("kefu_sip_dropped_total", "reason" => "incomplete_message_timeout")
+                    .increment(1);
+                break;
+            }
             out = outgoing.recv() => match out {
                 Some(bytes) => {
                     if let Err(error) = write_half.write_all(&bytes).await {
@@ -87,8 +105,14 @@ async fn serve(
                 Ok(0) => break,
                 Ok(size) => {
                     framer.extend(&buffer[..size]);
-                    if !forward_messages(&mut framer, peer, &inbound).await {
+                    let Some(forwarded) = forward_messages(&mut framer, peer, &inbound).await else {
                         break;
+                    };
+                    if forwarded > 0 || !framer.holds_partial_message() {
+                        incomplete_since = None;
+                    }
+                    if framer.holds_partial_message() {
+                        incomplete_since.get_or_insert_with(Instant::now);
                     }
                 }
                 Err(error) => {
@@ -101,14 +125,24 @@ async fn serve(
     let _ = inbound.send(Inbound::Closed { peer, connection }).await;
 }
 
-/// Hands every whole message in `framer` to the endpoint task. Returns false
-/// when the connection must close: the stream cannot be framed, or the endpoint
-/// task is gone.
+/// Sleeps until a message begun at `since` has been incomplete for too long;
+/// forever when no message is incomplete.
+async fn incomplete_deadline(since: Option<Instant>) {
+    match since {
+        Some(since) => tokio::time::sleep_until(since + INCOMPLETE_MESSAGE_TIMEOUT).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands every whole message in `framer` to the endpoint task and says how
+/// many. `None` when the connection must close: the stream cannot be framed,
+/// or the endpoint task is gone.
 async fn forward_messages(
     framer: &mut StreamFramer,
     peer: SocketAddr,
     inbound: &mpsc::Sender<Inbound>,
-) -> bool {
+) -> Option<usize> {
+    let mut forwarded = 0;
     loop {
         match framer.next_message() {
             Ok(Some(bytes)) => {
@@ -116,15 +150,13 @@ async fn forward_messages(
                     transport: Transport::Tcp,
                     addr: peer,
                 };
-                if inbound
+                inbound
                     .send(Inbound::Message { bytes, source })
                     .await
-                    .is_err()
-                {
-                    return false;
-                }
+                    .ok()?;
+                forwarded += 1;
             }
-            Ok(None) => return true,
+            Ok(None) => return Some(forwarded),
             Err(error) => {
                 tracing::info!(
                     %peer,
@@ -133,7 +165,7 @@ async fn forward_messages(
                     "SIP input dropped: closing the TCP connection"
                 );
                 metrics::counter!("kefu_sip_dropped_total", "reason" => error.label()).increment(1);
-                return false;
+                return None;
             }
         }
     }
