@@ -70,6 +70,7 @@ fn relay_leg(ssrc: u32, remote: SocketAddr) -> LegConfig {
         },
         rtcp_interval: DEFAULT_RTCP_INTERVAL,
         rtcp_mux: false,
+        telephone_event: Some(101),
     }
 }
 

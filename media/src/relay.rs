@@ -3,12 +3,14 @@
 //! is rewritten in place to leave on the other with that leg's SSRC,
 //! sequence numbers and timestamps and with its payload type mapped for the
 //! other side (audio and RFC 4733 `telephone-event` alike), then sent to the
-//! other leg's peer. Sans-IO like the legs: the driver passes bytes, source
+//! other leg's peer. Key presses in those events are also reported
+//! ([`Relay::poll_dtmf`]). Sans-IO like the legs: the driver passes bytes, source
 //! addresses and the time, and sends what the relay returns.
 
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
+use crate::dtmf::Dtmf;
 use crate::rtp::leg::{LegConfig, LegStats, Rejected, RtpLeg, Transmit};
 use crate::rtp::packet::is_rtcp;
 
@@ -167,6 +169,14 @@ impl Relay {
         }
     }
 
+    /// The next key press a side's peer finished (RFC 4733 events, which are
+    /// relayed all the same).
+    pub fn poll_dtmf(&mut self) -> Option<(Side, Dtmf)> {
+        [Side::Caller, Side::Agent]
+            .into_iter()
+            .find_map(|side| Some((side, self.legs[side.index()].poll_dtmf()?)))
+    }
+
     /// The next RTCP packet to send, and from which side's RTCP port.
     pub fn poll_transmit(&mut self) -> Option<(Side, Transmit)> {
         [Side::Caller, Side::Agent]
@@ -216,6 +226,7 @@ mod tests {
             },
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
             rtcp_mux: false,
+            telephone_event: Some(101),
         }
     }
 
@@ -317,7 +328,7 @@ mod tests {
                 160 * (i as u16 + 1)
             );
         }
-        let mut comfort_noise = packet(13, 1, 14, 2_000, &[0; 1]);
+        let mut comfort_noise = packet(13, 1, 15, 2_000, &[0; 1]);
         assert_eq!(
             relay.handle_rtp(Side::Caller, now, addr(4000), &mut comfort_noise),
             Err(NotForwarded::UnmappedPayloadType(13))

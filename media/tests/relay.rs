@@ -1,15 +1,17 @@
 #![allow(clippy::unwrap_used)]
 //! A call relayed on loopback through the tokio driver: two UDP sockets play
 //! the caller's and the agent's phones, a third plays an RTP-bleed attacker
-//! aiming at the relay's caller port.
+//! aiming at the relay's caller port. A second call carries RFC 4733 key
+//! presses with different payload types on each side.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use kefu_media::driver::ports::PortAllocator;
 use kefu_media::driver::relay_task::spawn_relay;
+use kefu_media::dtmf::rfc4733::TelephoneEvent;
 use kefu_media::pcm::SampleRate;
-use kefu_media::relay::{PayloadMap, RelayConfig};
+use kefu_media::relay::{PayloadMap, RelayConfig, Side};
 use kefu_media::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching, LegConfig};
 use kefu_media::rtp::packet::{RtpHeader, RtpPacket};
 use kefu_media::rtp::rtcp::RtcpReport;
@@ -38,6 +40,7 @@ fn leg(ssrc: u32, initial_sequence: u16, remote: SocketAddr) -> LegConfig {
         },
         rtcp_interval: DEFAULT_RTCP_INTERVAL,
         rtcp_mux: false,
+        telephone_event: Some(101),
     }
 }
 
@@ -191,4 +194,72 @@ async fn relay_forwards_both_ways_with_rewriting_and_drops_a_third_source() {
         pool_size,
         "ports go back to the pool"
     );
+}
+
+#[tokio::test]
+async fn key_presses_are_relayed_with_mapped_payload_type_and_reported() {
+    let caller = bind().await;
+    let agent = bind().await;
+    let allocator = PortAllocator::new(LOOPBACK, "45000-45999".parse().unwrap());
+    let mut relay = spawn_relay(
+        RelayConfig {
+            caller: LegConfig {
+                telephone_event: Some(96),
+                ..leg(CALLER_LEG_SSRC, 0, caller.local_addr().unwrap())
+            },
+            agent: leg(AGENT_LEG_SSRC, 0, agent.local_addr().unwrap()),
+            caller_to_agent: PayloadMap::Mapped(vec![(0, 0), (96, 101)]),
+            agent_to_caller: PayloadMap::Mapped(vec![(0, 0), (101, 96)]),
+        },
+        allocator.allocate().unwrap(),
+        allocator.allocate().unwrap(),
+    )
+    .unwrap();
+    // The agent presses 7 for 60 ms: three updates, then three end packets.
+    let durations = [
+        (160, false),
+        (320, false),
+        (480, false),
+        (480, true),
+        (480, true),
+        (480, true),
+    ];
+    for (i, (duration, end)) in durations.into_iter().enumerate() {
+        let event = TelephoneEvent {
+            event: 7,
+            end,
+            volume: 10,
+            duration,
+        };
+        let bytes = RtpHeader {
+            marker: i == 0,
+            payload_type: 101,
+            sequence: 40 + i as u16,
+            timestamp: 8_000,
+            ssrc: 0x3333,
+        }
+        .encode(&event.to_bytes());
+        agent.send_to(&bytes, relay.agent_rtp_addr()).await.unwrap();
+    }
+
+    let at_caller = receive(&caller, 6).await;
+    assert!(
+        at_caller
+            .iter()
+            .all(|(header, _)| header.payload_type == 96)
+    );
+    assert!(
+        at_caller
+            .iter()
+            .all(|(header, _)| header.timestamp == at_caller[0].0.timestamp)
+    );
+    assert!(at_caller[0].0.marker);
+    let (side, press) = timeout(Duration::from_secs(2), relay.next_dtmf())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((side, press.digit.as_char()), (Side::Agent, '7'));
+    assert_eq!(press.duration, Duration::from_millis(60));
+    let stats = relay.stop().await.unwrap();
+    assert_eq!(stats.caller.packets_sent, 6);
 }

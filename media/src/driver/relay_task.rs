@@ -13,10 +13,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::ports::{PortLease, PortPair};
+use crate::dtmf::Dtmf;
 use crate::relay::{Relay, RelayConfig, RelayStats, Side};
 
 /// Largest datagram read; RTP over UDP stays well below an Ethernet MTU.
@@ -26,6 +27,8 @@ const MAX_DATAGRAM: usize = 2_048;
 const MAX_BURST: usize = 64;
 /// How often the statistics behind [`RelayHandle::stats`] are refreshed.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// Key presses kept for call control; more are dropped rather than stall media.
+const KEY_PRESS_QUEUE: usize = 32;
 
 /// Why the relay task could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,7 @@ pub struct RelayHandle {
     stop: oneshot::Sender<()>,
     task: JoinHandle<RelayStats>,
     stats: watch::Receiver<RelayStats>,
+    key_presses: mpsc::Receiver<(Side, Dtmf)>,
     caller_rtp: SocketAddr,
     agent_rtp: SocketAddr,
 }
@@ -81,6 +85,12 @@ impl RelayHandle {
     /// The statistics as of at most [`STATS_INTERVAL`] ago, for metrics.
     pub fn stats(&self) -> RelayStats {
         *self.stats.borrow()
+    }
+
+    /// The next key press either side's peer sent as RFC 4733 events; None
+    /// once the task has ended.
+    pub async fn next_dtmf(&mut self) -> Option<(Side, Dtmf)> {
+        self.key_presses.recv().await
     }
 
     /// Stops the task and returns the relay's final statistics.
@@ -112,14 +122,26 @@ pub fn spawn_relay(
     let relay = Relay::new(config, Instant::now(), SystemTime::now());
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(relay.stats());
-    let task = tokio::spawn(run(relay, legs, stopped, publish));
+    let (report_key_press, key_presses) = mpsc::channel(KEY_PRESS_QUEUE);
+    let outputs = Outputs {
+        stats: publish,
+        key_presses: report_key_press,
+    };
+    let task = tokio::spawn(run(relay, legs, stopped, outputs));
     Ok(RelayHandle {
         stop,
         task,
         stats,
+        key_presses,
         caller_rtp,
         agent_rtp,
     })
+}
+
+/// What the task tells its handle while it runs.
+struct Outputs {
+    stats: watch::Sender<RelayStats>,
+    key_presses: mpsc::Sender<(Side, Dtmf)>,
 }
 
 /// Which socket became readable.
@@ -135,7 +157,7 @@ async fn run(
     mut relay: Relay,
     legs: [LegSockets; 2],
     mut stopped: oneshot::Receiver<()>,
-    publish: watch::Sender<RelayStats>,
+    outputs: Outputs,
 ) -> RelayStats {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
     let [caller, agent] = &legs;
@@ -190,9 +212,13 @@ async fn run(
             };
             let _ = socket.try_send_to(&transmit.payload, transmit.destination);
         }
+        while let Some(key_press) = relay.poll_dtmf() {
+            // Full or closed: call control is not listening; media goes on.
+            let _ = outputs.key_presses.try_send(key_press);
+        }
         if now >= next_publish {
             next_publish = now + STATS_INTERVAL;
-            publish.send_replace(relay.stats());
+            outputs.stats.send_replace(relay.stats());
         }
     }
     relay.stats()

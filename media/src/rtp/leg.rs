@@ -15,6 +15,10 @@
 //! leg's streams, with the SSRC the leg sends with. Reports go out every
 //! [`LegConfig::rtcp_interval`] without the randomisation of RFC 3550 §6.3.1,
 //! which matters for large sessions, not for two-party legs.
+//!
+//! When the leg knows the payload type of RFC 4733 `telephone-event`, it also
+//! reads the key presses its peer sends ([`RtpLeg::poll_dtmf`]) without
+//! changing the packets, so call control hears digits on a relayed call.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -25,6 +29,8 @@ use super::packet::{Rewrite, RtpError, RtpHeader, RtpPacket, rewrite_header};
 use super::rewrite::OutboundStream;
 use super::rtcp::{RtcpError, RtcpReport, SenderInfo, parse_compound};
 use super::stats::ReceiveStats;
+use crate::dtmf::Dtmf;
+use crate::dtmf::rfc4733::{EventPacket, TelephoneEvent, TelephoneEventReceiver};
 use crate::pcm::SampleRate;
 
 /// The usual RTCP report interval (RFC 3550 §6.2 minimum).
@@ -64,6 +70,8 @@ pub struct LegConfig {
     pub rtcp_interval: Duration,
     /// RTCP shares the RTP port (RFC 5761, `a=rtcp-mux` in SDP).
     pub rtcp_mux: bool,
+    /// Payload type of `telephone-event` the peer sends, if negotiated.
+    pub telephone_event: Option<u8>,
 }
 
 /// A packet the leg wants sent.
@@ -155,6 +163,7 @@ pub struct RtpLeg {
     sent_since_report: bool,
     next_report: Instant,
     transmits: VecDeque<Transmit>,
+    key_presses: TelephoneEventReceiver,
     stats: LegStats,
 }
 
@@ -181,6 +190,7 @@ impl RtpLeg {
             outbound,
             sent_since_report: false,
             transmits: VecDeque::new(),
+            key_presses: TelephoneEventReceiver::new(config.clock_rate),
             stats: LegStats::default(),
             config,
         }
@@ -205,6 +215,18 @@ impl RtpLeg {
         self.stats.packets_received += 1;
         let arrival = self.clock.rtp_units(now, self.config.clock_rate.hz());
         self.receive.record(&parsed.header, arrival);
+        if Some(parsed.header.payload_type) == self.config.telephone_event {
+            // A short payload is not an event; the packet is still relayed.
+            if let Ok(event) = TelephoneEvent::parse(parsed.payload) {
+                let packet = EventPacket {
+                    sequence: parsed.header.sequence,
+                    timestamp: parsed.header.timestamp,
+                    marker: parsed.header.marker,
+                    event,
+                };
+                self.key_presses.handle_packet(&packet, now);
+            }
+        }
         Ok(Accepted {
             header: parsed.header,
             payload_len: parsed.payload.len(),
@@ -361,11 +383,17 @@ impl RtpLeg {
 
     /// When [`Self::handle_timeout`] is next due.
     pub fn poll_timeout(&self) -> Instant {
-        self.next_report
+        self.key_presses
+            .poll_timeout()
+            .map_or(self.next_report, |event_end| {
+                event_end.min(self.next_report)
+            })
     }
 
-    /// Queues an RTCP report when one is due.
+    /// Queues an RTCP report when one is due, and ends a key press whose
+    /// end packets were lost.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.key_presses.handle_timeout(now);
         if now < self.next_report {
             return;
         }
@@ -400,6 +428,11 @@ impl RtpLeg {
             sender,
             blocks: block.into_iter().collect(),
         }
+    }
+
+    /// The next key press the peer finished, oldest first.
+    pub fn poll_dtmf(&mut self) -> Option<Dtmf> {
+        self.key_presses.poll_event()
     }
 
     /// The next RTCP packet to send.
@@ -440,6 +473,7 @@ mod tests {
             latching,
             rtcp_interval: DEFAULT_RTCP_INTERVAL,
             rtcp_mux: false,
+            telephone_event: Some(101),
         }
     }
 
@@ -680,6 +714,59 @@ mod tests {
         let report = leg.poll_transmit().unwrap();
         assert_eq!(report.destination, addr(4000));
         assert!(report.from_rtp_port);
+    }
+
+    #[test]
+    fn key_presses_are_read_from_telephone_events_and_lost_ends_time_out() {
+        let start = Instant::now();
+        let mut leg = RtpLeg::new(
+            config(symmetric(Duration::ZERO), None),
+            start,
+            SystemTime::now(),
+        );
+        let event = |code, end, duration| TelephoneEvent {
+            event: code,
+            end,
+            volume: 10,
+            duration,
+        };
+        let send = |leg: &mut RtpLeg, sequence, timestamp, event: TelephoneEvent, at| {
+            let bytes = RtpHeader {
+                marker: false,
+                payload_type: 101,
+                sequence,
+                timestamp,
+                ssrc: 1,
+            }
+            .encode(&event.to_bytes());
+            leg.handle_rtp(at, addr(5000), &bytes).unwrap();
+        };
+        send(&mut leg, 1, 800, event(5, false, 400), start);
+        send(&mut leg, 2, 800, event(5, true, 800), start + FRAME);
+        send(&mut leg, 3, 800, event(5, true, 800), start + FRAME);
+        assert_eq!(
+            leg.poll_dtmf(),
+            Some(Dtmf {
+                digit: crate::dtmf::DtmfDigit::D5,
+                duration: Duration::from_millis(100)
+            })
+        );
+        assert_eq!(leg.poll_dtmf(), None, "redundant end packets are one press");
+        // A press whose end packets are all lost ends by timeout.
+        send(
+            &mut leg,
+            4,
+            4_000,
+            event(11, false, 160),
+            start + FRAME * 10,
+        );
+        let due = leg.poll_timeout();
+        assert!(due < start + DEFAULT_RTCP_INTERVAL);
+        leg.handle_timeout(due);
+        assert_eq!(
+            leg.poll_dtmf().map(|press| press.digit.as_char()),
+            Some('#')
+        );
     }
 
     #[test]
