@@ -2,9 +2,9 @@
 //! and the clock. All protocol logic stays in the sans-IO [`UasCore`] and
 //! [`crate::transaction::TransactionLayer`]; this module only moves bytes.
 //!
-//! [`Driver::start`] spawns one task per job: the [`endpoint`] task owns the
+//! [`Driver::start`] spawns one task per job: the `endpoint` task owns the
 //! [`UasCore`], sleeps until its `poll_timeout()`, and sends what it transmits;
-//! the [`udp`] task receives datagrams; the [`tcp`] task accepts connections and
+//! the `udp` task receives datagrams; the `tcp` task accepts connections and
 //! runs one reader per connection, which cuts the stream into messages with
 //! [`framing`]. Transports feed the endpoint task through a channel. Responses
 //! go back on the connection their request came on (RFC 3261 §18.2.2), over UDP

@@ -23,7 +23,7 @@ use crate::transaction::{Peer, Transport};
 const OUTGOING_QUEUE: usize = 64;
 
 /// How long the start of a message may wait for the rest of it.
-pub const INCOMPLETE_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const INCOMPLETE_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes read from a connection at a time.
 const READ_BUFFER: usize = 16 * 1024;
@@ -108,12 +108,11 @@ async fn serve(
                     let Some(forwarded) = forward_messages(&mut framer, peer, &inbound).await else {
                         break;
                     };
-                    if forwarded > 0 || !framer.holds_partial_message() {
-                        incomplete_since = None;
-                    }
-                    if framer.holds_partial_message() {
-                        incomplete_since.get_or_insert_with(Instant::now);
-                    }
+                    incomplete_since = match (framer.holds_partial_message(), forwarded) {
+                        (false, _) => None,
+                        (true, 0) => incomplete_since.or_else(|| Some(Instant::now())),
+                        (true, _) => Some(Instant::now()),
+                    };
                 }
                 Err(error) => {
                     tracing::debug!(%peer, %error, "SIP TCP read failed");
