@@ -47,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         now,
         SystemTime::now(),
     );
-    for (i, side) in [Side::Caller, Side::Agent, Side::Caller].into_iter().enumerate() {
+    for (i, side) in [Side::Caller, Side::Agent, Side::Caller]
+        .into_iter()
+        .enumerate()
+    {
         let at = now + Duration::from_millis(20 * i as u64);
         let mut datagram = data.to_vec();
         let _ = relay.handle_rtp(side, at, peer, &mut datagram);
