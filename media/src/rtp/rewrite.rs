@@ -277,4 +277,40 @@ mod tests {
     }
 
     const FRAME: Duration = Duration::from_millis(20);
+
+    proptest::proptest! {
+        /// Whatever the sources and their numbering, in-order packets leave
+        /// as one stream: consecutive sequence numbers, timestamps moving on.
+        #[test]
+        fn in_order_sources_leave_as_one_continuous_stream(
+            segments in proptest::collection::vec(
+                (proptest::prelude::any::<u16>(), proptest::prelude::any::<u32>(), 1usize..30),
+                1..6,
+            ),
+            initial_sequence in proptest::prelude::any::<u16>(),
+            initial_timestamp in proptest::prelude::any::<u32>(),
+        ) {
+            let mut stream = OutboundStream::new(9, initial_sequence, initial_timestamp, 8_000);
+            let start = Instant::now();
+            let mut sent: Vec<Rewritten> = Vec::new();
+            // Each segment is a new source (its own SSRC) with its own numbering.
+            for (ssrc, (first_sequence, first_timestamp, count)) in segments.into_iter().enumerate() {
+                for i in 0..count {
+                    let now = start + FRAME * sent.len() as u32;
+                    let header = header(
+                        ssrc as u32,
+                        first_sequence.wrapping_add(i as u16),
+                        first_timestamp.wrapping_add(160 * i as u32),
+                    );
+                    sent.push(stream.rewrite(&header, now));
+                }
+            }
+            proptest::prop_assert_eq!(sent[0], rewritten(initial_sequence, initial_timestamp));
+            for pair in sent.windows(2) {
+                proptest::prop_assert_eq!(pair[1].sequence, pair[0].sequence.wrapping_add(1));
+                let step = pair[1].timestamp.wrapping_sub(pair[0].timestamp);
+                proptest::prop_assert!((160..=320).contains(&step), "step {}", step);
+            }
+        }
+    }
 }
