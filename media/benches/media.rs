@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kefu_media::dtmf::inband::InbandDtmfDetector;
@@ -14,7 +14,7 @@ use kefu_media::g711::G711;
 use kefu_media::mixer::{Mixer, SupervisorMode};
 use kefu_media::pcm::SampleRate;
 use kefu_media::relay::{PayloadMap, Relay, RelayConfig, Side};
-use kefu_media::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching, LegConfig};
+use kefu_media::rtp::leg::LegConfig;
 use kefu_media::rtp::packet::{Rewrite, RtpHeader, rewrite_header};
 use kefu_media::tone::{ToneGenerator, TonePlan};
 
@@ -59,18 +59,9 @@ fn inband_dtmf(c: &mut Criterion) {
 
 fn relay_leg(ssrc: u32, remote: SocketAddr) -> LegConfig {
     LegConfig {
-        ssrc,
-        initial_sequence: 0,
-        initial_timestamp: 0,
-        clock_rate: RATE,
-        cname: "bench".to_owned(),
         remote: Some(remote),
-        latching: Latching::Symmetric {
-            relatch_window: Duration::ZERO,
-        },
-        rtcp_interval: DEFAULT_RTCP_INTERVAL,
-        rtcp_mux: false,
         telephone_event: Some(101),
+        ..LegConfig::new(ssrc, 0, 0)
     }
 }
 

@@ -202,7 +202,6 @@ impl Relay {
 mod tests {
     use super::*;
     use crate::dtmf::rfc4733::TelephoneEvent;
-    use crate::pcm::SampleRate;
     use crate::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching};
     use crate::rtp::packet::{RtpHeader, RtpPacket};
     use std::time::Duration;
@@ -215,18 +214,12 @@ mod tests {
 
     fn leg(ssrc: u32, remote: SocketAddr) -> LegConfig {
         LegConfig {
-            ssrc,
-            initial_sequence: 65_530,
-            initial_timestamp: 1_000,
-            clock_rate: SampleRate::NARROWBAND,
-            cname: "kefu".to_owned(),
             remote: Some(remote),
             latching: Latching::Symmetric {
                 relatch_window: Duration::ZERO,
             },
-            rtcp_interval: DEFAULT_RTCP_INTERVAL,
-            rtcp_mux: false,
             telephone_event: Some(101),
+            ..LegConfig::new(ssrc, 65_530, 1_000)
         }
     }
 

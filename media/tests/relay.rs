@@ -10,9 +10,8 @@ use std::time::Duration;
 use kefu_media::driver::ports::PortAllocator;
 use kefu_media::driver::relay_task::spawn_relay;
 use kefu_media::dtmf::rfc4733::TelephoneEvent;
-use kefu_media::pcm::SampleRate;
 use kefu_media::relay::{PayloadMap, RelayConfig, Side};
-use kefu_media::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching, LegConfig};
+use kefu_media::rtp::leg::{Latching, LegConfig};
 use kefu_media::rtp::packet::{RtpHeader, RtpPacket};
 use kefu_media::rtp::rtcp::RtcpReport;
 use tokio::net::UdpSocket;
@@ -29,18 +28,12 @@ const ATTACK_PAYLOAD: u8 = 0xBA;
 
 fn leg(ssrc: u32, initial_sequence: u16, remote: SocketAddr) -> LegConfig {
     LegConfig {
-        ssrc,
-        initial_sequence,
-        initial_timestamp: 7_000,
-        clock_rate: SampleRate::NARROWBAND,
-        cname: "kefu-test".to_owned(),
         remote: Some(remote),
         latching: Latching::Symmetric {
             relatch_window: Duration::ZERO,
         },
-        rtcp_interval: DEFAULT_RTCP_INTERVAL,
-        rtcp_mux: false,
         telephone_event: Some(101),
+        ..LegConfig::new(ssrc, initial_sequence, 7_000)
     }
 }
 

@@ -11,8 +11,9 @@
 //! source, the defence against RTP bleed), except during a short window after
 //! the leg starts, when a new source may take over. RTCP is accepted only from
 //! the IP address of the peer (latched, or from SDP before latching), and
-//! replies go to the port it came from. RTCP is terminated per leg: reports describe this
-//! leg's streams, with the SSRC the leg sends with. Reports go out every
+//! replies go to the port it came from. RTCP is terminated per leg: reports
+//! describe this leg's streams, with the SSRC the leg sends with. Reports go
+//! out every
 //! [`LegConfig::rtcp_interval`] without the randomisation of RFC 3550 §6.3.1,
 //! which matters for large sessions, not for two-party legs.
 //!
@@ -72,6 +73,28 @@ pub struct LegConfig {
     pub rtcp_mux: bool,
     /// Payload type of `telephone-event` the peer sends, if negotiated.
     pub telephone_event: Option<u8>,
+}
+
+impl LegConfig {
+    /// A G.711 leg (8 kHz) with symmetric latching and the default relatch
+    /// window and report interval, no rtcp-mux and no telephone-event; the
+    /// random SSRC and starting points come from the caller.
+    pub fn new(ssrc: u32, initial_sequence: u16, initial_timestamp: u32) -> Self {
+        Self {
+            ssrc,
+            initial_sequence,
+            initial_timestamp,
+            clock_rate: SampleRate::NARROWBAND,
+            cname: "kefu".to_owned(),
+            remote: None,
+            latching: Latching::Symmetric {
+                relatch_window: DEFAULT_RELATCH_WINDOW,
+            },
+            rtcp_interval: DEFAULT_RTCP_INTERVAL,
+            rtcp_mux: false,
+            telephone_event: None,
+        }
+    }
 }
 
 /// A packet the leg wants sent.
@@ -464,16 +487,10 @@ mod tests {
 
     fn config(latching: Latching, remote: Option<SocketAddr>) -> LegConfig {
         LegConfig {
-            ssrc: 0xABCD,
-            initial_sequence: 1_000,
-            initial_timestamp: 50_000,
-            clock_rate: SampleRate::NARROWBAND,
-            cname: "kefu".to_owned(),
             remote,
             latching,
-            rtcp_interval: DEFAULT_RTCP_INTERVAL,
-            rtcp_mux: false,
             telephone_event: Some(101),
+            ..LegConfig::new(0xABCD, 1_000, 50_000)
         }
     }
 
@@ -541,6 +558,24 @@ mod tests {
             stats.packets_lost, 0,
             "the attacker's packets are not counted"
         );
+    }
+
+    #[test]
+    fn a_default_leg_relatches_only_within_the_default_window() {
+        let start = Instant::now();
+        let mut leg = RtpLeg::new(LegConfig::new(1, 0, 0), start, SystemTime::now());
+        leg.handle_rtp(start, addr(5000), &packet(1, 0)).unwrap();
+        leg.handle_rtp(
+            start + DEFAULT_RELATCH_WINDOW / 2,
+            addr(5002),
+            &packet(1, 1),
+        )
+        .unwrap();
+        assert!(
+            leg.handle_rtp(start + DEFAULT_RELATCH_WINDOW, addr(5004), &packet(1, 2))
+                .is_err()
+        );
+        assert_eq!(leg.remote(), Some(addr(5002)));
     }
 
     #[test]
