@@ -184,6 +184,16 @@ impl Relay {
             .find_map(|side| Some((side, self.legs[side.index()].poll_transmit()?)))
     }
 
+    /// Side `side`'s peer changed (re-INVITE, transfer): see [`RtpLeg::repoint`].
+    pub fn repoint(&mut self, side: Side, now: Instant, remote: Option<SocketAddr>) {
+        self.legs[side.index()].repoint(now, remote);
+    }
+
+    /// New payload types per direction after a renegotiation.
+    pub fn set_payload_maps(&mut self, caller_to_agent: PayloadMap, agent_to_caller: PayloadMap) {
+        self.maps = [caller_to_agent, agent_to_caller];
+    }
+
     pub fn leg(&self, side: Side) -> &RtpLeg {
         &self.legs[side.index()]
     }
@@ -369,6 +379,48 @@ mod tests {
         let stats = relay.stats();
         assert_eq!(stats.caller.reports_received, 1);
         assert_eq!(stats.agent.packets_sent, 1);
+    }
+
+    #[test]
+    fn after_a_transfer_the_new_agent_phone_is_heard_in_the_same_stream() {
+        let mut relay = relay(PayloadMap::Identity);
+        let start = Instant::now();
+        let mut to_caller = Vec::new();
+        for i in 0..3u16 {
+            let mut bytes = packet(0, 5, i, u32::from(i) * 160, &[1; 160]);
+            let now = start + FRAME * u32::from(i);
+            relay
+                .handle_rtp(Side::Agent, now, addr(6000), &mut bytes)
+                .unwrap();
+            to_caller.push(header_of(&bytes));
+        }
+        let transfer = start + Duration::from_secs(30);
+        relay.repoint(Side::Agent, transfer, Some(addr(8000)));
+        relay.set_payload_maps(PayloadMap::Identity, PayloadMap::Mapped(vec![(8, 8)]));
+        let mut pcma = packet(8, 77, 4_000, 0, &[2; 160]);
+        relay
+            .handle_rtp(Side::Agent, transfer, addr(8000), &mut pcma)
+            .unwrap();
+        to_caller.push(header_of(&pcma));
+        let mut stale = packet(0, 5, 3, 480, &[1; 160]);
+        assert!(
+            relay
+                .handle_rtp(
+                    Side::Agent,
+                    transfer + Duration::from_secs(5),
+                    addr(6000),
+                    &mut stale
+                )
+                .is_err()
+        );
+        let mut to_new_phone = packet(0, 9, 1, 160, &[3; 160]);
+        assert_eq!(
+            relay.handle_rtp(Side::Caller, transfer, addr(4000), &mut to_new_phone),
+            Ok(addr(8000))
+        );
+        assert!(to_caller.iter().all(|header| header.ssrc == 0xCA11));
+        assert_eq!(to_caller[3].sequence, to_caller[2].sequence.wrapping_add(1));
+        assert_eq!(to_caller[3].payload_type, 8);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! A call relayed on loopback through the tokio driver: two UDP sockets play
 //! the caller's and the agent's phones, a third plays an RTP-bleed attacker
 //! aiming at the relay's caller port. A second call carries RFC 4733 key
-//! presses with different payload types on each side.
+//! presses with different payload types on each side, and a third is
+//! transferred to another agent phone.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -255,4 +256,70 @@ async fn key_presses_are_relayed_with_mapped_payload_type_and_reported() {
     assert_eq!(press.duration, Duration::from_millis(60));
     let stats = relay.stop().await.unwrap();
     assert_eq!(stats.caller.packets_sent, 6);
+}
+
+#[tokio::test]
+async fn after_a_transfer_the_new_phone_is_relayed_and_the_old_one_dropped() {
+    let caller = bind().await;
+    let first_agent = bind().await;
+    let second_agent = bind().await;
+    let allocator = PortAllocator::new(LOOPBACK, "46000-46999".parse().unwrap());
+    let relay = spawn_relay(
+        RelayConfig {
+            caller: leg(CALLER_LEG_SSRC, 0, caller.local_addr().unwrap()),
+            agent: leg(AGENT_LEG_SSRC, 0, first_agent.local_addr().unwrap()),
+            caller_to_agent: PayloadMap::Identity,
+            agent_to_caller: PayloadMap::Identity,
+        },
+        allocator.allocate().unwrap(),
+        allocator.allocate().unwrap(),
+    )
+    .unwrap();
+    let agent_port = relay.agent_rtp_addr();
+    for i in 0..10 {
+        first_agent
+            .send_to(&packet(0x1000, i, AGENT_PAYLOAD), agent_port)
+            .await
+            .unwrap();
+    }
+    let before = receive(&caller, 10).await;
+
+    relay
+        .repoint(Side::Agent, Some(second_agent.local_addr().unwrap()))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        second_agent
+            .send_to(&packet(0x2000, 900 + i, ATTACK_PAYLOAD), agent_port)
+            .await
+            .unwrap();
+    }
+    let after = receive(&caller, 10).await;
+    for i in 0..5 {
+        first_agent
+            .send_to(&packet(0x1000, 10 + i, AGENT_PAYLOAD), agent_port)
+            .await
+            .unwrap();
+    }
+    caller
+        .send_to(&packet(0x3000, 1, CALLER_PAYLOAD), relay.caller_rtp_addr())
+        .await
+        .unwrap();
+    let at_new_phone = receive(&second_agent, 1).await;
+    assert_eq!(at_new_phone[0].1, CALLER_PAYLOAD);
+
+    let stream: Vec<_> = before.iter().chain(&after).copied().collect();
+    assert_one_continuous_stream(&stream[..10], CALLER_LEG_SSRC, AGENT_PAYLOAD);
+    assert_one_continuous_stream(&stream[10..], CALLER_LEG_SSRC, ATTACK_PAYLOAD);
+    assert_eq!(stream[10].0.sequence, stream[9].0.sequence.wrapping_add(1));
+    let mut buffer = [0u8; 2_048];
+    assert!(
+        timeout(Duration::from_millis(300), caller.recv_from(&mut buffer))
+            .await
+            .is_err(),
+        "the old phone is not heard after the transfer"
+    );
+    let stats = relay.stop().await.unwrap();
+    assert_eq!(stats.agent.foreign_dropped, 5);
+    assert_eq!(stats.agent.remote, Some(second_agent.local_addr().unwrap()));
 }

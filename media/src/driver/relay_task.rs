@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::ports::{PortLease, PortPair};
 use crate::dtmf::Dtmf;
-use crate::relay::{Relay, RelayConfig, RelayStats, Side};
+use crate::relay::{PayloadMap, Relay, RelayConfig, RelayStats, Side};
 
 /// Largest datagram read; RTP over UDP stays well below an Ethernet MTU.
 const MAX_DATAGRAM: usize = 2_048;
@@ -29,6 +29,8 @@ const MAX_BURST: usize = 64;
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Key presses kept for call control; more are dropped rather than stall media.
 const KEY_PRESS_QUEUE: usize = 32;
+/// Call-control commands waiting for the task.
+const COMMAND_QUEUE: usize = 8;
 
 /// Why the relay task could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,8 @@ pub enum RelayTaskError {
     Socket { side: Side, source: io::Error },
     #[error("the relay task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("the relay task has ended")]
+    Ended,
 }
 
 /// One leg's sockets inside the task.
@@ -67,6 +71,7 @@ pub struct RelayHandle {
     task: JoinHandle<RelayStats>,
     stats: watch::Receiver<RelayStats>,
     key_presses: mpsc::Receiver<(Side, Dtmf)>,
+    commands: mpsc::Sender<Command>,
     caller_rtp: SocketAddr,
     agent_rtp: SocketAddr,
 }
@@ -85,6 +90,47 @@ impl RelayHandle {
     /// The statistics as of at most [`STATS_INTERVAL`] ago, for metrics.
     pub fn stats(&self) -> RelayStats {
         *self.stats.borrow()
+    }
+
+    /// Side `side`'s peer moved (re-INVITE, transfer); returns once the relay
+    /// applied it, so packets from the new peer sent afterwards are accepted.
+    pub async fn repoint(
+        &self,
+        side: Side,
+        remote: Option<SocketAddr>,
+    ) -> Result<(), RelayTaskError> {
+        self.command(|applied| Command::Repoint {
+            side,
+            remote,
+            applied,
+        })
+        .await
+    }
+
+    /// New payload types per direction after a renegotiation; returns once applied.
+    pub async fn set_payload_maps(
+        &self,
+        caller_to_agent: PayloadMap,
+        agent_to_caller: PayloadMap,
+    ) -> Result<(), RelayTaskError> {
+        self.command(|applied| Command::PayloadMaps {
+            caller_to_agent,
+            agent_to_caller,
+            applied,
+        })
+        .await
+    }
+
+    async fn command(
+        &self,
+        command: impl FnOnce(oneshot::Sender<()>) -> Command,
+    ) -> Result<(), RelayTaskError> {
+        let (applied, done) = oneshot::channel();
+        self.commands
+            .send(command(applied))
+            .await
+            .map_err(|_| RelayTaskError::Ended)?;
+        done.await.map_err(|_| RelayTaskError::Ended)
     }
 
     /// The next key press either side's peer sent as RFC 4733 events; None
@@ -123,19 +169,36 @@ pub fn spawn_relay(
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(relay.stats());
     let (report_key_press, key_presses) = mpsc::channel(KEY_PRESS_QUEUE);
+    let (commands, received_commands) = mpsc::channel(COMMAND_QUEUE);
     let outputs = Outputs {
         stats: publish,
         key_presses: report_key_press,
     };
-    let task = tokio::spawn(run(relay, legs, stopped, outputs));
+    let task = tokio::spawn(run(relay, legs, stopped, received_commands, outputs));
     Ok(RelayHandle {
         stop,
         task,
         stats,
         key_presses,
+        commands,
         caller_rtp,
         agent_rtp,
     })
+}
+
+/// What call control asks of a running relay; `applied` is answered once done.
+#[derive(Debug)]
+enum Command {
+    Repoint {
+        side: Side,
+        remote: Option<SocketAddr>,
+        applied: oneshot::Sender<()>,
+    },
+    PayloadMaps {
+        caller_to_agent: PayloadMap,
+        agent_to_caller: PayloadMap,
+        applied: oneshot::Sender<()>,
+    },
 }
 
 /// What the task tells its handle while it runs.
@@ -144,12 +207,13 @@ struct Outputs {
     key_presses: mpsc::Sender<(Side, Dtmf)>,
 }
 
-/// Which socket became readable.
-#[derive(Debug, Clone, Copy)]
+/// What woke the task up.
+#[derive(Debug)]
 enum Ready {
     Rtp(Side),
     Rtcp(Side),
     Timer,
+    Command(Command),
     Stop,
 }
 
@@ -157,6 +221,7 @@ async fn run(
     mut relay: Relay,
     legs: [LegSockets; 2],
     mut stopped: oneshot::Receiver<()>,
+    mut commands: mpsc::Receiver<Command>,
     outputs: Outputs,
 ) -> RelayStats {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
@@ -166,6 +231,7 @@ async fn run(
         let deadline = tokio::time::Instant::from_std(relay.poll_timeout().min(next_publish));
         let ready = tokio::select! {
             _ = &mut stopped => Ready::Stop,
+            Some(command) = commands.recv() => Ready::Command(command),
             Ok(()) = caller.rtp.readable() => Ready::Rtp(Side::Caller),
             Ok(()) = agent.rtp.readable() => Ready::Rtp(Side::Agent),
             Ok(()) = caller.rtcp.readable() => Ready::Rtcp(Side::Caller),
@@ -202,6 +268,23 @@ async fn run(
                 }
             }
             Ready::Timer => relay.handle_timeout(now),
+            Ready::Command(Command::Repoint {
+                side,
+                remote,
+                applied,
+            }) => {
+                relay.repoint(side, now, remote);
+                // The caller may have stopped waiting; the change stands.
+                let _ = applied.send(());
+            }
+            Ready::Command(Command::PayloadMaps {
+                caller_to_agent,
+                agent_to_caller,
+                applied,
+            }) => {
+                relay.set_payload_maps(caller_to_agent, agent_to_caller);
+                let _ = applied.send(());
+            }
         }
         while let Some((side, transmit)) = relay.poll_transmit() {
             let leg = sockets(side);

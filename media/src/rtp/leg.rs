@@ -173,6 +173,15 @@ enum Peer {
     Latched(SocketAddr),
 }
 
+impl Peer {
+    fn from_sdp(latching: Latching, remote: Option<SocketAddr>) -> Self {
+        match (latching, remote) {
+            (Latching::Sdp, Some(remote)) => Self::Latched(remote),
+            (_, remote) => Self::Unlatched(remote),
+        }
+    }
+}
+
 /// One RTP leg; see the module doc.
 #[derive(Debug, Clone)]
 pub struct RtpLeg {
@@ -193,10 +202,7 @@ pub struct RtpLeg {
 impl RtpLeg {
     /// A leg starting at `now`, when the wall clock reads `wall`.
     pub fn new(config: LegConfig, now: Instant, wall: SystemTime) -> Self {
-        let peer = match (config.latching, config.remote) {
-            (Latching::Sdp, Some(remote)) => Peer::Latched(remote),
-            (_, remote) => Peer::Unlatched(remote),
-        };
+        let peer = Peer::from_sdp(config.latching, config.remote);
         let outbound = OutboundStream::new(
             config.ssrc,
             config.initial_sequence,
@@ -380,6 +386,16 @@ impl RtpLeg {
         self.stats.octets_sent += payload_len as u64;
         self.sent_since_report = true;
         Some(destination)
+    }
+
+    /// The peer changed (a re-INVITE or transfer brought new SDP): forget
+    /// the latched address, take `remote` as the SDP address, and open the
+    /// relatch window again from `now`. What the leg sends stays one stream.
+    pub fn repoint(&mut self, now: Instant, remote: Option<SocketAddr>) {
+        self.peer = Peer::from_sdp(self.config.latching, remote);
+        self.config.remote = remote;
+        self.rtcp_peer = None;
+        self.started = now;
     }
 
     /// The peer's RTP address: latched, or from SDP.
@@ -576,6 +592,25 @@ mod tests {
                 .is_err()
         );
         assert_eq!(leg.remote(), Some(addr(5002)));
+    }
+
+    #[test]
+    fn repointing_after_a_transfer_latches_to_the_new_peer_and_drops_the_old() {
+        let start = Instant::now();
+        let mut leg = RtpLeg::new(
+            config(symmetric(Duration::from_secs(2)), Some(addr(4000))),
+            start,
+            SystemTime::now(),
+        );
+        leg.handle_rtp(start, addr(4000), &packet(1, 0)).unwrap();
+        let transfer = start + Duration::from_secs(60);
+        assert!(leg.handle_rtp(transfer, addr(7000), &packet(2, 0)).is_err());
+        leg.repoint(transfer, Some(addr(7000)));
+        assert_eq!(leg.remote(), Some(addr(7000)));
+        leg.handle_rtp(transfer, addr(7000), &packet(2, 1)).unwrap();
+        let later = transfer + Duration::from_secs(3);
+        assert!(leg.handle_rtp(later, addr(4000), &packet(1, 1)).is_err());
+        assert_eq!(leg.stats().foreign_dropped, 2);
     }
 
     #[test]
