@@ -1,9 +1,11 @@
 //! One tokio task per relayed call: it owns the caller's and the agent's
-//! port pairs and a sans-IO [`Relay`], waits until a socket is readable or
-//! the relay's timer is due, drains every datagram that is waiting into the
-//! relay, and sends what the relay returns from the other leg's socket.
-//! It stops when its [`RelayHandle`] says so (or is dropped) and hands back
-//! the final statistics; the ports return to their pool then.
+//! port pairs and a sans-IO [`Relay`], waits until a socket is readable, the
+//! relay's timer is due or call control sends a command, feeds the waiting
+//! datagrams (a bounded burst per wake-up) into the relay, and sends what the
+//! relay returns from the other leg's socket. Through its [`RelayHandle`] call
+//! control reads live statistics and key presses and repoints legs. The task
+//! stops when the handle says so (or is dropped) and hands back the final
+//! statistics; the ports return to their pool then.
 //!
 //! Datagrams are read and sent one system call each. Batching with
 //! `recvmmsg`/`sendmmsg` (GSO/GRO) is the planned optimisation for this loop.
