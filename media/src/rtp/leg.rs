@@ -135,6 +135,9 @@ pub struct LegStats {
     /// Where the leg sends to (latched, or from SDP).
     pub remote: Option<SocketAddr>,
     pub packets_received: u64,
+    /// When the last accepted RTP packet arrived. A media timeout is call
+    /// control's decision: it knows when a call is on hold and silent.
+    pub last_received: Option<Instant>,
     /// Packets from other addresses than the latched one (RTP and RTCP).
     pub foreign_dropped: u64,
     /// Packets that were not valid RTP or RTCP.
@@ -242,6 +245,7 @@ impl RtpLeg {
         };
         self.admit(now, source)?;
         self.stats.packets_received += 1;
+        self.stats.last_received = Some(now);
         let arrival = self.clock.rtp_units(now, self.config.clock_rate.hz());
         self.receive.record(&parsed.header, arrival);
         if Some(parsed.header.payload_type) == self.config.telephone_event {
@@ -567,6 +571,7 @@ mod tests {
         }
         leg.handle_rtp(late, addr(5000), &packet(1, 1)).unwrap();
         let stats = leg.stats();
+        assert_eq!(stats.last_received, Some(late));
         assert_eq!(stats.foreign_dropped, 5);
         assert_eq!(stats.packets_received, 2);
         assert_eq!(stats.remote, Some(addr(5000)));
