@@ -22,6 +22,7 @@ pub enum Side {
 }
 
 impl Side {
+    /// The side across the relay.
     pub fn other(self) -> Self {
         match self {
             Self::Caller => Self::Agent,
@@ -163,6 +164,7 @@ impl Relay {
         self.legs[0].poll_timeout().min(self.legs[1].poll_timeout())
     }
 
+    /// Runs both legs' timers (RTCP reports, key presses whose end was lost).
     pub fn handle_timeout(&mut self, now: Instant) {
         for leg in &mut self.legs {
             leg.handle_timeout(now);
@@ -194,10 +196,12 @@ impl Relay {
         self.maps = [caller_to_agent, agent_to_caller];
     }
 
+    /// One side's leg, to read its state.
     pub fn leg(&self, side: Side) -> &RtpLeg {
         &self.legs[side.index()]
     }
 
+    /// Both legs' figures now.
     pub fn stats(&self) -> RelayStats {
         RelayStats {
             caller: self.legs[0].stats(),

@@ -30,6 +30,8 @@ pub enum PortRangeError {
 }
 
 impl PortRange {
+    /// Ports `first` to `last` inclusive; refused unless they hold an even
+    /// port and its odd neighbour.
     pub fn new(first: u16, last: u16) -> Result<Self, PortRangeError> {
         let range = Self { first, last };
         if first == 0 || range.pair_ports().next().is_none() {
@@ -84,6 +86,7 @@ pub struct PortAllocator {
 }
 
 impl PortAllocator {
+    /// An allocator binding on `ip`, with every pair of `range` free.
     pub fn new(ip: IpAddr, range: PortRange) -> Self {
         Self {
             ip,

@@ -483,6 +483,7 @@ impl RtpLeg {
         self.transmits.pop_front()
     }
 
+    /// The leg's counters and quality figures now.
     pub fn stats(&self) -> LegStats {
         LegStats {
             remote: self.remote(),

@@ -69,6 +69,7 @@ impl OutboundStream {
         }
     }
 
+    /// The SSRC every packet of this stream leaves with.
     pub fn ssrc(&self) -> u32 {
         self.ssrc
     }
