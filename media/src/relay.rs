@@ -427,6 +427,167 @@ mod tests {
         assert_eq!(to_caller[3].payload_type, 8);
     }
 
+    /// Where a simulated datagram goes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Hop {
+        RelayRtp(usize),
+        RelayRtcp(usize),
+        PhoneRtp(usize),
+        PhoneRtcp(usize),
+    }
+
+    const SIDES: [Side; 2] = [Side::Caller, Side::Agent];
+
+    /// Ten seconds of a call on a simulated network, stepped in 5 ms: the
+    /// caller's path to the relay loses every 20th packet and alternates 30
+    /// and 40 ms of delay; its RTCP takes 35 ms each way; the agent's path is
+    /// a clean 20 ms. Each leg's figures must match that network.
+    #[test]
+    fn a_simulated_call_gives_each_leg_the_loss_jitter_and_rtt_of_its_network() {
+        use crate::rtp::leg::RtpLeg;
+        use std::collections::BTreeMap;
+
+        let start = Instant::now();
+        let wall = SystemTime::now();
+        let mut relay = relay(PayloadMap::Identity);
+        let phone_addrs = [addr(4000), addr(6000)];
+        let relay_addr = SocketAddr::from(([198, 51, 100, 1], 20_000));
+        let mut phones = [0x1111, 0x2222].map(|ssrc| {
+            let config = LegConfig {
+                remote: Some(relay_addr),
+                ..LegConfig::new(ssrc, 0, 0)
+            };
+            RtpLeg::new(config, start, wall)
+        });
+        let rtcp_delay = [Duration::from_millis(35), Duration::from_millis(20)];
+        let mut network: BTreeMap<(Instant, u64), (Hop, Vec<u8>)> = BTreeMap::new();
+        let mut sent = 0u64;
+        let mut send = |network: &mut BTreeMap<_, _>, at: Instant, hop: Hop, bytes: Vec<u8>| {
+            sent += 1;
+            network.insert((at, sent), (hop, bytes));
+        };
+        let step = Duration::from_millis(5);
+        for tick in 0..2_100u32 {
+            let now = start + step * tick;
+            if tick % 4 == 0 && tick / 4 < 500 {
+                let i = (tick / 4) as u16;
+                for side in 0..2 {
+                    let header = RtpHeader {
+                        marker: false,
+                        payload_type: 0,
+                        sequence: i,
+                        timestamp: u32::from(i) * 160,
+                        ssrc: 7,
+                    };
+                    let mut bytes = header.encode(&[0xD5; 160]);
+                    phones[side]
+                        .prepare_send(now, &header, 0, &mut bytes, 160)
+                        .unwrap();
+                    let (lost, delay) = match side {
+                        0 => (
+                            i % 20 == 19,
+                            Duration::from_millis(if i % 2 == 0 { 30 } else { 40 }),
+                        ),
+                        _ => (false, Duration::from_millis(20)),
+                    };
+                    if !lost {
+                        send(&mut network, now + delay, Hop::RelayRtp(side), bytes);
+                    }
+                }
+            }
+            while let Some(entry) = network.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                let (hop, mut bytes) = entry.remove();
+                match hop {
+                    Hop::RelayRtp(side) => {
+                        let destination = relay
+                            .handle_rtp(SIDES[side], now, phone_addrs[side], &mut bytes)
+                            .unwrap();
+                        let to = 1 - side;
+                        assert_eq!(destination, phone_addrs[to]);
+                        send(&mut network, now + rtcp_delay[to], Hop::PhoneRtp(to), bytes);
+                    }
+                    Hop::RelayRtcp(side) => {
+                        let mut source = phone_addrs[side];
+                        source.set_port(source.port() + 1);
+                        relay.handle_rtcp(SIDES[side], now, source, &bytes).unwrap();
+                    }
+                    Hop::PhoneRtp(side) => {
+                        phones[side].handle_rtp(now, relay_addr, &bytes).unwrap();
+                    }
+                    Hop::PhoneRtcp(side) => {
+                        phones[side].handle_rtcp(now, relay_addr, &bytes).unwrap();
+                    }
+                }
+            }
+            if now >= relay.poll_timeout() {
+                relay.handle_timeout(now);
+            }
+            while let Some((side, transmit)) = relay.poll_transmit() {
+                let side = side.index();
+                send(
+                    &mut network,
+                    now + rtcp_delay[side],
+                    Hop::PhoneRtcp(side),
+                    transmit.payload,
+                );
+            }
+            for side in 0..2 {
+                if now >= phones[side].poll_timeout() {
+                    phones[side].handle_timeout(now);
+                }
+                while let Some(transmit) = phones[side].poll_transmit() {
+                    send(
+                        &mut network,
+                        now + rtcp_delay[side],
+                        Hop::RelayRtcp(side),
+                        transmit.payload,
+                    );
+                }
+            }
+        }
+
+        let stats = relay.stats();
+        // Caller: 0..=498 expected (499 never arrives), every 20th lost.
+        assert_eq!(stats.caller.packets_expected, 499);
+        assert_eq!(stats.caller.packets_lost, 24);
+        assert!(
+            (10..=16).contains(&stats.caller.fraction_lost),
+            "{}",
+            stats.caller.fraction_lost
+        );
+        let jitter = stats.caller.jitter;
+        assert!(
+            jitter.abs_diff(Duration::from_millis(10)) <= Duration::from_millis(1),
+            "{jitter:?}"
+        );
+        let rtt = stats.caller.rtt.unwrap();
+        assert!(
+            rtt.abs_diff(Duration::from_millis(70)) < Duration::from_millis(1),
+            "{rtt:?}"
+        );
+        // What the caller's phone says about the agent's audio the relay sends it.
+        assert_eq!(stats.caller.remote_packets_lost, Some(0));
+        assert_eq!(stats.caller.remote_jitter, Some(Duration::ZERO));
+        // Agent: a clean network.
+        assert_eq!(stats.agent.packets_lost, 0);
+        assert_eq!(stats.agent.jitter, Duration::ZERO);
+        let rtt = stats.agent.rtt.unwrap();
+        assert!(
+            rtt.abs_diff(Duration::from_millis(40)) < Duration::from_millis(1),
+            "{rtt:?}"
+        );
+        assert_eq!(stats.agent.packets_sent, 475);
+        assert_eq!(phones[1].stats().packets_received, 475);
+        // Gaps pass through the renumbering, so the agent's phone conceals them
+        // and its reports show the caller's loss.
+        assert_eq!(phones[1].stats().packets_lost, 24);
+        assert_eq!(stats.agent.remote_packets_lost, Some(24));
+        assert!(stats.caller.reports_received >= 2 && stats.agent.reports_sent >= 2);
+    }
+
     #[test]
     fn each_leg_reports_on_its_own_rtcp_schedule() {
         let mut relay = relay(PayloadMap::Identity);
