@@ -471,7 +471,7 @@ mod tests {
             let now = start + step * tick;
             if tick % 4 == 0 && tick / 4 < 500 {
                 let i = (tick / 4) as u16;
-                for side in 0..2 {
+                for (side, phone) in phones.iter_mut().enumerate() {
                     let header = RtpHeader {
                         marker: false,
                         payload_type: 0,
@@ -480,7 +480,7 @@ mod tests {
                         ssrc: 7,
                     };
                     let mut bytes = header.encode(&[0xD5; 160]);
-                    phones[side]
+                    phone
                         .prepare_send(now, &header, 0, &mut bytes, 160)
                         .unwrap();
                     let (lost, delay) = match side {
