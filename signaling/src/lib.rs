@@ -8,5 +8,6 @@
 //! about media, queues or storage: call control in the `kefu` binary joins it to
 //! those. Nothing here reads a socket or a clock: time comes in as a parameter.
 
+pub mod auth;
 pub mod message;
 pub mod transaction;
