@@ -5,7 +5,10 @@
 //! [`DigestAuth`] owns the server secret, the nonce lifetime and the replay
 //! memory. [`DigestAuth::challenge`] builds the `WWW-Authenticate` headers — one
 //! for SHA-256, then one for MD5, as RFC 8760 §2.4 asks, both with `qop="auth"`
-//! and the same stateless nonce ([`super::nonce`]). [`DigestAuth::verify`] checks
+//! and the same stateless nonce, `base64(timestamp || salt || HMAC-SHA256(secret,
+//! timestamp || salt || realm))` under the [`ServerSecret`], so nonces need no
+//! state, survive restarts and are valid on every node sharing the secret; the
+//! random salt makes each challenge's nonce unique. [`DigestAuth::verify`] checks
 //! parsed credentials ([`super::parse_authorization`]) and returns a [`Verdict`].
 //! kefu never holds passwords: it stores HA1 = H(username:realm:password) in both
 //! algorithms ([`Ha1Pair`]). An unknown user is checked against a stand-in HA1 so

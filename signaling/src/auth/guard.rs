@@ -1,6 +1,6 @@
 //! Defences in front of the SIP core, per source IP address: a failed-auth
 //! counter that bans an address after too many failures in a window (against
-//! `svcrack`-style password guessing), and a request rate limit ([`super::rate`]).
+//! `svcrack`-style password guessing), and a request rate limit ([`RateLimit`]).
 //!
 //! The driver asks [`Guard::admit`] for every request before parsing further and
 //! drops it silently unless the answer is [`Admission::Admit`] — a banned scanner

@@ -19,7 +19,12 @@
 //! removes a contact and `Contact: *` with `Expires: 0` removes all (without
 //! `Expires: 0` → 400); a REGISTER with the Call-ID of a binding and a CSeq not
 //! above it → 500 and nothing changes; no Contact is a query. A 200 lists every
-//! current binding with its remaining seconds.
+//! current binding with its remaining seconds, and a `Date`. An AOR holds at most
+//! `max_contacts_per_aor` contacts (else 403), so memory stays bounded.
+//!
+//! Time here is wall-clock (`SystemTime`), passed in: nonces and bindings outlive
+//! the process (storage, other nodes), so they need absolute times. The
+//! [`crate::auth::Guard`] takes a monotonic `Instant` instead.
 //!
 //! How a driver uses it, per request:
 //!
@@ -63,7 +68,7 @@ use crate::auth::{
 use crate::message::RequestError;
 use crate::transaction::Peer;
 use contacts::{RequestedContacts, expires_header, requested_contacts};
-use reply::{contact_header, reply, reply_error};
+use reply::{contact_header, date_header, reply, reply_error, reply_with_warning};
 use update::{ContactUpdate, OutOfOrder, RegisterOrigin, contact_changes, remove_all};
 
 /// Where the registrar finds a user's digest secrets; the binary implements it
@@ -91,6 +96,9 @@ pub struct RegistrarConfig {
     pub min_expires: Duration,
     /// Longest expiry granted; longer requests are clamped. Default 7200 s.
     pub max_expires: Duration,
+    /// Most contacts one AOR may have bound at once (bounds the memory an
+    /// authenticated user can take); a REGISTER going over → 403. Default 10.
+    pub max_contacts_per_aor: usize,
     /// Digest settings (nonce lifetime, replay memory).
     pub digest: DigestConfig,
 }
@@ -101,6 +109,7 @@ impl Default for RegistrarConfig {
             default_expires: Duration::from_secs(3600),
             min_expires: Duration::from_secs(60),
             max_expires: Duration::from_secs(7200),
+            max_contacts_per_aor: 10,
             digest: DigestConfig::default(),
         }
     }
@@ -273,7 +282,21 @@ impl Registrar {
                 return unchanged(response, auth);
             }
             Err(Problem::OutOfOrder) => {
-                let response = reply(request, 500, "Server Internal Error", &to_tag);
+                let response = reply_with_warning(
+                    request,
+                    500,
+                    "Server Internal Error",
+                    "CSeq not above the binding's for this Call-ID",
+                    &to_tag,
+                );
+                return unchanged(response, auth);
+            }
+            Err(Problem::TooManyContacts) => {
+                let warning = format!(
+                    "more than {} contacts for one address-of-record",
+                    self.config.max_contacts_per_aor
+                );
+                let response = reply_with_warning(request, 403, "Forbidden", &warning, &to_tag);
                 return unchanged(response, auth);
             }
         };
@@ -281,6 +304,7 @@ impl Registrar {
             self.bindings.apply(change.clone());
         }
         let mut response = reply(request, 200, "OK", &to_tag);
+        response.headers.push(date_header(now));
         for binding in self.bindings.current(&aor, now) {
             response.headers.push(contact_header(
                 &binding.contact,
@@ -361,6 +385,9 @@ impl Registrar {
                 contact_changes(&existing, &origin, &updates)?
             }
         };
+        if bound_after(&existing, &changes) > self.config.max_contacts_per_aor {
+            return Err(Problem::TooManyContacts);
+        }
         Ok(changes)
     }
 
@@ -399,6 +426,23 @@ enum Problem {
     Invalid(RequestError),
     TooBrief,
     OutOfOrder,
+    TooManyContacts,
+}
+
+/// How many contacts the AOR has once `changes` apply to `existing`.
+fn bound_after(existing: &[&Binding], changes: &[BindingChange]) -> usize {
+    let mut contacts: Vec<&str> = existing.iter().map(|b| b.contact.as_str()).collect();
+    for change in changes {
+        match change {
+            BindingChange::Upsert(binding) => {
+                if !contacts.contains(&binding.contact.as_str()) {
+                    contacts.push(&binding.contact);
+                }
+            }
+            BindingChange::Remove { contact, .. } => contacts.retain(|bound| bound != contact),
+        }
+    }
+    contacts.len()
 }
 
 impl From<RequestError> for Problem {

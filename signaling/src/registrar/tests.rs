@@ -671,3 +671,71 @@ fn other_methods_are_not_allowed() {
     assert_eq!(status(&outcome), 405);
     assert_eq!(outcome.auth, AuthOutcome::NotAttempted);
 }
+
+#[test]
+fn an_ok_carries_the_date() {
+    let mut registrar = registrar();
+    let outcome = register_authenticated(&mut registrar, "c1", 1, DESK, at(0));
+    let dates = header_values(&outcome, |header| match header {
+        Header::Date(date) => Some(date.value().to_owned()),
+        _ => None,
+    });
+    assert_eq!(dates, ["Tue, 14 Nov 2023 22:13:20 GMT"]);
+}
+
+#[test]
+fn an_aor_may_not_bind_more_contacts_than_the_limit() {
+    let mut registrar = Registrar::new(
+        RegistrarConfig {
+            max_contacts_per_aor: 2,
+            ..RegistrarConfig::default()
+        },
+        ServerSecret::new([9; 32]),
+        Bindings::new(),
+    );
+    let two = "Contact: <sip:1001@192.0.2.20>, <sip:1001@192.0.2.21>\r\n";
+    assert_eq!(
+        status(&register_authenticated(&mut registrar, "c1", 1, two, at(0))),
+        200
+    );
+    let third = "Contact: <sip:1001@192.0.2.22>\r\n";
+    let outcome = register_authenticated(&mut registrar, "c1", 3, third, at(1));
+    assert_eq!(status(&outcome), 403);
+    assert!(outcome.changes.is_empty());
+    let swap = "Contact: <sip:1001@192.0.2.20>;expires=0, <sip:1001@192.0.2.22>\r\n";
+    assert_eq!(
+        status(&register_authenticated(
+            &mut registrar,
+            "c1",
+            5,
+            swap,
+            at(2)
+        )),
+        200
+    );
+    assert_eq!(registrar.bindings().len(), 2);
+}
+
+proptest::proptest! {
+    #[test]
+    fn mutated_registers_are_answered_without_panicking(
+        cut in 0usize..600,
+        insert in "[\"\\\\,;=<>* a-z0-9:@\r\n]{0,6}",
+    ) {
+        let mut registrar = registrar();
+        let nonce = md5_nonce(&handle(&mut registrar, &register("1001", "c1", 1, DESK), at(0)));
+        let headers = format!(
+            "Contact: <sip:1001@192.0.2.20>;expires=600, <sip:1001@192.0.2.21>\r\nExpires: 300\r\n{}",
+            authorization("1001", PASSWORD, &nonce, 1)
+        );
+        let original = encode(&SipMessage::Request(register("1001", "c1", 2, &headers)));
+        let cut = cut.min(original.len());
+        let mut mutated = original[..cut].to_vec();
+        mutated.extend_from_slice(insert.as_bytes());
+        mutated.extend_from_slice(&original[cut..]);
+        if let Ok(SipMessage::Request(request)) = parse_message(&mutated) {
+            let outcome = handle(&mut registrar, &request, at(1));
+            proptest::prop_assert!(status(&outcome) >= 200);
+        }
+    }
+}
