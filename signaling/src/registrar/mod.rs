@@ -217,11 +217,6 @@ impl Registrar {
             ..
         } = register;
         let to_tag = format!("{:016x}", rng.next_u64());
-        let refuse = |error: RequestError, auth: AuthOutcome| RegisterOutcome {
-            response: reply_error(request, &error, &to_tag),
-            changes: Vec::new(),
-            auth,
-        };
         if request.method != Method::Register {
             let mut response = reply(request, 405, "Method Not Allowed", &to_tag);
             response.headers.push(Header::Allow(Allow::new("REGISTER")));
@@ -229,36 +224,14 @@ impl Registrar {
         }
         let to_user = match to_user(request) {
             Ok(user) => user,
-            Err(error) => return refuse(error, AuthOutcome::NotAttempted),
+            Err(error) => {
+                let response = reply_error(request, &error, &to_tag);
+                return unchanged(response, AuthOutcome::NotAttempted);
+            }
         };
         let username = match self.authenticate(request, realm, now, credentials) {
             Ok(username) => username,
-            Err(Refusal::Challenge { stale }) => {
-                let mut response = reply(request, 401, "Unauthorized", &to_tag);
-                response
-                    .headers
-                    .extend(self.digest.challenge(realm, now, stale, rng));
-                return unchanged(response, AuthOutcome::Challenged);
-            }
-            Err(Refusal::Rejected(rejection)) => {
-                let response = if rejection == Rejection::WrongResponse {
-                    reply(request, 403, "Forbidden", &to_tag)
-                } else {
-                    let mut response = reply(request, 401, "Unauthorized", &to_tag);
-                    response
-                        .headers
-                        .extend(self.digest.challenge(realm, now, false, rng));
-                    response
-                };
-                return unchanged(response, AuthOutcome::Rejected(rejection));
-            }
-            Err(Refusal::BadCredentials(error)) => {
-                let error = RequestError::InvalidHeader {
-                    header: "Authorization",
-                    detail: error.to_string(),
-                };
-                return refuse(error, AuthOutcome::NotAttempted);
-            }
+            Err(refusal) => return self.refuse(register, refusal, &to_tag, rng),
         };
         if username != to_user {
             let response = reply(request, 403, "Forbidden", &to_tag);
@@ -271,41 +244,28 @@ impl Registrar {
             realm: realm.to_owned(),
             user: username,
         };
-        let changes = match self.plan(register, &aor) {
-            Ok(changes) => changes,
-            Err(Problem::Invalid(error)) => return refuse(error, auth),
-            Err(Problem::TooBrief) => {
-                let mut response = reply(request, 423, "Interval Too Brief", &to_tag);
-                response.headers.push(Header::MinExpires(MinExpires::new(
-                    self.config.min_expires.as_secs().to_string(),
-                )));
-                return unchanged(response, auth);
-            }
-            Err(Problem::OutOfOrder) => {
-                let response = reply_with_warning(
-                    request,
-                    500,
-                    "Server Internal Error",
-                    "CSeq not above the binding's for this Call-ID",
-                    &to_tag,
-                );
-                return unchanged(response, auth);
-            }
-            Err(Problem::TooManyContacts) => {
-                let warning = format!(
-                    "more than {} contacts for one address-of-record",
-                    self.config.max_contacts_per_aor
-                );
-                let response = reply_with_warning(request, 403, "Forbidden", &warning, &to_tag);
-                return unchanged(response, auth);
-            }
-        };
+        match self.plan(register, &aor) {
+            Ok(changes) => self.bind(register, &aor, changes, auth, &to_tag),
+            Err(problem) => unchanged(self.problem_response(request, problem, &to_tag), auth),
+        }
+    }
+
+    /// Applies `changes` and answers 200 with every current binding.
+    fn bind(
+        &mut self,
+        register: Register<'_>,
+        aor: &Aor,
+        changes: Vec<BindingChange>,
+        auth: AuthOutcome,
+        to_tag: &str,
+    ) -> RegisterOutcome {
+        let now = register.now;
         for change in &changes {
             self.bindings.apply(change.clone());
         }
-        let mut response = reply(request, 200, "OK", &to_tag);
+        let mut response = reply(register.request, 200, "OK", to_tag);
         response.headers.push(date_header(now));
-        for binding in self.bindings.current(&aor, now) {
+        for binding in self.bindings.current(aor, now) {
             response.headers.push(contact_header(
                 &binding.contact,
                 binding.remaining_seconds(now),
@@ -315,6 +275,79 @@ impl Registrar {
             response,
             changes,
             auth,
+        }
+    }
+
+    /// The answer to a REGISTER whose credentials were missing or refused.
+    fn refuse(
+        &self,
+        register: Register<'_>,
+        refusal: Refusal,
+        to_tag: &str,
+        rng: &mut impl RngCore,
+    ) -> RegisterOutcome {
+        let Register {
+            request,
+            realm,
+            now,
+            ..
+        } = register;
+        let challenge = |stale: bool, rng: &mut _| {
+            let mut response = reply(request, 401, "Unauthorized", to_tag);
+            response
+                .headers
+                .extend(self.digest.challenge(realm, now, stale, rng));
+            response
+        };
+        match refusal {
+            Refusal::Challenge { stale } => {
+                unchanged(challenge(stale, rng), AuthOutcome::Challenged)
+            }
+            Refusal::Rejected(Rejection::WrongResponse) => unchanged(
+                reply(request, 403, "Forbidden", to_tag),
+                AuthOutcome::Rejected(Rejection::WrongResponse),
+            ),
+            Refusal::Rejected(rejection) => {
+                unchanged(challenge(false, rng), AuthOutcome::Rejected(rejection))
+            }
+            Refusal::BadCredentials(error) => {
+                let error = RequestError::InvalidHeader {
+                    header: "Authorization",
+                    detail: error.to_string(),
+                };
+                unchanged(
+                    reply_error(request, &error, to_tag),
+                    AuthOutcome::NotAttempted,
+                )
+            }
+        }
+    }
+
+    /// The answer to an authenticated REGISTER that changes nothing.
+    fn problem_response(&self, request: &Request, problem: Problem, to_tag: &str) -> Response {
+        match problem {
+            Problem::Invalid(error) => reply_error(request, &error, to_tag),
+            Problem::TooBrief => {
+                let mut response = reply(request, 423, "Interval Too Brief", to_tag);
+                response.headers.push(Header::MinExpires(MinExpires::new(
+                    self.config.min_expires.as_secs().to_string(),
+                )));
+                response
+            }
+            Problem::OutOfOrder => reply_with_warning(
+                request,
+                500,
+                "Server Internal Error",
+                "CSeq not above the binding's for this Call-ID",
+                to_tag,
+            ),
+            Problem::TooManyContacts => {
+                let warning = format!(
+                    "more than {} contacts for one address-of-record",
+                    self.config.max_contacts_per_aor
+                );
+                reply_with_warning(request, 403, "Forbidden", &warning, to_tag)
+            }
         }
     }
 
