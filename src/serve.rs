@@ -1,5 +1,6 @@
 //! `kefu serve`: opens the store, provisions what is asked for, binds the
-//! listeners, serves until SIGTERM/SIGINT, then drains within 5 seconds.
+//! listeners, serves HTTP and SIP (the `kefu-signaling` driver) until
+//! SIGTERM/SIGINT, then drains within 5 seconds.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -7,6 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use kefu_signaling::driver::Driver;
+use kefu_signaling::transaction::{Timers, TransactionLayer};
+use kefu_signaling::uas::UasCore;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
@@ -17,6 +21,9 @@ use crate::{admin_token, demo, listen, telemetry};
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
+
+/// How long the SIP driver gets to end its tasks, during the HTTP drain.
+const SIP_STOP_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// Runs the server until a stop signal; returns once drained.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -47,6 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notices.push_str(&demo_announcement(&tenant, sip_addr));
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
+    let sip_driver = Driver::start(sip.udp, sip.tcp, sip_core());
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
@@ -79,16 +87,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(signal, "stopping: draining requests");
     ready.store(false, Ordering::Release);
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+    let (http_drained, sip_stopped) = tokio::join!(
+        tokio::time::timeout(DRAIN_TIMEOUT, server),
+        tokio::time::timeout(SIP_STOP_TIMEOUT, sip_driver.stop()),
+    );
+    match http_drained {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(err))) => tracing::warn!(error = %err, "HTTP server ended with an error"),
         Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server task failed"),
         Err(_) => tracing::warn!("drain timed out; closing remaining connections"),
     }
-    drop(sip);
+    if sip_stopped.is_err() {
+        tracing::warn!("the SIP driver did not stop in time");
+    }
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The SIP UAS core with RFC 3261 timers, and random branches and To tags.
+fn sip_core() -> UasCore {
+    let random_token = || format!("{:016x}", rand::random::<u64>());
+    UasCore::new(
+        TransactionLayer::new(Timers::default(), random_token),
+        random_token,
+    )
 }
 
 /// SIGTERM and SIGINT, watched from the start so that a signal arriving

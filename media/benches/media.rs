@@ -1,14 +1,21 @@
 //! Hot paths of the media engine, per 20 ms frame at 8 kHz: G.711 decode and
-//! encode, a three-party hear-matrix mix, and in-band DTMF detection.
+//! encode, a three-party hear-matrix mix, in-band DTMF detection, and one
+//! packet through the relay fast path (parse, source check, receive
+//! statistics, rewrite; no sockets).
 //! Run with `cargo bench -p kefu-media -- --quick`.
 
 use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kefu_media::dtmf::inband::InbandDtmfDetector;
 use kefu_media::g711::G711;
 use kefu_media::mixer::{Mixer, SupervisorMode};
 use kefu_media::pcm::SampleRate;
+use kefu_media::relay::{PayloadMap, Relay, RelayConfig, Side};
+use kefu_media::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching, LegConfig};
+use kefu_media::rtp::packet::{Rewrite, RtpHeader, rewrite_header};
 use kefu_media::tone::{ToneGenerator, TonePlan};
 
 const RATE: SampleRate = SampleRate::NARROWBAND;
@@ -50,5 +57,61 @@ fn inband_dtmf(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, mixer, inband_dtmf);
+fn relay_leg(ssrc: u32, remote: SocketAddr) -> LegConfig {
+    LegConfig {
+        ssrc,
+        initial_sequence: 0,
+        initial_timestamp: 0,
+        clock_rate: RATE,
+        cname: "bench".to_owned(),
+        remote: Some(remote),
+        latching: Latching::Symmetric {
+            relatch_window: Duration::ZERO,
+        },
+        rtcp_interval: DEFAULT_RTCP_INTERVAL,
+        rtcp_mux: false,
+        telephone_event: Some(101),
+    }
+}
+
+fn relay(c: &mut Criterion) {
+    let caller = SocketAddr::from(([127, 0, 0, 1], 4_000));
+    let agent = SocketAddr::from(([127, 0, 0, 1], 6_000));
+    let now = Instant::now();
+    let mut relay = Relay::new(
+        RelayConfig {
+            caller: relay_leg(1, caller),
+            agent: relay_leg(2, agent),
+            caller_to_agent: PayloadMap::Identity,
+            agent_to_caller: PayloadMap::Identity,
+        },
+        now,
+        SystemTime::now(),
+    );
+    let mut arriving = Rewrite {
+        payload_type: 0,
+        sequence: 0,
+        timestamp: 0,
+        ssrc: 7,
+    };
+    let mut packet = RtpHeader {
+        marker: false,
+        payload_type: 0,
+        sequence: 0,
+        timestamp: 0,
+        ssrc: 7,
+    }
+    .encode(&[0xD5; 160]);
+    c.bench_function("relay one 20 ms g711 packet", |b| {
+        b.iter(|| {
+            // The relay rewrote the last one: make it the caller's next packet again.
+            arriving.sequence = arriving.sequence.wrapping_add(1);
+            arriving.timestamp = arriving.timestamp.wrapping_add(160);
+            rewrite_header(&mut packet, arriving);
+            black_box(relay.handle_rtp(Side::Caller, now, caller, &mut packet))
+        })
+    });
+}
+
+criterion_group!(benches, g711, mixer, inband_dtmf, relay);
 criterion_main!(benches);

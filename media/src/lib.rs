@@ -17,12 +17,22 @@
 //!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation;
 //! - [`jitter`]: the adaptive jitter buffer with G.711 loss concealment;
 //! - [`mixer`]: N-party mixing through a hear-matrix (supervisor monitor,
-//!   whisper, barge).
+//!   whisper, barge);
+//! - [`rtp`]: RTP/RTCP packets, RFC 3550 receive statistics, SSRC/sequence/
+//!   timestamp rewriting, and the RTP leg with symmetric latching and strict
+//!   source;
+//! - [`relay`]: two legs bridged packet for packet without decoding.
+//!
+//! [`driver`] is the exception, and the only module that uses tokio: RTP port
+//! pairs from the configured range and one socket task per relayed call.
 
+pub mod driver;
 pub mod dtmf;
 pub mod g711;
 pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
 pub mod pcm;
+pub mod relay;
+pub mod rtp;
 pub mod tone;

@@ -7,7 +7,7 @@
 use rsip::headers::{ContentLength, MaxForwards, Unsupported, UntypedHeader, Warning};
 use rsip::{Header, Headers, Method, Request, Response, StatusCode, Version};
 
-use super::validate::RequestError;
+use super::validate::{RequestError, printable};
 
 /// The agent name we put in `Warning` headers (RFC 3261 §20.43).
 const WARN_AGENT: &str = "kefu";
@@ -46,10 +46,14 @@ pub fn response_to_headers(request_headers: &Headers, code: u16, reason: &str) -
 }
 
 /// The answer to a request that failed validation: its status and reason, a
-/// `Warning: 399 kefu "<what was wrong>"`, and `Unsupported` for a 420.
+/// `Warning: 399 kefu "<what was wrong>"`, and `Unsupported` for a 420. Text
+/// echoed from the request loses its control characters, quotes and
+/// backslashes, so that it cannot end the header or the quoted string.
 pub fn error_response(request: &Request, error: &RequestError) -> Response {
     let mut response = response_to(request, error.status_code(), &error.reason_phrase());
-    let text = error.to_string().replace('"', "'");
+    let text = printable(&error.to_string())
+        .replace('"', "'")
+        .replace('\\', "/");
     response.headers.push(Header::Warning(Warning::new(format!(
         "399 {WARN_AGENT} \"{text}\""
     ))));
@@ -206,6 +210,25 @@ mod tests {
         assert!(text.contains(
             "Warning: 399 kefu \"CSeq method INVITE does not match request method OPTIONS\"\r\n"
         ));
+    }
+
+    #[test]
+    fn a_warning_cannot_be_broken_by_what_the_request_echoes() {
+        let options = request(corpus::OPTIONS);
+        let error = RequestError::InvalidHeader {
+            header: "To",
+            detail: "\"a\\\r\nInjected: yes\\".into(),
+        };
+        let response = error_response(&options, &error);
+        let text = crate::message::encode_response(&response);
+        let reparsed = reparsed_response(response);
+        assert_eq!(reparsed.status_code.code(), 400);
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        assert!(!text.contains("\r\nInjected"), "{text}");
+        assert!(
+            text.contains("Warning: 399 kefu \"malformed To header: 'a/  Injected: yes/\"\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! SIP messages: parsing untrusted bytes ([`parse_message`]), checking a request
-//! against RFC 3261 §8.2 ([`validate_request`]) and building the messages the stack
+//! against RFC 3261 §8.2 ([`validate_request`]), stamping where a request came
+//! from on its top Via ([`stamp_received`], RFC 3581) and building the messages the stack
 //! originates itself ([`response_to`], [`response_to_headers`], [`error_response`],
 //! [`ack_for_non_2xx`], [`cancel_for`]), and serializing them byte-exact
 //! ([`encode`]). The message types are `rsip`'s.
@@ -10,6 +11,7 @@ pub(crate) mod corpus;
 mod encode;
 mod normalize;
 mod parse;
+mod received;
 mod validate;
 
 #[cfg(test)]
@@ -18,4 +20,5 @@ mod never_panics;
 pub use build::{ack_for_non_2xx, cancel_for, error_response, response_to, response_to_headers};
 pub use encode::{encode, encode_request, encode_response};
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, parse_message};
+pub use received::stamp_received;
 pub use validate::{RequestError, validate_request};

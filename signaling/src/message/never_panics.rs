@@ -1,10 +1,17 @@
-//! Property test: parsing and validating any mutation of a real message never
-//! panics, and what we build from a parsed request parses again.
+//! Property test: parsing, validating and answering (the UAS core, the stream
+//! framer) any mutation of a real message never panics, and what we build from a
+//! parsed request parses again.
 
 use proptest::prelude::*;
 use rsip::SipMessage;
 
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
 use super::{corpus, error_response, parse_message, validate_request};
+use crate::driver::framing::StreamFramer;
+use crate::transaction::{Peer, Timers, TransactionLayer, Transport};
+use crate::uas::UasCore;
 
 /// One edit applied to a corpus message.
 #[derive(Debug, Clone)]
@@ -71,8 +78,13 @@ fn apply(message: &mut Vec<u8>, mutation: &Mutation) {
     }
 }
 
-/// Everything the stack does with received bytes before the transaction layer.
+/// Everything the stack does with received bytes, up to the bytes it sends back.
 fn exercise(bytes: &[u8]) {
+    check_parse_and_validate(bytes);
+    check_framing_and_answers(bytes);
+}
+
+fn check_parse_and_validate(bytes: &[u8]) {
     if let Ok(SipMessage::Request(request)) = parse_message(bytes) {
         let outcome = validate_request(&request, &["timer"]);
         if let Err(error) = outcome {
@@ -83,6 +95,38 @@ fn exercise(bytes: &[u8]) {
                 error.status_code()
             );
         }
+    }
+}
+
+/// The bytes framed as from a stream, each frame and the whole as a datagram
+/// through a UAS core; every answer must parse.
+fn check_framing_and_answers(bytes: &[u8]) {
+    let mut core = UasCore::new(
+        TransactionLayer::new(Timers::default(), || "b".to_owned()),
+        || "t".to_owned(),
+    );
+    let now = Instant::now();
+    let udp = Peer {
+        transport: Transport::Udp,
+        addr: SocketAddr::from(([192, 0, 2, 1], 5060)),
+    };
+    core.receive(now, bytes, udp);
+    let mut framer = StreamFramer::default();
+    framer.extend(bytes);
+    while let Ok(Some(frame)) = framer.next_message() {
+        let tcp = Peer {
+            transport: Transport::Tcp,
+            ..udp
+        };
+        core.receive(now, &frame, tcp);
+    }
+    core.handle_timeout(now + Duration::from_secs(64));
+    while let Some(transmit) = core.poll_transmit() {
+        assert!(
+            parse_message(&transmit.payload).is_ok(),
+            "our answer does not parse: {:?}",
+            String::from_utf8_lossy(&transmit.payload)
+        );
     }
 }
 

@@ -6,7 +6,10 @@
 //! reads correctly. It also applies rules `rsip` does not know: method names are
 //! case-sensitive (`rsip` accepts `invite`); an extension method is reported as
 //! [`ParseError::UnknownMethod`] and a Request-URI that is not sip/sips as
-//! [`ParseError::UnsupportedUriScheme`], each with the headers needed to answer. Finally a body longer than `Content-Length` is cut to it, as §18.3 says
+//! [`ParseError::UnsupportedUriScheme`], each with the headers needed to answer.
+//! A CR or LF outside a CRLF line break in the header section is refused: a
+//! response copying that header would carry it onto the wire. Finally a body
+//! longer than `Content-Length` is cut to it, as §18.3 says
 //! for datagrams (stream transports frame by `Content-Length` before this point).
 //!
 //! Known `rsip` 0.4 limits that remain: IPv6 references (`[2001:db8::1]`) in URIs
@@ -95,6 +98,17 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     }
     let bytes = skip_leading_crlf(bytes);
     let (head, body) = split_head_body(bytes)?;
+    if has_bare_line_break(head) {
+        return Err(ParseError::Malformed(
+            "a CR or LF outside a CRLF line break in the header section".into(),
+        ));
+    }
+    if !is_start_line(head) {
+        return Err(ParseError::Malformed(
+            "the start line is not `Method SP URI SP Version` or `Version SP Code SP Reason`"
+                .into(),
+        ));
+    }
     let head = normalize_head(head)?;
     if let Some((reason, substituted)) = unrepresentable_request_line(&head) {
         return Err(unrepresentable_error(reason, &substituted, body));
@@ -118,6 +132,33 @@ fn skip_leading_crlf(mut bytes: &[u8]) -> &[u8] {
 fn split_head_body(bytes: &[u8]) -> Result<(&[u8], &[u8]), ParseError> {
     let end = find(bytes, b"\r\n\r\n").ok_or(ParseError::UnterminatedHeaders)?;
     Ok((&bytes[..end + 2], &bytes[end + 4..]))
+}
+
+/// Whether the first line of `head` has the shape of a request line (three
+/// non-empty parts separated by single spaces) or a status line (`SIP/`, a
+/// three-digit code, a reason). Checked here because `rsip` reads a request line
+/// across line breaks, past the empty line that ends the header section.
+fn is_start_line(head: &[u8]) -> bool {
+    let line = find(head, b"\r\n").map_or(head, |end| &head[..end]);
+    if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
+        let mut parts = line.splitn(3, |&byte| byte == b' ');
+        let (version, code) = (parts.next(), parts.next());
+        return version.is_some_and(|version| !version.is_empty())
+            && code.is_some_and(|code| code.len() == 3 && code.iter().all(u8::is_ascii_digit))
+            && parts.next().is_some();
+    }
+    let parts: Vec<&[u8]> = line.split(|&byte| byte == b' ').collect();
+    parts.len() == 3 && parts.iter().all(|part| !part.is_empty())
+}
+
+/// Whether `head` holds a CR not followed by LF or an LF not preceded by CR.
+/// Either would end a header line early in a response that copies it.
+fn has_bare_line_break(head: &[u8]) -> bool {
+    head.iter().enumerate().any(|(at, &byte)| match byte {
+        b'\r' => head.get(at + 1) != Some(&b'\n'),
+        b'\n' => at.checked_sub(1).and_then(|before| head.get(before)) != Some(&b'\r'),
+        _ => false,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -279,6 +320,36 @@ mod tests {
         assert_eq!(options.call_id_header().unwrap().value(), "abc@host");
         let cseq = options.cseq_header().unwrap().typed().unwrap();
         assert_eq!((cseq.seq, cseq.method), (7, Method::Options));
+    }
+
+    #[test]
+    fn a_bare_cr_or_lf_inside_the_header_section_is_refused() {
+        for bytes in [
+            &b"OPTIONS sip:kefu SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCSeq: 1 OPTIONS\nX-Injected: yes\r\n\r\n"[..],
+            b"OPTIONS sip:kefu SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCSeq: 1 OPTIONS\rX: y\r\n\r\n",
+            b"OPTIONS sip:kefu SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_message(bytes), Err(ParseError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn a_start_line_broken_across_lines_is_refused() {
+        for bytes in [
+            &b"INVITE \r\n\r\nsip:user@example.com SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n"[..],
+            b"INVITE  sip:user@example.com SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n",
+            b"SIP/2.0 2000 OK\r\nCSeq: 1 INVITE\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse_message(bytes), Err(ParseError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 
     #[test]

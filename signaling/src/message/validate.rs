@@ -89,13 +89,15 @@ impl RequestError {
     }
 
     /// The reason phrase of the answer: the RFC's phrase, made precise for a 400.
+    /// Control characters echoed from the request become spaces (a reason phrase
+    /// cannot hold them, RFC 3261 §25.1).
     pub fn reason_phrase(&self) -> String {
         match self {
             Self::UnsupportedVersion(_) => "Version Not Supported".into(),
             Self::TooManyHops => "Too Many Hops".into(),
             Self::UnsupportedUriScheme => "Unsupported URI Scheme".into(),
             Self::UnsupportedExtensions(_) => "Bad Extension".into(),
-            other => format!("Bad Request ({other})"),
+            other => format!("Bad Request ({})", printable(&other.to_string())),
         }
     }
 }
@@ -109,7 +111,7 @@ pub fn validate_request(request: &Request, supported: &[&str]) -> Result<(), Req
         ));
     }
     check_via(request)?;
-    check_single(request, "Call-ID", |h| matches!(h, Header::CallId(_)))?;
+    check_call_id(request)?;
     check_from_to(request)?;
     check_cseq(request)?;
     check_content_length(request)?;
@@ -144,6 +146,34 @@ fn check_single<'r>(
         Some(_) => Err(RequestError::DuplicateHeader(name)),
         None => Ok(first),
     }
+}
+
+/// RFC 3261 §25.1: `Call-ID = word [ "@" word ]`.
+fn check_call_id(request: &Request) -> Result<(), RequestError> {
+    let Header::CallId(call_id) =
+        check_single(request, "Call-ID", |h| matches!(h, Header::CallId(_)))?
+    else {
+        return Ok(());
+    };
+    let value = call_id.value().trim();
+    let is_word = |part: &str| !part.is_empty() && part.bytes().all(is_word_char);
+    let valid = match value.split_once('@') {
+        Some((local, host)) => is_word(local) && is_word(host),
+        None => is_word(value),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidHeader {
+            header: "Call-ID",
+            detail: format!("{value:?} is not word[@word]"),
+        })
+    }
+}
+
+/// RFC 3261 §25.1 `word` characters.
+fn is_word_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-.!%*_+`'~()<>:\\\"/[]?{}".contains(&byte)
 }
 
 fn check_from_to(request: &Request) -> Result<(), RequestError> {
@@ -253,6 +283,14 @@ fn check_require(request: &Request, supported: &[&str]) -> Result<(), RequestErr
     } else {
         Err(RequestError::UnsupportedExtensions(unsupported))
     }
+}
+
+/// `text` with each control character (CR, LF, NUL, ...) replaced by a space, for
+/// text echoed from a request into a status line or header.
+pub(super) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn invalid(header: &'static str, error: &impl std::fmt::Display) -> RequestError {
@@ -444,6 +482,39 @@ mod tests {
             validate_request(&options, SUPPORTED),
             Err(RequestError::DuplicateHeader("Call-ID"))
         );
+    }
+
+    #[test]
+    fn a_reason_phrase_never_carries_control_characters_from_the_request() {
+        let error = RequestError::InvalidHeader {
+            header: "To",
+            detail: "left trailing input: <sip:a@b>;tag=1\n\r\0".into(),
+        };
+        assert_eq!(
+            error.reason_phrase(),
+            "Bad Request (malformed To header: left trailing input: <sip:a@b>;tag=1   )"
+        );
+    }
+
+    #[test]
+    fn a_call_id_outside_the_word_grammar_is_malformed() {
+        for bad in ["a\0b", "a b@host", "a@b@c", "@host", "caf\u{e9}"] {
+            let options = with_line_replaced(
+                corpus::OPTIONS,
+                "Call-ID: 1171927406",
+                &format!("Call-ID: {bad}"),
+            );
+            assert!(
+                matches!(
+                    validate_request(&options, SUPPORTED),
+                    Err(RequestError::InvalidHeader {
+                        header: "Call-ID",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
+use rsip::message::HasHeaders;
 use rsip::{Method, Request, Response, SipMessage};
 
 use super::client_invite::InviteClient;
@@ -197,7 +198,7 @@ impl TransactionLayer {
                 source,
             }
         };
-        let peer = response_destination(&request, source);
+        let peer = response_destination(&request, source).unwrap_or(source);
         self.server_keys.insert(key.clone(), id);
         self.insert(id, Key::Server(key), peer, machine);
         self.event(event);
@@ -551,31 +552,31 @@ impl TransactionLayer {
     }
 }
 
-/// Where responses to `request` go (RFC 3261 §18.2.2 with RFC 3581): back on the
-/// connection for reliable transports; for UDP to the source address, at the
-/// source port when the top Via asks for `rport`, else at the sent-by port.
-fn response_destination(request: &Request, source: Peer) -> Peer {
+/// Where responses to a request from `source` go (RFC 3261 §18.2.2 with RFC
+/// 3581), judged by `message`'s top Via (the request's, or the response's copy of
+/// it): back on the connection for reliable transports; for UDP to the source
+/// address, at the source port when the top Via asks for `rport`, else at the
+/// sent-by port. `None` when the top Via is missing or malformed.
+pub fn response_destination(message: &impl HasHeaders, source: Peer) -> Option<Peer> {
+    let via = top_via(message).ok()?;
     if source.transport.is_reliable() {
-        return source;
+        return Some(source);
     }
-    let Ok(via) = top_via(request) else {
-        return source;
-    };
     let wants_rport = via.params.iter().any(|param| {
         matches!(param, rsip::Param::Other(name, _) if name.value().eq_ignore_ascii_case("rport"))
     });
     if wants_rport {
-        return source;
+        return Some(source);
     }
     let port = via
         .uri
         .host_with_port
         .port
         .map_or(5060, |port| *port.value());
-    Peer {
+    Some(Peer {
         transport: source.transport,
         addr: SocketAddr::new(source.addr.ip(), port),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! validation (§8.2), dialogs, and the 2xx retransmission of a UAS core
 //! (§13.3.1.4).
 //!
-//! A driver's receive path, in order: [`crate::message::parse_message`] (garbage is
+//! A driver's receive path, in order (as [`crate::uas::UasCore::receive`] runs it): [`crate::message::parse_message`] (garbage is
 //! dropped and counted; an unknown method or URI scheme is answered 501 or 416
 //! statelessly with [`crate::message::response_to_headers`]); [`Input::Received`]; if that returns
 //! [`TransactionError::Unmatchable`], answer a request statelessly with
@@ -43,7 +43,7 @@ use bytes::Bytes;
 use rsip::{Request, Response, SipMessage};
 
 pub use key::{KeyError, MAGIC_COOKIE};
-pub use layer::TransactionLayer;
+pub use layer::{TransactionLayer, response_destination};
 pub use timers::Timers;
 
 /// The transport a message travels on.

@@ -1,0 +1,98 @@
+//! The endpoint task: the one owner of the [`UasCore`]. It feeds the core what
+//! the transports received, wakes it when its next timer is due, and puts what
+//! it transmits on the wire: UDP datagrams itself, TCP messages through the
+//! writer of the connection they belong to.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use super::Inbound;
+use crate::transaction::{Peer, Transport};
+use crate::uas::{Receipt, UasCore};
+
+/// The writer of one open TCP connection.
+struct Connection {
+    id: u64,
+    writer: mpsc::Sender<Bytes>,
+}
+
+/// Runs `core` until `stop` turns true or every transport is gone.
+pub(super) async fn run(
+    mut core: UasCore,
+    udp: Arc<UdpSocket>,
+    mut inbox: mpsc::Receiver<Inbound>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections: HashMap<SocketAddr, Connection> = HashMap::new();
+    loop {
+        let deadline = core.poll_timeout();
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = sleep_until(deadline) => core.handle_timeout(Instant::now()),
+            inbound = inbox.recv() => match inbound {
+                None => return,
+                Some(Inbound::Message { bytes, source }) => {
+                    let receipt = core.receive(Instant::now(), &bytes, source);
+                    record(&receipt, source);
+                }
+                Some(Inbound::Connected { peer, connection, writer }) => {
+                    connections.insert(peer, Connection { id: connection, writer });
+                }
+                Some(Inbound::Closed { peer, connection }) => {
+                    if connections.get(&peer).is_some_and(|open| open.id == connection) {
+                        connections.remove(&peer);
+                        let peer = Peer { transport: Transport::Tcp, addr: peer };
+                        core.transport_failed(Instant::now(), peer);
+                    }
+                }
+            },
+        }
+        while let Some(transmit) = core.poll_transmit() {
+            let peer = transmit.destination;
+            let sent = match peer.transport {
+                Transport::Udp => udp.send_to(&transmit.payload, peer.addr).await.is_ok(),
+                _ => connections
+                    .get(&peer.addr)
+                    .is_some_and(|open| open.writer.try_send(transmit.payload).is_ok()),
+            };
+            if !sent {
+                tracing::debug!(peer = %peer.addr, transport = ?peer.transport, "SIP send failed");
+                core.transport_failed(Instant::now(), peer);
+            }
+        }
+    }
+}
+
+/// Logs and counts what became of one received message.
+fn record(receipt: &Receipt, source: Peer) {
+    match receipt {
+        Receipt::Request { method } => {
+            metrics::counter!("kefu_sip_requests_total", "method" => method.clone()).increment(1);
+        }
+        Receipt::Response => {}
+        Receipt::Dropped { reason, detail } => {
+            tracing::info!(
+                peer = %source.addr,
+                transport = ?source.transport,
+                reason = reason.label(),
+                %detail,
+                "SIP input dropped"
+            );
+            metrics::counter!("kefu_sip_dropped_total", "reason" => reason.label()).increment(1);
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}

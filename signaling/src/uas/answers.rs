@@ -1,0 +1,101 @@
+//! The final responses the minimal UAS core gives to requests that passed
+//! validation: `200 OK` to OPTIONS with what we accept and allow (RFC 3261
+//! §11.2), `481` to a CANCEL, `501 Not Implemented` to everything else. Each
+//! carries a To tag (§8.2.6.2).
+
+use rsip::headers::{Accept, Allow, To, UntypedHeader};
+use rsip::{Header, Method, Request, Response};
+
+use crate::message::response_to;
+
+/// The methods the core answers itself, for `Allow`.
+pub const ALLOWED_METHODS: &str = "OPTIONS, ACK, CANCEL";
+
+/// The body types we accept, for `Accept`.
+pub const ACCEPTED_BODIES: &str = "application/sdp";
+
+/// The final response to a valid request other than CANCEL.
+pub fn answer(request: &Request, to_tag: &str) -> Response {
+    let mut response = match request.method {
+        Method::Options => {
+            let mut ok = response_to(request, 200, "OK");
+            ok.headers.push(Header::Allow(Allow::new(ALLOWED_METHODS)));
+            ok.headers
+                .push(Header::Accept(Accept::new(ACCEPTED_BODIES)));
+            ok
+        }
+        _ => response_to(request, 501, "Not Implemented"),
+    };
+    add_to_tag(&mut response, to_tag);
+    response
+}
+
+/// The answer to a CANCEL: no INVITE is ever pending here (every INVITE is
+/// answered at once), so there is nothing to cancel.
+pub fn answer_cancel(cancel: &Request, to_tag: &str) -> Response {
+    let mut response = response_to(cancel, 481, "Call/Transaction Does Not Exist");
+    add_to_tag(&mut response, to_tag);
+    response
+}
+
+/// Adds `;tag=<tag>` to the To header unless it has a tag already (or does not
+/// parse, in which case it is left as received).
+pub fn add_to_tag(response: &mut Response, tag: &str) {
+    for header in response.headers.iter_mut() {
+        if let Header::To(to) = header {
+            if matches!(to.tag(), Ok(None)) {
+                *to = To::new(format!("{};tag={tag}", to.value()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{corpus, encode_response, parse_message};
+    use rsip::SipMessage;
+
+    fn request(bytes: &[u8]) -> Request {
+        match parse_message(bytes) {
+            Ok(SipMessage::Request(request)) => request,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    fn text(response: &Response) -> String {
+        String::from_utf8(encode_response(response).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn options_is_answered_200_with_allow_and_accept() {
+        let ok = text(&answer(&request(corpus::OPTIONS), "t1"));
+        assert!(ok.starts_with("SIP/2.0 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("Allow: OPTIONS, ACK, CANCEL\r\n"), "{ok}");
+        assert!(ok.contains("Accept: application/sdp\r\n"), "{ok}");
+        assert!(ok.contains("To: <sip:kefu.example.com>;tag=t1\r\n"), "{ok}");
+    }
+
+    #[test]
+    fn other_methods_are_not_implemented_yet() {
+        for bytes in [corpus::INVITE, corpus::REGISTER, corpus::BYE] {
+            let response = answer(&request(bytes), "t1");
+            assert_eq!(response.status_code.code(), 501);
+        }
+    }
+
+    #[test]
+    fn a_cancel_matches_nothing() {
+        let cancel = crate::message::cancel_for(&request(corpus::INVITE));
+        assert_eq!(answer_cancel(&cancel, "t1").status_code.code(), 481);
+    }
+
+    #[test]
+    fn an_existing_to_tag_is_kept() {
+        let mut response = response_to(&request(corpus::ACK), 200, "OK");
+        add_to_tag(&mut response, "new");
+        let ok = text(&response);
+        assert!(ok.contains(";tag=8321234356\r\n"), "{ok}");
+        assert!(!ok.contains("tag=new"), "{ok}");
+    }
+}

@@ -1,0 +1,268 @@
+//! A minimal UAS core (RFC 3261 §8.2) for what kefu implements today, sans-IO.
+//!
+//! [`UasCore`] runs the receive path the [transaction layer](crate::transaction)
+//! describes: parse, stamp `received`/`rport` on the top Via, hand the message to
+//! the [`TransactionLayer`], and answer what arrives. `OPTIONS` gets `200` with
+//! `Allow` and `Accept`; a request failing [`validate_request`] gets its error
+//! response (400 with a `Warning`, 420, 483, ...) when one can be routed back, and
+//! is dropped otherwise; a CANCEL gets 481; every other method gets `501 Not
+//! Implemented` for now: REGISTER (the registrar) and INVITE (dialogs, call
+//! control) arrive with later work. What cannot be parsed is dropped, and
+//! [`UasCore::receive`] says why in its [`Receipt`] so that the driver can log and
+//! count it. Like the layer, it reads no socket and no clock, and its To tags come
+//! from an injected source.
+
+mod answers;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Instant;
+
+use rsip::{Headers, Request, Response, SipMessage};
+
+use crate::message::{
+    ParseError, RequestError, error_response, parse_message, response_to_headers, stamp_received,
+    validate_request,
+};
+use crate::transaction::{
+    Event, Input, Output, Peer, TransactionError, TransactionLayer, Transmit, response_destination,
+};
+
+pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS};
+
+/// The option tags we support, for `Require` (none yet).
+const SUPPORTED_EXTENSIONS: &[&str] = &[];
+
+/// What became of one received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// A request, answered or absorbed. `method` is its method as `rsip` knows
+    /// it, or `other` for an extension method.
+    Request {
+        /// The method, for counting.
+        method: String,
+    },
+    /// A response: handed to the transaction layer, which drops it when no
+    /// client transaction of ours matches.
+    Response,
+    /// Dropped without an answer.
+    Dropped {
+        /// Why, in one word.
+        reason: DropReason,
+        /// What exactly was wrong.
+        detail: String,
+    },
+}
+
+/// Why a message was dropped without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Larger than [`crate::message::MAX_MESSAGE_SIZE`].
+    TooLarge,
+    /// Not a SIP message we can read.
+    Malformed,
+    /// A request whose answer could not be routed back (no usable Via).
+    Unanswerable,
+}
+
+impl DropReason {
+    /// The label for logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::Unanswerable => "unanswerable",
+        }
+    }
+}
+
+/// The UAS core and the transaction layer it drives. See the [module docs](self).
+pub struct UasCore {
+    layer: TransactionLayer,
+    to_tags: Box<dyn FnMut() -> String + Send>,
+    transmits: VecDeque<Transmit>,
+}
+
+impl UasCore {
+    /// A core over `layer`; `to_tags` gives a fresh random To tag per call
+    /// (RFC 3261 §19.3: at least 32 random bits).
+    pub fn new(layer: TransactionLayer, to_tags: impl FnMut() -> String + Send + 'static) -> Self {
+        Self {
+            layer,
+            to_tags: Box::new(to_tags),
+            transmits: VecDeque::new(),
+        }
+    }
+
+    /// Handles the bytes of one message (a datagram, or one frame of a stream)
+    /// that arrived from `source` at `now`. Never panics, whatever `bytes` hold.
+    pub fn receive(&mut self, now: Instant, bytes: &[u8], source: Peer) -> Receipt {
+        let receipt = match parse_message(bytes) {
+            Ok(SipMessage::Request(mut request)) => {
+                stamp_received(&mut request.headers, source.addr);
+                self.receive_request(now, request, source)
+            }
+            Ok(SipMessage::Response(response)) => {
+                let input = Input::Received {
+                    message: SipMessage::Response(response),
+                    source,
+                };
+                match self.layer.handle_input(now, input) {
+                    Ok(_) => Receipt::Response,
+                    Err(error) => dropped(DropReason::Malformed, &error),
+                }
+            }
+            Err(ParseError::UnknownMethod { mut headers, .. }) => {
+                self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
+            }
+            Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => {
+                self.answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme")
+            }
+            Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
+            Err(error) => dropped(DropReason::Malformed, &error),
+        };
+        self.drain(now);
+        receipt
+    }
+
+    /// Fires the transaction timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.input(now, Input::Timeout);
+    }
+
+    /// The transport could not deliver to `peer` (a connection closed or failed).
+    pub fn transport_failed(&mut self, now: Instant, peer: Peer) {
+        self.input(now, Input::TransportFailed { peer });
+    }
+
+    /// The next message to put on the wire, if any. Drain after each call.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// When to call [`UasCore::handle_timeout`] next, if any timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.layer.poll_timeout()
+    }
+
+    fn receive_request(&mut self, now: Instant, request: Request, source: Peer) -> Receipt {
+        let method = request.method.to_string();
+        let input = Input::Received {
+            message: SipMessage::Request(request.clone()),
+            source,
+        };
+        match self.layer.handle_input(now, input) {
+            Ok(_) => Receipt::Request { method },
+            Err(TransactionError::Unmatchable(key_error)) => {
+                match validate_request(&request, SUPPORTED_EXTENSIONS) {
+                    Err(error) if error.can_be_answered() => {
+                        let response = error_for(&request, &error, &(self.to_tags)());
+                        if self.send_stateless(now, response, source) {
+                            Receipt::Request { method }
+                        } else {
+                            dropped(DropReason::Unanswerable, &error)
+                        }
+                    }
+                    Err(error) => dropped(DropReason::Unanswerable, &error),
+                    Ok(()) => dropped(DropReason::Unanswerable, &key_error),
+                }
+            }
+            Err(error) => dropped(DropReason::Unanswerable, &error),
+        }
+    }
+
+    /// Answers statelessly a request `rsip` cannot represent, from its headers.
+    fn answer_from_headers(
+        &mut self,
+        now: Instant,
+        headers: &mut Headers,
+        source: Peer,
+        code: u16,
+        reason: &str,
+    ) -> Receipt {
+        stamp_received(headers, source.addr);
+        let mut response = response_to_headers(headers, code, reason);
+        answers::add_to_tag(&mut response, &(self.to_tags)());
+        if self.send_stateless(now, response, source) {
+            Receipt::Request {
+                method: "other".to_owned(),
+            }
+        } else {
+            dropped(
+                DropReason::Unanswerable,
+                &format!("{code} {reason} has no Via to follow"),
+            )
+        }
+    }
+
+    /// Sends `response` outside any transaction to where its Via says. Returns
+    /// false when the Via cannot route it.
+    fn send_stateless(&mut self, now: Instant, response: Response, source: Peer) -> bool {
+        let Some(destination) = response_destination(&response, source) else {
+            return false;
+        };
+        self.input(
+            now,
+            Input::SendStateless {
+                message: SipMessage::Response(response),
+                destination,
+            },
+        );
+        true
+    }
+
+    fn input(&mut self, now: Instant, input: Input) {
+        if let Err(error) = self.layer.handle_input(now, input) {
+            tracing::warn!(%error, "the transaction layer refused an input");
+        }
+        self.drain(now);
+    }
+
+    /// Moves the layer's outputs out: transmits are queued, requests answered.
+    fn drain(&mut self, now: Instant) {
+        while let Some(output) = self.layer.poll_output() {
+            match output {
+                Output::Transmit(transmit) => self.transmits.push_back(transmit),
+                Output::Event(Event::Request { request, .. }) => {
+                    let response = match validate_request(&request, SUPPORTED_EXTENSIONS) {
+                        Ok(()) => answers::answer(&request, &(self.to_tags)()),
+                        Err(error) => error_for(&request, &error, &(self.to_tags)()),
+                    };
+                    self.respond(now, response);
+                }
+                Output::Event(Event::Cancel { request, .. }) => {
+                    let response = match validate_request(&request, SUPPORTED_EXTENSIONS) {
+                        Ok(()) => answers::answer_cancel(&request, &(self.to_tags)()),
+                        Err(error) => error_for(&request, &error, &(self.to_tags)()),
+                    };
+                    self.respond(now, response);
+                }
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    fn respond(&mut self, now: Instant, response: Response) {
+        if let Err(error) = self
+            .layer
+            .handle_input(now, Input::SendResponse { response })
+        {
+            tracing::warn!(%error, "cannot send a response");
+        }
+    }
+}
+
+fn error_for(request: &Request, error: &RequestError, to_tag: &str) -> Response {
+    let mut response = error_response(request, error);
+    answers::add_to_tag(&mut response, to_tag);
+    response
+}
+
+fn dropped(reason: DropReason, detail: &dyn fmt::Display) -> Receipt {
+    Receipt::Dropped {
+        reason,
+        detail: detail.to_string(),
+    }
+}

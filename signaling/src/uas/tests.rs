@@ -1,0 +1,228 @@
+//! The UAS core driven as the driver does: bytes in with a fake clock,
+//! transmits out.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::{DropReason, Receipt, UasCore};
+use crate::message::corpus;
+use crate::transaction::{Peer, Timers, TransactionLayer, Transmit, Transport};
+
+fn core() -> UasCore {
+    let mut branches = 0;
+    let mut tags = 0;
+    UasCore::new(
+        TransactionLayer::new(Timers::default(), move || {
+            branches += 1;
+            format!("b{branches}")
+        }),
+        move || {
+            tags += 1;
+            format!("tag{tags}")
+        },
+    )
+}
+
+fn peer(transport: Transport, addr: &str) -> Peer {
+    Peer {
+        transport,
+        addr: addr.parse::<SocketAddr>().unwrap(),
+    }
+}
+
+fn transmits(core: &mut UasCore) -> Vec<(Peer, String)> {
+    std::iter::from_fn(|| core.poll_transmit())
+        .map(
+            |Transmit {
+                 destination,
+                 payload,
+             }| { (destination, String::from_utf8_lossy(&payload).into_owned()) },
+        )
+        .collect()
+}
+
+fn status(text: &str) -> u16 {
+    text[8..11].parse().unwrap()
+}
+
+fn replaced(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.contains(from), "{from:?} not in the message");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn options_over_udp_is_answered_200_at_the_source_with_received() {
+    let mut core = core();
+    let source = peer(Transport::Udp, "198.51.100.7:5061");
+    let receipt = core.receive(Instant::now(), corpus::OPTIONS, source);
+    assert_eq!(
+        receipt,
+        Receipt::Request {
+            method: "OPTIONS".into()
+        }
+    );
+    let sent = transmits(&mut core);
+    let [(destination, response)] = &sent[..] else {
+        panic!("expected one response, got {sent:?}");
+    };
+    assert_eq!(*destination, source);
+    assert_eq!(status(response), 200);
+    assert!(
+        response.contains("Allow: OPTIONS, ACK, CANCEL\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.contains(";received=198.51.100.7\r\n"),
+        "{response}"
+    );
+    assert!(response.contains(";tag=tag1\r\n"), "{response}");
+}
+
+#[test]
+fn an_rport_request_over_udp_is_answered_at_its_source_port() {
+    let mut core = core();
+    let options = replaced(
+        corpus::OPTIONS,
+        "z9hG4bKhjhs8ass877",
+        "z9hG4bKhjhs8ass877;rport",
+    );
+    let source = peer(Transport::Udp, "198.51.100.7:40000");
+    core.receive(Instant::now(), &options, source);
+    let sent = transmits(&mut core);
+    assert_eq!(sent[0].0, source);
+    assert!(
+        sent[0].1.contains(";rport=40000;received=198.51.100.7\r\n"),
+        "{}",
+        sent[0].1
+    );
+}
+
+#[test]
+fn a_retransmitted_request_gets_the_same_answer_again() {
+    let mut core = core();
+    let source = peer(Transport::Udp, "192.0.2.30:5061");
+    core.receive(Instant::now(), corpus::OPTIONS, source);
+    let first = transmits(&mut core);
+    core.receive(Instant::now(), corpus::OPTIONS, source);
+    assert_eq!(transmits(&mut core), first);
+}
+
+#[test]
+fn a_request_failing_validation_gets_its_error_response_with_a_warning() {
+    let mut core = core();
+    let source = peer(Transport::Tcp, "192.0.2.95:40000");
+    core.receive(Instant::now(), corpus::RFC4475_INSUF, source);
+    let sent = transmits(&mut core);
+    let (destination, response) = sent.last().unwrap();
+    assert_eq!(*destination, source, "same connection");
+    assert_eq!(status(response), 400);
+    assert!(
+        response.contains("Warning: 399 kefu \"missing Call-ID header\"\r\n"),
+        "{response}"
+    );
+}
+
+#[test]
+fn a_request_no_transaction_can_hold_is_answered_statelessly() {
+    let mut core = core();
+    let bad_cseq = replaced(corpus::OPTIONS, "CSeq: 1 OPTIONS", "CSeq: one OPTIONS");
+    let source = peer(Transport::Udp, "192.0.2.30:5061");
+    let receipt = core.receive(Instant::now(), &bad_cseq, source);
+    assert!(matches!(receipt, Receipt::Request { .. }), "{receipt:?}");
+    let sent = transmits(&mut core);
+    assert_eq!(status(&sent[0].1), 400, "{}", sent[0].1);
+    assert_eq!(core.poll_timeout(), None, "no transaction was created");
+}
+
+#[test]
+fn an_invite_gets_100_then_501_retransmitted_until_the_ack() {
+    let mut core = core();
+    let now = Instant::now();
+    let source = peer(Transport::Udp, "192.0.2.10:5060");
+    core.receive(now, corpus::INVITE, source);
+    let statuses: Vec<u16> = transmits(&mut core)
+        .iter()
+        .map(|(_, text)| status(text))
+        .collect();
+    assert_eq!(statuses, [100, 501]);
+    let due = core.poll_timeout().unwrap();
+    assert_eq!(due, now + Duration::from_millis(500));
+    core.handle_timeout(due);
+    assert_eq!(status(&transmits(&mut core)[0].1), 501);
+    core.receive(due, corpus::ACK, source);
+    assert!(transmits(&mut core).is_empty());
+}
+
+#[test]
+fn a_cancel_for_no_pending_invite_gets_481() {
+    let mut core = core();
+    let cancel = replaced(corpus::OPTIONS, "OPTIONS sip:", "CANCEL sip:");
+    let cancel = String::from_utf8(cancel)
+        .unwrap()
+        .replace("1 OPTIONS", "1 CANCEL");
+    core.receive(
+        Instant::now(),
+        cancel.as_bytes(),
+        peer(Transport::Udp, "192.0.2.30:5061"),
+    );
+    assert_eq!(status(&transmits(&mut core)[0].1), 481);
+}
+
+#[test]
+fn an_extension_method_is_answered_501_from_its_headers() {
+    let mut core = core();
+    let foo = String::from_utf8(corpus::OPTIONS.to_vec())
+        .unwrap()
+        .replace("OPTIONS", "FOO");
+    let receipt = core.receive(
+        Instant::now(),
+        foo.as_bytes(),
+        peer(Transport::Udp, "192.0.2.30:5061"),
+    );
+    assert_eq!(
+        receipt,
+        Receipt::Request {
+            method: "other".into()
+        }
+    );
+    let sent = transmits(&mut core);
+    assert_eq!(status(&sent[0].1), 501);
+    assert!(sent[0].1.contains("CSeq: 1 FOO\r\n"), "{}", sent[0].1);
+}
+
+#[test]
+fn what_cannot_be_answered_is_dropped_with_its_reason() {
+    let mut core = core();
+    let source = peer(Transport::Udp, "192.0.2.30:5061");
+    let no_via = replaced(
+        corpus::OPTIONS,
+        "Via: SIP/2.0/UDP 192.0.2.30:5061;branch=z9hG4bKhjhs8ass877\r\n",
+        "",
+    );
+    let oversized = vec![b'a'; 70 * 1024];
+    for (bytes, reason) in [
+        (&b"\x00\x01garbage\r\n\r\n"[..], DropReason::Malformed),
+        (&no_via[..], DropReason::Unanswerable),
+        (&oversized[..], DropReason::TooLarge),
+    ] {
+        let receipt = core.receive(Instant::now(), bytes, source);
+        assert!(
+            matches!(receipt, Receipt::Dropped { reason: got, .. } if got == reason),
+            "expected {reason:?}, got {receipt:?}"
+        );
+        assert!(transmits(&mut core).is_empty());
+    }
+}
+
+#[test]
+fn a_stray_response_is_absorbed_without_an_answer() {
+    let mut core = core();
+    let receipt = core.receive(
+        Instant::now(),
+        corpus::RESPONSE_180,
+        peer(Transport::Udp, "192.0.2.10:5060"),
+    );
+    assert_eq!(receipt, Receipt::Response);
+    assert!(transmits(&mut core).is_empty());
+}
