@@ -26,24 +26,31 @@
 //! the process (storage, other nodes), so they need absolute times. The
 //! [`crate::auth::Guard`] takes a monotonic `Instant` instead.
 //!
-//! How a driver uses it, per request:
+//! How the receive path uses it, per request (the endpoint that owns the
+//! [`crate::uas::UasCore`] owns the guard and the registrar too):
 //!
-//! 1. [`crate::auth::Guard::admit`] with the source IP: drop silently unless
+//! 1. [`crate::auth::Guard::admit`] with the source IP, before
+//!    [`crate::uas::UasCore::receive`]: drop the bytes silently unless
 //!    [`crate::auth::Admission::Admit`].
-//! 2. Parse, feed the transaction layer and validate as [`crate::transaction`]
-//!    describes; a REGISTER arrives as a server-transaction request.
-//! 3. With an async database, fetch the credentials first: [`claimed_username`]
-//!    names the user, and a closure `|_: &str, _: &str| ha1.clone()` is a
-//!    [`CredentialStore`]. Then [`Registrar::handle`].
+//! 2. The UAS core parses, stamps `received`/`rport`, runs the transaction layer
+//!    and validates; a REGISTER that comes out as a server-transaction request
+//!    goes to [`Registrar::handle`] (instead of today's 501), with the
+//!    transaction's source [`Peer`] and the realm of the tenant it is for.
+//! 3. Credentials: the handler is synchronous, so either keep the users' HA1s
+//!    in memory (a [`CredentialStore`] over a cache refreshed when users change)
+//!    or fetch them before the call — [`claimed_username`] names the user, and
+//!    a closure `|_: &str, _: &str| ha1.clone()` is a [`CredentialStore`].
 //! 4. If [`AuthOutcome::is_failure`], [`crate::auth::Guard::record_failure`].
 //! 5. Persist [`RegisterOutcome::changes`] in order, then send
-//!    [`RegisterOutcome::response`] through the transaction — persisting first,
-//!    so a 200 is never sent for a binding a crash would lose.
+//!    [`RegisterOutcome::response`] through the server transaction
+//!    ([`crate::transaction::Input::SendResponse`]) — persisting first, so a 200
+//!    is never sent for a binding a crash would lose.
 //!
 //! And around it: at start, `Registrar::new(config, secret,
 //! Bindings::restore(rows))`; at [`Registrar::next_expiry`], call
-//! [`Registrar::expire`] and persist the removals. The server secret is generated
-//! once and stored, so nonces survive restarts and work across nodes.
+//! [`Registrar::expire`] and persist the removals; call control finds a user's
+//! phones with [`Bindings::current`]. The server secret is generated once and
+//! stored, so nonces survive restarts and work across nodes.
 
 mod bindings;
 mod contacts;
