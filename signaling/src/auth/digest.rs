@@ -14,8 +14,10 @@
 //! algorithms ([`Ha1Pair`]). An unknown user is checked against a stand-in HA1 so
 //! that the answer, and the work done, are the same as for a wrong password.
 //! Replay: with `qop=auth` the highest nonce count seen per nonce is kept (in a
-//! bounded map) and a count not above it is refused; RFC 2069 clients without
-//! `qop` send no count, so only the nonce lifetime bounds their replays.
+//! bounded map) and a count not above it is refused. RFC 2069 clients without
+//! `qop` send no count, so for them a nonce is good once: digest does not cover
+//! `Contact`, and a reusable nonce would let a captured REGISTER be replayed with
+//! another contact. Such a client is challenged again and retries.
 
 use std::time::{Duration, SystemTime};
 
@@ -157,7 +159,8 @@ pub enum Rejection {
     /// two are deliberately not told apart).
     #[error("wrong digest response")]
     WrongResponse,
-    /// A nonce count not above one already accepted for this nonce.
+    /// A nonce count not above one already accepted for this nonce, or a
+    /// second use of a nonce without `qop`.
     #[error("nonce count replayed")]
     ReplayedNonceCount,
 }
@@ -262,15 +265,18 @@ impl DigestAuth {
         if age == NonceAge::Expired {
             return Verdict::StaleNonce;
         }
-        if let Some(qop) = &credentials.qop {
-            let highest = self
-                .nonce_counts
-                .get_or_insert_with(credentials.nonce.clone(), || 0);
-            if qop.nonce_count <= *highest {
-                return Verdict::Rejected(Rejection::ReplayedNonceCount);
-            }
-            *highest = qop.nonce_count;
+        // Without qop the nonce is used up at once: no later count is above MAX.
+        let count = credentials
+            .qop
+            .as_ref()
+            .map_or(u32::MAX, |qop| qop.nonce_count);
+        let highest = self
+            .nonce_counts
+            .get_or_insert_with(credentials.nonce.clone(), || 0);
+        if count <= *highest {
+            return Verdict::Rejected(Rejection::ReplayedNonceCount);
         }
+        *highest = count;
         Verdict::Authenticated
     }
 
@@ -493,6 +499,21 @@ mod tests {
         assert_eq!(
             auth.verify("REGISTER", &credentials, REALM, Some(&stored()), at(1)),
             Verdict::Authenticated
+        );
+    }
+
+    #[test]
+    fn without_qop_a_nonce_is_good_once() {
+        let mut auth = auth();
+        let nonce = fresh_nonce(&auth, at(0));
+        let credentials = answer(&nonce, Algorithm::Md5, "demo1001", None);
+        assert_eq!(
+            auth.verify("REGISTER", &credentials, REALM, Some(&stored()), at(1)),
+            Verdict::Authenticated
+        );
+        assert_eq!(
+            auth.verify("REGISTER", &credentials, REALM, Some(&stored()), at(2)),
+            Verdict::Rejected(Rejection::ReplayedNonceCount)
         );
     }
 

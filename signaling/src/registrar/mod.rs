@@ -158,9 +158,15 @@ pub enum AuthOutcome {
 }
 
 impl AuthOutcome {
-    /// Whether this counts as a failed attempt for the guard.
+    /// Whether this counts as a failed attempt for the guard. A replayed nonce
+    /// count does not: it guesses no password, and an RFC 2069 phone reusing
+    /// its nonce must not get itself banned.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Rejected(_) | Self::ForeignAor { .. })
+        match self {
+            Self::Rejected(rejection) => *rejection != Rejection::ReplayedNonceCount,
+            Self::ForeignAor { .. } => true,
+            Self::NotAttempted | Self::Challenged | Self::Authenticated { .. } => false,
+        }
     }
 }
 

@@ -319,7 +319,7 @@ fn a_forged_nonce_gets_a_plain_challenge_and_counts_as_a_failure() {
 }
 
 #[test]
-fn a_replayed_register_is_refused() {
+fn a_replayed_register_is_challenged_again_without_counting_as_a_failure() {
     let mut registrar = registrar();
     let nonce = md5_nonce(&handle(
         &mut registrar,
