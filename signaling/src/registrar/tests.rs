@@ -739,3 +739,48 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_password_guesser_is_banned_after_ten_wrong_answers_as_the_driver_wires_it() {
+    use crate::auth::{Admission, Guard, GuardConfig};
+    use std::time::Instant;
+
+    let mut registrar = registrar();
+    let mut guard = Guard::new(GuardConfig::default());
+    let scanner = phone().addr.ip();
+    let start = Instant::now();
+    let mut answered = 0;
+    for attempt in 0..20u32 {
+        let now = start + Duration::from_secs(u64::from(attempt));
+        if guard.admit(scanner, now) != Admission::Admit {
+            continue;
+        }
+        let nonce = md5_nonce(&handle(
+            &mut registrar,
+            &register("1001", "c1", 1, DESK),
+            at(0),
+        ));
+        let guess = format!("guess{attempt}");
+        let request = register(
+            "1001",
+            "c1",
+            2,
+            &format!("{DESK}{}", authorization("1001", &guess, &nonce, 1)),
+        );
+        let outcome = handle(&mut registrar, &request, at(0));
+        answered += 1;
+        if outcome.auth.is_failure() {
+            guard.record_failure(scanner, now);
+        }
+    }
+    // The tenth failure, at second 9, bans the address for ten minutes.
+    assert_eq!(answered, 10);
+    assert_eq!(
+        guard.admit(scanner, start + Duration::from_secs(608)),
+        Admission::Banned
+    );
+    assert_eq!(
+        guard.admit(scanner, start + Duration::from_secs(609)),
+        Admission::Admit
+    );
+}
