@@ -56,18 +56,17 @@ pub enum Admission {
     RateLimited,
 }
 
-#[derive(Debug, Default)]
-struct FailureRecord {
-    /// Times of the failures still inside the window, oldest first.
-    recent: VecDeque<Instant>,
-    banned_until: Option<Instant>,
-}
-
 /// Per-address bans and rate limits.
 #[derive(Debug)]
 pub struct Guard {
     config: GuardConfig,
-    failures: BoundedMap<IpAddr, FailureRecord>,
+    /// Times of each address's failures still inside the window, oldest first.
+    failures: BoundedMap<IpAddr, VecDeque<Instant>>,
+    /// When each banned address's ban ends. Kept apart from `failures`, so that
+    /// failures from many (possibly spoofed) addresses evict other failure
+    /// counts, not bans: evicting a ban takes `max_failures` failures per
+    /// address, for `max_tracked_addresses` addresses.
+    bans: BoundedMap<IpAddr, Instant>,
     rate: RateLimiter,
 }
 
@@ -76,6 +75,7 @@ impl Guard {
     pub fn new(config: GuardConfig) -> Self {
         Self {
             failures: BoundedMap::new(config.max_tracked_addresses),
+            bans: BoundedMap::new(config.max_tracked_addresses),
             rate: RateLimiter::new(config.rate, config.max_tracked_addresses),
             config,
         }
@@ -93,46 +93,38 @@ impl Guard {
         }
     }
 
-    /// Whether `addr` is banned at `now`. A ban that has run out is forgotten,
-    /// with the failures that led to it.
+    /// Whether `addr` is banned at `now`. A ban that has run out is forgotten.
     pub fn is_banned(&mut self, addr: IpAddr, now: Instant) -> bool {
-        let Some(until) = self
-            .failures
-            .get(&addr)
-            .and_then(|record| record.banned_until)
-        else {
+        let Some(&until) = self.bans.get(&addr) else {
             return false;
         };
         if now < until {
             return true;
         }
-        self.failures.remove(&addr);
+        self.bans.remove(&addr);
         false
     }
 
     /// Records a failed authentication from `addr` at `now`. Returns true when
-    /// this failure got the address banned.
+    /// this failure got the address banned; its failure count then starts over.
     pub fn record_failure(&mut self, addr: IpAddr, now: Instant) -> bool {
         if self.is_banned(addr, now) {
             return false;
         }
         let window = self.config.failure_window;
-        let record = self
-            .failures
-            .get_or_insert_with(addr, FailureRecord::default);
-        while record
-            .recent
+        let recent = self.failures.get_or_insert_with(addr, VecDeque::new);
+        while recent
             .front()
             .is_some_and(|&failed| now.saturating_duration_since(failed) >= window)
         {
-            record.recent.pop_front();
+            recent.pop_front();
         }
-        record.recent.push_back(now);
-        if record.recent.len() < self.config.max_failures {
+        recent.push_back(now);
+        if recent.len() < self.config.max_failures {
             return false;
         }
-        record.recent.clear();
-        record.banned_until = Some(now + self.config.ban);
+        self.failures.remove(&addr);
+        *self.bans.get_or_insert_with(addr, || now) = now + self.config.ban;
         true
     }
 }
@@ -228,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn tracked_addresses_are_capped() {
+    fn failures_from_many_addresses_do_not_evict_a_ban() {
         let mut guard = Guard::new(GuardConfig {
             max_tracked_addresses: 100,
             ..GuardConfig::default()
@@ -240,6 +232,27 @@ mod tests {
         for host in 0..=255u8 {
             guard.record_failure(IpAddr::V4(Ipv4Addr::new(198, 51, 100, host)), now);
         }
+        assert_eq!(guard.admit(SCANNER, now), Admission::Banned);
+    }
+
+    #[test]
+    fn tracked_failures_and_bans_are_capped() {
+        let mut guard = Guard::new(GuardConfig {
+            max_tracked_addresses: 100,
+            ..GuardConfig::default()
+        });
+        let now = Instant::now();
+        let host = |n: u8| IpAddr::V4(Ipv4Addr::new(198, 51, 100, n));
+        for n in 0..=255u8 {
+            guard.record_failure(host(n), now);
+        }
         assert_eq!(guard.failures.len(), 100);
+        for n in 0..=255u8 {
+            for _ in 0..10 {
+                guard.record_failure(host(n), now);
+            }
+        }
+        assert_eq!(guard.bans.len(), 100);
+        assert_eq!(guard.admit(host(255), now), Admission::Banned);
     }
 }
