@@ -323,3 +323,68 @@ async fn after_a_transfer_the_new_phone_is_relayed_and_the_old_one_dropped() {
     assert_eq!(stats.agent.foreign_dropped, 5);
     assert_eq!(stats.agent.remote, Some(second_agent.local_addr().unwrap()));
 }
+
+#[tokio::test]
+async fn concurrent_calls_from_one_pool_never_hear_each_other() {
+    const CALLS: u8 = 10;
+    const CALL_PACKETS: u16 = 100;
+    let allocator = PortAllocator::new(LOOPBACK, "47000-47999".parse().unwrap());
+    let mut calls = Vec::new();
+    for call in 0..CALLS {
+        let caller = bind().await;
+        let agent = bind().await;
+        let relay = spawn_relay(
+            RelayConfig {
+                caller: leg(
+                    CALLER_LEG_SSRC + u32::from(call),
+                    0,
+                    caller.local_addr().unwrap(),
+                ),
+                agent: leg(
+                    AGENT_LEG_SSRC + u32::from(call),
+                    0,
+                    agent.local_addr().unwrap(),
+                ),
+                caller_to_agent: PayloadMap::Identity,
+                agent_to_caller: PayloadMap::Identity,
+            },
+            allocator.allocate().unwrap(),
+            allocator.allocate().unwrap(),
+        )
+        .unwrap();
+        calls.push((call, caller, agent, relay));
+    }
+    let ports: std::collections::HashSet<_> = calls
+        .iter()
+        .flat_map(|(_, _, _, relay)| [relay.caller_rtp_addr(), relay.agent_rtp_addr()])
+        .collect();
+    assert_eq!(
+        ports.len(),
+        2 * usize::from(CALLS),
+        "every leg has its own port"
+    );
+
+    for i in 0..CALL_PACKETS {
+        for (call, caller, agent, relay) in &calls {
+            caller
+                .send_to(&packet(1, i, *call), relay.caller_rtp_addr())
+                .await
+                .unwrap();
+            agent
+                .send_to(&packet(2, i, 100 + *call), relay.agent_rtp_addr())
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    for (call, caller, agent, relay) in calls {
+        let at_agent = receive(&agent, CALL_PACKETS).await;
+        let at_caller = receive(&caller, CALL_PACKETS).await;
+        assert_one_continuous_stream(&at_agent, AGENT_LEG_SSRC + u32::from(call), call);
+        assert_one_continuous_stream(&at_caller, CALLER_LEG_SSRC + u32::from(call), 100 + call);
+        let stats = relay.stop().await.unwrap();
+        assert_eq!(stats.caller.packets_received, u64::from(CALL_PACKETS));
+        assert_eq!(stats.agent.packets_received, u64::from(CALL_PACKETS));
+    }
+    assert_eq!(allocator.available(), 500);
+}
