@@ -3,7 +3,7 @@
 DATA_DIR ?= ./data
 CARGO    ?= cargo
 
-.PHONY: run build test bench deps clean
+.PHONY: run build test bench fuzz deps clean
 
 ## run: install what is missing, build release, start kefu with the demo tenant
 run:
@@ -22,6 +22,11 @@ test:
 ## bench: benchmarks in bench/ (figures printed and written to bench/results/)
 bench:
 	bench/run.sh
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60)
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## deps: install the system packages for tests without running them
 deps:

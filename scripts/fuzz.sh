@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target of every crate (`*/fuzz/`) for N seconds each
+# (default 60). No nightly toolchain is needed: RUSTC_BOOTSTRAP=1 lets the stable
+# one build with the sanitizer flags cargo-fuzz passes.
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-60}"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "fuzz: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
+export RUSTC_BOOTSTRAP=1
+
+for dir in */fuzz; do
+    [[ -f "$dir/Cargo.toml" ]] || continue
+    crate="${dir%/fuzz}"
+    for target in $(cd "$crate" && cargo fuzz list); do
+        corpus="$dir/corpus/$target"
+        mkdir -p "$corpus"
+        seeds=()
+        [[ -d "$dir/seeds" ]] && seeds=("$dir/seeds")
+        echo "== fuzz $crate/$target for ${seconds}s"
+        (cd "$crate" && cargo fuzz run "$target" "../$corpus" "${seeds[@]/#/../}" -- \
+            -max_total_time="$seconds" -print_final_stats=1 2>&1 | grep -E "^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|Done)" || true)
+        if ls "$dir/artifacts/$target"/crash-* >/dev/null 2>&1; then
+            echo "fuzz: $crate/$target found a crash: $(ls "$dir/artifacts/$target"/crash-*)" >&2
+            exit 1
+        fi
+    done
+done
