@@ -93,6 +93,7 @@ fn print_config(config: &Config) {
     println!("config ok: {file}");
     println!("  data_dir        = {}", config.data_dir.display());
     println!("  sip.listen      = {} (udp+tcp)", config.sip_listen);
+    println!("  sip.realm       = {}", config.sip_realm);
     println!("  http.listen     = {}", config.http_listen);
     println!("  database.url    = {}", config.database_url.redacted());
     println!(

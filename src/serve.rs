@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use kefu_signaling::driver::Driver;
 use kefu_signaling::transaction::{Timers, TransactionLayer};
-use kefu_signaling::uas::UasCore;
+use kefu_signaling::uas::{Registration, UasCore};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
-use crate::{admin_token, demo, listen, telemetry};
+use crate::{admin_token, demo, listen, registration, telemetry};
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
@@ -54,7 +54,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notices.push_str(&demo_announcement(&tenant, sip_addr));
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
-    let sip_driver = Driver::start(sip.udp, sip.tcp, sip_core());
+    let (registration, registration_tasks) = registration::start(&store, &config.sip_realm)
+        .await
+        .context("cannot start the SIP registrar")?;
+    let sip_driver = Driver::start(sip.udp, sip.tcp, sip_core(registration));
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
@@ -100,18 +103,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if sip_stopped.is_err() {
         tracing::warn!("the SIP driver did not stop in time");
     }
+    registration_tasks.stop(Duration::from_millis(300)).await;
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// The SIP UAS core with RFC 3261 timers, and random branches and To tags.
-fn sip_core() -> UasCore {
+fn sip_core(registration: Registration) -> UasCore {
     let random_token = || format!("{:016x}", rand::random::<u64>());
     UasCore::new(
         TransactionLayer::new(Timers::default(), random_token),
         random_token,
     )
+    .with_registration(registration)
 }
 
 /// SIGTERM and SIGINT, watched from the start so that a signal arriving

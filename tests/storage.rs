@@ -8,7 +8,7 @@ mod common;
 use kefu::config::DatabaseUrl;
 use kefu::store::{
     Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser, Role, RouteTarget, Scope,
-    Store, StoreError, ha1,
+    Store, StoreError, StoredBinding, ha1,
 };
 use md5::Md5;
 use sha2::Sha256;
@@ -415,4 +415,69 @@ async fn recordings_are_listed_per_call(store: &Store) {
     assert_eq!(recordings.len(), 1);
     assert_eq!(recordings[0].duration_ms, Some(5_000));
     assert_eq!(recordings[0].pauses, "[[1000,2000]]");
+}
+
+on_both_engines!(sip_bindings_and_server_secret_persist);
+async fn sip_bindings_and_server_secret_persist(store: &Store) {
+    let secret = store.server_secret("nonce").await.unwrap();
+    assert_eq!(
+        store.server_secret("nonce").await.unwrap(),
+        secret,
+        "made once"
+    );
+    assert_ne!(store.server_secret("other").await.unwrap(), secret);
+
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: "2003",
+            display_name: "Fay",
+            role: Role::Agent,
+            extension: Some("2003"),
+            password: Some("pw"),
+        })
+        .await
+        .unwrap();
+    let users = store.sip_users_in_realm("acme.example").await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].ha1_md5, ha1::<Md5>("2003", "acme.example", "pw"));
+    assert!(
+        store
+            .sip_users_in_realm("elsewhere")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut binding = StoredBinding {
+        realm: "acme.example".into(),
+        username: "2003".into(),
+        contact: "sip:2003@192.0.2.7:5060".into(),
+        expires_at: 10_000,
+        call_id: "reg-1".into(),
+        cseq: 1,
+        source: "udp:192.0.2.7:5060".into(),
+    };
+    store.upsert_sip_binding(&binding).await.unwrap();
+    binding.expires_at = 20_000;
+    binding.cseq = 2;
+    store.upsert_sip_binding(&binding).await.unwrap();
+    assert_eq!(
+        store.live_sip_bindings(Millis(15_000)).await.unwrap(),
+        vec![binding.clone()]
+    );
+    assert!(
+        store
+            .live_sip_bindings(Millis(20_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired"
+    );
+    store
+        .remove_sip_binding("acme.example", "2003", "sip:2003@192.0.2.7:5060")
+        .await
+        .unwrap();
+    assert!(store.live_sip_bindings(Millis(0)).await.unwrap().is_empty());
 }

@@ -19,6 +19,7 @@ pub(super) struct FileConfig {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct SipSection {
     pub listen: Option<String>,
+    pub realm: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -67,6 +67,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// SIP listens here on UDP and TCP.
     pub sip_listen: ListenAddr,
+    /// The digest realm phones register in; users of tenants with this realm
+    /// may register.
+    pub sip_realm: String,
     /// HTTP (API, WebSockets, web apps) listens here.
     pub http_listen: ListenAddr,
     /// Where the store lives.

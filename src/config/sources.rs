@@ -47,6 +47,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "sip.realm",
+        env: "KEFU_SIP_REALM",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "http.listen",
         env: "KEFU_HTTP_LISTEN",
         flag: Some("--http-listen"),
@@ -275,6 +281,19 @@ fn resolve(
     };
     let sip_listen = listen("sip.listen", parsed.sip.listen, "0.0.0.0:5060")?;
     let http_listen = listen("http.listen", parsed.http.listen, "0.0.0.0:8080")?;
+    let sip_realm = parsed.sip.realm.unwrap_or_else(|| "kefu".to_owned());
+    if sip_realm.is_empty()
+        || !sip_realm
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(invalid(
+            "sip.realm",
+            &sip_realm,
+            &origin_of("sip.realm"),
+            "must be letters, digits, '.', '-' or '_', e.g. kefu or pbx.example.com",
+        ));
+    }
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -341,6 +360,7 @@ fn resolve(
         file,
         data_dir,
         sip_listen,
+        sip_realm,
         http_listen,
         database_url,
         database_max_connections,
@@ -393,6 +413,13 @@ mod tests {
         );
         assert!(!config.demo);
         assert_eq!(config.log_format, LogFormat::Human);
+        assert_eq!(config.sip_realm, "kefu");
+    }
+
+    #[test]
+    fn realm_with_quotes_is_refused() {
+        let err = load_err("[sip]\nrealm = \"a\\\"b\"\n");
+        assert!(err.contains("sip.realm"), "{err}");
     }
 
     #[test]

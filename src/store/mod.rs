@@ -12,6 +12,7 @@ mod directory;
 mod ivr;
 mod queues;
 mod recordings;
+mod sip;
 mod tenants;
 mod tokens;
 mod users;
@@ -22,6 +23,7 @@ pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;
 pub use queues::{Queue, QueueMember};
 pub use recordings::{NewRecording, Recording};
+pub use sip::{RealmUser, StoredBinding};
 pub use tenants::Tenant;
 pub use tokens::{ApiToken, IssuedToken, Scope, token_hash};
 pub use users::{NewUser, Role, SipCredentials, User, ha1};
@@ -69,6 +71,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot hash a password: {0}")]
     PasswordHash(String),
+    #[error("stored {what} is corrupt")]
+    Corrupt { what: &'static str },
     #[error("{what} not found")]
     NotFound { what: &'static str },
     #[error("database error: {0}")]

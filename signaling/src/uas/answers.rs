@@ -1,6 +1,7 @@
 //! The final responses the minimal UAS core gives to requests that passed
 //! validation: `200 OK` to OPTIONS with what we accept and allow (RFC 3261
-//! §11.2), `481` to a CANCEL, `501 Not Implemented` to everything else. Each
+//! §11.2), `481` to a CANCEL, `501 Not Implemented` to everything else the
+//! core does not hand on (REGISTER goes to the registrar when one is attached). Each
 //! carries a To tag (§8.2.6.2).
 
 use rsip::headers::{Accept, Allow, To, UntypedHeader};
@@ -11,15 +12,24 @@ use crate::message::response_to;
 /// The methods the core answers itself, for `Allow`.
 pub const ALLOWED_METHODS: &str = "OPTIONS, ACK, CANCEL";
 
+/// The same when the registrar is on.
+pub const ALLOWED_METHODS_WITH_REGISTER: &str = "OPTIONS, ACK, CANCEL, REGISTER";
+
 /// The body types we accept, for `Accept`.
 pub const ACCEPTED_BODIES: &str = "application/sdp";
 
-/// The final response to a valid request other than CANCEL.
-pub fn answer(request: &Request, to_tag: &str) -> Response {
+/// The final response to a valid request other than CANCEL (and REGISTER,
+/// when `registers` says the registrar takes those).
+pub fn answer(request: &Request, to_tag: &str, registers: bool) -> Response {
     let mut response = match request.method {
         Method::Options => {
             let mut ok = response_to(request, 200, "OK");
-            ok.headers.push(Header::Allow(Allow::new(ALLOWED_METHODS)));
+            let allowed = if registers {
+                ALLOWED_METHODS_WITH_REGISTER
+            } else {
+                ALLOWED_METHODS
+            };
+            ok.headers.push(Header::Allow(Allow::new(allowed)));
             ok.headers
                 .push(Header::Accept(Accept::new(ACCEPTED_BODIES)));
             ok
@@ -69,7 +79,7 @@ mod tests {
 
     #[test]
     fn options_is_answered_200_with_allow_and_accept() {
-        let ok = text(&answer(&request(corpus::OPTIONS), "t1"));
+        let ok = text(&answer(&request(corpus::OPTIONS), "t1", false));
         assert!(ok.starts_with("SIP/2.0 200 OK\r\n"), "{ok}");
         assert!(ok.contains("Allow: OPTIONS, ACK, CANCEL\r\n"), "{ok}");
         assert!(ok.contains("Accept: application/sdp\r\n"), "{ok}");
@@ -79,7 +89,7 @@ mod tests {
     #[test]
     fn other_methods_are_not_implemented_yet() {
         for bytes in [corpus::INVITE, corpus::REGISTER, corpus::BYE] {
-            let response = answer(&request(bytes), "t1");
+            let response = answer(&request(bytes), "t1", false);
             assert_eq!(response.status_code.code(), 501);
         }
     }

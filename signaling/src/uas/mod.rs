@@ -5,14 +5,17 @@
 //! the [`TransactionLayer`], and answer what arrives. `OPTIONS` gets `200` with
 //! `Allow` and `Accept`; a request failing [`validate_request`] gets its error
 //! response (400 with a `Warning`, 420, 483, ...) when one can be routed back, and
-//! is dropped otherwise; a CANCEL gets 481; every other method gets `501 Not
-//! Implemented` for now: REGISTER (the registrar) and INVITE (dialogs, call
-//! control) arrive with later work. What cannot be parsed is dropped, and
+//! is dropped otherwise; a CANCEL gets 481; with a [`Registration`] attached, a
+//! REGISTER goes to the registrar (digest auth, bindings) and every request
+//! first passes the per-address guard (bans, rate limit); every other method gets
+//! `501 Not Implemented` for now: INVITE (dialogs, call control) arrives with
+//! later work. What cannot be parsed is dropped, and
 //! [`UasCore::receive`] says why in its [`Receipt`] so that the driver can log and
 //! count it. Like the layer, it reads no socket and no clock, and its To tags come
 //! from an injected source.
 
 mod answers;
+mod registration;
 #[cfg(test)]
 mod tests;
 
@@ -30,7 +33,10 @@ use crate::transaction::{
     Event, Input, Output, Peer, TransactionError, TransactionLayer, Transmit, response_destination,
 };
 
-pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS};
+pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS, ALLOWED_METHODS_WITH_REGISTER};
+pub use registration::{BindingSink, Registration};
+
+use crate::auth::Admission;
 
 /// The option tags we support, for `Require` (none yet).
 const SUPPORTED_EXTENSIONS: &[&str] = &[];
@@ -65,6 +71,10 @@ pub enum DropReason {
     Malformed,
     /// A request whose answer could not be routed back (no usable Via).
     Unanswerable,
+    /// The source address is banned after repeated failed authentication.
+    Banned,
+    /// The source address sends faster than its rate limit.
+    RateLimited,
 }
 
 impl DropReason {
@@ -74,6 +84,8 @@ impl DropReason {
             Self::TooLarge => "too_large",
             Self::Malformed => "malformed",
             Self::Unanswerable => "unanswerable",
+            Self::Banned => "banned",
+            Self::RateLimited => "rate_limited",
         }
     }
 }
@@ -83,6 +95,7 @@ pub struct UasCore {
     layer: TransactionLayer,
     to_tags: Box<dyn FnMut() -> String + Send>,
     transmits: VecDeque<Transmit>,
+    registration: Option<Registration>,
 }
 
 impl UasCore {
@@ -93,12 +106,33 @@ impl UasCore {
             layer,
             to_tags: Box::new(to_tags),
             transmits: VecDeque::new(),
+            registration: None,
         }
+    }
+
+    /// Adds REGISTER handling and the per-address guard in front of every request.
+    pub fn with_registration(mut self, registration: Registration) -> Self {
+        self.registration = Some(registration);
+        self
+    }
+
+    /// The registrar's bindings, when registration is on.
+    pub fn bindings(&self) -> Option<&crate::registrar::Bindings> {
+        self.registration.as_ref().map(Registration::bindings)
     }
 
     /// Handles the bytes of one message (a datagram, or one frame of a stream)
     /// that arrived from `source` at `now`. Never panics, whatever `bytes` hold.
     pub fn receive(&mut self, now: Instant, bytes: &[u8], source: Peer) -> Receipt {
+        if let Some(registration) = &mut self.registration {
+            match registration.admit(source.addr.ip(), now) {
+                Admission::Admit => {}
+                Admission::Banned => return dropped(DropReason::Banned, &"banned source"),
+                Admission::RateLimited => {
+                    return dropped(DropReason::RateLimited, &"over the request rate limit");
+                }
+            }
+        }
         let receipt = match parse_message(bytes) {
             Ok(SipMessage::Request(mut request)) => {
                 stamp_received(&mut request.headers, source.addr);
@@ -129,6 +163,9 @@ impl UasCore {
 
     /// Fires the transaction timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(registration) = &mut self.registration {
+            registration.expire(now);
+        }
         self.input(now, Input::Timeout);
     }
 
@@ -144,7 +181,14 @@ impl UasCore {
 
     /// When to call [`UasCore::handle_timeout`] next, if any timer runs.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.layer.poll_timeout()
+        let expiry = self
+            .registration
+            .as_ref()
+            .and_then(Registration::next_expiry);
+        match (self.layer.poll_timeout(), expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn receive_request(&mut self, now: Instant, request: Request, source: Peer) -> Receipt {
@@ -225,9 +269,18 @@ impl UasCore {
         while let Some(output) = self.layer.poll_output() {
             match output {
                 Output::Transmit(transmit) => self.transmits.push_back(transmit),
-                Output::Event(Event::Request { request, .. }) => {
+                Output::Event(Event::Request {
+                    request, source, ..
+                }) => {
                     let response = match validate_request(&request, SUPPORTED_EXTENSIONS) {
-                        Ok(()) => answers::answer(&request, &(self.to_tags)()),
+                        Ok(()) => match (&mut self.registration, &request.method) {
+                            (Some(registration), rsip::Method::Register) => {
+                                registration.register(now, &request, source)
+                            }
+                            (registration, _) => {
+                                answers::answer(&request, &(self.to_tags)(), registration.is_some())
+                            }
+                        },
                         Err(error) => error_for(&request, &error, &(self.to_tags)()),
                     };
                     self.respond(now, response);
