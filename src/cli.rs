@@ -1,5 +1,5 @@
 //! The `kefu` command line (clap): `serve`, `check-config`, `admin-token`,
-//! `version`. Flags are overrides; [`crate::config`] layers them over the
+//! `ivr validate|render`, `version`. Flags are overrides; [`crate::config`] layers them over the
 //! environment and the file.
 
 use std::path::PathBuf;
@@ -24,8 +24,42 @@ pub enum Command {
     CheckConfig(ConfigArgs),
     /// Manage the admin API token.
     AdminToken(AdminTokenArgs),
+    /// Check and draw IVR flow files (ivr-scripts/*.toml).
+    Ivr(IvrArgs),
     /// Print kefu's version.
     Version,
+}
+
+#[derive(Debug, Args)]
+pub struct IvrArgs {
+    #[command(subcommand)]
+    pub action: IvrAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IvrAction {
+    /// Check flow files; prints `FILE: ok` or each problem. Exits 1 on any error.
+    Validate {
+        /// Flow files (TOML).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Draw a flow as Graphviz DOT, or SVG through the `dot` program.
+    Render {
+        /// The flow file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RenderFormat::Dot)]
+        format: RenderFormat,
+    },
+}
+
+/// What `kefu ivr render` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderFormat {
+    Dot,
+    Svg,
 }
 
 /// Where the configuration comes from (file and overrides of `serve`).

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod ivr;
 pub mod listen;
 pub mod registration;
 pub mod serve;

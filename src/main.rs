@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use kefu::cli::{AdminTokenArgs, Cli, Command};
+use kefu::cli::{AdminTokenArgs, Cli, Command, IvrAction, RenderFormat};
 use kefu::config::{self, Config, Overrides};
 use kefu::store::Store;
-use kefu::{admin_token, serve, telemetry};
+use kefu::{admin_token, ivr, serve, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,6 +34,70 @@ fn main() -> ExitCode {
             run_async(serve::run(config))
         }
         Command::AdminToken(args) => admin_token_command(args),
+        Command::Ivr(args) => match args.action {
+            IvrAction::Validate { files } => ivr_validate(&files),
+            IvrAction::Render { file, format } => ivr_render(&file, format),
+        },
+    }
+}
+
+/// Read and check one flow file; `None` (after printing why) if unreadable.
+fn ivr_check(file: &std::path::Path) -> Option<ivr::Checked> {
+    let name = file.display().to_string();
+    match std::fs::read_to_string(file) {
+        Ok(text) => Some(ivr::check(&name, &text)),
+        Err(err) => {
+            eprintln!("{name}: error: cannot read the file: {err}");
+            None
+        }
+    }
+}
+
+fn ivr_validate(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        let Some(checked) = ivr_check(file) else {
+            failed = true;
+            continue;
+        };
+        if checked.diagnostics.is_empty() {
+            println!("{}: ok", file.display());
+        }
+        for diagnostic in &checked.diagnostics {
+            println!("{diagnostic}");
+        }
+        failed |= checked.flow.is_none();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn ivr_render(file: &std::path::Path, format: RenderFormat) -> ExitCode {
+    let Some(checked) = ivr_check(file) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(flow) = checked.flow else {
+        for diagnostic in &checked.diagnostics {
+            eprintln!("{diagnostic}");
+        }
+        return ExitCode::FAILURE;
+    };
+    let output = match format {
+        RenderFormat::Dot => Ok(ivr::render::dot(&flow)),
+        RenderFormat::Svg => ivr::render::svg(&flow),
+    };
+    match output {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

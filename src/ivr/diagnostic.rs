@@ -1,0 +1,86 @@
+//! Problems found in a flow file, each naming the file, the node and the
+//! field, with an error/warning severity. Errors keep a flow from being
+//! used; warnings are reported but do not.
+
+use std::fmt;
+
+/// How serious a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem in one flow file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub node: Option<String>,
+    pub field: Option<String>,
+    /// What is wrong and, where there is one, the fix.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// Whether this is an error (not a warning).
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}: {severity}: ", self.file)?;
+        if let Some(node) = &self.node {
+            write!(f, "node \"{node}\": ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field \"{field}\": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// `; did you mean "x"?` when a candidate is close to `wrong`, else empty.
+pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(String::new, |(_, c)| format!("; did you mean \"{c}\"?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ivr_diagnostic_names_file_node_and_field() {
+        let d = Diagnostic {
+            severity: Severity::Error,
+            file: "default.toml".into(),
+            node: Some("menu".into()),
+            field: Some("invalid".into()),
+            message: "points to unknown node \"goodbey\"".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "default.toml: error: node \"menu\": field \"invalid\": points to unknown node \"goodbey\""
+        );
+    }
+
+    #[test]
+    fn ivr_did_you_mean_suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("goodbey", ["goodbye", "menu"]),
+            "; did you mean \"goodbye\"?"
+        );
+        assert_eq!(did_you_mean("xyz", ["goodbye", "menu"]), "");
+    }
+}

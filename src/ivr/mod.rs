@@ -1,0 +1,65 @@
+//! IVR flows written by admins (`ivr-scripts/*.toml`): the typed language
+//! ([`model`]), reading it with precise errors ([`parse`]), graph and data
+//! checks ([`validate`]), `${var}` templates ([`template`]), drawing it as
+//! Graphviz ([`render`]) and running it without I/O ([`exec`]). The language
+//! guide is `docs/ivr.md`.
+
+pub mod diagnostic;
+pub mod exec;
+pub mod model;
+pub mod parse;
+pub mod render;
+pub mod template;
+pub mod validate;
+
+use diagnostic::Diagnostic;
+use model::Flow;
+
+/// A flow file read and checked: the flow if it has no errors, and every
+/// problem found (errors and warnings).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub flow: Option<Flow>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read and validate the flow in `text`; `file` names it in messages and
+/// (its stem) is the flow's name when the file sets none.
+pub fn check(file: &str, text: &str) -> Checked {
+    let stem = file
+        .rsplit('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".toml");
+    let (flow, mut diagnostics) = parse::parse(file, stem, text);
+    let flow = flow.and_then(|flow| {
+        diagnostics.extend(validate::validate(file, &flow));
+        (!diagnostics.iter().any(Diagnostic::is_error)).then_some(flow)
+    });
+    Checked { flow, diagnostics }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ivr_default_flow_is_valid_without_warnings() {
+        let checked = check(
+            "default.toml",
+            include_str!("../../ivr-scripts/default.toml"),
+        );
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        assert_eq!(checked.flow.unwrap().name, "default");
+    }
+
+    #[test]
+    fn ivr_flow_with_errors_is_not_returned() {
+        let checked = check(
+            "x/bad.toml",
+            "start = \"nowhere\"\n[nodes.a]\ntype = \"hangup\"\n",
+        );
+        assert!(checked.flow.is_none());
+        assert!(checked.diagnostics.iter().any(Diagnostic::is_error));
+    }
+}
