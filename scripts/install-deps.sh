@@ -2,13 +2,14 @@
 # Installs the Debian packages kefu needs, skipping what is present.
 #   scripts/install-deps.sh run    what `make run` needs (build tools)
 #   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox, espeak-ng)
+#                                  and graphviz (`kefu ivr render --format svg`)
 # Idempotent: runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
 
 profile="${1:-run}"
 packages=(build-essential pkg-config ca-certificates curl)
 if [[ "$profile" == "test" ]]; then
-    packages+=(postgresql sip-tester baresip-core sox espeak-ng)
+    packages+=(postgresql sip-tester baresip-core sox espeak-ng graphviz)
 fi
 
 missing=()
