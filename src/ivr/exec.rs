@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::model::{Flow, Node, Prompt};
 use super::template;
+use super::validate::MENU_KEY_VARIABLE;
 
 /// How many nodes that do not wait (answer, set, branch) may follow each
 /// other before the execution gives up and hangs up: a guard against loops.
@@ -284,7 +285,8 @@ impl Execution {
                 };
                 match menu.digits.get(&key.to_string()) {
                     Some(target) => {
-                        self.vars.insert("digits".to_owned(), key.to_string());
+                        self.vars
+                            .insert(MENU_KEY_VARIABLE.to_owned(), key.to_string());
                         self.enter(now, target.clone());
                     }
                     None => self.retry_or_exit(now, &node, tries, "invalid"),
@@ -699,5 +701,72 @@ type = "hangup"
         assert!(
             matches!(&drain(&mut exec)[..], [IvrCommand::Say { text, .. }] if text == "Account 1234")
         );
+    }
+
+    #[test]
+    fn ivr_exec_after_hours_closed_takes_a_voicemail_then_hangs_up() {
+        let t0 = Instant::now();
+        let after_hours = flow(
+            "after-hours.toml",
+            include_str!("../../ivr-scripts/after-hours.toml"),
+        );
+        let (mut exec, commands) = started(after_hours, t0);
+        assert_eq!(
+            commands,
+            vec![
+                IvrCommand::Answer,
+                IvrCommand::CheckHours {
+                    calendar: "support".into()
+                }
+            ]
+        );
+        exec.handle(t0, IvrEvent::HoursAnswered { open: false });
+        assert!(
+            matches!(&drain(&mut exec)[..], [IvrCommand::Say { text, .. }] if text.contains("closed"))
+        );
+        exec.handle(t0, IvrEvent::PromptFinished);
+        assert_eq!(
+            drain(&mut exec),
+            vec![IvrCommand::Record {
+                beep: true,
+                max: Duration::from_secs(180),
+                silence: Duration::from_secs(8),
+            }]
+        );
+        exec.handle(t0, IvrEvent::RecordingFinished);
+        assert!(
+            matches!(&drain(&mut exec)[..], [IvrCommand::Say { language, .. }] if language == "zh")
+        );
+        exec.handle(t0, IvrEvent::PromptFinished);
+        assert_eq!(drain(&mut exec), vec![IvrCommand::Hangup]);
+    }
+
+    #[test]
+    fn ivr_exec_transfer_failure_takes_its_exit_or_hangs_up_without_one() {
+        let text = "start = \"t\"\n[nodes.t]\ntype = \"dial\"\nto = \"${did}1\"\nbusy = \"u\"\n\
+                    [nodes.u]\ntype = \"transfer\"\nto = \"1002\"\n";
+        let t0 = Instant::now();
+        let (mut exec, commands) = started(flow("t.toml", text), t0);
+        assert_eq!(
+            commands,
+            vec![IvrCommand::Transfer {
+                to: "40001".into(),
+                timeout: Duration::from_secs(30)
+            }]
+        );
+        exec.handle(t0, IvrEvent::TransferFailed(TransferFailure::Busy));
+        assert!(matches!(&drain(&mut exec)[..], [IvrCommand::Transfer { to, .. }] if to == "1002"));
+        exec.handle(t0, IvrEvent::TransferFailed(TransferFailure::NoAnswer));
+        assert_eq!(drain(&mut exec), vec![IvrCommand::Hangup]);
+        assert!(exec.is_done());
+    }
+
+    #[test]
+    fn ivr_exec_loop_without_waiting_nodes_hangs_up() {
+        let text = "start = \"a\"\n[nodes.a]\ntype = \"set\"\nvars = { x = \"1\" }\nnext = \"b\"\n\
+                    [nodes.b]\ntype = \"answer\"\nnext = \"a\"\n";
+        let (exec, commands) = started(flow("loop.toml", text), Instant::now());
+        assert_eq!(commands.last(), Some(&IvrCommand::Hangup));
+        assert!(exec.is_done());
     }
 }

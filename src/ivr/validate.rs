@@ -12,6 +12,9 @@ use super::template;
 /// Variables every call has before the flow sets any.
 pub const BUILT_IN_VARIABLES: [&str; 6] = ["caller", "did", "call_id", "date", "time", "weekday"];
 
+/// The variable a `menu` stores the pressed key in.
+pub const MENU_KEY_VARIABLE: &str = "digits";
+
 /// Longest accepted wait for digits, in seconds.
 const MAX_INPUT_TIMEOUT_SECS: u32 = 60;
 /// Longest accepted ringing time of a transfer, in seconds.
@@ -378,8 +381,10 @@ fn check_variables(c: &mut Checker<'_>) {
         match node {
             Node::Say(say) => templates.push(("text".to_owned(), &say.text)),
             Node::Menu(menu) => {
-                templates.extend(menu.say.as_deref().map(|t| ("say".to_owned(), t)))
+                defined.insert(MENU_KEY_VARIABLE);
+                templates.extend(menu.say.as_deref().map(|t| ("say".to_owned(), t)));
             }
+            Node::Transfer(transfer) => templates.push(("to".to_owned(), &transfer.to)),
             Node::Gather(gather) => {
                 defined.insert(&gather.variable);
                 templates.extend(gather.say.as_deref().map(|t| ("say".to_owned(), t)));
@@ -511,6 +516,20 @@ mod tests {
             p,
             vec![
                 "f.toml: warning: node \"say\": field \"text\": variable \"vip_levl\" is never set (no set, gather or webhook node sets it, and it is not built in)"
+            ]
+        );
+    }
+
+    #[test]
+    fn ivr_validate_checks_transfer_targets_and_knows_the_menu_key_variable() {
+        let p = problems(
+            "start = \"m\"\n[nodes.m]\ntype = \"menu\"\nsay = \"Press\"\ndigits = { 1 = \"t\" }\ninvalid = \"t\"\nno_input = \"t\"\n\
+             [nodes.t]\ntype = \"dial\"\nto = \"10${digits}${extn}\"\n",
+        );
+        assert_eq!(
+            p,
+            vec![
+                "f.toml: warning: node \"t\": field \"to\": variable \"extn\" is never set (no set, gather or webhook node sets it, and it is not built in)"
             ]
         );
     }
