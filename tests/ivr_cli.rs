@@ -73,13 +73,13 @@ fn ivr_validate_broken_flow_exits_1_naming_node_and_field() {
     let text = stdout(&out);
     assert!(
         text.contains(&format!(
-            "{file}: error: node \"menu\": field \"invalid\": exit points to unknown node \"goodbey\"; did you mean \"goodbye\"?"
+            "{file}:6: error: node \"menu\": field \"invalid\": exit points to unknown node \"goodbey\"; did you mean \"goodbye\"?"
         )),
         "{text}"
     );
     assert!(
         text.contains(&format!(
-            "{file}: error: node \"sales\": field \"priority\": is 10; use 0 (lowest) to 9"
+            "{file}:11: error: node \"sales\": field \"priority\": is 10; use 0 (lowest) to 9"
         )),
         "{text}"
     );
@@ -125,11 +125,13 @@ fn ivr_validate_warnings_alone_exit_0_and_are_printed() {
     assert!(out.status.success(), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
-        text.contains(&format!("{file}: warning: node \"orphan\": unreachable")),
+        text.contains(&format!("{file}:8: warning: node \"orphan\": unreachable")),
         "{text}"
     );
     assert!(
-        text.contains("warning: node \"hello\": field \"text\": variable \"nobody\" is never set"),
+        text.contains(&format!(
+            "{file}:4: warning: node \"hello\": field \"text\": variable \"nobody\" is never set"
+        )),
         "{text}"
     );
     assert!(!text.contains(": ok"), "{text}");

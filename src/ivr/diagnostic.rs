@@ -16,6 +16,8 @@ pub enum Severity {
 pub struct Diagnostic {
     pub severity: Severity,
     pub file: String,
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
     pub node: Option<String>,
     pub field: Option<String>,
     /// What is wrong and, where there is one, the fix.
@@ -35,7 +37,10 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}: {severity}: ", self.file)?;
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {severity}: ", self.file)?,
+            None => write!(f, "{}: {severity}: ", self.file)?,
+        }
         if let Some(node) = &self.node {
             write!(f, "node \"{node}\": ")?;
         }
@@ -65,13 +70,14 @@ mod tests {
         let d = Diagnostic {
             severity: Severity::Error,
             file: "default.toml".into(),
+            line: Some(23),
             node: Some("menu".into()),
             field: Some("invalid".into()),
             message: "points to unknown node \"goodbey\"".into(),
         };
         assert_eq!(
             d.to_string(),
-            "default.toml: error: node \"menu\": field \"invalid\": points to unknown node \"goodbey\""
+            "default.toml:23: error: node \"menu\": field \"invalid\": points to unknown node \"goodbey\""
         );
     }
 

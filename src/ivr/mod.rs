@@ -1,6 +1,6 @@
 //! IVR flows written by admins (`ivr-scripts/*.toml`): the typed language
 //! ([`model`]), reading it with precise errors ([`parse`]), graph and data
-//! checks ([`validate`]), `${var}` templates ([`template`]), drawing it as
+//! checks ([`validate`]) pointing at lines ([`position`]), `${var}` templates ([`template`]), drawing it as
 //! Graphviz ([`render`]) and running it without I/O ([`exec`]). The language
 //! guide is `docs/ivr.md`.
 
@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod exec;
 pub mod model;
 pub mod parse;
+pub mod position;
 pub mod render;
 pub mod template;
 pub mod validate;
@@ -36,6 +37,13 @@ pub fn check(file: &str, text: &str) -> Checked {
         diagnostics.extend(validate::validate(file, &flow));
         (!diagnostics.iter().any(Diagnostic::is_error)).then_some(flow)
     });
+    let positions = position::Positions::of(text);
+    for diagnostic in &mut diagnostics {
+        if diagnostic.line.is_none() {
+            diagnostic.line =
+                positions.line(diagnostic.node.as_deref(), diagnostic.field.as_deref());
+        }
+    }
     Checked { flow, diagnostics }
 }
 
@@ -51,6 +59,31 @@ mod tests {
         );
         assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
         assert_eq!(checked.flow.unwrap().name, "default");
+    }
+
+    #[test]
+    fn ivr_check_points_diagnostics_at_lines() {
+        let text = "start = \"a\"\n\n[nodes.a]\ntype = \"answer\"\nnext = \"b\"\n\n[nodes.b]\ntype = \"queue\"\nqueue = \"q\"\npriority = 10\n";
+        let lines: Vec<String> = check("f.toml", text)
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "f.toml:10: error: node \"b\": field \"priority\": is 10; use 0 (lowest) to 9 (highest)"
+            ]
+        );
+        let unknown = check(
+            "f.toml",
+            "start = \"a\"\n[nodes.a]\ntype = \"hangup\"\nfoo = 1\n",
+        );
+        assert!(
+            unknown.diagnostics[0]
+                .to_string()
+                .starts_with("f.toml:4: error: node \"a\": field \"foo\"")
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ impl Checker<'_> {
         self.diagnostics.push(Diagnostic {
             severity,
             file: self.file.to_owned(),
+            line: None,
             node: node.map(str::to_owned),
             field: field.map(str::to_owned),
             message,
