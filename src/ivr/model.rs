@@ -152,7 +152,8 @@ pub struct Rule {
     pub not_equals: Option<String>,
     pub starts_with: Option<String>,
     pub one_of: Option<Vec<String>>,
-    /// Inclusive range `[from, to]`, compared as text (`"09:00"`…`"17:30"`).
+    /// Inclusive range `[from, to]`, compared as text (`"09:00"`…`"17:30"`);
+    /// when `from` is after `to` it wraps (`["22:00", "06:00"]` is the night).
     pub between: Option<[String; 2]>,
     pub next: String,
 }
@@ -418,7 +419,8 @@ impl Rule {
             Test::NotEquals(v) => value != *v,
             Test::StartsWith(v) => value.starts_with(v),
             Test::OneOf(vs) => vs.iter().any(|v| v == value),
-            Test::Between(from, to) => *from <= value && value <= *to,
+            Test::Between(from, to) if from <= to => *from <= value && value <= *to,
+            Test::Between(from, to) => *from <= value || value <= *to,
         })
     }
 
@@ -436,5 +438,31 @@ impl Rule {
             })
             .collect::<Vec<_>>()
             .join(" and ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(between: [&str; 2]) -> Rule {
+        Rule {
+            var: "time".into(),
+            equals: None,
+            not_equals: None,
+            starts_with: None,
+            one_of: None,
+            between: Some(between.map(str::to_owned)),
+            next: "x".into(),
+        }
+    }
+
+    #[test]
+    fn ivr_rule_between_is_inclusive_and_wraps_past_midnight() {
+        let day = rule(["09:00", "17:30"]);
+        assert!(day.matches("09:00") && day.matches("17:30") && !day.matches("17:31"));
+        let night = rule(["22:00", "06:00"]);
+        assert!(night.matches("23:15") && night.matches("05:59") && !night.matches("12:00"));
+        assert_eq!(night.describe(), "time in 22:00..06:00");
     }
 }
