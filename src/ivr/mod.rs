@@ -32,9 +32,13 @@ pub fn check(file: &str, text: &str) -> Checked {
         .next()
         .unwrap_or(file)
         .trim_end_matches(".toml");
-    let (flow, mut diagnostics) = parse::parse(file, stem, text);
+    let parse::Parsed {
+        flow,
+        unreadable,
+        mut diagnostics,
+    } = parse::parse(file, stem, text);
     let flow = flow.and_then(|flow| {
-        diagnostics.extend(validate::validate(file, &flow));
+        diagnostics.extend(validate::validate(file, &flow, &unreadable));
         (!diagnostics.iter().any(Diagnostic::is_error)).then_some(flow)
     });
     let positions = position::Positions::of(text);
@@ -84,6 +88,26 @@ mod tests {
                 .to_string()
                 .starts_with("f.toml:4: error: node \"a\": field \"foo\"")
         );
+    }
+
+    #[test]
+    fn ivr_check_reports_unreadable_nodes_and_bad_exits_together() {
+        let text = "start = \"a\"\n[nodes.a]\ntype = \"answer\"\nnext = \"b\"\n\
+                    [nodes.b]\ntype = \"say\"\ntxt = \"hi\"\nnext = \"c\"\n\
+                    [nodes.c]\ntype = \"answer\"\nnext = \"nowhere\"\n";
+        let checked = check("f.toml", text);
+        assert!(checked.flow.is_none());
+        let lines: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("f.toml:7: error: node \"b\": field \"txt\": unknown field"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with("f.toml:11: error: node \"c\": field \"next\": exit points to unknown node \"nowhere\""), "{lines:?}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the node and field (with a did-you-mean where one fits). Graph checks
 //! come after, in [`super::validate`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 
@@ -51,9 +51,19 @@ impl Report<'_> {
     }
 }
 
-/// Parse `text` (the contents of `file`, a name used in messages). Returns
-/// the flow when every node could be read, and the problems found.
-pub fn parse(file: &str, default_name: &str, text: &str) -> (Option<Flow>, Vec<Diagnostic>) {
+/// What reading a flow file gave.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The flow, when `start` and `nodes` could be read; it holds only the
+    /// nodes that could be read.
+    pub flow: Option<Flow>,
+    /// Nodes that exist in the file but could not be read.
+    pub unreadable: BTreeSet<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parse `text` (the contents of `file`, a name used in messages).
+pub fn parse(file: &str, default_name: &str, text: &str) -> Parsed {
     let mut report = Report {
         file,
         diagnostics: Vec::new(),
@@ -69,7 +79,11 @@ pub fn parse(file: &str, default_name: &str, text: &str) -> (Option<Flow>, Vec<D
                     format!(" (line {line}, column {col})")
                 });
             report.error(None, None, format!("{message}{at}"));
-            return (None, report.diagnostics);
+            return Parsed {
+                flow: None,
+                unreadable: BTreeSet::new(),
+                diagnostics: report.diagnostics,
+            };
         }
     };
     for key in table.keys() {
@@ -92,8 +106,9 @@ pub fn parse(file: &str, default_name: &str, text: &str) -> (Option<Flow>, Vec<D
             "missing; add `start = \"<first node>\"` at the top of the file".to_owned(),
         );
     }
+    let mut unreadable = BTreeSet::new();
     let nodes = match table.get("nodes") {
-        Some(toml::Value::Table(nodes)) => parse_nodes(&mut report, nodes),
+        Some(toml::Value::Table(nodes)) => Some(parse_nodes(&mut report, nodes, &mut unreadable)),
         Some(_) => {
             report.error(
                 None,
@@ -112,7 +127,7 @@ pub fn parse(file: &str, default_name: &str, text: &str) -> (Option<Flow>, Vec<D
         }
     };
     let flow = match (start, nodes) {
-        (Some(start), Some(nodes)) if report.diagnostics.is_empty() => Some(Flow {
+        (Some(start), Some(nodes)) => Some(Flow {
             name,
             description,
             start,
@@ -120,7 +135,11 @@ pub fn parse(file: &str, default_name: &str, text: &str) -> (Option<Flow>, Vec<D
         }),
         _ => None,
     };
-    (flow, report.diagnostics)
+    Parsed {
+        flow,
+        unreadable,
+        diagnostics: report.diagnostics,
+    }
 }
 
 fn text_field(report: &mut Report<'_>, table: &toml::Table, key: &str) -> Option<String> {
@@ -137,14 +156,23 @@ fn text_field(report: &mut Report<'_>, table: &toml::Table, key: &str) -> Option
     }
 }
 
-fn parse_nodes(report: &mut Report<'_>, nodes: &toml::Table) -> Option<BTreeMap<String, Node>> {
+fn parse_nodes(
+    report: &mut Report<'_>,
+    nodes: &toml::Table,
+    unreadable: &mut BTreeSet<String>,
+) -> BTreeMap<String, Node> {
     let mut parsed = BTreeMap::new();
     for (name, value) in nodes {
-        if let Some(node) = parse_node(report, name, value) {
-            parsed.insert(name.clone(), node);
+        match parse_node(report, name, value) {
+            Some(node) => {
+                parsed.insert(name.clone(), node);
+            }
+            None => {
+                unreadable.insert(name.clone());
+            }
         }
     }
-    (parsed.len() == nodes.len()).then_some(parsed)
+    parsed
 }
 
 fn parse_node(report: &mut Report<'_>, name: &str, value: &toml::Value) -> Option<Node> {
@@ -269,7 +297,7 @@ mod tests {
 
     fn messages(text: &str) -> Vec<String> {
         parse("f.toml", "f", text)
-            .1
+            .diagnostics
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -277,13 +305,14 @@ mod tests {
 
     #[test]
     fn ivr_parse_reads_a_minimal_flow() {
-        let (flow, problems) = parse(
+        let parsed = parse(
             "f.toml",
             "f",
             "start = \"bye\"\n[nodes.bye]\ntype = \"hangup\"\n",
         );
-        assert!(problems.is_empty(), "{problems:?}");
-        let flow = flow.unwrap();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(parsed.unreadable.is_empty());
+        let flow = parsed.flow.unwrap();
         assert_eq!(flow.name, "f");
         assert_eq!(flow.nodes["bye"].type_name(), "hangup");
     }
