@@ -125,6 +125,14 @@ enum Waiting {
     Done,
 }
 
+/// What entering a node leads to.
+enum Step {
+    /// Go on to this node at once.
+    Continue(String),
+    /// Wait for an event (or stop, with `Waiting::Done`).
+    Wait(Waiting),
+}
+
 /// One call's run through one version of a flow.
 #[derive(Debug)]
 pub struct Execution {
@@ -179,9 +187,7 @@ impl Execution {
     /// Feed one event at time `now`. Events that do not fit the current
     /// state (a late webhook reply, an early timeout) are ignored.
     pub fn handle(&mut self, now: Instant, event: IvrEvent) {
-        let waiting = std::mem::replace(&mut self.waiting, Waiting::Done);
-        self.waiting = waiting.clone();
-        match (waiting, event) {
+        match (self.waiting.clone(), event) {
             (Waiting::NotStarted, IvrEvent::Started) => {
                 let start = self.flow.start.clone();
                 self.enter(now, start);
@@ -345,17 +351,17 @@ impl Execution {
             _ => 0,
         };
         if tries <= retries {
-            self.prompt_for_input(node, tries + 1);
+            self.waiting = self.prompt_for_input(node.to_owned(), tries + 1);
         } else {
             self.follow(now, node, exit);
         }
     }
 
-    fn prompt_for_input(&mut self, node: &str, tries: u32) {
-        let (prompt, max_digits) = match self.flow.nodes.get(node) {
+    fn prompt_for_input(&mut self, node: String, tries: u32) -> Waiting {
+        let (prompt, max_digits) = match self.flow.nodes.get(&node) {
             Some(Node::Menu(menu)) => (menu.prompt(), 1),
             Some(Node::Gather(gather)) => (gather.prompt(), gather.max_digits),
-            _ => return,
+            _ => return Waiting::Done,
         };
         if let Some(prompt) = prompt {
             let command = self.prompt_command(prompt);
@@ -363,12 +369,12 @@ impl Execution {
         }
         self.commands
             .push_back(IvrCommand::CollectDigits { max_digits });
-        self.waiting = Waiting::Input {
-            node: node.to_owned(),
+        Waiting::Input {
+            node,
             tries,
             entered: String::new(),
             deadline: None,
-        };
+        }
     }
 
     fn prompt_command(&self, prompt: Prompt) -> IvrCommand {
@@ -418,89 +424,102 @@ impl Execution {
             let Some(node) = flow.nodes.get(&name) else {
                 return self.hang_up();
             };
-            let next = match node {
-                Node::Answer(answer) => {
-                    self.commands.push_back(IvrCommand::Answer);
-                    answer.next.clone()
+            match self.run(now, name, node) {
+                Step::Continue(next) => name = next,
+                Step::Wait(waiting) => {
+                    self.waiting = waiting;
+                    return;
                 }
-                Node::Set(set) => {
-                    for (var, value) in &set.vars {
-                        let value = self.fill(value);
-                        self.vars.insert(var.clone(), value);
-                    }
-                    set.next.clone()
-                }
-                Node::Branch(branch) => branch
-                    .rules
-                    .iter()
-                    .find(|rule| rule.matches(self.vars.get(&rule.var).map_or("", String::as_str)))
-                    .map_or_else(|| branch.default.clone(), |rule| rule.next.clone()),
-                Node::Play(play) => {
-                    self.commands.push_back(IvrCommand::Play {
-                        file: play.file.clone(),
-                    });
-                    return self.waiting = Waiting::Prompt { node: name };
-                }
-                Node::Say(say) => {
-                    let text = self.fill(&say.text);
-                    self.commands.push_back(IvrCommand::Say {
-                        text,
-                        language: say.language.clone(),
-                        voice: say.voice.clone(),
-                    });
-                    return self.waiting = Waiting::Prompt { node: name };
-                }
-                Node::Menu(_) | Node::Gather(_) => return self.prompt_for_input(&name, 1),
-                Node::Hours(hours) => {
-                    self.commands.push_back(IvrCommand::CheckHours {
-                        calendar: hours.calendar.clone(),
-                    });
-                    return self.waiting = Waiting::Hours { node: name };
-                }
-                Node::Queue(queue) => {
-                    self.commands.push_back(IvrCommand::Enqueue {
-                        queue: queue.queue.clone(),
-                        priority: queue.priority,
-                        skills: queue.skills.clone(),
-                    });
-                    return self.waiting = Waiting::Done;
-                }
-                Node::Transfer(transfer) => {
-                    self.commands.push_back(IvrCommand::Transfer {
-                        to: self.fill(&transfer.to),
-                        timeout: Duration::from_secs(u64::from(transfer.timeout_secs)),
-                    });
-                    return self.waiting = Waiting::Transfer { node: name };
-                }
-                Node::Record(record) => {
-                    self.commands.push_back(IvrCommand::Record {
-                        beep: record.beep,
-                        max: Duration::from_secs(u64::from(record.max_secs)),
-                        silence: Duration::from_secs(u64::from(record.silence_secs)),
-                    });
-                    return self.waiting = Waiting::Recording { node: name };
-                }
-                Node::Webhook(webhook) => {
-                    let timeout = Duration::from_secs(u64::from(webhook.timeout_secs));
-                    let body = webhook
-                        .body
-                        .as_deref()
-                        .map_or_else(|| self.default_body(), |b| self.fill(b));
-                    self.commands.push_back(IvrCommand::CallWebhook {
-                        url: self.fill(&webhook.url),
-                        body,
-                        timeout,
-                    });
-                    return self.waiting = Waiting::Webhook {
-                        node: name,
-                        deadline: now + timeout,
-                    };
-                }
-                Node::Hangup(_) => return self.hang_up(),
-            };
-            name = next;
+            }
         }
         self.hang_up();
+    }
+
+    /// Do what `node` (called `name`) does on entry.
+    fn run(&mut self, now: Instant, name: String, node: &Node) -> Step {
+        Step::Continue(match node {
+            Node::Answer(answer) => {
+                self.commands.push_back(IvrCommand::Answer);
+                answer.next.clone()
+            }
+            Node::Set(set) => {
+                for (var, value) in &set.vars {
+                    let value = self.fill(value);
+                    self.vars.insert(var.clone(), value);
+                }
+                set.next.clone()
+            }
+            Node::Branch(branch) => branch
+                .rules
+                .iter()
+                .find(|rule| rule.matches(self.vars.get(&rule.var).map_or("", String::as_str)))
+                .map_or_else(|| branch.default.clone(), |rule| rule.next.clone()),
+            Node::Play(play) => {
+                self.commands.push_back(IvrCommand::Play {
+                    file: play.file.clone(),
+                });
+                return Step::Wait(Waiting::Prompt { node: name });
+            }
+            Node::Say(say) => {
+                let text = self.fill(&say.text);
+                self.commands.push_back(IvrCommand::Say {
+                    text,
+                    language: say.language.clone(),
+                    voice: say.voice.clone(),
+                });
+                return Step::Wait(Waiting::Prompt { node: name });
+            }
+            Node::Menu(_) | Node::Gather(_) => return Step::Wait(self.prompt_for_input(name, 1)),
+            Node::Hours(hours) => {
+                self.commands.push_back(IvrCommand::CheckHours {
+                    calendar: hours.calendar.clone(),
+                });
+                return Step::Wait(Waiting::Hours { node: name });
+            }
+            Node::Queue(queue) => {
+                self.commands.push_back(IvrCommand::Enqueue {
+                    queue: queue.queue.clone(),
+                    priority: queue.priority,
+                    skills: queue.skills.clone(),
+                });
+                return Step::Wait(Waiting::Done);
+            }
+            Node::Transfer(transfer) => {
+                self.commands.push_back(IvrCommand::Transfer {
+                    to: self.fill(&transfer.to),
+                    timeout: Duration::from_secs(u64::from(transfer.timeout_secs)),
+                });
+                return Step::Wait(Waiting::Transfer { node: name });
+            }
+            Node::Record(record) => {
+                self.commands.push_back(IvrCommand::Record {
+                    beep: record.beep,
+                    max: Duration::from_secs(u64::from(record.max_secs)),
+                    silence: Duration::from_secs(u64::from(record.silence_secs)),
+                });
+                return Step::Wait(Waiting::Recording { node: name });
+            }
+            Node::Webhook(webhook) => {
+                let timeout = Duration::from_secs(u64::from(webhook.timeout_secs));
+                let body = webhook
+                    .body
+                    .as_deref()
+                    .map_or_else(|| self.default_body(), |b| self.fill(b));
+                self.commands.push_back(IvrCommand::CallWebhook {
+                    url: self.fill(&webhook.url),
+                    body,
+                    timeout,
+                });
+                return Step::Wait(Waiting::Webhook {
+                    node: name,
+                    deadline: now + timeout,
+                });
+            }
+            Node::Hangup(_) => {
+                self.commands.push_back(IvrCommand::Hangup);
+                return Step::Wait(Waiting::Done);
+            }
+        })
     }
 
     /// Without a `body` template, a webhook posts every variable as JSON.
