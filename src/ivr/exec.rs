@@ -396,6 +396,10 @@ impl Execution {
         template::render(text, &self.vars).unwrap_or_else(|_| text.to_owned())
     }
 
+    fn fill_json(&self, body: &str) -> String {
+        template::render_json(body, &self.vars).unwrap_or_else(|_| body.to_owned())
+    }
+
     /// Take the exit called `exit_field` of `node`; a missing optional exit
     /// (of a transfer) hangs up.
     fn follow(&mut self, now: Instant, node: &str, exit_field: &str) {
@@ -504,7 +508,7 @@ impl Execution {
                 let body = webhook
                     .body
                     .as_deref()
-                    .map_or_else(|| self.default_body(), |b| self.fill(b));
+                    .map_or_else(|| self.default_body(), |b| self.fill_json(b));
                 self.commands.push_back(IvrCommand::CallWebhook {
                     url: self.fill(&webhook.url),
                     body,

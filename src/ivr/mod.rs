@@ -25,7 +25,8 @@ pub struct Checked {
 }
 
 /// Read and validate the flow in `text`; `file` names it in messages and
-/// (its stem) is the flow's name when the file sets none.
+/// (its stem) is the flow's name when the file sets none. Problems come in
+/// the order of their lines.
 pub fn check(file: &str, text: &str) -> Checked {
     let stem = file
         .rsplit('/')
@@ -48,6 +49,7 @@ pub fn check(file: &str, text: &str) -> Checked {
                 positions.line(diagnostic.node.as_deref(), diagnostic.field.as_deref());
         }
     }
+    diagnostics.sort_by_key(|diagnostic| diagnostic.line);
     Checked { flow, diagnostics }
 }
 

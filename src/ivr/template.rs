@@ -1,5 +1,6 @@
 //! `${name}` templates used in `say` texts, prompts, `set` values and
-//! webhook bodies: listing the variables a template uses and filling it in.
+//! webhook bodies: listing the variables a template uses and filling it in
+//! (JSON-escaped for webhook bodies).
 //! A `$` not followed by `{` is literal text.
 
 use std::collections::BTreeMap;
@@ -65,11 +66,31 @@ pub fn variables(template: &str) -> Result<Vec<&str>, TemplateError> {
 
 /// The template with every `${name}` replaced by its value (unset → empty).
 pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, TemplateError> {
+    render_escaped(template, vars, str::to_owned)
+}
+
+/// Like [`render`], for a JSON body: each value is escaped as the inside of
+/// a JSON string, so a caller number holding `"` cannot break the document.
+pub fn render_json(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, TemplateError> {
+    render_escaped(template, vars, |value| {
+        let quoted = serde_json::Value::from(value).to_string();
+        quoted[1..quoted.len() - 1].to_owned()
+    })
+}
+
+fn render_escaped(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    escape: impl Fn(&str) -> String,
+) -> Result<String, TemplateError> {
     Ok(pieces(template)?
         .into_iter()
         .map(|piece| match piece {
-            Piece::Text(text) => text,
-            Piece::Var(name) => vars.get(name).map_or("", String::as_str),
+            Piece::Text(text) => text.to_owned(),
+            Piece::Var(name) => escape(vars.get(name).map_or("", String::as_str)),
         })
         .collect())
 }
@@ -90,6 +111,15 @@ mod tests {
     fn ivr_template_renders_known_and_empties_unknown_variables() {
         let vars = BTreeMap::from([("name".to_owned(), "Li".to_owned())]);
         assert_eq!(render("Hi ${name}${x}!", &vars).unwrap(), "Hi Li!");
+    }
+
+    #[test]
+    fn ivr_template_json_escapes_values_not_the_template() {
+        let vars = BTreeMap::from([("caller".to_owned(), "a\"b\\c\n".to_owned())]);
+        let body = render_json("{\"caller\": \"${caller}\"}", &vars).unwrap();
+        assert_eq!(body, "{\"caller\": \"a\\\"b\\\\c\\n\"}");
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["caller"], "a\"b\\c\n");
     }
 
     #[test]
