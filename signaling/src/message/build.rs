@@ -154,12 +154,7 @@ mod tests {
     use rsip::headers::ToTypedHeader;
     use rsip::message::HeadersExt;
 
-    fn request(bytes: &[u8]) -> Request {
-        match parse_message(bytes) {
-            Ok(SipMessage::Request(request)) => request,
-            other => panic!("expected a request, got {other:?}"),
-        }
-    }
+    use crate::message::corpus::request;
 
     fn reparsed_response(response: Response) -> Response {
         match parse_message(response.to_string().as_bytes()) {

@@ -72,3 +72,11 @@ pub const ALL: &[&[u8]] = &[
     RFC4475_INV2543,
     NUL_IN_HEADER,
 ];
+
+/// Parses `bytes`, which must be a request.
+pub fn request(bytes: &[u8]) -> rsip::Request {
+    match super::parse_message(bytes) {
+        Ok(rsip::SipMessage::Request(request)) => request,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}

@@ -181,15 +181,9 @@ pub(super) fn set_branch(request: &mut Request, branch: &str) -> Result<(), KeyE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{corpus, parse_message};
-    use rsip::SipMessage;
+    use crate::message::corpus;
 
-    fn request(bytes: &[u8]) -> Request {
-        match parse_message(bytes) {
-            Ok(SipMessage::Request(request)) => request,
-            other => panic!("expected a request, got {other:?}"),
-        }
-    }
+    use crate::message::corpus::request;
 
     #[test]
     fn an_ack_for_a_non_2xx_matches_its_invite() {

@@ -63,15 +63,9 @@ pub fn add_to_tag(response: &mut Response, tag: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{corpus, encode_response, parse_message};
-    use rsip::SipMessage;
+    use crate::message::{corpus, encode_response};
 
-    fn request(bytes: &[u8]) -> Request {
-        match parse_message(bytes) {
-            Ok(SipMessage::Request(request)) => request,
-            other => panic!("expected a request, got {other:?}"),
-        }
-    }
+    use crate::message::corpus::request;
 
     fn text(response: &Response) -> String {
         String::from_utf8(encode_response(response).to_vec()).unwrap()
