@@ -4,7 +4,7 @@
 //!
 //! Each copies exactly the headers the RFC names; nothing here parses bytes.
 
-use rsip::headers::{ContentLength, MaxForwards, Unsupported, UntypedHeader, Warning};
+use rsip::headers::{ContentLength, MaxForwards, To, Unsupported, UntypedHeader, Warning};
 use rsip::{Header, Headers, Method, Request, Response, StatusCode, Version};
 
 use super::validate::{RequestError, printable};
@@ -42,6 +42,18 @@ pub fn response_to_headers(request_headers: &Headers, code: u16, reason: &str) -
         version: Version::V2,
         headers: headers.into(),
         body: Vec::new(),
+    }
+}
+
+/// Adds `;tag=<tag>` to the To header (RFC 3261 §8.2.6.2) unless it has a tag
+/// already (or does not parse, in which case it is left as received).
+pub fn add_to_tag(response: &mut Response, tag: &str) {
+    for header in response.headers.iter_mut() {
+        if let Header::To(to) = header {
+            if matches!(to.tag(), Ok(None)) {
+                *to = To::new(format!("{};tag={tag}", to.value()));
+            }
+        }
     }
 }
 
@@ -149,12 +161,11 @@ fn cseq_with_method(request: &Request, method: Method) -> Vec<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{corpus, parse_message, validate_request};
+    use crate::message::corpus::request;
+    use crate::message::{corpus, encode_response, parse_message, validate_request};
     use rsip::SipMessage;
     use rsip::headers::ToTypedHeader;
     use rsip::message::HeadersExt;
-
-    use crate::message::corpus::request;
 
     fn reparsed_response(response: Response) -> Response {
         match parse_message(response.to_string().as_bytes()) {
@@ -215,7 +226,7 @@ mod tests {
             detail: "\"a\\\r\nInjected: yes\\".into(),
         };
         let response = error_response(&options, &error);
-        let text = crate::message::encode_response(&response);
+        let text = encode_response(&response);
         let reparsed = reparsed_response(response);
         assert_eq!(reparsed.status_code.code(), 400);
         let text = String::from_utf8(text.to_vec()).unwrap();
@@ -267,5 +278,14 @@ mod tests {
         let cseq = cancel.cseq_header().unwrap().typed().unwrap();
         assert_eq!((cseq.seq, cseq.method), (314159, Method::Cancel));
         assert_eq!(validate_request(&cancel, &[]), Ok(()));
+    }
+
+    #[test]
+    fn an_existing_to_tag_is_kept() {
+        let mut response = response_to(&request(corpus::ACK), 200, "OK");
+        add_to_tag(&mut response, "new");
+        let ok = String::from_utf8(encode_response(&response).to_vec()).unwrap();
+        assert!(ok.contains(";tag=8321234356\r\n"), "{ok}");
+        assert!(!ok.contains("tag=new"), "{ok}");
     }
 }

@@ -8,16 +8,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rsip::headers::{Contact, Date, UntypedHeader, Warning};
 use rsip::{Header, Request, Response};
 
-use crate::message::{RequestError, error_response, response_to};
+use crate::message::{RequestError, add_to_tag, error_response, response_to};
 
 /// A response to `request` with a To tag.
 pub(super) fn reply(request: &Request, code: u16, reason: &str, to_tag: &str) -> Response {
-    with_to_tag(response_to(request, code, reason), to_tag)
+    let mut response = response_to(request, code, reason);
+    add_to_tag(&mut response, to_tag);
+    response
 }
 
 /// The 4xx for a request error, with its `Warning`, and a To tag.
 pub(super) fn reply_error(request: &Request, error: &RequestError, to_tag: &str) -> Response {
-    with_to_tag(error_response(request, error), to_tag)
+    let mut response = error_response(request, error);
+    add_to_tag(&mut response, to_tag);
+    response
 }
 
 /// A response to `request` with a To tag and a `Warning` saying why.
@@ -86,18 +90,6 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// A `Contact` header listing one binding with its remaining seconds.
 pub(super) fn contact_header(uri: &str, remaining_seconds: u64) -> Header {
     Header::Contact(Contact::new(format!("<{uri}>;expires={remaining_seconds}")))
-}
-
-fn with_to_tag(mut response: Response, to_tag: &str) -> Response {
-    for header in response.headers.iter_mut() {
-        if let Header::To(to) = header {
-            let value = to.value();
-            if !value.to_ascii_lowercase().contains(";tag=") {
-                *header = Header::To(rsip::headers::To::new(format!("{value};tag={to_tag}")));
-            }
-        }
-    }
-    response
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ use std::time::Instant;
 use rsip::{Headers, Request, Response, SipMessage};
 
 use crate::message::{
-    ParseError, RequestError, error_response, parse_message, response_to_headers, stamp_received,
-    validate_request,
+    ParseError, RequestError, add_to_tag, error_response, parse_message, response_to_headers,
+    stamp_received, validate_request,
 };
 use crate::transaction::{
     Event, Input, Output, Peer, TransactionError, TransactionLayer, Transmit, response_destination,
@@ -228,7 +228,7 @@ impl UasCore {
     ) -> Receipt {
         stamp_received(headers, source.addr);
         let mut response = response_to_headers(headers, code, reason);
-        answers::add_to_tag(&mut response, &(self.to_tags)());
+        add_to_tag(&mut response, &(self.to_tags)());
         if self.send_stateless(now, response, source) {
             Receipt::Request {
                 method: "other".to_owned(),
@@ -309,7 +309,7 @@ impl UasCore {
 
 fn error_for(request: &Request, error: &RequestError, to_tag: &str) -> Response {
     let mut response = error_response(request, error);
-    answers::add_to_tag(&mut response, to_tag);
+    add_to_tag(&mut response, to_tag);
     response
 }
 
