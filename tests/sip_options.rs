@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use common::kefu::{Kefu, Options, http};
+use common::sip::status;
 
 /// How long to wait for an answer that must come.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
@@ -53,15 +54,6 @@ fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
-}
-
-/// The status code of a response's status line.
-fn status(response: &str) -> u16 {
-    response
-        .strip_prefix("SIP/2.0 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not a SIP response: {response:?}"))
 }
 
 /// Sends `template` in one datagram; the final answer, if one comes within `wait`.

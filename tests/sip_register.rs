@@ -10,6 +10,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use common::kefu::{Kefu, Options};
+use common::sip::status;
 use md5::{Digest, Md5};
 
 /// A softphone-like UDP client speaking just enough SIP for REGISTER.
@@ -79,10 +80,6 @@ impl Phone {
         self.register(user, &format!("{authorization}{extra}"))
             .expect("a final response")
     }
-}
-
-fn status(response: &str) -> u16 {
-    response.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 fn md5_hex(text: &str) -> String {

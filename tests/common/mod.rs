@@ -5,3 +5,4 @@
 
 pub mod kefu;
 pub mod postgres;
+pub mod sip;
