@@ -8,10 +8,9 @@ mod common;
 use kefu::config::DatabaseUrl;
 use kefu::store::{
     Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser, Role, RouteTarget, Scope,
-    Store, StoreError, StoredBinding, ha1,
+    Store, StoreError, StoredBinding,
 };
-use md5::Md5;
-use sha2::Sha256;
+use kefu_signaling::auth::Ha1Pair;
 
 async fn sqlite() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -106,11 +105,11 @@ async fn users_keep_hashes_not_passwords(store: &Store) {
         .unwrap();
     assert_eq!(
         creds.ha1_md5,
-        ha1::<Md5>("2001", "acme.example", "s3cret pass")
+        Ha1Pair::from_password("2001", "acme.example", "s3cret pass").md5
     );
     assert_eq!(
         creds.ha1_sha256,
-        ha1::<Sha256>("2001", "acme.example", "s3cret pass")
+        Ha1Pair::from_password("2001", "acme.example", "s3cret pass").sha256
     );
     assert_eq!(
         store
@@ -441,7 +440,10 @@ async fn sip_bindings_and_server_secret_persist(store: &Store) {
         .unwrap();
     let users = store.sip_users_in_realm("acme.example").await.unwrap();
     assert_eq!(users.len(), 1);
-    assert_eq!(users[0].ha1_md5, ha1::<Md5>("2003", "acme.example", "pw"));
+    assert_eq!(
+        users[0].ha1_md5,
+        Ha1Pair::from_password("2003", "acme.example", "pw").md5
+    );
     assert!(
         store
             .sip_users_in_realm("elsewhere")

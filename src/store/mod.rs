@@ -26,7 +26,7 @@ pub use recordings::{NewRecording, Recording};
 pub use sip::{RealmUser, StoredBinding};
 pub use tenants::Tenant;
 pub use tokens::{ApiToken, IssuedToken, Scope, token_hash};
-pub use users::{NewUser, Role, SipCredentials, User, ha1};
+pub use users::{NewUser, Role, SipCredentials, User};
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -7,9 +7,8 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use md5::Md5;
+use kefu_signaling::auth::Ha1Pair;
 use serde::Serialize;
-use sha2::Sha256;
 use utoipa::ToSchema;
 
 use super::{Millis, Store, StoreError, found, new_id};
@@ -83,11 +82,14 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { what: "tenant" })?;
         let (password_hash, ha1_md5, ha1_sha256) = match new.password {
-            Some(password) => (
-                Some(hash_password(password)?),
-                Some(ha1::<Md5>(new.username, &realm, password)),
-                Some(ha1::<Sha256>(new.username, &realm, password)),
-            ),
+            Some(password) => {
+                let ha1 = Ha1Pair::from_password(new.username, &realm, password);
+                (
+                    Some(hash_password(password)?),
+                    Some(ha1.md5),
+                    Some(ha1.sha256),
+                )
+            }
             None => (None, None, None),
         };
         let inserted = sqlx::query(
@@ -215,25 +217,4 @@ fn hash_password(password: &str) -> Result<String, StoreError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|err| StoreError::PasswordHash(err.to_string()))
-}
-
-/// Digest HA1 = H(username:realm:password), hex (RFC 2617 §3.2.2.2, RFC 8760).
-pub fn ha1<D: sha2::Digest>(username: &str, realm: &str, password: &str) -> String {
-    hex::encode(D::digest(
-        format!("{username}:{realm}:{password}").as_bytes(),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ha1_matches_rfc_2617_example() {
-        // RFC 2617 §3.5: Mufasa / testrealm@host.com / Circle Of Life.
-        assert_eq!(
-            ha1::<Md5>("Mufasa", "testrealm@host.com", "Circle Of Life"),
-            "939e7578ed9e3c518a452acee763bce9"
-        );
-    }
 }
