@@ -15,4 +15,5 @@ pub mod listen;
 pub mod registration;
 pub mod serve;
 pub mod store;
+pub mod suggest;
 pub mod telemetry;

@@ -242,14 +242,8 @@ fn shape_error(err: &serde_path_to_error::Error<toml::de::Error>) -> ConfigError
 
 /// The expected name closest to `field` in serde's "expected one of `a`, `b`".
 fn closest(field: &str, expected: &str) -> Option<String> {
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(|candidate| (strsim::jaro_winkler(field, candidate), candidate))
-        .filter(|(score, _)| *score > 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate.to_owned())
+    let candidates = expected.split('`').skip(1).step_by(2);
+    crate::suggest::closest(field, candidates, 0.75).map(str::to_owned)
 }
 
 fn invalid(key: &str, value: &str, origin: &Origin, reason: impl Into<String>) -> ConfigError {

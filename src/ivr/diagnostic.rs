@@ -53,12 +53,8 @@ impl fmt::Display for Diagnostic {
 
 /// `; did you mean "x"?` when a candidate is close to `wrong`, else empty.
 pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(wrong, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or_else(String::new, |(_, c)| format!("; did you mean \"{c}\"?"))
+    crate::suggest::closest(wrong, candidates, 0.8)
+        .map_or_else(String::new, |c| format!("; did you mean \"{c}\"?"))
 }
 
 #[cfg(test)]
