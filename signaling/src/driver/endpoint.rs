@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::Inbound;
 use crate::transaction::{Peer, Transport};
-use crate::uas::{DropReason, Receipt, UasCore};
+use crate::uas::{Receipt, UasCore};
 
 /// The writer of one open TCP connection.
 struct Connection {
@@ -76,21 +76,18 @@ fn record(receipt: &Receipt, source: Peer) {
             metrics::counter!("kefu_sip_requests_total", "method" => method.clone()).increment(1);
         }
         Receipt::Response => {}
-        Receipt::Dropped {
-            reason: reason @ (DropReason::Banned | DropReason::RateLimited),
-            ..
-        } => {
-            tracing::debug!(peer = %source.addr, reason = reason.label(), "SIP input dropped");
-            metrics::counter!("kefu_sip_dropped_total", "reason" => reason.label()).increment(1);
-        }
         Receipt::Dropped { reason, detail } => {
-            tracing::info!(
-                peer = %source.addr,
-                transport = ?source.transport,
-                reason = reason.label(),
-                %detail,
-                "SIP input dropped"
-            );
+            if reason.is_defence() {
+                tracing::debug!(peer = %source.addr, reason = reason.label(), "SIP input dropped");
+            } else {
+                tracing::info!(
+                    peer = %source.addr,
+                    transport = ?source.transport,
+                    reason = reason.label(),
+                    %detail,
+                    "SIP input dropped"
+                );
+            }
             metrics::counter!("kefu_sip_dropped_total", "reason" => reason.label()).increment(1);
         }
     }

@@ -88,6 +88,12 @@ impl DropReason {
             Self::RateLimited => "rate_limited",
         }
     }
+
+    /// Whether this is the guard keeping a source out: expected under attack,
+    /// so not worth a log line per message.
+    pub fn is_defence(self) -> bool {
+        matches!(self, Self::Banned | Self::RateLimited)
+    }
 }
 
 /// The UAS core and the transaction layer it drives. See the [module docs](self).
