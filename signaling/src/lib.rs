@@ -13,6 +13,7 @@
 //! a parameter, and so does randomness.
 
 pub mod auth;
+pub mod dialog;
 pub mod driver;
 pub mod message;
 pub mod registrar;
