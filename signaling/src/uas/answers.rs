@@ -9,27 +9,33 @@ use rsip::{Header, Method, Request, Response};
 
 use crate::message::{add_to_tag, response_to};
 
-/// The methods the core answers itself, for `Allow`.
+/// The methods the core always answers, for `Allow`.
 pub const ALLOWED_METHODS: &str = "OPTIONS, ACK, CANCEL";
 
-/// The same when the registrar is on.
-pub const ALLOWED_METHODS_WITH_REGISTER: &str = "OPTIONS, ACK, CANCEL, REGISTER";
+/// Added when the registrar is on.
+pub const REGISTER_METHODS: &str = "REGISTER";
+
+/// Added when call control is on.
+pub const CALL_METHODS: &str = "INVITE, BYE, INFO, UPDATE";
 
 /// The body types we accept, for `Accept`.
 pub const ACCEPTED_BODIES: &str = "application/sdp";
 
 /// The final response to a valid request other than CANCEL (and REGISTER,
 /// when `registers` says the registrar takes those).
-pub fn answer(request: &Request, to_tag: &str, registers: bool) -> Response {
+pub fn answer(request: &Request, to_tag: &str, registers: bool, calls: bool) -> Response {
     let mut response = match request.method {
         Method::Options => {
             let mut ok = response_to(request, 200, "OK");
-            let allowed = if registers {
-                ALLOWED_METHODS_WITH_REGISTER
-            } else {
-                ALLOWED_METHODS
-            };
-            ok.headers.push(Header::Allow(Allow::new(allowed)));
+            let mut allowed = vec![ALLOWED_METHODS];
+            if registers {
+                allowed.push(REGISTER_METHODS);
+            }
+            if calls {
+                allowed.push(CALL_METHODS);
+            }
+            ok.headers
+                .push(Header::Allow(Allow::new(allowed.join(", "))));
             ok.headers
                 .push(Header::Accept(Accept::new(ACCEPTED_BODIES)));
             ok
@@ -60,7 +66,7 @@ mod tests {
 
     #[test]
     fn options_is_answered_200_with_allow_and_accept() {
-        let ok = text(&answer(&request(corpus::OPTIONS), "t1", false));
+        let ok = text(&answer(&request(corpus::OPTIONS), "t1", false, false));
         assert!(ok.starts_with("SIP/2.0 200 OK\r\n"), "{ok}");
         assert!(ok.contains("Allow: OPTIONS, ACK, CANCEL\r\n"), "{ok}");
         assert!(ok.contains("Accept: application/sdp\r\n"), "{ok}");
@@ -70,7 +76,7 @@ mod tests {
     #[test]
     fn other_methods_are_not_implemented_yet() {
         for bytes in [corpus::INVITE, corpus::REGISTER, corpus::BYE] {
-            let response = answer(&request(bytes), "t1", false);
+            let response = answer(&request(bytes), "t1", false, false);
             assert_eq!(response.status_code.code(), 501);
         }
     }

@@ -1,20 +1,24 @@
-//! A minimal UAS core (RFC 3261 §8.2) for what kefu implements today, sans-IO.
+//! The UAS core (RFC 3261 §8.2), sans-IO.
 //!
 //! [`UasCore`] runs the receive path the [transaction layer](crate::transaction)
 //! describes: parse, stamp `received`/`rport` on the top Via, hand the message to
 //! the [`TransactionLayer`], and answer what arrives. `OPTIONS` gets `200` with
 //! `Allow` and `Accept`; a request failing [`validate_request`] gets its error
 //! response (400 with a `Warning`, 420, 483, ...) when one can be routed back, and
-//! is dropped otherwise; a CANCEL gets 481; with a [`Registration`] attached, a
-//! REGISTER goes to the registrar (digest auth, bindings) and every request
-//! first passes the per-address guard (bans, rate limit); every other method gets
-//! `501 Not Implemented` for now: INVITE (dialogs, call control) arrives with
-//! later work. What cannot be parsed is dropped, and
-//! [`UasCore::receive`] says why in its [`Receipt`] so that the driver can log and
-//! count it. Like the layer, it reads no socket and no clock, and its To tags come
-//! from an injected source.
+//! is dropped otherwise; with a [`Registration`] attached, a REGISTER goes to the
+//! registrar (digest auth, bindings) and every request first passes the
+//! per-address guard (bans, rate limit); with [`Calls`] attached, INVITE sessions
+//! and everything inside their dialogs go to call control as [`CallEvent`]s
+//! (see [`calls`](Calls)); without it INVITE gets `501 Not Implemented`, as does
+//! every other method the core does not serve. What cannot be parsed is dropped,
+//! and [`UasCore::receive`] says why in its [`Receipt`] so that the driver can
+//! log and count it. Like the layer, it reads no socket and no clock, and its To
+//! tags come from an injected source.
 
 mod answers;
+mod calls;
+#[cfg(test)]
+mod calls_tests;
 mod registration;
 #[cfg(test)]
 mod tests;
@@ -25,15 +29,19 @@ use std::time::Instant;
 
 use rsip::{Headers, Request, Response, SipMessage};
 
+use crate::dialog::{Body, DialogId};
 use crate::message::{
     ParseError, RequestError, add_to_tag, error_response, parse_message, response_to_headers,
     stamp_received, validate_request,
 };
 use crate::transaction::{
-    Event, Input, Output, Peer, TransactionError, TransactionLayer, Transmit, response_destination,
+    Event, Input, Output, Peer, TransactionError, TransactionId, TransactionLayer, Transmit,
+    response_destination,
 };
 
-pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS, ALLOWED_METHODS_WITH_REGISTER};
+pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS, CALL_METHODS, REGISTER_METHODS};
+use calls::Handling;
+pub use calls::{CallError, CallEvent, Calls};
 pub use registration::{BindingSink, Registration};
 
 use crate::auth::Admission;
@@ -102,6 +110,7 @@ pub struct UasCore {
     to_tags: Box<dyn FnMut() -> String + Send>,
     transmits: VecDeque<Transmit>,
     registration: Option<Registration>,
+    calls: Option<Calls>,
 }
 
 impl UasCore {
@@ -113,7 +122,50 @@ impl UasCore {
             to_tags: Box::new(to_tags),
             transmits: VecDeque::new(),
             registration: None,
+            calls: None,
         }
+    }
+
+    /// Hands INVITE sessions to call control through `calls` (see [`Calls`])
+    /// instead of answering INVITE with 501.
+    pub fn with_calls(mut self, calls: Calls) -> Self {
+        self.calls = Some(calls);
+        self
+    }
+
+    /// The next event for call control, when calls are on.
+    pub fn poll_event(&mut self) -> Option<CallEvent> {
+        self.calls.as_mut()?.poll_event()
+    }
+
+    /// Call control answers server transaction `tx` (see [`Calls::respond`]).
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        tx: TransactionId,
+        response: Response,
+    ) -> Result<Option<DialogId>, CallError> {
+        let calls = self.calls.as_mut().ok_or(CallError::NoSuchRequest(tx))?;
+        let result = calls.respond(now, &mut self.layer, tx, response);
+        self.drain(now);
+        result
+    }
+
+    /// Call control sends a request in `dialog` (see [`Calls::send_request`]).
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        dialog: &DialogId,
+        method: rsip::Method,
+        body: Option<Body>,
+    ) -> Result<TransactionId, CallError> {
+        let calls = self
+            .calls
+            .as_mut()
+            .ok_or_else(|| CallError::NoSuchDialog(dialog.clone()))?;
+        let result = calls.send_request(now, &mut self.layer, dialog, method, body);
+        self.drain(now);
+        result
     }
 
     /// Adds REGISTER handling and the per-address guard in front of every request.
@@ -172,6 +224,9 @@ impl UasCore {
         if let Some(registration) = &mut self.registration {
             registration.expire(now);
         }
+        if let Some(calls) = &mut self.calls {
+            calls.handle_timeout(now, &mut self.layer);
+        }
         self.input(now, Input::Timeout);
     }
 
@@ -191,10 +246,11 @@ impl UasCore {
             .registration
             .as_ref()
             .and_then(Registration::next_expiry);
-        match (self.layer.poll_timeout(), expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let calls = self.calls.as_ref().and_then(Calls::poll_timeout);
+        [self.layer.poll_timeout(), expiry, calls]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn receive_request(&mut self, now: Instant, request: Request, source: Peer) -> Receipt {
@@ -276,34 +332,96 @@ impl UasCore {
             match output {
                 Output::Transmit(transmit) => self.transmits.push_back(transmit),
                 Output::Event(Event::Request {
-                    request, source, ..
+                    id,
+                    request,
+                    source,
                 }) => {
-                    let response = match validate_request(&request, SUPPORTED_EXTENSIONS) {
-                        Ok(()) => match (&mut self.registration, &request.method) {
-                            (Some(registration), rsip::Method::Register) => {
-                                registration.register(now, &request, source)
-                            }
-                            (registration, _) => {
-                                answers::answer(&request, &(self.to_tags)(), registration.is_some())
-                            }
-                        },
-                        Err(error) => error_for(&request, &error, &(self.to_tags)()),
-                    };
-                    self.respond(now, response);
+                    if let Some(response) = self.answer_request(now, id, *request, source) {
+                        self.send_response(now, response);
+                    }
                 }
-                Output::Event(Event::Cancel { request, .. }) => {
-                    let response = match validate_request(&request, SUPPORTED_EXTENSIONS) {
-                        Ok(()) => answers::answer_cancel(&request, &(self.to_tags)()),
-                        Err(error) => error_for(&request, &error, &(self.to_tags)()),
-                    };
-                    self.respond(now, response);
+                Output::Event(Event::Cancel {
+                    request, invite, ..
+                }) => self.answer_cancel(now, &request, invite),
+                Output::Event(Event::Ack { request, .. }) => {
+                    if let Some(calls) = &mut self.calls {
+                        calls.on_ack(*request);
+                    }
                 }
-                Output::Event(_) => {}
+                Output::Event(event) => {
+                    if let Some(calls) = &mut self.calls {
+                        match event {
+                            Event::Response { id, response } => calls.on_response(id, *response),
+                            Event::NoFinalResponse { id } | Event::TransportFailed { id } => {
+                                calls.on_request_failed(id);
+                            }
+                            Event::Terminated { id } => calls.on_terminated(id),
+                            _ => {}
+                        }
+                    }
+                }
             }
         }
     }
 
-    fn respond(&mut self, now: Instant, response: Response) {
+    /// The core's answer to a new request, or `None` when call control answers.
+    fn answer_request(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: Request,
+        source: Peer,
+    ) -> Option<Response> {
+        if let Err(error) = validate_request(&request, SUPPORTED_EXTENSIONS) {
+            return Some(error_for(&request, &error, &(self.to_tags)()));
+        }
+        if let (Some(registration), rsip::Method::Register) =
+            (&mut self.registration, &request.method)
+        {
+            return Some(registration.register(now, &request, source));
+        }
+        if let Some(calls) = &mut self.calls {
+            match calls.on_request(id, request.clone(), source, &mut *self.to_tags) {
+                Handling::Taken => return None,
+                Handling::Answer(response) => return Some(response),
+                Handling::NotMine => {}
+            }
+        }
+        let registers = self.registration.is_some();
+        let calls = self.calls.is_some();
+        Some(answers::answer(
+            &request,
+            &(self.to_tags)(),
+            registers,
+            calls,
+        ))
+    }
+
+    fn answer_cancel(&mut self, now: Instant, cancel: &Request, invite: Option<TransactionId>) {
+        if let Err(error) = validate_request(cancel, SUPPORTED_EXTENSIONS) {
+            let response = error_for(cancel, &error, &(self.to_tags)());
+            self.send_response(now, response);
+            return;
+        }
+        let handled = self
+            .calls
+            .as_mut()
+            .and_then(|calls| calls.on_cancel(cancel, invite));
+        match handled {
+            Some((ok, terminated)) => {
+                self.send_response(now, ok);
+                if let Some((_, terminated)) = terminated {
+                    self.send_response(now, terminated);
+                }
+            }
+            None => {
+                let response = answers::answer_cancel(cancel, &(self.to_tags)());
+                self.send_response(now, response);
+            }
+        }
+    }
+
+    fn send_response(&mut self, now: Instant, response: Response) {
         if let Err(error) = self
             .layer
             .handle_input(now, Input::SendResponse { response })
