@@ -13,8 +13,17 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::Inbound;
+use super::calls::Command;
 use crate::transaction::{Peer, Transport};
-use crate::uas::{Receipt, UasCore};
+use crate::uas::{CallEvent, Receipt, UasCore};
+
+/// The endpoint task's channels: messages in, call control's commands in,
+/// call events out.
+pub(super) struct Channels {
+    pub(super) inbox: mpsc::Receiver<Inbound>,
+    pub(super) commands: mpsc::UnboundedReceiver<Command>,
+    pub(super) events: mpsc::UnboundedSender<CallEvent>,
+}
 
 /// The writer of one open TCP connection.
 struct Connection {
@@ -26,15 +35,21 @@ struct Connection {
 pub(super) async fn run(
     mut core: UasCore,
     udp: Arc<UdpSocket>,
-    mut inbox: mpsc::Receiver<Inbound>,
+    channels: Channels,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Channels {
+        mut inbox,
+        mut commands,
+        events,
+    } = channels;
     let mut connections: HashMap<SocketAddr, Connection> = HashMap::new();
     loop {
         let deadline = core.poll_timeout();
         tokio::select! {
             _ = stop.changed() => return,
             () = sleep_until(deadline) => core.handle_timeout(Instant::now()),
+            Some(command) = commands.recv() => apply(&mut core, command),
             inbound = inbox.recv() => match inbound {
                 None => return,
                 Some(Inbound::Message { bytes, source }) => {
@@ -53,6 +68,10 @@ pub(super) async fn run(
                 }
             },
         }
+        while let Some(event) = core.poll_event() {
+            // Call control gone (shutdown): nothing more to tell it.
+            let _ = events.send(event);
+        }
         while let Some(transmit) = core.poll_transmit() {
             let peer = transmit.destination;
             let sent = match peer.transport {
@@ -65,6 +84,26 @@ pub(super) async fn run(
                 tracing::debug!(peer = %peer.addr, transport = ?peer.transport, "SIP send failed");
                 core.transport_failed(Instant::now(), peer);
             }
+        }
+    }
+}
+
+/// Applies one of call control's commands to the core.
+fn apply(core: &mut UasCore, command: Command) {
+    let now = Instant::now();
+    match command {
+        Command::Respond { tx, response } => {
+            if let Err(error) = core.respond(now, tx, *response) {
+                tracing::debug!(%error, "call control's response not sent");
+            }
+        }
+        Command::SendRequest {
+            dialog,
+            method,
+            body,
+            reply,
+        } => {
+            let _ = reply.send(core.send_request(now, &dialog, method, body));
         }
     }
 }

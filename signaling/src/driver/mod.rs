@@ -10,8 +10,10 @@
 //! go back on the connection their request came on (RFC 3261 §18.2.2), over UDP
 //! to the Via's `received`/`rport` (RFC 3581). Dropped input is logged with its
 //! reason and counted in `kefu_sip_dropped_total{reason}`; requests in
-//! `kefu_sip_requests_total{method}`. [`Driver::stop`] ends every task.
+//! `kefu_sip_requests_total{method}`. Call control talks to the core through
+//! the [`CallChannel`] [`Driver::start`] returns. [`Driver::stop`] ends every task.
 
+mod calls;
 mod endpoint;
 pub mod framing;
 mod tcp;
@@ -27,6 +29,8 @@ use tokio::task::JoinHandle;
 
 use crate::transaction::Peer;
 use crate::uas::UasCore;
+
+pub use calls::{CallChannel, SipCommands};
 
 /// How many received messages may wait for the endpoint task.
 const INBOUND_QUEUE: usize = 1024;
@@ -54,8 +58,9 @@ pub struct Driver {
 
 impl Driver {
     /// Serves SIP on `udp` and `tcp` with `core`. Must be called inside a tokio
-    /// runtime.
-    pub fn start(udp: UdpSocket, tcp: TcpListener, core: UasCore) -> Self {
+    /// runtime. The [`CallChannel`] carries the core's call events and call
+    /// control's commands (nothing flows when the core has no call pathway).
+    pub fn start(udp: UdpSocket, tcp: TcpListener, core: UasCore) -> (Self, CallChannel) {
         metrics::describe_counter!(
             "kefu_sip_requests_total",
             "SIP requests received, by method"
@@ -66,13 +71,24 @@ impl Driver {
         );
         let (stop, stopped) = watch::channel(false);
         let (inbound, inbox) = mpsc::channel(INBOUND_QUEUE);
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (commands_tx, commands) = mpsc::unbounded_channel();
         let udp = Arc::new(udp);
+        let channels = endpoint::Channels {
+            inbox,
+            commands,
+            events: events_tx,
+        };
         let tasks = vec![
-            tokio::spawn(endpoint::run(core, udp.clone(), inbox, stopped.clone())),
+            tokio::spawn(endpoint::run(core, udp.clone(), channels, stopped.clone())),
             tokio::spawn(udp::receive(udp, inbound.clone(), stopped.clone())),
             tokio::spawn(tcp::accept(tcp, inbound, stopped)),
         ];
-        Self { stop, tasks }
+        let calls = CallChannel {
+            events,
+            commands: SipCommands::new(commands_tx),
+        };
+        (Self { stop, tasks }, calls)
     }
 
     /// Stops every task and waits for them to end; the sockets close.
@@ -114,7 +130,7 @@ mod tests {
             TransactionLayer::new(Timers::default(), || "branch".to_owned()),
             || "tag".to_owned(),
         );
-        (Driver::start(udp, tcp, core), addr)
+        (Driver::start(udp, tcp, core).0, addr)
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,79 @@
+//! The channel between the endpoint task and call control: [`CallEvent`]s go
+//! up, [`SipCommands`] come down. Call control lives in another task (in the
+//! `kefu` binary), so it never holds the core; it names transactions and
+//! dialogs by id, and the endpoint task applies its commands in order.
+
+use rsip::{Method, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::dialog::{Body, DialogId};
+use crate::transaction::TransactionId;
+use crate::uas::{CallError, CallEvent};
+
+/// What call control asks of the core.
+#[derive(Debug)]
+pub(super) enum Command {
+    Respond {
+        tx: TransactionId,
+        response: Box<Response>,
+    },
+    SendRequest {
+        dialog: DialogId,
+        method: Method,
+        body: Option<Body>,
+        reply: oneshot::Sender<Result<TransactionId, CallError>>,
+    },
+}
+
+/// Call control's end of the channel: the events, and a handle for commands.
+pub struct CallChannel {
+    /// Every [`CallEvent`], in order. Unbounded so that the endpoint task never
+    /// waits for call control; call control must keep reading.
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    /// Sends answers and requests; clone it into each call.
+    pub commands: SipCommands,
+}
+
+/// Sends call control's commands to the core. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SipCommands {
+    sender: mpsc::UnboundedSender<Command>,
+}
+
+impl SipCommands {
+    pub(super) fn new(sender: mpsc::UnboundedSender<Command>) -> Self {
+        Self { sender }
+    }
+
+    /// Answers server transaction `tx` (see [`crate::uas::Calls::respond`]).
+    /// A refused answer (the transaction is gone) is logged by the core.
+    pub fn respond(&self, tx: TransactionId, response: Response) {
+        let command = Command::Respond {
+            tx,
+            response: Box::new(response),
+        };
+        if self.sender.send(command).is_err() {
+            tracing::debug!(%tx, "SIP driver stopped; response not sent");
+        }
+    }
+
+    /// Sends `method` in `dialog` and returns its client transaction, whose
+    /// responses arrive as [`CallEvent::Response`].
+    pub async fn send_request(
+        &self,
+        dialog: &DialogId,
+        method: Method,
+        body: Option<Body>,
+    ) -> Result<TransactionId, CallError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::SendRequest {
+            dialog: dialog.clone(),
+            method,
+            body,
+            reply,
+        };
+        let stopped = || CallError::NoSuchDialog(dialog.clone());
+        self.sender.send(command).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
