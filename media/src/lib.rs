@@ -21,7 +21,9 @@
 //! - [`rtp`]: RTP/RTCP packets, RFC 3550 receive statistics, SSRC/sequence/
 //!   timestamp rewriting, and the RTP leg with symmetric latching and strict
 //!   source;
-//! - [`relay`]: two legs bridged packet for packet without decoding.
+//! - [`relay`]: two legs bridged packet for packet without decoding;
+//! - [`sdp`]: SDP offer/answer for the audio stream — parsing, codec and
+//!   direction negotiation, our answers and offers.
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
 //! pairs from the configured range and one socket task per relayed call.
@@ -35,4 +37,5 @@ pub mod mixer;
 pub mod pcm;
 pub mod relay;
 pub mod rtp;
+pub mod sdp;
 pub mod tone;
