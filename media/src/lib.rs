@@ -11,6 +11,7 @@
 //!
 //! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
 //! - [`g711`]: µ-law and A-law codecs;
+//! - [`resample`]: sample-rate conversion of whole clips and of 20 ms frames;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
@@ -34,5 +35,6 @@ pub mod jitter;
 pub mod mixer;
 pub mod pcm;
 pub mod relay;
+pub mod resample;
 pub mod rtp;
 pub mod tone;
