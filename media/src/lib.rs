@@ -12,6 +12,8 @@
 //! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
 //! - [`g711`]: µ-law and A-law codecs;
 //! - [`resample`]: sample-rate conversion of whole clips and of 20 ms frames;
+//! - [`opus`]: the Opus codec (libopus) with loss concealment, at 48 kHz or
+//!   through the resampler at 8 or 16 kHz;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
@@ -33,6 +35,7 @@ pub mod g711;
 pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
+pub mod opus;
 pub mod pcm;
 pub mod relay;
 pub mod resample;
