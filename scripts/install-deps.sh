@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kefu needs, skipping what is present.
-#   scripts/install-deps.sh run    what `make run` needs (build tools)
-#   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox, espeak-ng)
+#   scripts/install-deps.sh run    what `make run` needs: build tools, libopus-dev (the Opus
+#                                  codec, linked at build time) and espeak-ng (IVR `say` nodes)
+#   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox)
 #                                  and graphviz (`kefu ivr render --format svg`)
 # Idempotent: runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
 
 profile="${1:-run}"
-packages=(build-essential pkg-config ca-certificates curl)
+packages=(build-essential pkg-config ca-certificates curl libopus-dev espeak-ng)
 if [[ "$profile" == "test" ]]; then
-    packages+=(postgresql sip-tester baresip-core sox espeak-ng graphviz)
+    packages+=(postgresql sip-tester baresip-core sox graphviz)
 fi
 
 missing=()

@@ -11,8 +11,14 @@
 //!
 //! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
 //! - [`g711`]: µ-law and A-law codecs;
+//! - [`resample`]: sample-rate conversion of whole clips and of 20 ms frames;
+//! - [`opus`]: the Opus codec (libopus) with loss concealment, at 48 kHz or
+//!   through the resampler at 8 or 16 kHz;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
+//! - [`prompt`]: WAV prompts converted once to the leg's rate and cached,
+//!   text to speech through `espeak-ng`, and the player that queues prompts,
+//!   tones and music on hold into 20 ms frames and stops on barge-in;
 //! - [`dtmf`]: key presses from RFC 4733 telephone-events or from tones in the
 //!   audio, both reported as [`dtmf::Dtmf`], and RFC 4733 generation;
 //! - [`jitter`]: the adaptive jitter buffer with G.711 loss concealment;
@@ -34,8 +40,11 @@ pub mod g711;
 pub mod goertzel;
 pub mod jitter;
 pub mod mixer;
+pub mod opus;
 pub mod pcm;
+pub mod prompt;
 pub mod relay;
+pub mod resample;
 pub mod rtp;
 pub mod sdp;
 pub mod tone;

@@ -1,0 +1,377 @@
+//! Sample-rate conversion of mono `i16` PCM: [`resample`] converts a whole
+//! clip at once (prompts, once, when they are loaded), and [`FrameResampler`]
+//! converts a live stream 20 ms frame by 20 ms frame, a fixed number of
+//! samples in and out per frame (a G.711 leg at 8 kHz talking to Opus at
+//! 48 kHz, say).
+//!
+//! Both rely on `rubato`'s synchronous FFT resampler: the rates kefu meets
+//! (8, 16 and 48 kHz on the wire; 11.025, 22.05, 44.1 kHz… in prompt files and
+//! in `espeak-ng`'s output) are all in small integer ratios, which that
+//! resampler converts exactly, with an anti-aliasing filter, and with fixed
+//! chunk sizes on both sides. Samples are converted to `f32` for the filter
+//! and rounded back with saturation.
+
+use std::time::Duration;
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler, WindowFunction};
+
+use crate::pcm::SampleRate;
+
+/// Input chunk of the one-shot conversion: large enough to keep the FFT
+/// efficient, small enough to keep its scratch buffers small.
+const CLIP_CHUNK: usize = 1_024;
+
+/// Why a [`FrameResampler`] cannot be made or cannot take a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResampleError {
+    /// The two rates are not in a ratio that maps one 20 ms frame onto
+    /// exactly one 20 ms frame.
+    #[error(
+        "cannot convert 20 ms frames from {from} Hz to {to} Hz with fixed frame sizes \
+         (needs {needed_in} input samples for {needed_out} output samples)"
+    )]
+    UnsupportedFrameRates {
+        from: u32,
+        to: u32,
+        needed_in: usize,
+        needed_out: usize,
+    },
+    /// A frame of the wrong length was given.
+    #[error("a 20 ms frame at the input rate holds {expected} samples, got {got}")]
+    FrameLength { expected: usize, got: usize },
+}
+
+/// The whole of `samples`, recorded at `from`, at the rate `to`. The output
+/// holds `ceil(len × to / from)` samples, aligned with the input (the filter
+/// delay is removed).
+pub fn resample(samples: &[i16], from: SampleRate, to: SampleRate) -> Vec<i16> {
+    if from == to || samples.is_empty() {
+        return samples.to_vec();
+    }
+    let mut resampler = Fft::<f32>::new_custom(
+        usize_of(from),
+        usize_of(to),
+        CLIP_CHUNK,
+        1,
+        1,
+        WindowFunction::BlackmanHarris2,
+        FixedSync::Input,
+    )
+    .expect("rubato accepts any two non-zero rates and a non-zero chunk");
+    let input: Vec<f32> = samples.iter().copied().map(to_float).collect();
+    let adapter = InterleavedSlice::new(&input, 1, input.len())
+        .expect("a mono slice holds exactly its own length in frames");
+    let output = resampler
+        .process_all(&adapter, input.len(), None)
+        .expect("process_all sizes its own output buffer");
+    output.take_data().into_iter().map(from_float).collect()
+}
+
+/// A stream converter from one rate to another for consecutive 20 ms frames:
+/// each call takes exactly one frame at the input rate and gives exactly one
+/// at the output rate, delayed by [`FrameResampler::delay`].
+pub struct FrameResampler {
+    from: SampleRate,
+    to: SampleRate,
+    /// `None` when both rates are the same and frames pass through.
+    fft: Option<Fft<f32>>,
+    input: Vec<f32>,
+    output: Vec<f32>,
+}
+
+impl std::fmt::Debug for FrameResampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameResampler")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameResampler {
+    /// A converter of 20 ms frames from `from` to `to`; any pair of 8, 16 and
+    /// 48 kHz works, as does any pair whose 20 ms frames are whole multiples
+    /// of the rates' smallest common block.
+    pub fn new(from: SampleRate, to: SampleRate) -> Result<Self, ResampleError> {
+        let (frame_in, frame_out) = (from.frame_len(), to.frame_len());
+        let fft = if from == to {
+            None
+        } else {
+            let fft = Fft::<f32>::new_custom(
+                usize_of(from),
+                usize_of(to),
+                frame_in,
+                1,
+                1,
+                WindowFunction::BlackmanHarris2,
+                FixedSync::Both,
+            )
+            .expect("rubato accepts any two non-zero rates and a non-zero chunk");
+            let (needed_in, needed_out) = (fft.input_frames_next(), fft.output_frames_next());
+            if (needed_in, needed_out) != (frame_in, frame_out) {
+                return Err(ResampleError::UnsupportedFrameRates {
+                    from: from.hz(),
+                    to: to.hz(),
+                    needed_in,
+                    needed_out,
+                });
+            }
+            Some(fft)
+        };
+        Ok(Self {
+            from,
+            to,
+            fft,
+            input: vec![0.0; frame_in],
+            output: vec![0.0; frame_out],
+        })
+    }
+
+    /// The input rate.
+    pub fn from_rate(&self) -> SampleRate {
+        self.from
+    }
+
+    /// The output rate.
+    pub fn to_rate(&self) -> SampleRate {
+        self.to
+    }
+
+    /// How late a sound comes out compared with when it went in (half a frame
+    /// when the rates differ, nothing when they are the same).
+    pub fn delay(&self) -> Duration {
+        match &self.fft {
+            Some(fft) => self.to.duration_of(fft.output_delay()),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// Converts one 20 ms `frame` at the input rate into `out` (cleared
+    /// first), which then holds one 20 ms frame at the output rate.
+    pub fn process_into(&mut self, frame: &[i16], out: &mut Vec<i16>) -> Result<(), ResampleError> {
+        let expected = self.from.frame_len();
+        if frame.len() != expected {
+            return Err(ResampleError::FrameLength {
+                expected,
+                got: frame.len(),
+            });
+        }
+        out.clear();
+        let Some(fft) = &mut self.fft else {
+            out.extend_from_slice(frame);
+            return Ok(());
+        };
+        for (slot, &sample) in self.input.iter_mut().zip(frame) {
+            *slot = to_float(sample);
+        }
+        let frames_out = self.output.len();
+        let input = InterleavedSlice::new(&self.input, 1, expected)
+            .expect("the input buffer holds one frame");
+        let mut output = InterleavedSlice::new_mut(&mut self.output, 1, frames_out)
+            .expect("the output buffer holds one frame");
+        fft.process_into_buffer(&input, &mut output, None)
+            .expect("buffers are sized to the resampler's fixed chunks");
+        out.extend(self.output.iter().copied().map(from_float));
+        Ok(())
+    }
+
+    /// One 20 ms frame at the input rate, converted.
+    pub fn process(&mut self, frame: &[i16]) -> Result<Vec<i16>, ResampleError> {
+        let mut out = Vec::with_capacity(self.to.frame_len());
+        self.process_into(frame, &mut out)?;
+        Ok(out)
+    }
+}
+
+fn usize_of(rate: SampleRate) -> usize {
+    usize::try_from(rate.hz()).unwrap_or(usize::MAX)
+}
+
+fn to_float(sample: i16) -> f32 {
+    f32::from(sample) / 32_768.0
+}
+
+fn from_float(value: f32) -> i16 {
+    (value * 32_768.0)
+        .round()
+        .clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::goertzel::{Goertzel, energy_share, sine_amplitude};
+    use crate::tone::{ToneGenerator, TonePlan};
+
+    const RATES: [SampleRate; 3] = [
+        SampleRate::NARROWBAND,
+        SampleRate::WIDEBAND,
+        SampleRate::FULLBAND,
+    ];
+
+    fn sine(hz: f64, level_dbfs: f64, rate: SampleRate, samples: usize) -> Vec<i16> {
+        let mut out = vec![0; samples];
+        ToneGenerator::new(TonePlan::steady(&[hz], level_dbfs), rate).fill(&mut out);
+        out
+    }
+
+    fn amplitude(block: &[i16], hz: f64, rate: SampleRate) -> f64 {
+        sine_amplitude(Goertzel::new(hz, rate).power(block), block.len())
+    }
+
+    fn db(ratio: f64) -> f64 {
+        20.0 * ratio.log10()
+    }
+
+    #[test]
+    fn a_440_hz_tone_keeps_frequency_and_level_through_8k_48k_8k() {
+        let rate = SampleRate::NARROWBAND;
+        let original = sine(440.0, -12.0, rate, 8_000);
+        let up = resample(&original, rate, SampleRate::FULLBAND);
+        assert_eq!(up.len(), 48_000);
+        let back = resample(&up, SampleRate::FULLBAND, rate);
+        assert_eq!(back.len(), 8_000);
+
+        let middle = &back[2_000..6_000];
+        let share = energy_share(middle, 440.0, rate);
+        assert!(share > 0.99, "440 Hz share {share}");
+        let change =
+            db(amplitude(middle, 440.0, rate) / amplitude(&original[2_000..6_000], 440.0, rate));
+        assert!(change.abs() < 0.5, "level changed by {change} dB");
+        let up_share = energy_share(&up[12_000..36_000], 440.0, SampleRate::FULLBAND);
+        assert!(up_share > 0.99, "440 Hz share at 48 kHz {up_share}");
+    }
+
+    #[test]
+    fn the_clip_stays_aligned_with_its_input() {
+        // A tone that starts 100 ms in starts 100 ms in after conversion too.
+        let rate = SampleRate::NARROWBAND;
+        let mut clip = vec![0; 800];
+        clip.extend(sine(1_000.0, -6.0, rate, 800));
+        let up = resample(&clip, rate, SampleRate::FULLBAND);
+        let loud = |block: &[i16]| block.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0);
+        assert!(loud(&up[..4_500]) < 500, "sound before the tone");
+        assert!(loud(&up[5_000..5_400]) > 10_000, "no tone where it starts");
+    }
+
+    #[test]
+    fn clip_lengths_follow_the_rate_ratio_for_every_pair() {
+        let cases = [
+            (8_000, 16_000, 160, 320),
+            (16_000, 8_000, 333, 167),
+            (48_000, 8_000, 961, 161),
+            (8_000, 48_000, 1, 6),
+            (22_050, 8_000, 22_050, 8_000),
+            (44_100, 16_000, 441, 160),
+        ];
+        for (from, to, len_in, len_out) in cases {
+            let from = SampleRate::new(from).expect("non-zero");
+            let to = SampleRate::new(to).expect("non-zero");
+            let out = resample(&vec![1_000; len_in], from, to);
+            assert_eq!(out.len(), len_out, "{from:?} -> {to:?}");
+        }
+        assert!(resample(&[], SampleRate::NARROWBAND, SampleRate::FULLBAND).is_empty());
+    }
+
+    #[test]
+    fn downsampling_filters_out_what_the_lower_rate_cannot_carry() {
+        // 6 kHz at 16 kHz would alias to 2 kHz at 8 kHz without a filter.
+        let tone = sine(6_000.0, -6.0, SampleRate::WIDEBAND, 16_000);
+        let down = resample(&tone, SampleRate::WIDEBAND, SampleRate::NARROWBAND);
+        let alias = amplitude(&down[1_000..7_000], 2_000.0, SampleRate::NARROWBAND);
+        let original = amplitude(&tone, 6_000.0, SampleRate::WIDEBAND);
+        assert!(
+            db(alias / original) < -40.0,
+            "alias at {} dB",
+            db(alias / original)
+        );
+    }
+
+    #[test]
+    fn a_22050_hz_espeak_rendering_converts_to_the_leg_rate() {
+        let from = SampleRate::new(22_050).expect("non-zero");
+        let tone = sine(440.0, -12.0, from, 22_050);
+        let down = resample(&tone, from, SampleRate::NARROWBAND);
+        assert_eq!(down.len(), 8_000);
+        assert!(energy_share(&down[1_000..7_000], 440.0, SampleRate::NARROWBAND) > 0.99);
+    }
+
+    #[test]
+    fn streaming_frames_have_fixed_sizes_for_every_pair_of_wire_rates() {
+        for from in RATES {
+            for to in RATES {
+                let mut resampler = FrameResampler::new(from, to).expect("supported pair");
+                let frame = sine(440.0, -12.0, from, from.frame_len());
+                for _ in 0..3 {
+                    let out = resampler.process(&frame).expect("right frame length");
+                    assert_eq!(out.len(), to.frame_len(), "{from:?} -> {to:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_keeps_a_440_hz_tone_through_8k_48k_8k() {
+        let narrow = SampleRate::NARROWBAND;
+        let mut up = FrameResampler::new(narrow, SampleRate::FULLBAND).expect("supported");
+        let mut down = FrameResampler::new(SampleRate::FULLBAND, narrow).expect("supported");
+        let mut generator = ToneGenerator::new(TonePlan::steady(&[440.0], -12.0), narrow);
+        let mut wide = Vec::new();
+        let mut received = Vec::new();
+        let mut frame = Vec::new();
+        for _ in 0..50 {
+            up.process_into(&generator.next_frame(), &mut wide)
+                .expect("frame");
+            assert_eq!(wide.len(), 960);
+            down.process_into(&wide, &mut frame).expect("frame");
+            received.extend_from_slice(&frame);
+        }
+        assert_eq!(received.len(), 50 * 160);
+        let steady = &received[1_600..];
+        let share = energy_share(steady, 440.0, narrow);
+        assert!(share > 0.99, "440 Hz share {share}");
+        let expected = f64::from(i16::MAX) * 10f64.powf(-12.0 / 20.0);
+        let change = db(amplitude(steady, 440.0, narrow) / expected);
+        assert!(change.abs() < 0.5, "level changed by {change} dB");
+        assert_eq!(up.delay(), Duration::from_millis(10));
+        assert_eq!(down.delay(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn same_rate_streams_pass_through_untouched() {
+        let mut resampler =
+            FrameResampler::new(SampleRate::WIDEBAND, SampleRate::WIDEBAND).expect("same rate");
+        let frame = sine(1_000.0, -3.0, SampleRate::WIDEBAND, 320);
+        assert_eq!(resampler.process(&frame), Ok(frame));
+        assert_eq!(resampler.delay(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_frame_of_the_wrong_length_is_refused() {
+        let mut resampler =
+            FrameResampler::new(SampleRate::NARROWBAND, SampleRate::FULLBAND).expect("supported");
+        assert_eq!(
+            resampler.process(&[0; 100]),
+            Err(ResampleError::FrameLength {
+                expected: 160,
+                got: 100
+            })
+        );
+    }
+
+    #[test]
+    fn rates_without_whole_frame_blocks_are_refused_for_streaming() {
+        // 8001 and 8000 share no block shorter than a whole second.
+        let odd = SampleRate::new(8_001).expect("non-zero");
+        let error = FrameResampler::new(odd, SampleRate::NARROWBAND).unwrap_err();
+        assert!(matches!(
+            error,
+            ResampleError::UnsupportedFrameRates {
+                from: 8_001,
+                to: 8_000,
+                ..
+            }
+        ));
+    }
+}
