@@ -12,23 +12,17 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::ports::{PortLease, PortPair};
+pub use super::STATS_INTERVAL;
+use super::leg_sockets::{LegSockets, MAX_DATAGRAM, Request, TaskEnded, receive_burst, request};
+use super::ports::PortPair;
 use crate::dtmf::Dtmf;
 use crate::relay::{PayloadMap, Relay, RelayConfig, RelayStats, Side};
 
-/// Largest datagram read; RTP over UDP stays well below an Ethernet MTU.
-const MAX_DATAGRAM: usize = 2_048;
-/// Datagrams read from one socket before the others get a turn, so a flood
-/// on one port cannot starve the rest.
-const MAX_BURST: usize = 64;
-/// How often the statistics behind [`RelayHandle::stats`] are refreshed.
-pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 /// Key presses kept for call control; more are dropped rather than stall media.
 const KEY_PRESS_QUEUE: usize = 32;
 /// Call-control commands waiting for the task.
@@ -45,24 +39,9 @@ pub enum RelayTaskError {
     Ended,
 }
 
-/// One leg's sockets inside the task.
-struct LegSockets {
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
-    /// After the sockets, so they close before the ports are freed.
-    _lease: PortLease,
-}
-
-impl LegSockets {
-    fn new(side: Side, ports: PortPair) -> Result<Self, RelayTaskError> {
-        let to_tokio = |socket| {
-            UdpSocket::from_std(socket).map_err(|source| RelayTaskError::Socket { side, source })
-        };
-        Ok(Self {
-            rtp: to_tokio(ports.rtp)?,
-            rtcp: to_tokio(ports.rtcp)?,
-            _lease: ports.lease,
-        })
+impl From<TaskEnded> for RelayTaskError {
+    fn from(_: TaskEnded) -> Self {
+        Self::Ended
     }
 }
 
@@ -73,7 +52,7 @@ pub struct RelayHandle {
     task: JoinHandle<RelayStats>,
     stats: watch::Receiver<RelayStats>,
     key_presses: mpsc::Receiver<(Side, Dtmf)>,
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<Request<Command>>,
     caller_rtp: SocketAddr,
     agent_rtp: SocketAddr,
 }
@@ -101,12 +80,7 @@ impl RelayHandle {
         side: Side,
         remote: Option<SocketAddr>,
     ) -> Result<(), RelayTaskError> {
-        self.command(|applied| Command::Repoint {
-            side,
-            remote,
-            applied,
-        })
-        .await
+        Ok(request(&self.commands, Command::Repoint { side, remote }).await?)
     }
 
     /// New payload types per direction after a renegotiation; returns once applied.
@@ -115,24 +89,11 @@ impl RelayHandle {
         caller_to_agent: PayloadMap,
         agent_to_caller: PayloadMap,
     ) -> Result<(), RelayTaskError> {
-        self.command(|applied| Command::PayloadMaps {
+        let maps = Command::PayloadMaps {
             caller_to_agent,
             agent_to_caller,
-            applied,
-        })
-        .await
-    }
-
-    async fn command(
-        &self,
-        command: impl FnOnce(oneshot::Sender<()>) -> Command,
-    ) -> Result<(), RelayTaskError> {
-        let (applied, done) = oneshot::channel();
-        self.commands
-            .send(command(applied))
-            .await
-            .map_err(|_| RelayTaskError::Ended)?;
-        done.await.map_err(|_| RelayTaskError::Ended)
+        };
+        Ok(request(&self.commands, maps).await?)
     }
 
     /// The next key press either side's peer sent as RFC 4733 events; None
@@ -163,10 +124,10 @@ pub fn spawn_relay(
     };
     let caller_rtp = local_addr(Side::Caller, &caller)?;
     let agent_rtp = local_addr(Side::Agent, &agent)?;
-    let legs = [
-        LegSockets::new(Side::Caller, caller)?,
-        LegSockets::new(Side::Agent, agent)?,
-    ];
+    let sockets = |side, pair| {
+        LegSockets::new(pair).map_err(|source| RelayTaskError::Socket { side, source })
+    };
+    let legs = [sockets(Side::Caller, caller)?, sockets(Side::Agent, agent)?];
     let relay = Relay::new(config, Instant::now(), SystemTime::now());
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(relay.stats());
@@ -188,18 +149,16 @@ pub fn spawn_relay(
     })
 }
 
-/// What call control asks of a running relay; `applied` is answered once done.
+/// What call control asks of a running relay.
 #[derive(Debug)]
 enum Command {
     Repoint {
         side: Side,
         remote: Option<SocketAddr>,
-        applied: oneshot::Sender<()>,
     },
     PayloadMaps {
         caller_to_agent: PayloadMap,
         agent_to_caller: PayloadMap,
-        applied: oneshot::Sender<()>,
     },
 }
 
@@ -215,7 +174,7 @@ enum Ready {
     Rtp(Side),
     Rtcp(Side),
     Timer,
-    Command(Command),
+    Command(Request<Command>),
     Stop,
 }
 
@@ -223,7 +182,7 @@ async fn run(
     mut relay: Relay,
     legs: [LegSockets; 2],
     mut stopped: oneshot::Receiver<()>,
-    mut commands: mpsc::Receiver<Command>,
+    mut commands: mpsc::Receiver<Request<Command>>,
     outputs: Outputs,
 ) -> RelayStats {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
@@ -233,7 +192,7 @@ async fn run(
         let deadline = tokio::time::Instant::from_std(relay.poll_timeout().min(next_publish));
         let ready = tokio::select! {
             _ = &mut stopped => Ready::Stop,
-            Some(command) = commands.recv() => Ready::Command(command),
+            Some(request) = commands.recv() => Ready::Command(request),
             Ok(()) = caller.rtp.readable() => Ready::Rtp(Side::Caller),
             Ok(()) = agent.rtp.readable() => Ready::Rtp(Side::Agent),
             Ok(()) = caller.rtcp.readable() => Ready::Rtcp(Side::Caller),
@@ -248,54 +207,31 @@ async fn run(
         match ready {
             Ready::Stop => break,
             Ready::Rtp(side) => {
-                let (from, to) = (sockets(side), sockets(side.other()));
-                for _ in 0..MAX_BURST {
-                    let Ok((len, source)) = from.rtp.try_recv_from(&mut buffer) else {
-                        break;
-                    };
-                    let packet = &mut buffer[..len];
+                let to = sockets(side.other());
+                receive_burst(&sockets(side).rtp, &mut buffer, |source, packet| {
                     if let Ok(destination) = relay.handle_rtp(side, now, source, packet) {
                         // A send that fails is a lost packet, as on the wire.
                         let _ = to.rtp.try_send_to(packet, destination);
                     }
-                }
+                });
             }
             Ready::Rtcp(side) => {
-                for _ in 0..MAX_BURST {
-                    let Ok((len, source)) = sockets(side).rtcp.try_recv_from(&mut buffer) else {
-                        break;
-                    };
+                receive_burst(&sockets(side).rtcp, &mut buffer, |source, packet| {
                     // Rejected reports are counted in the leg's statistics.
-                    let _ = relay.handle_rtcp(side, now, source, &buffer[..len]);
-                }
+                    let _ = relay.handle_rtcp(side, now, source, packet);
+                });
             }
             Ready::Timer => relay.handle_timeout(now),
-            Ready::Command(Command::Repoint {
-                side,
-                remote,
-                applied,
-            }) => {
-                relay.repoint(side, now, remote);
-                // The caller may have stopped waiting; the change stands.
-                let _ = applied.send(());
-            }
-            Ready::Command(Command::PayloadMaps {
-                caller_to_agent,
-                agent_to_caller,
-                applied,
-            }) => {
-                relay.set_payload_maps(caller_to_agent, agent_to_caller);
-                let _ = applied.send(());
-            }
+            Ready::Command(request) => request.apply(|command| match command {
+                Command::Repoint { side, remote } => relay.repoint(side, now, remote),
+                Command::PayloadMaps {
+                    caller_to_agent,
+                    agent_to_caller,
+                } => relay.set_payload_maps(caller_to_agent, agent_to_caller),
+            }),
         }
         while let Some((side, transmit)) = relay.poll_transmit() {
-            let leg = sockets(side);
-            let socket = if transmit.from_rtp_port {
-                &leg.rtp
-            } else {
-                &leg.rtcp
-            };
-            let _ = socket.try_send_to(&transmit.payload, transmit.destination);
+            sockets(side).send(&transmit);
         }
         while let Some(key_press) = relay.poll_dtmf() {
             // Full or closed: call control is not listening; media goes on.
