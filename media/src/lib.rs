@@ -28,14 +28,18 @@
 //!   timestamp rewriting, and the RTP leg with symmetric latching and strict
 //!   source;
 //! - [`relay`]: two legs bridged packet for packet without decoding;
+//! - [`endpoint`]: a leg that ends in kefu — echo test, prompts played as
+//!   paced G.711 frames, key presses heard as RFC 4733 events or in-band tones;
 //! - [`sdp`]: SDP offer/answer for the audio stream — parsing, codec and
 //!   direction negotiation, our answers and offers.
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
-//! pairs from the configured range and one socket task per relayed call.
+//! pairs from the configured range and one socket task per relayed call or
+//! endpoint.
 
 pub mod driver;
 pub mod dtmf;
+pub mod endpoint;
 pub mod g711;
 pub mod goertzel;
 pub mod jitter;

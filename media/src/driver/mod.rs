@@ -1,11 +1,15 @@
 //! The thin tokio driver of the media engine, and the only place in
 //! `kefu-media` that uses tokio: it allocates RTP/RTCP port pairs from the
-//! configured range ([`ports`]) and runs one task per relayed call that moves
-//! datagrams between sockets and the sans-IO [`crate::relay::Relay`]
-//! ([`relay_task`]). All protocol decisions are the relay's.
+//! configured range ([`ports`]) and runs one task per call leg that moves
+//! datagrams between sockets and a sans-IO core — a relayed call's two legs
+//! and their [`crate::relay::Relay`] ([`relay_task`]), or a leg that ends in
+//! kefu and its [`crate::endpoint::Endpoint`] ([`endpoint_task`]: echo test,
+//! IVR prompts and key presses). All protocol decisions are the cores';
+//! the tasks share their socket handling and command plumbing.
 
 use std::time::Duration;
 
+pub mod endpoint_task;
 mod leg_sockets;
 pub mod ports;
 pub mod relay_task;
