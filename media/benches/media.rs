@@ -1,15 +1,18 @@
 //! Hot paths of the media engine, per 20 ms frame at 8 kHz: G.711 decode and
 //! encode, a three-party hear-matrix mix, in-band DTMF detection, and one
 //! packet through the relay fast path (parse, source check, receive
-//! statistics, rewrite; no sockets).
+//! statistics, rewrite; no sockets), and the endpoint's echo of one packet
+//! and playback of one frame (G.711 encoding, packet building, rewrite).
 //! Run with `cargo bench -p kefu-media -- --quick`.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kefu_media::dtmf::inband::InbandDtmfDetector;
+use kefu_media::endpoint::{Endpoint, EndpointConfig};
 use kefu_media::g711::G711;
 use kefu_media::mixer::{Mixer, SupervisorMode};
 use kefu_media::pcm::SampleRate;
@@ -104,5 +107,51 @@ fn relay(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, mixer, inband_dtmf, relay);
+fn endpoint(c: &mut Criterion) {
+    let phone = SocketAddr::from(([127, 0, 0, 1], 4_000));
+    let config = EndpointConfig {
+        leg: relay_leg(1, phone),
+        codec: G711::Pcmu,
+        payload_type: 0,
+        inband_dtmf: false,
+    };
+    let start = Instant::now();
+    let mut echo = Endpoint::new(config.clone(), start, SystemTime::now());
+    echo.set_echo(true);
+    let mut arriving = Rewrite {
+        payload_type: 0,
+        sequence: 0,
+        timestamp: 0,
+        ssrc: 7,
+    };
+    let mut packet = RtpHeader {
+        marker: false,
+        payload_type: 0,
+        sequence: 0,
+        timestamp: 0,
+        ssrc: 7,
+    }
+    .encode(&[0xD5; 160]);
+    c.bench_function("endpoint echo one 20 ms g711 packet", |b| {
+        b.iter(|| {
+            arriving.sequence = arriving.sequence.wrapping_add(1);
+            arriving.timestamp = arriving.timestamp.wrapping_add(160);
+            rewrite_header(&mut packet, arriving);
+            let _ = echo.handle_rtp(start, phone, black_box(&packet));
+            black_box(echo.poll_transmit())
+        })
+    });
+    let mut player = Endpoint::new(config, start, SystemTime::now());
+    let frame: Arc<[i16]> = frame_of(440.0).into();
+    c.bench_function("endpoint play one 20 ms g711 frame", |b| {
+        b.iter(|| {
+            player.play(Arc::clone(&frame));
+            player.handle_timeout(player.poll_timeout());
+            black_box(player.poll_event());
+            black_box(player.poll_transmit())
+        })
+    });
+}
+
+criterion_group!(benches, g711, mixer, inband_dtmf, relay, endpoint);
 criterion_main!(benches);
