@@ -138,8 +138,9 @@ pub struct Endpoint {
     codec: G711,
     payload_type: u8,
     clock_rate: SampleRate,
-    /// Our SSRC, which playback frames carry as a source of the leg's
-    /// outgoing stream (the leg sends them with it too).
+    /// Our SSRC. Playback frames carry it into the leg's outgoing stream,
+    /// where it tells them apart from the peer's packets being echoed (a
+    /// peer that sends with our SSRC is an RFC 3550 §8.2 collision).
     ssrc: u32,
     /// Only when asked for and no telephone-event was negotiated.
     inband: Option<InbandDtmfDetector>,
@@ -263,13 +264,15 @@ impl Endpoint {
     /// with a new talkspurt when echo goes off.
     pub fn set_echo(&mut self, on: bool) {
         self.echo = on;
-        if let Pacing::Talkspurt { .. } = self.playback.pacing {
+        if on && matches!(self.playback.pacing, Pacing::Talkspurt { .. }) {
             self.playback.pacing = Pacing::Starting;
         }
     }
 
     /// Queues `clip` (8 kHz mono) after what is queued already; its first
     /// frame goes out at the next [`Self::handle_timeout`] if nothing plays.
+    /// Frames due before the peer's address is known are lost (and counted
+    /// as unroutable): a prompt is played in time, not stored.
     pub fn play(&mut self, clip: Arc<[i16]>) {
         self.playback.clips.push_back(clip);
         if self.playback.pacing == Pacing::Idle {
@@ -644,8 +647,10 @@ mod tests {
         let (mut endpoint, start) = new_endpoint(None, false);
         let clip: Arc<[i16]> = tone(&[440.0], Duration::from_millis(400)).into();
         endpoint.play(Arc::clone(&clip));
-        let mut sent = run_until(&mut endpoint, start + 5 * FRAME);
-        assert_eq!(sent.len(), 6);
+        let mut sent = run_until(&mut endpoint, start + 2 * FRAME);
+        endpoint.set_echo(false);
+        sent.extend(run_until(&mut endpoint, start + 5 * FRAME));
+        assert_eq!(sent.len(), 6, "echo already off changes nothing");
         endpoint.set_echo(true);
         for i in 0..5u16 {
             let now = start + FRAME * u32::from(6 + i);
