@@ -71,10 +71,12 @@ const STATIC_AUDIO: [(u8, &str, u32, u8); 17] = [
     (18, "G729", 8_000, 1),
 ];
 
-/// What kefu reads of the session level or of one media section.
+/// What kefu reads of the session level or of one media section. The `c=`
+/// value is only read when the audio stream uses it: a host name on a video
+/// stream does not fail the call.
 #[derive(Default)]
 struct Section<'a> {
-    connection: Option<IpAddr>,
+    connection: Option<&'a str>,
     attributes: Vec<&'a str>,
 }
 
@@ -111,7 +113,7 @@ impl SessionDescription {
             };
             match kind {
                 "o" if origin.is_none() => origin = Some(parse_origin(value)?),
-                "c" => section.connection = Some(parse_connection(value)?),
+                "c" => section.connection = Some(value),
                 "a" => section.attributes.push(value),
                 "m" => media.push((parse_media(value)?, Section::default())),
                 _ => {}
@@ -190,7 +192,7 @@ fn audio_stream(
     section: &Section,
 ) -> Result<AudioStream, SdpError> {
     let connection = section.connection.or(session.connection);
-    let remote = match connection {
+    let remote = match connection.map(parse_connection).transpose()? {
         Some(address) if media.port != 0 && !address.is_unspecified() => {
             Some(SocketAddr::new(address, media.port))
         }
@@ -206,7 +208,7 @@ fn audio_stream(
     let mut rtcp_mux = false;
     for attribute in &section.attributes {
         let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
-        match name {
+        match name.trim() {
             "rtpmap" => {
                 let map = parse_rtpmap(value)?;
                 if let Some(slot @ None) = rtpmaps.get_mut(usize::from(map.payload_type)) {
@@ -214,7 +216,10 @@ fn audio_stream(
                 }
             }
             "fmtp" => {
-                if let Some((payload_type, parameters)) = value.trim_start().split_once(' ') {
+                if let Some((payload_type, parameters)) = value
+                    .trim_start()
+                    .split_once(|c: char| c.is_ascii_whitespace())
+                {
                     let slot = payload_type
                         .parse::<usize>()
                         .ok()
@@ -277,7 +282,10 @@ fn direction_of(attributes: &[&str]) -> Option<Direction> {
 /// `a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>]`.
 fn parse_rtpmap(value: &str) -> Result<RtpMap, SdpError> {
     let invalid = || SdpError::RtpMap(value.to_owned());
-    let (payload_type, encoding) = value.trim().split_once(' ').ok_or_else(invalid)?;
+    let (payload_type, encoding) = value
+        .trim()
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .ok_or_else(invalid)?;
     let payload_type = payload_type
         .parse::<u8>()
         .ok()
@@ -534,11 +542,13 @@ mod tests {
             "line 4 is not <type>=<value>: \"this is not sdp\""
         );
         assert_eq!(
-            error(&format!("{HEAD}c=IN IP4\n")),
+            error(&format!("{HEAD}c=IN IP4\nm=audio 4000 RTP/AVP 0\n")),
             "c= line not valid (expected IN IP4|IP6 <address>): \"IN IP4\""
         );
         assert_eq!(
-            error(&format!("{HEAD}c=IN IP4 pbx.example.com\n")),
+            error(&format!(
+                "{HEAD}m=audio 4000 RTP/AVP 0\nc=IN IP4 pbx.example.com\n"
+            )),
             "c= address is not an IP address (host names are not resolved): \"pbx.example.com\""
         );
         assert_eq!(
@@ -573,8 +583,8 @@ mod tests {
     fn the_first_rtpmap_and_fmtp_of_a_payload_type_count() {
         let sdp = SessionDescription::parse(
             "v=0\no=- 1 1 IN IP4 192.0.2.1\nc=IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 96 0\n\
-             a=rtpmap:96 PCMA/8000\na=rtpmap:96 opus/48000/2\na=fmtp:96 a=1\na=fmtp:96 b=2\n\
-             a=rtpmap:0 telephone-event/8000\n",
+             a=rtpmap:96 PCMA/8000\na=rtpmap:96 opus/48000/2\na=fmtp:96\ta=1\na=fmtp:96 b=2\n\
+             a=rtpmap:0\ttelephone-event/8000\na=rtcp-mux \n",
         )
         .expect("parses");
         let audio = sdp.audio().expect("audio");
@@ -583,6 +593,20 @@ mod tests {
             [(96, "PCMA", 8000), (0, "telephone-event", 8000)]
         );
         assert_eq!(audio.formats[0].fmtp.as_deref(), Some("a=1"));
+        assert!(audio.rtcp_mux, "trailing space");
+    }
+
+    #[test]
+    fn connection_lines_are_only_read_for_the_audio_stream() {
+        let sdp = SessionDescription::parse(
+            "v=0\no=- 1 1 IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 0\nc=IN IP4 192.0.2.1\n\
+             m=video 5000 RTP/AVP 96\nc=IN IP4 video.example.com\n",
+        )
+        .expect("the video's host name does not matter");
+        assert_eq!(
+            sdp.audio().and_then(|audio| audio.remote),
+            addr("192.0.2.1:4000")
+        );
     }
 
     #[test]
