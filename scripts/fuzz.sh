@@ -19,8 +19,13 @@ for dir in */fuzz; do
     for target in $(cd "$crate" && cargo fuzz list); do
         corpus="$dir/corpus/$target"
         mkdir -p "$corpus"
+        # Seeds of the target's own (seeds/TARGET/), else the crate's (seeds/).
         seeds=()
-        [[ -d "$dir/seeds" ]] && seeds=("$dir/seeds")
+        if [[ -d "$dir/seeds/$target" ]]; then
+            seeds=("$dir/seeds/$target")
+        elif [[ -d "$dir/seeds" ]]; then
+            seeds=("$dir/seeds")
+        fi
         echo "== fuzz $crate/$target for ${seconds}s"
         (cd "$crate" && cargo fuzz run "$target" "../$corpus" "${seeds[@]/#/../}" -- \
             -max_total_time="$seconds" -print_final_stats=1 2>&1 | grep -E "^(stat::number_of_executed_units|stat::new_units_added|==|SUMMARY|Done)" || true)

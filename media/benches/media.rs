@@ -1,8 +1,10 @@
 //! Hot paths of the media engine, per 20 ms frame at 8 kHz: G.711 decode and
 //! encode, a three-party hear-matrix mix, in-band DTMF detection, and one
 //! packet through the relay fast path (parse, source check, receive
-//! statistics, rewrite; no sockets), and the endpoint's echo of one packet
-//! and playback of one frame (G.711 encoding, packet building, rewrite).
+//! statistics, rewrite; no sockets), the endpoint's echo of one packet and
+//! playback of one frame (G.711 encoding, packet building, rewrite); and per
+//! call, SDP offer/answer of a Linphone audio+video offer (parse, negotiate,
+//! write the answer).
 //! Run with `cargo bench -p kefu-media -- --quick`.
 
 use std::hint::black_box;
@@ -19,6 +21,7 @@ use kefu_media::pcm::SampleRate;
 use kefu_media::relay::{PayloadMap, Relay, RelayConfig, Side};
 use kefu_media::rtp::leg::LegConfig;
 use kefu_media::rtp::packet::{Rewrite, RtpHeader, rewrite_header};
+use kefu_media::sdp::{Codec, SessionDescription, answer, negotiate};
 use kefu_media::tone::{ToneGenerator, TonePlan};
 
 const RATE: SampleRate = SampleRate::NARROWBAND;
@@ -153,5 +156,17 @@ fn endpoint(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, mixer, inband_dtmf, relay, endpoint);
+fn sdp(c: &mut Criterion) {
+    let offer = include_str!("../fuzz/seeds/sdp/linphone.sdp");
+    let local = SocketAddr::from(([127, 0, 0, 1], 30_000));
+    c.bench_function("sdp parse + negotiate + answer linphone offer", |b| {
+        b.iter(|| {
+            let offer = SessionDescription::parse(black_box(offer)).expect("sample parses");
+            let negotiated = negotiate(&offer, &[Codec::Pcma, Codec::Pcmu]).expect("negotiates");
+            black_box(answer(&offer, &negotiated, local, 1, 1))
+        })
+    });
+}
+
+criterion_group!(benches, g711, mixer, inband_dtmf, relay, endpoint, sdp);
 criterion_main!(benches);

@@ -9,6 +9,9 @@ use super::{AudioStream, Codec, Direction, SessionDescription};
 
 /// The ptime, in milliseconds, when the peer did not ask for one.
 const DEFAULT_PTIME: u32 = 20;
+/// How many distinct offered formats a [`NegotiationError::NoCommonCodec`]
+/// names at most: 127 garbage payload types make no useful 488 reason.
+const MAX_LISTED_FORMATS: usize = 16;
 
 /// What the call uses, from our side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +44,13 @@ pub enum NegotiationError {
     SrtpRequired(String),
     #[error("audio transport {0} is not supported; kefu accepts only RTP/AVP and RTP/AVPF")]
     UnsupportedProtocol(String),
-    #[error("no common codec: offered {}; kefu accepts {}", formats(.offered), codecs(.accepted))]
+    #[error("no common codec: offered {}; kefu accepts {}", formats(.offered, *.more), codecs(.accepted))]
     NoCommonCodec {
-        /// The audio formats the peer listed, as `name/rate (payload type)`.
+        /// The audio formats the peer listed, as `name/rate (payload type)`,
+        /// each once, at most 16.
         offered: Vec<String>,
+        /// The peer listed more formats than `offered` names.
+        more: bool,
         accepted: Vec<Codec>,
     },
 }
@@ -142,17 +148,25 @@ fn negotiated(audio: &AudioStream, chosen: (Codec, u8), telephone_events: bool) 
 }
 
 fn no_common_codec(audio: &AudioStream, accepted: &[Codec]) -> NegotiationError {
+    let mut offered: Vec<String> = Vec::new();
+    let mut more = false;
+    for format in &audio.formats {
+        let name = format!(
+            "{}/{} ({})",
+            format.name, format.clock_rate, format.payload_type
+        );
+        if offered.contains(&name) {
+            continue;
+        }
+        if offered.len() == MAX_LISTED_FORMATS {
+            more = true;
+            break;
+        }
+        offered.push(name);
+    }
     NegotiationError::NoCommonCodec {
-        offered: audio
-            .formats
-            .iter()
-            .map(|format| {
-                format!(
-                    "{}/{} ({})",
-                    format.name, format.clock_rate, format.payload_type
-                )
-            })
-            .collect(),
+        offered,
+        more,
         accepted: accepted
             .iter()
             .copied()
@@ -162,11 +176,11 @@ fn no_common_codec(audio: &AudioStream, accepted: &[Codec]) -> NegotiationError 
 }
 
 /// `offered` for [`NegotiationError::NoCommonCodec`]'s message.
-fn formats(offered: &[String]) -> String {
-    if offered.is_empty() {
-        "no known format".to_owned()
-    } else {
-        offered.join(", ")
+fn formats(offered: &[String], more: bool) -> String {
+    match (offered.is_empty(), more) {
+        (true, _) => "no known format".to_owned(),
+        (false, true) => format!("{}, ...", offered.join(", ")),
+        (false, false) => offered.join(", "),
     }
 }
 
@@ -310,6 +324,30 @@ mod tests {
     }
 
     #[test]
+    fn no_common_codec_names_each_offered_format_once_and_at_most_16() {
+        let types: Vec<String> = (0..=127)
+            .chain(0..=127)
+            .map(|pt: u8| pt.to_string())
+            .collect();
+        let offer = offer_with(&format!("m=audio 4000 RTP/AVP {}\r\n", types.join(" ")));
+        let Err(NegotiationError::NoCommonCodec { offered, more, .. }) =
+            negotiate(&offer, &[Codec::Opus])
+        else {
+            panic!("expected no common codec");
+        };
+        assert_eq!(offered.len(), 16);
+        assert!(more);
+        assert_eq!(offered[0], "PCMU/8000 (0)");
+        assert_eq!(offered[15], "DVI4/22050 (17)", "G729 (18) is the 17th");
+        let error = negotiate(&offer, &[Codec::Opus]).expect_err("no common codec");
+        assert!(
+            error
+                .to_string()
+                .contains("DVI4/22050 (17), ...; kefu accepts opus/48000")
+        );
+    }
+
+    #[test]
     fn srtp_offers_are_refused_saying_srtp_is_needed() {
         let savp = negotiate(&parse(samples::SAVP), &G711).expect_err("SRTP");
         assert_eq!(
@@ -368,6 +406,7 @@ mod tests {
             accept_answer(&[Codec::Pcma], &offer_with("m=audio 4000 RTP/AVP 0\r\n")),
             Err(NegotiationError::NoCommonCodec {
                 offered: vec!["PCMU/8000 (0)".to_owned()],
+                more: false,
                 accepted: vec![Codec::Pcma],
             })
         );

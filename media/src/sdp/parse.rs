@@ -46,6 +46,9 @@ pub enum SdpError {
     RtpMap(String),
 }
 
+/// RTP payload types are 7 bits: 0-127.
+const PAYLOAD_TYPES: usize = 128;
+
 /// RFC 3551 table 4: the static audio payload types, as (type, encoding,
 /// clock rate, channels).
 const STATIC_AUDIO: [(u8, &str, u32, u8); 17] = [
@@ -68,10 +71,12 @@ const STATIC_AUDIO: [(u8, &str, u32, u8); 17] = [
     (18, "G729", 8_000, 1),
 ];
 
-/// What kefu reads of the session level or of one media section.
+/// What kefu reads of the session level or of one media section. The `c=`
+/// value is only read when the audio stream uses it: a host name on a video
+/// stream does not fail the call.
 #[derive(Default)]
 struct Section<'a> {
-    connection: Option<IpAddr>,
+    connection: Option<&'a str>,
     attributes: Vec<&'a str>,
 }
 
@@ -108,7 +113,7 @@ impl SessionDescription {
             };
             match kind {
                 "o" if origin.is_none() => origin = Some(parse_origin(value)?),
-                "c" => section.connection = Some(parse_connection(value)?),
+                "c" => section.connection = Some(value),
                 "a" => section.attributes.push(value),
                 "m" => media.push((parse_media(value)?, Section::default())),
                 _ => {}
@@ -187,7 +192,7 @@ fn audio_stream(
     section: &Section,
 ) -> Result<AudioStream, SdpError> {
     let connection = section.connection.or(session.connection);
-    let remote = match connection {
+    let remote = match connection.map(parse_connection).transpose()? {
         Some(address) if media.port != 0 && !address.is_unspecified() => {
             Some(SocketAddr::new(address, media.port))
         }
@@ -195,19 +200,32 @@ fn audio_stream(
         None if media.port == 0 => None,
         None => return Err(SdpError::MissingConnection),
     };
-    let mut rtpmaps = Vec::new();
-    let mut fmtps = Vec::new();
-    let mut direction = direction_of(&session.attributes);
+    // By payload type, the first of each: one slot per RTP payload type
+    // keeps the lookups linear however many formats and attributes come.
+    let mut rtpmaps: Vec<Option<RtpMap>> = vec![None; PAYLOAD_TYPES];
+    let mut fmtps: Vec<Option<&str>> = vec![None; PAYLOAD_TYPES];
     let mut ptime = None;
     let mut rtcp_mux = false;
     for attribute in &section.attributes {
         let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
-        match name {
-            "rtpmap" => rtpmaps.push(parse_rtpmap(value)?),
+        match name.trim() {
+            "rtpmap" => {
+                let map = parse_rtpmap(value)?;
+                if let Some(slot @ None) = rtpmaps.get_mut(usize::from(map.payload_type)) {
+                    *slot = Some(map);
+                }
+            }
             "fmtp" => {
-                if let Some((payload_type, parameters)) = value.trim_start().split_once(' ') {
-                    if let Ok(payload_type) = payload_type.parse::<u8>() {
-                        fmtps.push((payload_type, parameters.trim()));
+                if let Some((payload_type, parameters)) = value
+                    .trim_start()
+                    .split_once(|c: char| c.is_ascii_whitespace())
+                {
+                    let slot = payload_type
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|payload_type| fmtps.get_mut(payload_type));
+                    if let Some(slot @ None) = slot {
+                        *slot = Some(parameters.trim());
                     }
                 }
             }
@@ -216,34 +234,27 @@ fn audio_stream(
             _ => {}
         }
     }
-    if let Some(media_direction) = direction_of(&section.attributes) {
-        direction = Some(media_direction);
-    }
-    let formats = if media.protocol.to_ascii_uppercase().contains("RTP/") {
-        let mut formats = Vec::new();
+    let direction = direction_of(&section.attributes).or_else(|| direction_of(&session.attributes));
+    let mut formats = Vec::new();
+    if media.protocol.to_ascii_uppercase().contains("RTP/") {
         for format in &media.formats {
             let payload_type = format
                 .parse::<u8>()
                 .ok()
-                .filter(|&payload_type| payload_type <= 127)
+                .filter(|&payload_type| usize::from(payload_type) < PAYLOAD_TYPES)
                 .ok_or_else(|| SdpError::PayloadType(format.clone()))?;
+            let slot = usize::from(payload_type);
             let map = rtpmaps
-                .iter()
-                .find(|map: &&RtpMap| map.payload_type == payload_type)
+                .get(slot)
                 .cloned()
+                .flatten()
                 .or_else(|| static_format(payload_type));
             if let Some(mut map) = map {
-                map.fmtp = fmtps
-                    .iter()
-                    .find(|(fmtp_type, _)| *fmtp_type == payload_type)
-                    .map(|(_, parameters)| (*parameters).to_owned());
+                map.fmtp = fmtps.get(slot).copied().flatten().map(str::to_owned);
                 formats.push(map);
             }
         }
-        formats
-    } else {
-        Vec::new()
-    };
+    }
     Ok(AudioStream {
         remote,
         port: media.port,
@@ -271,11 +282,14 @@ fn direction_of(attributes: &[&str]) -> Option<Direction> {
 /// `a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>]`.
 fn parse_rtpmap(value: &str) -> Result<RtpMap, SdpError> {
     let invalid = || SdpError::RtpMap(value.to_owned());
-    let (payload_type, encoding) = value.trim().split_once(' ').ok_or_else(invalid)?;
+    let (payload_type, encoding) = value
+        .trim()
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .ok_or_else(invalid)?;
     let payload_type = payload_type
         .parse::<u8>()
         .ok()
-        .filter(|&payload_type| payload_type <= 127)
+        .filter(|&payload_type| usize::from(payload_type) < PAYLOAD_TYPES)
         .ok_or_else(invalid)?;
     let mut parts = encoding.trim().split('/');
     let (Some(name), Some(clock_rate)) = (parts.next(), parts.next()) else {
@@ -528,11 +542,13 @@ mod tests {
             "line 4 is not <type>=<value>: \"this is not sdp\""
         );
         assert_eq!(
-            error(&format!("{HEAD}c=IN IP4\n")),
+            error(&format!("{HEAD}c=IN IP4\nm=audio 4000 RTP/AVP 0\n")),
             "c= line not valid (expected IN IP4|IP6 <address>): \"IN IP4\""
         );
         assert_eq!(
-            error(&format!("{HEAD}c=IN IP4 pbx.example.com\n")),
+            error(&format!(
+                "{HEAD}m=audio 4000 RTP/AVP 0\nc=IN IP4 pbx.example.com\n"
+            )),
             "c= address is not an IP address (host names are not resolved): \"pbx.example.com\""
         );
         assert_eq!(
@@ -560,6 +576,36 @@ mod tests {
                 "{HEAD}c=IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 0\na=rtpmap:0 PCMU\n"
             )),
             "a=rtpmap not valid (expected <payload type> <encoding>/<clock rate>[/<channels>]): \"0 PCMU\""
+        );
+    }
+
+    #[test]
+    fn the_first_rtpmap_and_fmtp_of_a_payload_type_count() {
+        let sdp = SessionDescription::parse(
+            "v=0\no=- 1 1 IN IP4 192.0.2.1\nc=IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 96 0\n\
+             a=rtpmap:96 PCMA/8000\na=rtpmap:96 opus/48000/2\na=fmtp:96\ta=1\na=fmtp:96 b=2\n\
+             a=rtpmap:0\ttelephone-event/8000\na=rtcp-mux \n",
+        )
+        .expect("parses");
+        let audio = sdp.audio().expect("audio");
+        assert_eq!(
+            names(audio),
+            [(96, "PCMA", 8000), (0, "telephone-event", 8000)]
+        );
+        assert_eq!(audio.formats[0].fmtp.as_deref(), Some("a=1"));
+        assert!(audio.rtcp_mux, "trailing space");
+    }
+
+    #[test]
+    fn connection_lines_are_only_read_for_the_audio_stream() {
+        let sdp = SessionDescription::parse(
+            "v=0\no=- 1 1 IN IP4 192.0.2.1\nm=audio 4000 RTP/AVP 0\nc=IN IP4 192.0.2.1\n\
+             m=video 5000 RTP/AVP 96\nc=IN IP4 video.example.com\n",
+        )
+        .expect("the video's host name does not matter");
+        assert_eq!(
+            sdp.audio().and_then(|audio| audio.remote),
+            addr("192.0.2.1:4000")
         );
     }
 
