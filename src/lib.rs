@@ -6,6 +6,7 @@
 //! integration tests can reach the same code.
 
 pub mod admin_token;
+pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod demo;

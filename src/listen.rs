@@ -3,7 +3,7 @@
 //! `cannot listen on 0.0.0.0:5060 (udp): address in use`.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -95,4 +95,33 @@ pub async fn bind_http(addr: &ListenAddr) -> Result<TcpListener, ListenError> {
     TcpListener::bind(target)
         .await
         .map_err(|err| ListenError::new(addr, "http", &err))
+}
+
+/// The address peers should use for a socket bound on `bound`: `bound`
+/// itself, or for an unspecified bind (`0.0.0.0`, `::`) the host's outward
+/// address (the one its routing table would send from), else loopback.
+pub fn advertised_ip(bound: IpAddr) -> IpAddr {
+    if !bound.is_unspecified() {
+        return bound;
+    }
+    let probe = || -> std::io::Result<IpAddr> {
+        // Connecting a UDP socket only consults the routing table; nothing is sent.
+        let socket = std::net::UdpSocket::bind((bound, 0))?;
+        let documentation_net: IpAddr = if bound.is_ipv4() {
+            IpAddr::from([192, 0, 2, 1])
+        } else {
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])
+        };
+        socket.connect((documentation_net, 9))?;
+        Ok(socket.local_addr()?.ip())
+    };
+    probe().unwrap_or_else(|error| {
+        let loopback = if bound.is_ipv4() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])
+        };
+        tracing::warn!(%error, %loopback, "no outward address; announcing loopback (set media.address)");
+        loopback
+    })
 }

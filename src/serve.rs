@@ -8,12 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use kefu_media::driver::ports::PortAllocator;
+use kefu_media::prompt::{PromptCache, Tts};
 use kefu_signaling::driver::Driver;
 use kefu_signaling::transaction::{Timers, TransactionLayer};
-use kefu_signaling::uas::{Registration, UasCore};
+use kefu_signaling::uas::{Calls, Registration, UasCore};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
+use crate::calls::{CallControl, Media, Prompts};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
@@ -21,6 +24,9 @@ use crate::{admin_token, demo, listen, registration, telemetry};
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
+
+/// How long calls get to hang up (BYE sent, records finished) at shutdown.
+const CALLS_HANGUP_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// How long the SIP driver gets to end its tasks, during the HTTP drain.
 const SIP_STOP_TIMEOUT: Duration = Duration::from_millis(300);
@@ -57,7 +63,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (registration, registration_tasks) = registration::start(&store, &config.sip_realm)
         .await
         .context("cannot start the SIP registrar")?;
-    let sip_driver = Driver::start(sip.udp, sip.tcp, sip_core(registration));
+    let sip_host = SocketAddr::new(listen::advertised_ip(sip_addr.ip()), sip_addr.port());
+    let (sip_driver, call_channel) =
+        Driver::start(sip.udp, sip.tcp, sip_core(registration, sip_host)?);
+    let media_address = config
+        .media_address
+        .unwrap_or_else(|| listen::advertised_ip(sip_addr.ip()));
+    let media = Media {
+        ports: PortAllocator::new(media_address, config.rtp_ports),
+        address: media_address,
+    };
+    tracing::info!(%media_address, rtp_ports = %config.rtp_ports, "media ready");
+    let prompts = Prompts {
+        folder: config.data_dir.join("prompts"),
+        tts: Tts::new(&config.data_dir),
+        cache: PromptCache::new(),
+    };
+    let calls = CallControl::start(store.clone(), call_channel, media, prompts);
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
@@ -90,10 +112,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(signal, "stopping: draining requests");
     ready.store(false, Ordering::Release);
     let _ = stop_tx.send(true);
-    let (http_drained, sip_stopped) = tokio::join!(
-        tokio::time::timeout(DRAIN_TIMEOUT, server),
-        tokio::time::timeout(SIP_STOP_TIMEOUT, sip_driver.stop()),
-    );
+    let (http_drained, sip_stopped) =
+        tokio::join!(tokio::time::timeout(DRAIN_TIMEOUT, server), async {
+            calls.shutdown(CALLS_HANGUP_TIMEOUT).await;
+            tokio::time::timeout(SIP_STOP_TIMEOUT, sip_driver.stop()).await
+        },);
     match http_drained {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(err))) => tracing::warn!(error = %err, "HTTP server ended with an error"),
@@ -109,14 +132,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SIP UAS core with RFC 3261 timers, and random branches and To tags.
-fn sip_core(registration: Registration) -> UasCore {
+/// The SIP UAS core with RFC 3261 timers, random branches and To tags, the
+/// registrar, and calls whose dialogs name us as `sip:kefu@HOST`.
+fn sip_core(registration: Registration, host: SocketAddr) -> anyhow::Result<UasCore> {
     let random_token = || format!("{:016x}", rand::random::<u64>());
-    UasCore::new(
+    let contact = rsip::Uri::try_from(format!("sip:kefu@{host}").as_str())
+        .with_context(|| format!("cannot form our SIP contact from {host}"))?;
+    Ok(UasCore::new(
         TransactionLayer::new(Timers::default(), random_token),
         random_token,
     )
     .with_registration(registration)
+    .with_calls(Calls::new(contact, Timers::default())))
 }
 
 /// SIGTERM and SIGINT, watched from the start so that a signal arriving

@@ -185,6 +185,36 @@ async fn directory_routes_numbers_to_targets(store: &Store) {
         ]
     );
     assert_eq!(store.trunks(&tenant.id).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .number_route(&tenant.id, "5001")
+            .await
+            .unwrap()
+            .map(|r| r.route),
+        Some(RouteTarget::Echo)
+    );
+    assert_eq!(store.number_route(&tenant.id, "5999").await.unwrap(), None);
+}
+
+on_both_engines!(trunks_are_found_by_trusted_source);
+async fn trunks_are_found_by_trusted_source(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    store
+        .ensure_trunk(
+            &tenant.id,
+            "carrier",
+            "192.0.2.0/24, 198.51.100.7, not-a-network",
+        )
+        .await
+        .unwrap();
+    let found = |ip: &str| {
+        let ip = ip.parse().unwrap();
+        async move { store.trunk_trusting(ip).await.unwrap().map(|t| t.name) }
+    };
+    assert_eq!(found("192.0.2.200").await.as_deref(), Some("carrier"));
+    assert_eq!(found("198.51.100.7").await.as_deref(), Some("carrier"));
+    assert_eq!(found("198.51.100.8").await, None);
+    assert_eq!(found("203.0.113.1").await, None);
 }
 
 on_both_engines!(queues_skills_and_members_round_trip);

@@ -11,6 +11,7 @@ pub(super) struct FileConfig {
     pub sip: SipSection,
     pub http: HttpSection,
     pub database: DatabaseSection,
+    pub media: MediaSection,
     pub api: ApiSection,
     pub log: LogSection,
 }
@@ -26,6 +27,13 @@ pub(super) struct SipSection {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct HttpSection {
     pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct MediaSection {
+    pub rtp_ports: Option<String>,
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

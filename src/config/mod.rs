@@ -78,6 +78,12 @@ pub struct Config {
     pub database_max_connections: u32,
     /// A fixed admin API token, if configured (else one is generated once).
     pub admin_token: Option<String>,
+    /// UDP ports for RTP/RTCP pairs (`media.rtp_ports`).
+    pub rtp_ports: kefu_media::driver::ports::PortRange,
+    /// The address media binds to and announces in SDP (`media.address`);
+    /// unset: the SIP listen address, or the host's outward address when SIP
+    /// listens on all interfaces.
+    pub media_address: Option<std::net::IpAddr>,
     /// Provision the demo tenant at start.
     pub demo: bool,
     /// Log line format.

@@ -1,7 +1,10 @@
 //! Reads the TOML file, lays environment variables and flags over it, and
 //! validates the result into a [`Config`].
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+
+use kefu_media::driver::ports::PortRange;
 
 use super::error::Origin;
 use super::file::FileConfig;
@@ -71,6 +74,18 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "media.rtp_ports",
+        env: "KEFU_MEDIA_RTP_PORTS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "media.address",
+        env: "KEFU_MEDIA_ADDRESS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "api.admin_token",
         env: "KEFU_ADMIN_TOKEN",
         flag: None,
@@ -91,6 +106,9 @@ const OVERRIDABLE: &[Overridable] = &[
 ];
 
 const DEFAULT_FILE: &str = "kefu.toml";
+
+/// RTP/RTCP ports when `media.rtp_ports` is not set.
+const DEFAULT_RTP_PORTS: &str = "20000-30000";
 
 /// Loads the configuration: flag > env > file > default. `env` looks up an
 /// environment variable (injected so tests do not touch the process's).
@@ -288,6 +306,29 @@ fn resolve(
             "must be letters, digits, '.', '-' or '_', e.g. kefu or pbx.example.com",
         ));
     }
+    let rtp_ports = parsed
+        .media
+        .rtp_ports
+        .unwrap_or_else(|| DEFAULT_RTP_PORTS.to_owned());
+    let rtp_ports = rtp_ports.parse::<PortRange>().map_err(|error| {
+        invalid(
+            "media.rtp_ports",
+            &rtp_ports,
+            &origin_of("media.rtp_ports"),
+            error.to_string(),
+        )
+    })?;
+    let media_address = match parsed.media.address.filter(|a| !a.is_empty()) {
+        None => None,
+        Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+            invalid(
+                "media.address",
+                &text,
+                &origin_of("media.address"),
+                "must be an IP address, e.g. 192.0.2.10 or 2001:db8::10",
+            )
+        })?),
+    };
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -359,6 +400,8 @@ fn resolve(
         database_url,
         database_max_connections,
         admin_token,
+        rtp_ports,
+        media_address,
         demo: parsed.demo.unwrap_or(false),
         log_format,
         log_level,

@@ -36,6 +36,8 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/me", get(api::me::me))
+        .route("/calls", get(api::calls::list))
+        .route("/calls/{id}", get(api::calls::get))
         .route("/tenants", get(api::tenants::list))
         .route("/tenants/{tenant}/agents", get(api::tenants::agents))
         .route("/tenants/{tenant}/queues", get(api::tenants::queues))

@@ -14,6 +14,8 @@ use super::problem::Problem;
         super::health::healthz,
         super::metrics::metrics,
         api::me::me,
+        api::calls::list,
+        api::calls::get,
         api::tenants::list,
         api::tenants::agents,
         api::tenants::queues,

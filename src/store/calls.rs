@@ -31,6 +31,13 @@ pub struct Call {
     pub answered_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub end_reason: Option<String>,
+    /// The IVR flow the call ran, and its version.
+    pub flow_name: Option<String>,
+    pub flow_version: Option<i64>,
+    /// The flow's nodes the call visited, in order, comma-separated.
+    pub flow_path: Option<String>,
+    /// The keys the caller pressed in the flow, in order.
+    pub digits: Option<String>,
 }
 
 /// A leg about to be recorded.
@@ -56,9 +63,60 @@ pub struct CallLeg {
     pub answered_at: Option<i64>,
     pub ended_at: Option<i64>,
     pub final_status: Option<i64>,
+    /// The codec the leg's media used, e.g. `PCMU`.
+    pub codec: Option<String>,
+    /// RTP packets the leg lost on the way to kefu, per RTCP statistics.
+    pub rtp_packets_lost: Option<i64>,
+    /// Interarrival jitter of the leg's RTP at its end, in milliseconds.
+    pub rtp_jitter_ms: Option<i64>,
 }
 
+/// Which calls a listing returns: newest first, `limit` of them, started
+/// before `before` (ms) when paging on.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub did: Option<&'a str>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+const CALL_COLUMNS: &str = "id, tenant_id, direction, from_uri, to_uri, did, started_at, \
+     answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits";
+
 impl Store {
+    /// Calls matching `filter`, newest first.
+    pub async fn calls(&self, filter: &CallFilter<'_>) -> Result<Vec<Call>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut next = 1;
+        let mut condition = |column: &str, op: &str, present: bool| {
+            if present {
+                conditions.push(format!("{column} {op} ${next}"));
+                next += 1;
+            }
+        };
+        condition("tenant_id", "=", filter.tenant_id.is_some());
+        condition("did", "=", filter.did.is_some());
+        condition("started_at", "<", filter.before.is_some());
+        let mut sql = format!("SELECT {CALL_COLUMNS} FROM calls");
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY started_at DESC, id DESC LIMIT ${next}"));
+        let mut query = sqlx::query_as(&sql);
+        if let Some(tenant_id) = filter.tenant_id {
+            query = query.bind(tenant_id);
+        }
+        if let Some(did) = filter.did {
+            query = query.bind(did);
+        }
+        if let Some(before) = filter.before {
+            query = query.bind(before);
+        }
+        Ok(query.bind(filter.limit).fetch_all(self.pool()).await?)
+    }
+
     /// Writes the CDR row of a new call; returns its id.
     pub async fn create_call(&self, call: &NewCall<'_>) -> Result<String, StoreError> {
         let id = new_id();
@@ -85,6 +143,28 @@ impl Store {
             .bind(call_id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// Records the IVR flow a call runs and the path it has taken so far.
+    pub async fn record_flow_path(
+        &self,
+        call_id: &str,
+        flow: (&str, i64),
+        path: &[String],
+        digits: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE calls SET flow_name = $1, flow_version = $2, flow_path = $3, digits = $4 \
+             WHERE id = $5",
+        )
+        .bind(flow.0)
+        .bind(flow.1)
+        .bind(path.join(","))
+        .bind(digits)
+        .bind(call_id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -116,13 +196,10 @@ impl Store {
     /// The call's CDR row.
     pub async fn call(&self, call_id: &str) -> Result<Call, StoreError> {
         found(
-            sqlx::query_as(
-                "SELECT id, tenant_id, direction, from_uri, to_uri, did, started_at, \
-                 answered_at, ended_at, end_reason FROM calls WHERE id = $1",
-            )
-            .bind(call_id)
-            .fetch_optional(self.pool())
-            .await?,
+            sqlx::query_as(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = $1"))
+                .bind(call_id)
+                .fetch_optional(self.pool())
+                .await?,
             "call",
         )
     }
@@ -162,11 +239,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records a leg's media: the codec used and the RTP quality at its end.
+    pub async fn record_leg_media(
+        &self,
+        leg_id: &str,
+        codec: &str,
+        packets_lost: i64,
+        jitter_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE call_legs SET codec = $1, rtp_packets_lost = $2, rtp_jitter_ms = $3 \
+             WHERE id = $4",
+        )
+        .bind(codec)
+        .bind(packets_lost)
+        .bind(jitter_ms)
+        .bind(leg_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// The legs of a call, oldest first.
     pub async fn call_legs(&self, call_id: &str) -> Result<Vec<CallLeg>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, call_id, role, sip_call_id, peer_uri, started_at, answered_at, \
-             ended_at, final_status FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
+             ended_at, final_status, codec, rtp_packets_lost, rtp_jitter_ms \
+             FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
         )
         .bind(call_id)
         .fetch_all(self.pool())

@@ -1,6 +1,9 @@
 //! The telephony directory: SIP trunks and the number routes (DIDs) that say
 //! where a dialled number goes.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -21,6 +24,31 @@ pub struct Trunk {
     pub trusted_cidrs: String,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+}
+
+impl Trunk {
+    /// Whether `source` is inside one of the trunk's trusted networks (a bare
+    /// address counts as a /32 or /128).
+    pub fn trusts(&self, source: IpAddr) -> bool {
+        self.trusted_cidrs
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .any(|entry| match parse_network(entry) {
+                Some(network) => network.contains(&source),
+                None => {
+                    tracing::warn!(trunk = %self.name, %entry, "ignoring an unparsable trusted network");
+                    false
+                }
+            })
+    }
+}
+
+fn parse_network(entry: &str) -> Option<IpNet> {
+    entry
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| entry.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// Where a dialled number goes.
@@ -135,6 +163,34 @@ impl Store {
             .bind(tenant_id)
             .fetch_all(self.pool())
             .await?)
+    }
+
+    /// The enabled trunk whose trusted networks hold `source`, if any: the
+    /// tenant a call from `source` belongs to. A trunk's unparsable CIDR entry
+    /// is skipped with a warning, never trusted.
+    pub async fn trunk_trusting(&self, source: IpAddr) -> Result<Option<Trunk>, StoreError> {
+        let sql = format!(
+            "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE disabled_at IS NULL ORDER BY created_at"
+        );
+        let trunks: Vec<Trunk> = sqlx::query_as(&sql).fetch_all(self.pool()).await?;
+        Ok(trunks.into_iter().find(|trunk| trunk.trusts(source)))
+    }
+
+    /// Where `number` goes in the tenant, if it is routed.
+    pub async fn number_route(
+        &self,
+        tenant_id: &str,
+        number: &str,
+    ) -> Result<Option<NumberRoute>, StoreError> {
+        let row: Option<RouteRow> = sqlx::query_as(
+            "SELECT id, tenant_id, number, target_kind, target FROM number_routes \
+             WHERE tenant_id = $1 AND number = $2",
+        )
+        .bind(tenant_id)
+        .bind(number)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(RouteRow::into_route))
     }
 
     /// Points a number at a target, replacing any earlier route of that number.

@@ -17,7 +17,7 @@ mod tenants;
 mod tokens;
 mod users;
 
-pub use calls::{Call, CallLeg, NewCall, NewCallLeg};
+pub use calls::{Call, CallFilter, CallLeg, NewCall, NewCallLeg};
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;

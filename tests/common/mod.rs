@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod kefu;
 pub mod postgres;
 pub mod sip;
+pub mod uac;

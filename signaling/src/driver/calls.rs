@@ -16,6 +16,7 @@ pub(super) enum Command {
     Respond {
         tx: TransactionId,
         response: Box<Response>,
+        reply: oneshot::Sender<Result<Option<DialogId>, CallError>>,
     },
     SendRequest {
         dialog: DialogId,
@@ -45,16 +46,22 @@ impl SipCommands {
         Self { sender }
     }
 
-    /// Answers server transaction `tx` (see [`crate::uas::Calls::respond`]).
-    /// A refused answer (the transaction is gone) is logged by the core.
-    pub fn respond(&self, tx: TransactionId, response: Response) {
+    /// Answers server transaction `tx` (see [`crate::uas::Calls::respond`]);
+    /// returns the dialog a 2xx to an INVITE created.
+    pub async fn respond(
+        &self,
+        tx: TransactionId,
+        response: Response,
+    ) -> Result<Option<DialogId>, CallError> {
+        let (reply, answer) = oneshot::channel();
         let command = Command::Respond {
             tx,
             response: Box::new(response),
+            reply,
         };
-        if self.sender.send(command).is_err() {
-            tracing::debug!(%tx, "SIP driver stopped; response not sent");
-        }
+        let stopped = || CallError::NoSuchRequest(tx);
+        self.sender.send(command).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Sends `method` in `dialog` and returns its client transaction, whose

@@ -92,10 +92,12 @@ pub(super) async fn run(
 fn apply(core: &mut UasCore, command: Command) {
     let now = Instant::now();
     match command {
-        Command::Respond { tx, response } => {
-            if let Err(error) = core.respond(now, tx, *response) {
-                tracing::debug!(%error, "call control's response not sent");
-            }
+        Command::Respond {
+            tx,
+            response,
+            reply,
+        } => {
+            let _ = reply.send(core.respond(now, tx, *response));
         }
         Command::SendRequest {
             dialog,

@@ -1,0 +1,162 @@
+//! One call from its INVITE to its end: route it, open its record, run what
+//! the route asks for, and finish the record on every path out.
+
+use kefu_signaling::message::response_to;
+use kefu_signaling::transaction::{Peer, TransactionId};
+use kefu_signaling::uas::CallEvent;
+use rsip::Request;
+use rsip::headers::UntypedHeader;
+use rsip::message::HeadersExt;
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+use super::CallContext;
+use super::cdr::{Cdr, Parties};
+use super::echo;
+use super::ivr::{self, FlowRef};
+use super::route::{self, Refused, Routed};
+use super::session::{Ended, with_warning};
+use crate::store::RouteTarget;
+
+/// The INVITE that starts a call.
+pub(super) struct Start {
+    pub tx: TransactionId,
+    pub invite: Request,
+    pub source: Peer,
+}
+
+/// Runs the call until it ends.
+pub(super) async fn run(
+    context: CallContext,
+    start: Start,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    stopping: watch::Receiver<bool>,
+) {
+    let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
+    let span = tracing::info_span!("call", sip_call_id = %sip_call_id);
+    async move {
+        let routed = match route::route(&context.store, &start.invite, start.source.addr.ip()).await
+        {
+            Ok(Ok(routed)) => routed,
+            Ok(Err(refused)) => return refuse(&context, &start, refused).await,
+            Err(error) => {
+                tracing::error!(%error, "cannot route a call: storage failed");
+                let busy = response_to(&start.invite, 503, "Service Unavailable");
+                let _ = context.sip.respond(start.tx, busy).await;
+                metrics::counter!("kefu_calls_total", "outcome" => "storage_error").increment(1);
+                return;
+            }
+        };
+        metrics::counter!("kefu_calls_total", "outcome" => "routed").increment(1);
+        let cdr = open_record(&context, &start, Some(&routed.tenant_id), Some(&routed.did)).await;
+        tracing::info!(did = %routed.did, target = ?routed.target, cdr = cdr.id(), "call routed");
+        let ended = serve(&context, &start, &routed, &cdr, events, stopping).await;
+        tracing::info!(reason = %ended.reason(), "call ended");
+        cdr.end(&ended.reason()).await;
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Runs the route's target.
+async fn serve(
+    context: &CallContext,
+    start: &Start,
+    routed: &Routed,
+    cdr: &Cdr,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    stopping: watch::Receiver<bool>,
+) -> Ended {
+    match &routed.target {
+        RouteTarget::Echo => echo::run(context, start, cdr, events, stopping).await,
+        RouteTarget::Ivr(name) => {
+            let flow = FlowRef {
+                tenant_id: &routed.tenant_id,
+                name,
+                did: &routed.did,
+            };
+            ivr::run(context, start, cdr, flow, events, stopping).await
+        }
+        other => {
+            let why = format!(
+                "{} routes are not served by this kefu version yet",
+                kind(other)
+            );
+            let unavailable = response_to(&start.invite, 480, "Temporarily Unavailable");
+            let _ = context
+                .sip
+                .respond(start.tx, with_warning(unavailable, &why))
+                .await;
+            cdr.caller_setup_finished(480).await;
+            Ended::Refused(480)
+        }
+    }
+}
+
+/// Answers a refused INVITE; calls from trusted trunks get a record too.
+async fn refuse(context: &CallContext, start: &Start, refused: Refused) {
+    let outcome = if refused.status == 403 {
+        "forbidden"
+    } else {
+        "not_found"
+    };
+    metrics::counter!("kefu_calls_total", "outcome" => outcome).increment(1);
+    tracing::info!(status = refused.status, source = %start.source.addr, "call refused");
+    let response = response_to(&start.invite, refused.status, refused.reason);
+    let _ = context.sip.respond(start.tx, response).await;
+    if let Some(tenant_id) = &refused.tenant_id {
+        let cdr = open_record(context, start, Some(tenant_id), refused.did.as_deref()).await;
+        cdr.caller_setup_finished(refused.status).await;
+        cdr.end(&Ended::Refused(refused.status).reason()).await;
+    }
+}
+
+/// Answers 482 to a second INVITE with the Call-ID of a call in progress but
+/// no To tag: a loop or a merged request (RFC 3261 §8.2.2.2).
+pub(super) async fn refuse_merged(context: &CallContext, tx: TransactionId, invite: &Request) {
+    let response = response_to(invite, 482, "Loop Detected");
+    let _ = context.sip.respond(tx, response).await;
+}
+
+async fn open_record(
+    context: &CallContext,
+    start: &Start,
+    tenant_id: Option<&str>,
+    did: Option<&str>,
+) -> Cdr {
+    let from_uri = header(&start.invite, |r| r.from_header().map(|h| h.value()));
+    let to_uri = header(&start.invite, |r| r.to_header().map(|h| h.value()));
+    let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
+    let parties = Parties {
+        tenant_id,
+        from_uri: &from_uri,
+        to_uri: &to_uri,
+        did,
+        sip_call_id: &sip_call_id,
+    };
+    Cdr::open(&context.store, &parties).await
+}
+
+/// The caller's number: the user part of the From URI.
+pub(super) fn caller_number(invite: &Request) -> Option<String> {
+    use rsip::headers::ToTypedHeader;
+    let from = invite.from_header().ok()?.typed().ok()?;
+    from.uri.user().map(str::to_owned)
+}
+
+fn kind(target: &RouteTarget) -> &'static str {
+    match target {
+        RouteTarget::Ivr(_) => "IVR",
+        RouteTarget::Queue(_) => "queue",
+        RouteTarget::Agent(_) => "agent",
+        RouteTarget::Echo => "echo",
+        RouteTarget::Trunk(_) => "trunk",
+    }
+}
+
+fn header<'a>(
+    request: &'a Request,
+    pick: impl Fn(&'a Request) -> Result<&'a str, rsip::Error>,
+) -> String {
+    pick(request).unwrap_or_default().to_owned()
+}

@@ -1,0 +1,102 @@
+//! A call's detail record as the call goes: the `calls` row from the first
+//! INVITE, the caller's leg, the answer, the media quality and the end. A
+//! storage failure is logged and never stops the call (the caller keeps
+//! talking while the database recovers).
+
+use kefu_media::rtp::leg::LegStats;
+use kefu_media::sdp::Codec;
+
+use crate::store::{Millis, NewCall, NewCallLeg, Store};
+
+/// The record of one call. See the [module docs](self).
+pub(super) struct Cdr {
+    store: Store,
+    id: Option<String>,
+    caller_leg: Option<String>,
+}
+
+/// Who the call is from and to, as the INVITE says.
+pub(super) struct Parties<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub from_uri: &'a str,
+    pub to_uri: &'a str,
+    pub did: Option<&'a str>,
+    pub sip_call_id: &'a str,
+}
+
+impl Cdr {
+    /// Opens the record of an inbound call and its caller leg.
+    pub async fn open(store: &Store, parties: &Parties<'_>) -> Self {
+        let now = Millis::now();
+        let call = NewCall {
+            tenant_id: parties.tenant_id,
+            direction: "inbound",
+            from_uri: parties.from_uri,
+            to_uri: parties.to_uri,
+            did: parties.did,
+            started_at: now,
+        };
+        let id = logged(store.create_call(&call).await, "create the call record");
+        let caller_leg = match &id {
+            Some(call_id) => {
+                let leg = NewCallLeg {
+                    call_id,
+                    role: "caller",
+                    sip_call_id: parties.sip_call_id,
+                    peer_uri: parties.from_uri,
+                    started_at: now,
+                };
+                logged(store.add_call_leg(&leg).await, "record the caller's leg")
+            }
+            None => None,
+        };
+        Self {
+            store: store.clone(),
+            id,
+            caller_leg,
+        }
+    }
+
+    /// The record's id (for logs and the API).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The caller's INVITE got its final response `status`.
+    pub async fn caller_setup_finished(&self, status: u16) {
+        let now = Millis::now();
+        if let Some(leg) = &self.caller_leg {
+            let result = self.store.finish_call_leg_setup(leg, status, now).await;
+            logged(result, "record the caller's final response");
+        }
+        if let (Some(id), 200..=299) = (&self.id, status) {
+            logged(self.store.answer_call(id, now).await, "record the answer");
+        }
+    }
+
+    /// The caller's media: codec and RTP quality from its statistics.
+    pub async fn caller_media(&self, codec: Codec, stats: &LegStats) {
+        if let Some(leg) = &self.caller_leg {
+            let jitter_ms = i64::try_from(stats.jitter.as_millis()).unwrap_or(i64::MAX);
+            let result = self
+                .store
+                .record_leg_media(leg, codec.name(), stats.packets_lost, jitter_ms)
+                .await;
+            logged(result, "record the caller's media quality");
+        }
+    }
+
+    /// Finishes the record with why the call ended.
+    pub async fn end(&self, reason: &str) {
+        if let Some(id) = &self.id {
+            let result = self.store.end_call(id, Millis::now(), reason).await;
+            logged(result, "finish the call record");
+        }
+    }
+}
+
+fn logged<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> Option<T> {
+    result
+        .map_err(|error| tracing::error!(%error, "cannot {what}"))
+        .ok()
+}

@@ -1,0 +1,364 @@
+//! Runs an IVR flow on a call: the sans-IO [`Execution`] decides, this
+//! driver acts — answers, plays `say` texts (rendered by espeak-ng, cached)
+//! and `play` files from the prompts folder through the call's media
+//! endpoint, feeds key presses and finished prompts back, and wakes the
+//! execution on its timers. The path the call takes (nodes and keys) goes to
+//! the call's record as it grows.
+//!
+//! What later work brings: `queue` hands the call to the ACD (until then
+//! the caller hears that nobody can take the call, and kefu hangs up),
+//! `transfer`, `record`, `webhook` and `hours` calendars; until they land
+//! those nodes take their failure exit (`hours` counts as open), each with
+//! a warning in the log.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kefu_media::endpoint::EndpointEvent;
+use kefu_media::pcm::SampleRate;
+use kefu_media::prompt::{Prompt, PromptCache, Tts};
+use kefu_signaling::message::response_to;
+use kefu_signaling::uas::CallEvent;
+use tokio::sync::{mpsc, watch};
+
+use super::CallContext;
+use super::call::Start;
+use super::cdr::Cdr;
+use super::session::{Ended, Happening, Session, with_warning};
+use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
+use crate::ivr::{self, model::Flow};
+
+/// Said when a flow hands the call to a queue, until the ACD takes calls.
+const NO_QUEUE_YET: &str = "Sorry, nobody can take your call right now. Please call again later.";
+
+/// Prompts for IVR flows: admins' WAV files and the text-to-speech cache.
+pub struct Prompts {
+    /// Where `play` nodes' files are looked up.
+    pub folder: PathBuf,
+    /// Renders `say` texts once per voice and text.
+    pub tts: Tts,
+    /// Decoded prompts, shared between calls.
+    pub cache: PromptCache,
+}
+
+/// The flow a call runs, as stored.
+pub(super) struct FlowRef<'a> {
+    pub tenant_id: &'a str,
+    pub name: &'a str,
+    pub did: &'a str,
+}
+
+/// Runs the flow until the call ends.
+pub(super) async fn run(
+    context: &CallContext,
+    start: &Start,
+    cdr: &Cdr,
+    flow: FlowRef<'_>,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    stopping: watch::Receiver<bool>,
+) -> Ended {
+    let loaded = match load(context, &flow).await {
+        Ok(loaded) => loaded,
+        Err(why) => {
+            tracing::error!(flow = flow.name, %why, "cannot run the IVR flow");
+            let unavailable = response_to(&start.invite, 480, "Temporarily Unavailable");
+            let _ = context
+                .sip
+                .respond(start.tx, with_warning(unavailable, &why))
+                .await;
+            cdr.caller_setup_finished(480).await;
+            return Ended::Refused(480);
+        }
+    };
+    let mut run = FlowRun {
+        context,
+        cdr,
+        execution: Execution::new(loaded.flow, variables(start, flow.did)),
+        flow: (flow.name.to_owned(), loaded.version),
+        digits: String::new(),
+        playing: false,
+    };
+    let mut pending = Some((events, stopping));
+    let mut session: Option<Session> = None;
+    run.execution.handle(Instant::now(), IvrEvent::Started);
+    let ended = 'flow: loop {
+        while let Some(command) = run.execution.poll_command() {
+            if let Some(ended) = run.act(command, start, &mut session, &mut pending).await {
+                break 'flow ended;
+            }
+        }
+        run.record_path().await;
+        if let Some(ended) = run.finished(&mut session).await {
+            break ended;
+        }
+        let Some(active) = session.as_mut() else {
+            break Ended::HungUp("flow_never_answered".to_owned());
+        };
+        let deadline = run.execution.poll_timeout();
+        let timer = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            happening = active.next() => match happening {
+                Happening::Media(EndpointEvent::Dtmf(key)) => {
+                    let key = key.digit.as_char().to_string();
+                    run.digits.push_str(&key);
+                    IvrEvent::Digits(key)
+                }
+                Happening::Media(EndpointEvent::PlaybackFinished) => {
+                    run.playing = false;
+                    IvrEvent::PromptFinished
+                }
+                Happening::MediaStarted => continue,
+                Happening::Ended(ended) => break ended,
+            },
+            () = timer => IvrEvent::Timeout,
+        };
+        run.execution.handle(Instant::now(), event);
+    };
+    run.record_path().await;
+    if let Some(session) = session {
+        session.finish(cdr).await;
+    }
+    ended
+}
+
+/// A flow ready to run, with its stored version.
+struct Loaded {
+    flow: Arc<Flow>,
+    version: i64,
+}
+
+async fn load(context: &CallContext, flow: &FlowRef<'_>) -> Result<Loaded, String> {
+    let stored = context
+        .store
+        .ivr_flow(flow.tenant_id, flow.name)
+        .await
+        .map_err(|error| format!("storage failed: {error}"))?
+        .ok_or_else(|| format!("no IVR flow named `{}`", flow.name))?;
+    let checked = ivr::check(&format!("{}.toml", flow.name), &stored.source);
+    match checked.flow {
+        Some(parsed) => Ok(Loaded {
+            flow: Arc::new(parsed),
+            version: stored.version,
+        }),
+        None => Err(format!(
+            "IVR flow `{}` version {} does not validate ({} problems; run `kefu ivr validate`)",
+            flow.name,
+            stored.version,
+            checked.diagnostics.len()
+        )),
+    }
+}
+
+/// The variables a flow starts with: who calls, and which number.
+fn variables(start: &Start, did: &str) -> BTreeMap<String, String> {
+    let caller = super::call::caller_number(&start.invite).unwrap_or_default();
+    BTreeMap::from([
+        ("caller".to_owned(), caller),
+        ("did".to_owned(), did.to_owned()),
+    ])
+}
+
+/// One call's run through its flow.
+struct FlowRun<'a> {
+    context: &'a CallContext,
+    cdr: &'a Cdr,
+    execution: Execution,
+    flow: (String, i64),
+    digits: String,
+    /// Whether a prompt is playing (its end has not been reported yet).
+    playing: bool,
+}
+
+/// The call's signalling and shutdown channels, until the answer takes them.
+type Pending = Option<(mpsc::UnboundedReceiver<CallEvent>, watch::Receiver<bool>)>;
+
+impl FlowRun<'_> {
+    /// Carries out one command; returns how the call ended if it did.
+    async fn act(
+        &mut self,
+        command: IvrCommand,
+        start: &Start,
+        session: &mut Option<Session>,
+        pending: &mut Pending,
+    ) -> Option<Ended> {
+        let now = Instant::now;
+        match command {
+            IvrCommand::Answer => self.answer(start, session, pending).await.err(),
+            IvrCommand::Say {
+                text,
+                language,
+                voice,
+            } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                let voice = voice.unwrap_or_else(|| espeak_voice(&language).to_owned());
+                self.play(session, Source::Speech { voice, text }).await;
+                None
+            }
+            IvrCommand::Play { file } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                self.play(session, Source::File(file)).await;
+                None
+            }
+            IvrCommand::CollectDigits { .. } => None,
+            IvrCommand::Enqueue { queue, .. } => {
+                tracing::warn!(%queue, "queues do not take calls yet; telling the caller");
+                let voice = "en".to_owned();
+                self.play(
+                    session,
+                    Source::Speech {
+                        voice,
+                        text: NO_QUEUE_YET.to_owned(),
+                    },
+                )
+                .await;
+                None
+            }
+            IvrCommand::CheckHours { calendar } => {
+                tracing::warn!(%calendar, "business-hours calendars are not evaluated yet; open");
+                self.execution
+                    .handle(now(), IvrEvent::HoursAnswered { open: true });
+                None
+            }
+            IvrCommand::Transfer { to, .. } => {
+                tracing::warn!(%to, "transfers are not made yet; taking the failure exit");
+                let failed = IvrEvent::TransferFailed(TransferFailure::Failed);
+                self.execution.handle(now(), failed);
+                None
+            }
+            IvrCommand::Record { .. } => {
+                tracing::warn!("recording from a flow is not made yet; going on");
+                self.execution.handle(now(), IvrEvent::RecordingFinished);
+                None
+            }
+            IvrCommand::CallWebhook { url, .. } => {
+                tracing::warn!(%url, "webhooks are not called yet; taking the failure exit");
+                self.execution.handle(now(), IvrEvent::WebhookFailed);
+                None
+            }
+            IvrCommand::Hangup => {
+                if let Some(session) = session.as_mut() {
+                    session.hang_up().await;
+                }
+                Some(Ended::HungUp("flow_hangup".to_owned()))
+            }
+        }
+    }
+
+    /// Answers the call unless it is answered already.
+    async fn answer(
+        &mut self,
+        start: &Start,
+        session: &mut Option<Session>,
+        pending: &mut Pending,
+    ) -> Result<(), Ended> {
+        if session.is_some() {
+            return Ok(());
+        }
+        let Some((events, stopping)) = pending.take() else {
+            return Err(Ended::Shutdown);
+        };
+        *session = Some(Session::answer(self.context, start, self.cdr, events, stopping).await?);
+        Ok(())
+    }
+
+    /// Plays a prompt; one that cannot be had counts as played, so the flow
+    /// goes on (the reason is logged).
+    async fn play(&mut self, session: &mut Option<Session>, source: Source) {
+        let prompt = self.prompt(source).await;
+        let endpoint = session.as_ref().and_then(Session::endpoint);
+        let played = match (prompt, endpoint) {
+            (Ok(prompt), Some(endpoint)) => {
+                endpoint.play(Arc::from(prompt.samples())).await.is_ok()
+            }
+            (Err(why), _) => {
+                tracing::warn!(%why, "prompt skipped");
+                false
+            }
+            (Ok(_), None) => false,
+        };
+        if played {
+            self.playing = true;
+        } else {
+            self.execution
+                .handle(Instant::now(), IvrEvent::PromptFinished);
+        }
+    }
+
+    /// The prompt at the endpoint's rate (G.711: 8 kHz), rendered or loaded
+    /// off the async threads.
+    async fn prompt(&self, source: Source) -> Result<Arc<Prompt>, String> {
+        let prompts = self.context.prompts.clone();
+        let rate = SampleRate::NARROWBAND;
+        tokio::task::spawn_blocking(move || match source {
+            Source::Speech { voice, text } => prompts
+                .tts
+                .prompt(&prompts.cache, &voice, &text, rate)
+                .map_err(|e| e.to_string()),
+            Source::File(file) => {
+                let path = prompts.folder.join(&file);
+                prompts.cache.load(&path, rate).map_err(|e| e.to_string())
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Whether the flow is over: a queue hand-over ends the call once its
+    /// message has played.
+    async fn finished(&mut self, session: &mut Option<Session>) -> Option<Ended> {
+        if !self.execution.is_done() {
+            return None;
+        }
+        let Some(active) = session.as_mut() else {
+            return Some(Ended::HungUp("flow_ended".to_owned()));
+        };
+        while self.playing {
+            match active.next().await {
+                Happening::Media(EndpointEvent::PlaybackFinished) => self.playing = false,
+                Happening::Media(_) | Happening::MediaStarted => {}
+                Happening::Ended(ended) => return Some(ended),
+            }
+        }
+        active.hang_up().await;
+        Some(Ended::HungUp("flow_ended".to_owned()))
+    }
+
+    async fn record_path(&self) {
+        let Some(id) = self.cdr.id() else { return };
+        let flow = (self.flow.0.as_str(), self.flow.1);
+        let result = self
+            .context
+            .store
+            .record_flow_path(id, flow, self.execution.visited(), &self.digits)
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "cannot record the flow path");
+        }
+    }
+}
+
+/// Where a prompt comes from.
+enum Source {
+    Speech { voice: String, text: String },
+    File(String),
+}
+
+/// The espeak-ng voice for a flow's `language`: Chinese flows (`zh`, `cmn`)
+/// speak Mandarin; any other language code is a voice name itself.
+fn espeak_voice(language: &str) -> &str {
+    match language {
+        "zh" | "zh-CN" | "cmn" => "cmn",
+        other => other,
+    }
+}

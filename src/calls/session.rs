@@ -1,0 +1,416 @@
+//! The caller's leg once kefu answers it: SDP offer/answer (RFC 3264, with
+//! late offers: an INVITE without SDP gets our offer in the 200 and its
+//! answer in the ACK), the media endpoint anchored in kefu, and the
+//! signalling that can happen during the call — re-INVITE/UPDATE (hold,
+//! codec or address change), INFO, BYE from either side, the ACK that never
+//! comes, and shutdown. What the call *does* with the media (echo, IVR) is
+//! up to its caller, which reads [`Happening`]s from [`Session::next`].
+
+use std::net::SocketAddr;
+
+use kefu_media::driver::endpoint_task::{EndpointHandle, spawn_endpoint};
+use kefu_media::endpoint::{EndpointConfig, EndpointEvent};
+use kefu_media::g711::G711;
+use kefu_media::rtp::leg::LegConfig;
+use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
+use kefu_signaling::dialog::{Body, DialogId};
+use kefu_signaling::message::response_to;
+use kefu_signaling::transaction::TransactionId;
+use kefu_signaling::uas::CallEvent;
+use rsip::headers::{ContentType, UntypedHeader, Warning};
+use rsip::{Header, Method, Request, Response};
+use tokio::sync::{mpsc, watch};
+
+use super::CallContext;
+use super::call::Start;
+use super::cdr::Cdr;
+
+/// The codecs we answer with, in order of preference. The endpoint decodes
+/// G.711 only; Opus joins when the transcoding path lands.
+const PREFERENCES: &[Codec] = &[Codec::Pcmu, Codec::Pcma, Codec::TelephoneEvent];
+
+/// How a call ended, as the CDR says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The caller sent BYE.
+    CallerHungUp,
+    /// The caller cancelled before the answer.
+    Cancelled,
+    /// We refused the INVITE with this status.
+    Refused(u16),
+    /// Our 2xx was never acknowledged.
+    AckTimeout,
+    /// kefu is shutting down.
+    Shutdown,
+    /// kefu hung up for this reason (the flow ended, media failed, ...).
+    HungUp(String),
+}
+
+impl Ended {
+    /// The CDR's `end_reason`.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::CallerHungUp => "caller_hangup".to_owned(),
+            Self::Cancelled => "cancelled".to_owned(),
+            Self::Refused(status) => format!("refused_{status}"),
+            Self::AckTimeout => "ack_timeout".to_owned(),
+            Self::Shutdown => "shutdown".to_owned(),
+            Self::HungUp(why) => format!("kefu_hangup:{why}"),
+        }
+    }
+}
+
+/// What the call's logic hears from [`Session::next`].
+#[derive(Debug)]
+pub(super) enum Happening {
+    /// Something from the media (a key press, a prompt finished).
+    Media(EndpointEvent),
+    /// The media started late: the ACK brought the answer to our offer.
+    MediaStarted,
+    /// The call is over; the session has hung up if it was its part to.
+    Ended(Ended),
+}
+
+/// The answered caller leg. See the [module docs](self).
+pub(super) struct Session {
+    context: CallContext,
+    dialog: DialogId,
+    media: Media,
+    session_id: u64,
+    sdp_version: u64,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    stopping: watch::Receiver<bool>,
+}
+
+/// The media side: running, or waiting for the ACK's answer to our offer.
+enum Media {
+    Running {
+        endpoint: EndpointHandle,
+        negotiated: Negotiated,
+        local: SocketAddr,
+    },
+    AwaitingAnswer {
+        ports: kefu_media::driver::ports::PortPair,
+        local: SocketAddr,
+    },
+    Stopped,
+}
+
+impl Session {
+    /// Answers the caller's INVITE with media anchored in kefu: 200 with our
+    /// SDP. Refuses (488 with a `Warning` saying why) an offer kefu cannot
+    /// take, and 503 when no RTP port is free.
+    pub async fn answer(
+        context: &CallContext,
+        start: &Start,
+        cdr: &Cdr,
+        events: mpsc::UnboundedReceiver<CallEvent>,
+        stopping: watch::Receiver<bool>,
+    ) -> Result<Self, Ended> {
+        let session_id = u64::from(rand::random::<u32>());
+        let ports = match context.media.ports.allocate() {
+            Ok(ports) => ports,
+            Err(error) => {
+                tracing::warn!(%error, "no RTP port for a call");
+                return Err(refuse(context, start, cdr, 503, "Service Unavailable", None).await);
+            }
+        };
+        let local = SocketAddr::new(context.media.address, ports.port());
+        let (media, sdp) = if start.invite.body.is_empty() {
+            let offer = sdp::offer(PREFERENCES, local, Direction::SendRecv, session_id, 1);
+            (Media::AwaitingAnswer { ports, local }, offer)
+        } else {
+            let agreed = String::from_utf8(start.invite.body.clone())
+                .map_err(|_| "the SDP is not UTF-8".to_owned())
+                .and_then(|text| {
+                    let offer = SessionDescription::parse(&text).map_err(|e| e.to_string())?;
+                    let negotiated =
+                        sdp::negotiate(&offer, PREFERENCES).map_err(|e| e.to_string())?;
+                    Ok((offer, negotiated))
+                });
+            let (offer, negotiated) = match agreed {
+                Ok(agreed) => agreed,
+                Err(why) => {
+                    let refused =
+                        refuse(context, start, cdr, 488, "Not Acceptable Here", Some(&why));
+                    return Err(refused.await);
+                }
+            };
+            let answer = sdp::answer(&offer, &negotiated, local, session_id, 1);
+            let endpoint = match start_endpoint(&negotiated, ports) {
+                Ok(endpoint) => endpoint,
+                Err(why) => {
+                    tracing::error!(%why, "cannot start the call's media");
+                    return Err(
+                        refuse(context, start, cdr, 500, "Server Internal Error", None).await,
+                    );
+                }
+            };
+            let media = Media::Running {
+                endpoint,
+                negotiated,
+                local,
+            };
+            (media, answer)
+        };
+        let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
+        let dialog = match context.sip.respond(start.tx, ok).await {
+            Ok(Some(dialog)) => dialog,
+            Ok(None) | Err(_) => return Err(Ended::Cancelled),
+        };
+        cdr.caller_setup_finished(200).await;
+        Ok(Self {
+            context: context.clone(),
+            dialog,
+            media,
+            session_id,
+            sdp_version: 1,
+            events,
+            stopping,
+        })
+    }
+
+    /// The endpoint, once media runs.
+    pub fn endpoint(&self) -> Option<&EndpointHandle> {
+        match &self.media {
+            Media::Running { endpoint, .. } => Some(endpoint),
+            _ => None,
+        }
+    }
+
+    /// Waits for the next thing the call's logic must hear about, handling
+    /// the signalling in between.
+    pub async fn next(&mut self) -> Happening {
+        loop {
+            let media_event = async {
+                match &mut self.media {
+                    Media::Running { endpoint, .. } => endpoint.next_event().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = self.events.recv() => match event {
+                    Some(event) => {
+                        if let Some(happening) = self.on_signal(event).await {
+                            return happening;
+                        }
+                    }
+                    None => return Happening::Ended(Ended::Shutdown),
+                },
+                Some(event) = media_event => return Happening::Media(event),
+                _ = self.stopping.changed() => {
+                    self.hang_up().await;
+                    return Happening::Ended(Ended::Shutdown);
+                }
+            }
+        }
+    }
+
+    /// Sends BYE (the dialog ends at once; its 200 is not awaited).
+    pub async fn hang_up(&mut self) {
+        if let Err(error) = self
+            .context
+            .sip
+            .send_request(&self.dialog, Method::Bye, None)
+            .await
+        {
+            tracing::debug!(%error, "BYE not sent");
+        }
+    }
+
+    /// Stops the media and records its quality on the caller's leg.
+    pub async fn finish(self, cdr: &Cdr) {
+        if let Media::Running {
+            endpoint,
+            negotiated,
+            ..
+        } = self.media
+        {
+            match endpoint.stop().await {
+                Ok(stats) => cdr.caller_media(negotiated.codec, &stats).await,
+                Err(error) => tracing::warn!(%error, "the call's media ended badly"),
+            }
+        }
+    }
+
+    /// Handles one signalling event; returns what the call's logic must hear.
+    async fn on_signal(&mut self, event: CallEvent) -> Option<Happening> {
+        match event {
+            CallEvent::Ack { request, .. } => match self.take_late_answer(&request) {
+                Ok(true) => Some(Happening::MediaStarted),
+                Ok(false) => None,
+                Err(why) => {
+                    tracing::info!(%why, "the ACK's SDP is unusable; hanging up");
+                    self.hang_up().await;
+                    Some(Happening::Ended(Ended::HungUp("bad_sdp_in_ack".to_owned())))
+                }
+            },
+            CallEvent::AckTimeout { .. } => {
+                self.hang_up().await;
+                Some(Happening::Ended(Ended::AckTimeout))
+            }
+            CallEvent::Bye { .. } => Some(Happening::Ended(Ended::CallerHungUp)),
+            CallEvent::Request { tx, request, .. } => {
+                self.answer_in_dialog(tx, &request).await;
+                None
+            }
+            CallEvent::Invite { .. }
+            | CallEvent::Cancelled { .. }
+            | CallEvent::Response { .. }
+            | CallEvent::RequestFailed { .. } => None,
+        }
+    }
+
+    /// Starts the media from the ACK's answer to the offer in our 200;
+    /// returns whether it did (false: the media was running already).
+    fn take_late_answer(&mut self, ack: &Request) -> Result<bool, String> {
+        if !matches!(self.media, Media::AwaitingAnswer { .. }) {
+            return Ok(false);
+        }
+        let Media::AwaitingAnswer { ports, local } =
+            std::mem::replace(&mut self.media, Media::Stopped)
+        else {
+            return Ok(false);
+        };
+        let text = std::str::from_utf8(&ack.body).map_err(|_| "the SDP is not UTF-8")?;
+        let answer = SessionDescription::parse(text).map_err(|e| e.to_string())?;
+        let negotiated = sdp::accept_answer(PREFERENCES, &answer).map_err(|e| e.to_string())?;
+        let endpoint = start_endpoint(&negotiated, ports)?;
+        self.media = Media::Running {
+            endpoint,
+            negotiated,
+            local,
+        };
+        Ok(true)
+    }
+
+    /// Answers a request inside the dialog: re-INVITE and UPDATE renegotiate
+    /// (hold, new address), INFO is acknowledged, the rest is not allowed.
+    async fn answer_in_dialog(&mut self, tx: TransactionId, request: &Request) {
+        let response = match request.method {
+            Method::Invite | Method::Update if !request.body.is_empty() => {
+                match self.renegotiate(request).await {
+                    Ok(sdp) => with_sdp(response_to(request, 200, "OK"), &sdp),
+                    Err(why) => {
+                        with_warning(response_to(request, 488, "Not Acceptable Here"), &why)
+                    }
+                }
+            }
+            Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
+            _ => response_to(request, 405, "Method Not Allowed"),
+        };
+        if let Err(error) = self.context.sip.respond(tx, response).await {
+            tracing::debug!(%error, "in-dialog answer not sent");
+        }
+    }
+
+    /// Takes a new offer in the dialog: same codec family, possibly a new
+    /// address or direction (hold). Returns our answer.
+    async fn renegotiate(&mut self, request: &Request) -> Result<String, String> {
+        let text = std::str::from_utf8(&request.body).map_err(|_| "the SDP is not UTF-8")?;
+        let offer = SessionDescription::parse(text).map_err(|e| e.to_string())?;
+        let Media::Running {
+            endpoint,
+            negotiated,
+            local,
+        } = &mut self.media
+        else {
+            return Err("no media to renegotiate yet".to_owned());
+        };
+        let renewed = sdp::negotiate(&offer, &[negotiated.codec, Codec::TelephoneEvent])
+            .map_err(|e| e.to_string())?;
+        if renewed.remote != negotiated.remote {
+            endpoint
+                .repoint(renewed.remote)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        *negotiated = renewed;
+        self.sdp_version += 1;
+        Ok(sdp::answer(
+            &offer,
+            negotiated,
+            *local,
+            self.session_id,
+            self.sdp_version,
+        ))
+    }
+}
+
+/// Starts the endpoint for what was agreed, on `ports`.
+fn start_endpoint(
+    negotiated: &Negotiated,
+    ports: kefu_media::driver::ports::PortPair,
+) -> Result<EndpointHandle, String> {
+    let codec = match negotiated.codec {
+        Codec::Pcmu => G711::Pcmu,
+        Codec::Pcma => G711::Pcma,
+        other => return Err(format!("{} is not decoded yet", other.name())),
+    };
+    let mut leg = LegConfig::new(rand::random(), rand::random(), rand::random());
+    leg.remote = negotiated.remote;
+    leg.telephone_event = negotiated.telephone_event;
+    let config = EndpointConfig {
+        leg,
+        codec,
+        payload_type: negotiated.payload_type,
+        inband_dtmf: negotiated.telephone_event.is_none(),
+    };
+    spawn_endpoint(config, ports).map_err(|e| e.to_string())
+}
+
+/// Refuses the INVITE, records it, and says how the call ended.
+async fn refuse(
+    context: &CallContext,
+    start: &Start,
+    cdr: &Cdr,
+    status: u16,
+    reason: &str,
+    why: Option<&str>,
+) -> Ended {
+    let mut response = response_to(&start.invite, status, reason);
+    if let Some(why) = why {
+        response = with_warning(response, why);
+    }
+    if let Err(error) = context.sip.respond(start.tx, response).await {
+        tracing::debug!(%error, "refusal not sent");
+    }
+    cdr.caller_setup_finished(status).await;
+    Ended::Refused(status)
+}
+
+/// Adds an SDP body.
+fn with_sdp(mut response: Response, sdp: &str) -> Response {
+    let body = Body::sdp(sdp);
+    response
+        .headers
+        .retain(|h| !matches!(h, Header::ContentLength(_)));
+    response
+        .headers
+        .push(Header::ContentType(ContentType::new(body.content_type)));
+    response
+        .headers
+        .push(Header::ContentLength(rsip::headers::ContentLength::new(
+            body.bytes.len().to_string(),
+        )));
+    response.body = body.bytes;
+    response
+}
+
+/// Adds `Warning: 399 kefu "<why>"` (RFC 3261 §20.43), quotes made safe.
+pub(super) fn with_warning(mut response: Response, why: &str) -> Response {
+    let text: String = why
+        .chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                '\''
+            } else {
+                c
+            }
+        })
+        .collect();
+    response.headers.push(Header::Warning(Warning::new(format!(
+        "399 kefu \"{text}\""
+    ))));
+    response
+}
