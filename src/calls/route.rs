@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use rsip::Request;
-use rsip::headers::ToTypedHeader;
+use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 
 use crate::store::{RouteTarget, Store, StoreError};
@@ -71,22 +71,26 @@ pub(super) async fn route(
 /// The DID: the Request-URI's user, else the To URI's user; a leading `+` and
 /// visual separators are dropped (`+49 30-1234` → `49301234`).
 pub(super) fn dialled_number(invite: &Request) -> Option<String> {
-    let from_to = || {
-        invite
-            .to_header()
-            .ok()?
-            .typed()
-            .ok()?
-            .uri
-            .user()
-            .map(str::to_owned)
-    };
+    let from_to = || user_of(invite.to_header().ok()?.value());
     let user = invite.uri.user().map(str::to_owned).or_else(from_to)?;
     let digits: String = user
         .chars()
         .filter(|c| !matches!(c, '+' | '-' | '.' | ' ' | '(' | ')'))
         .collect();
     (!digits.is_empty()).then_some(digits)
+}
+
+/// The user part of a name-addr or addr-spec (`"X" <sip:user@host>;tag=1`),
+/// read as text: `rsip` refuses some users that phones send (`+49-30.1234`).
+fn user_of(party: &str) -> Option<String> {
+    let uri = match party.split_once('<') {
+        Some((_, rest)) => rest.split_once('>').map_or(rest, |(uri, _)| uri),
+        None => party.split(';').next().unwrap_or(party),
+    };
+    let (_, rest) = uri.trim().split_once(':')?;
+    let (user, _) = rest.split_once('@')?;
+    let user = user.split(';').next().unwrap_or(user);
+    (!user.is_empty()).then(|| user.to_owned())
 }
 
 #[cfg(test)]
