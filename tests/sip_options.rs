@@ -147,7 +147,8 @@ fn final_responses(bytes: &[u8]) -> Vec<String> {
 fn assert_options_ok(response: &str) {
     assert_eq!(status(response), 200, "{response}");
     assert!(
-        response.contains("\r\nAllow: OPTIONS, ACK, CANCEL, REGISTER, INVITE, BYE, INFO, UPDATE\r\n"),
+        response
+            .contains("\r\nAllow: OPTIONS, ACK, CANCEL, REGISTER, INVITE, BYE, INFO, UPDATE\r\n"),
         "{response}"
     );
     assert!(

@@ -79,11 +79,13 @@ pub(super) async fn run(
         flow: (flow.name.to_owned(), loaded.version),
         digits: String::new(),
         playing: false,
+        collecting: false,
     };
     let mut pending = Some((events, stopping));
     let mut session: Option<Session> = None;
     run.execution.handle(Instant::now(), IvrEvent::Started);
     let ended = 'flow: loop {
+        run.collecting = false;
         while let Some(command) = run.execution.poll_command() {
             if let Some(ended) = run.act(command, start, &mut session, &mut pending).await {
                 break 'flow ended;
@@ -107,7 +109,15 @@ pub(super) async fn run(
             happening = active.next() => match happening {
                 Happening::Media(EndpointEvent::Dtmf(key)) => {
                     let key = key.digit.as_char().to_string();
-                    run.digits.push_str(&key);
+                    if run.collecting {
+                        run.digits.push_str(&key);
+                        if run.playing {
+                            if let Some(endpoint) = active.endpoint() {
+                                let _ = endpoint.stop_playing().await;
+                            }
+                            run.playing = false;
+                        }
+                    }
                     IvrEvent::Digits(key)
                 }
                 Happening::Media(EndpointEvent::PlaybackFinished) => {
@@ -174,6 +184,9 @@ struct FlowRun<'a> {
     digits: String,
     /// Whether a prompt is playing (its end has not been reported yet).
     playing: bool,
+    /// Whether the flow waits for keys (a menu or gather): a key then
+    /// interrupts the prompt (barge-in) and counts as entered.
+    collecting: bool,
 }
 
 /// The call's signalling and shutdown channels, until the answer takes them.
@@ -210,7 +223,10 @@ impl FlowRun<'_> {
                 self.play(session, Source::File(file)).await;
                 None
             }
-            IvrCommand::CollectDigits { .. } => None,
+            IvrCommand::CollectDigits { .. } => {
+                self.collecting = true;
+                None
+            }
             IvrCommand::Enqueue { queue, .. } => {
                 tracing::warn!(%queue, "queues do not take calls yet; telling the caller");
                 let voice = "en".to_owned();

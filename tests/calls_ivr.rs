@@ -1,0 +1,197 @@
+#![allow(clippy::unwrap_used)]
+//! The demo IVR on DID 4000 (`ivr-scripts/default.toml`) driven by real
+//! callers: sipp pressing 2 as RFC 4733 events from its pcap, a caller whose
+//! key press is a tone in the audio, and a caller who presses nothing. The
+//! call record shows the path through the flow and the keys.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::kefu::{Kefu, Options, http};
+use common::uac::{Uac, offer};
+use kefu_media::g711::G711;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn start() -> (tempfile::TempDir, Kefu, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = Kefu::start(
+        dir.path(),
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+    );
+    let token = kefu.printed_token("kefu_admin_").expect("admin token");
+    (dir, kefu, token)
+}
+
+/// The newest call to 4000, once its record is finished.
+fn finished_ivr_call(kefu: &Kefu, token: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let calls: Value = http()
+            .get(kefu.url("/api/v1/calls?did=4000&limit=1"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if let Some(call) = calls.as_array().unwrap().first() {
+            if !call["ended_at"].is_null() {
+                return call.clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no finished call to 4000: {calls}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn sipp_pressing_2_as_rfc_4733_reaches_support_and_the_record_shows_the_path() {
+    let (_dir, kefu, token) = start();
+    assert!(
+        Command::new("sipp").arg("-v").output().is_ok(),
+        "sipp is missing: run `scripts/install-deps.sh test` (Debian package sip-tester)"
+    );
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/ivr_dtmf.xml");
+    let output = Command::new("sipp")
+        .arg("-sf")
+        .arg(&scenario)
+        .args(["-s", "4000", "-m", "1", "-timeout", "40s", "-nostdin"])
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args(["-p", &free_udp_port().to_string()])
+        .args(["-mp", &free_udp_port().to_string()])
+        .args([
+            "-key",
+            "dtmf_pcap",
+            "/usr/share/sip-tester/dtmf_2833_2.pcap",
+        ])
+        .arg(kefu.sip.to_string())
+        .current_dir(&kefu.data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "sipp failed\nstdout:\n{}\nstderr:\n{}\nkefu:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        kefu.stderr()
+    );
+    let call = finished_ivr_call(&kefu, &token, WAIT);
+    assert_eq!(call["flow_name"], "default", "{call}");
+    assert_eq!(call["flow_path"], "welcome,menu,support", "{call}");
+    assert_eq!(call["digits"], "2", "{call}");
+    assert_eq!(call["end_reason"], "kefu_hangup:flow_ended", "{call}");
+}
+
+/// 20 ms of PCMU: the two tones of `key` (DTMF), or silence for `None`.
+fn pcmu_frame(key: Option<(f64, f64)>, frame: usize) -> Vec<u8> {
+    let samples: Vec<i16> = (0..160)
+        .map(|i| {
+            let t = (frame * 160 + i) as f64 / 8000.0;
+            key.map_or(0.0, |(low, high)| {
+                6000.0
+                    * ((2.0 * std::f64::consts::PI * low * t).sin()
+                        + (2.0 * std::f64::consts::PI * high * t).sin())
+            }) as i16
+        })
+        .collect();
+    G711::Pcmu.encode(&samples)
+}
+
+/// Streams `frames` 20 ms PCMU frames to `to`, each from `frame(n)`, and
+/// counts the packets kefu sends back meanwhile.
+fn stream(
+    socket: &UdpSocket,
+    to: SocketAddr,
+    frames: usize,
+    frame: impl Fn(usize) -> Vec<u8>,
+) -> usize {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .unwrap();
+    let mut received = 0;
+    let mut buffer = [0; 2048];
+    for n in 0..frames {
+        let mut packet = vec![0x80, 0x00];
+        packet.extend_from_slice(&(n as u16).to_be_bytes());
+        packet.extend_from_slice(&((n as u32) * 160).to_be_bytes());
+        packet.extend_from_slice(&0x00c0_ffee_u32.to_be_bytes());
+        packet.extend(frame(n));
+        socket.send_to(&packet, to).unwrap();
+        let next = Instant::now() + Duration::from_millis(20);
+        while Instant::now() < next {
+            if socket.recv_from(&mut buffer).is_ok() {
+                received += 1;
+            }
+        }
+    }
+    received
+}
+
+#[test]
+fn a_key_pressed_as_a_tone_in_the_audio_reaches_sales() {
+    let (_dir, kefu, token) = start();
+    let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
+    let answer = uac
+        .invite(&offer(phone_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    uac.ack("");
+    let media = answer.media_addr();
+    let one = Some((697.0, 1209.0));
+    let heard = stream(&phone_rtp, media, 50, |_| pcmu_frame(None, 0));
+    stream(&phone_rtp, media, 8, |n| pcmu_frame(one, n));
+    stream(&phone_rtp, media, 25, |_| pcmu_frame(None, 0));
+    assert!(
+        heard > 40,
+        "the greeting should be playing; got {heard} packets in 1 s"
+    );
+
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = finished_ivr_call(&kefu, &token, WAIT);
+    assert_eq!(call["flow_path"], "welcome,menu,sales", "{call}");
+    assert_eq!(call["digits"], "1", "{call}");
+}
+
+#[test]
+fn a_caller_who_presses_nothing_is_prompted_again_then_said_goodbye() {
+    let (_dir, kefu, token) = start();
+    let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
+    let answer = uac
+        .invite(&offer(phone_rtp.local_addr().unwrap(), "0 101"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    uac.ack("");
+    let bye = uac
+        .answer_next_request(Duration::from_secs(45))
+        .expect("kefu's BYE");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = finished_ivr_call(&kefu, &token, WAIT);
+    assert_eq!(call["flow_path"], "welcome,menu,goodbye,hangup", "{call}");
+    assert_eq!(call["digits"], "", "{call}");
+    assert_eq!(call["end_reason"], "kefu_hangup:flow_hangup", "{call}");
+}
