@@ -7,8 +7,8 @@ use rsip::{Method, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::dialog::{Body, DialogId};
-use crate::transaction::TransactionId;
-use crate::uas::{CallError, CallEvent};
+use crate::transaction::{Peer, TransactionError, TransactionId};
+use crate::uas::{CallError, CallEvent, OutgoingInvite};
 
 /// What call control asks of the core.
 #[derive(Debug)]
@@ -23,6 +23,18 @@ pub(super) enum Command {
         method: Method,
         body: Option<Body>,
         reply: oneshot::Sender<Result<TransactionId, CallError>>,
+    },
+    Invite {
+        invite: Box<OutgoingInvite>,
+        reply: oneshot::Sender<Result<TransactionId, CallError>>,
+    },
+    Cancel {
+        tx: TransactionId,
+    },
+    Contacts {
+        realm: String,
+        user: String,
+        reply: oneshot::Sender<Vec<(String, Peer)>>,
     },
 }
 
@@ -82,5 +94,39 @@ impl SipCommands {
         let stopped = || CallError::NoSuchDialog(dialog.clone());
         self.sender.send(command).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Sends an INVITE (a B-leg) and returns its client transaction.
+    pub async fn invite(&self, invite: OutgoingInvite) -> Result<TransactionId, CallError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Invite {
+            invite: Box::new(invite),
+            reply,
+        };
+        let stopped = || CallError::Transaction(TransactionError::NoSuchTransaction);
+        self.sender.send(command).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Cancels INVITE `tx` (sent once it is ringing; nothing if it ended).
+    pub fn cancel(&self, tx: TransactionId) {
+        if self.sender.send(Command::Cancel { tx }).is_err() {
+            tracing::debug!(%tx, "SIP driver stopped; CANCEL not sent");
+        }
+    }
+
+    /// The live registered contacts of `user` in `realm`, with the address
+    /// each registered from.
+    pub async fn contacts(&self, realm: &str, user: &str) -> Vec<(String, Peer)> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Contacts {
+            realm: realm.to_owned(),
+            user: user.to_owned(),
+            reply,
+        };
+        if self.sender.send(command).is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
     }
 }

@@ -107,6 +107,17 @@ fn apply(core: &mut UasCore, command: Command) {
         } => {
             let _ = reply.send(core.send_request(now, &dialog, method, body));
         }
+        Command::Invite { invite, reply } => {
+            let _ = reply.send(core.invite(now, *invite));
+        }
+        Command::Cancel { tx } => {
+            if let Err(error) = core.cancel(now, tx) {
+                tracing::debug!(%error, "CANCEL not sent");
+            }
+        }
+        Command::Contacts { realm, user, reply } => {
+            let _ = reply.send(core.contacts(now, &realm, &user));
+        }
     }
 }
 

@@ -72,7 +72,17 @@ pub enum CallEvent {
         /// The BYE (for its `Reason` header).
         request: Box<Request>,
     },
-    /// A response to request `tx` we sent in a dialog.
+    /// A 2xx to an INVITE we sent ([`Calls::invite`]): the dialog is up and
+    /// the core has sent the ACK.
+    Answered {
+        /// The INVITE client transaction.
+        tx: TransactionId,
+        /// The dialog the 2xx made.
+        dialog: DialogId,
+        /// The 2xx (its body answers our offer).
+        response: Box<Response>,
+    },
+    /// A response (other than such a 2xx) to request `tx` we sent.
     Response {
         /// The client transaction.
         tx: TransactionId,
@@ -96,6 +106,7 @@ impl CallEvent {
         match self {
             Self::Invite { request, .. } => header_call_id(request),
             Self::Ack { dialog, .. }
+            | Self::Answered { dialog, .. }
             | Self::AckTimeout { dialog }
             | Self::Request { dialog, .. }
             | Self::Bye { dialog, .. } => &dialog.call_id,
@@ -133,6 +144,33 @@ pub(super) enum Handling {
     NotMine,
 }
 
+/// An INVITE call control sends: a B-leg to a phone or a trunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingInvite {
+    /// The Request-URI (a registered contact, or a number at a trunk).
+    pub target: Uri,
+    /// The `From` value, with a fresh tag (`<sip:4000@kefu>;tag=...`).
+    pub from: String,
+    /// The `To` value, without a tag.
+    pub to: String,
+    /// A fresh Call-ID: B-legs never reuse the caller's.
+    pub call_id: String,
+    /// Our SDP offer.
+    pub body: Body,
+    /// Where to send it (for a phone behind NAT, where it registered from).
+    pub destination: Peer,
+}
+
+/// An INVITE we sent, until its transaction ends.
+struct Outgoing {
+    request: Request,
+    peer: Peer,
+    /// The early or confirmed dialog its responses made.
+    dialog: Option<DialogId>,
+    /// Whether a 2xx confirmed that dialog.
+    confirmed: bool,
+}
+
 /// An INVITE waiting for call control's final response.
 struct PendingInvite {
     dialog: Dialog,
@@ -154,6 +192,7 @@ pub struct Calls {
     pending: HashMap<TransactionId, PendingInvite>,
     in_dialog: HashMap<TransactionId, DialogId>,
     sent: HashMap<TransactionId, String>,
+    outgoing: HashMap<TransactionId, Outgoing>,
     dialogs: HashMap<DialogId, Dialog>,
     unacked: HashMap<DialogId, Unacked>,
     events: VecDeque<CallEvent>,
@@ -168,6 +207,7 @@ impl Calls {
             pending: HashMap::new(),
             in_dialog: HashMap::new(),
             sent: HashMap::new(),
+            outgoing: HashMap::new(),
             dialogs: HashMap::new(),
             unacked: HashMap::new(),
             events: VecDeque::new(),
@@ -290,7 +330,17 @@ impl Calls {
     }
 
     /// A response arrived for client transaction `tx`.
-    pub(super) fn on_response(&mut self, tx: TransactionId, response: Response) {
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        tx: TransactionId,
+        response: Response,
+    ) {
+        if self.outgoing.contains_key(&tx) {
+            self.on_invite_response(now, layer, tx, response);
+            return;
+        }
         let Some(call_id) = self.sent.get(&tx).cloned() else {
             return;
         };
@@ -302,6 +352,157 @@ impl Calls {
             call_id,
             response: Box::new(response),
         });
+    }
+
+    /// A response to one of our INVITEs: 1xx with a tag makes an early
+    /// dialog, 2xx confirms it and is ACKed (again for each retransmission),
+    /// a failure ends the early dialog.
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        tx: TransactionId,
+        response: Response,
+    ) {
+        let Some(outgoing) = self.outgoing.get_mut(&tx) else {
+            return;
+        };
+        let code = response.status_code.code();
+        let call_id = header_call_id(&outgoing.request).to_owned();
+        let dialog = match &outgoing.dialog {
+            Some(id) if self.dialogs.contains_key(id) => Some(id.clone()),
+            _ if (101..300).contains(&code) => {
+                match Dialog::uac(
+                    &outgoing.request,
+                    &response,
+                    self.contact.clone(),
+                    outgoing.peer,
+                ) {
+                    Ok(dialog) => {
+                        let id = dialog.id().clone();
+                        self.dialogs.insert(id.clone(), dialog);
+                        outgoing.dialog = Some(id.clone());
+                        Some(id)
+                    }
+                    Err(error) => {
+                        tracing::debug!(%error, "a response to our INVITE makes no dialog");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        match (code, dialog) {
+            (200..=299, Some(id)) => {
+                outgoing.confirmed = true;
+                let first = self.sent.remove(&tx).is_some();
+                if let Some(dialog) = self.dialogs.get(&id) {
+                    let cseq = dialog.local_cseq();
+                    let branch = format!("ack{}{}", id.local_tag, id.remote_tag.len());
+                    let ack = dialog.ack(cseq, None, &branch);
+                    let destination = dialog.peer();
+                    let send = Input::SendStateless {
+                        message: rsip::SipMessage::Request(ack),
+                        destination,
+                    };
+                    if let Err(error) = layer.handle_input(now, send) {
+                        tracing::debug!(%error, "cannot send the ACK");
+                    }
+                }
+                if first {
+                    self.events.push_back(CallEvent::Answered {
+                        tx,
+                        dialog: id,
+                        response: Box::new(response),
+                    });
+                }
+            }
+            (300.., early) => {
+                if let Some(id) = early {
+                    self.dialogs.remove(&id);
+                }
+                if self.sent.remove(&tx).is_some() {
+                    self.events.push_back(CallEvent::Response {
+                        tx,
+                        call_id,
+                        response: Box::new(response),
+                    });
+                }
+            }
+            _ => self.events.push_back(CallEvent::Response {
+                tx,
+                call_id,
+                response: Box::new(response),
+            }),
+        }
+    }
+
+    /// Call control sends an INVITE (a B-leg); its responses come back as
+    /// [`CallEvent::Response`] and [`CallEvent::Answered`].
+    pub fn invite(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        invite: OutgoingInvite,
+    ) -> Result<TransactionId, CallError> {
+        let request = self.invite_request(&invite);
+        let send = Input::SendRequest {
+            request: request.clone(),
+            destination: invite.destination,
+        };
+        let tx = layer
+            .handle_input(now, send)?
+            .ok_or(TransactionError::NoSuchTransaction)?;
+        self.sent.insert(tx, invite.call_id.clone());
+        self.outgoing.insert(
+            tx,
+            Outgoing {
+                request,
+                peer: invite.destination,
+                dialog: None,
+                confirmed: false,
+            },
+        );
+        Ok(tx)
+    }
+
+    /// Call control gives up on INVITE `tx` (another fork answered, the caller
+    /// hung up, nobody answered in time): CANCEL once it is ringing.
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        tx: TransactionId,
+    ) -> Result<(), CallError> {
+        layer.handle_input(now, Input::Cancel { invite: tx })?;
+        Ok(())
+    }
+
+    fn invite_request(&self, invite: &OutgoingInvite) -> Request {
+        use rsip::headers::{CSeq, CallId, ContentLength, ContentType, From, MaxForwards, To, Via};
+        let via = format!(
+            "SIP/2.0/{} {};rport",
+            crate::dialog::transport_token(invite.destination),
+            self.contact.host_with_port
+        );
+        let headers: Vec<Header> = vec![
+            Header::Via(Via::new(via)),
+            Header::MaxForwards(MaxForwards::new("70")),
+            Header::From(From::new(invite.from.clone())),
+            Header::To(To::new(invite.to.clone())),
+            Header::CallId(CallId::new(invite.call_id.clone())),
+            Header::CSeq(CSeq::new("1 INVITE")),
+            Header::Contact(Contact::new(format!("<{}>", self.contact))),
+            Header::ContentType(ContentType::new(invite.body.content_type.clone())),
+            Header::ContentLength(ContentLength::new(invite.body.bytes.len().to_string())),
+        ];
+        Request {
+            method: Method::Invite,
+            uri: invite.target.clone(),
+            version: rsip::Version::V2,
+            headers: headers.into(),
+            body: invite.body.bytes.clone(),
+        }
     }
 
     /// Client transaction `tx` ended without a final response.
@@ -316,6 +517,11 @@ impl Calls {
     pub(super) fn on_terminated(&mut self, tx: TransactionId) {
         self.pending.remove(&tx);
         self.in_dialog.remove(&tx);
+        if let Some(outgoing) = self.outgoing.remove(&tx) {
+            if let (Some(id), false) = (outgoing.dialog, outgoing.confirmed) {
+                self.dialogs.remove(&id);
+            }
+        }
         self.on_request_failed(tx);
     }
 

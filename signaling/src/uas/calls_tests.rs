@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rsip::headers::UntypedHeader;
 use rsip::{Method, Uri};
 
 use super::{CallEvent, Calls, UasCore};
@@ -278,4 +279,135 @@ fn an_invite_without_contact_gets_400_naming_it() {
     assert_eq!(statuses(&answers), [100, 400]);
     assert!(answers[1].contains("Contact is missing"), "{}", answers[1]);
     assert!(core.poll_event().is_none());
+}
+
+fn agent() -> Peer {
+    Peer {
+        transport: Transport::Udp,
+        addr: "192.0.2.20:5060".parse::<SocketAddr>().unwrap(),
+    }
+}
+
+fn outgoing() -> super::OutgoingInvite {
+    super::OutgoingInvite {
+        target: Uri::try_from("sip:1001@192.0.2.20:5060").unwrap(),
+        from: "<sip:4000@kefu>;tag=bfrom".to_owned(),
+        to: "<sip:1001@kefu>".to_owned(),
+        call_id: "b-leg-1".to_owned(),
+        body: crate::dialog::Body::sdp("v=0\r\n"),
+        destination: agent(),
+    }
+}
+
+/// Sends our INVITE and returns its transaction and the INVITE as sent.
+fn invited_agent(core: &mut UasCore, now: Instant) -> (TransactionId, rsip::Request) {
+    let tx = core.invite(now, outgoing()).unwrap();
+    let transmitted: Vec<_> = std::iter::from_fn(|| core.poll_transmit()).collect();
+    let [invite] = &transmitted[..] else {
+        panic!("expected the INVITE, got {transmitted:?}");
+    };
+    assert_eq!(invite.destination, agent());
+    let text = String::from_utf8_lossy(&invite.payload).into_owned();
+    assert!(
+        text.starts_with("INVITE sip:1001@192.0.2.20:5060 SIP/2.0\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Call-ID: b-leg-1\r\n"), "{text}");
+    (tx, corpus::request(text.as_bytes()))
+}
+
+fn answer_from_agent(invite: &rsip::Request, code: u16, reason: &str) -> Vec<u8> {
+    let mut response = response_to(invite, code, reason);
+    crate::message::add_to_tag(&mut response, "agenttag");
+    response
+        .headers
+        .push(rsip::Header::Contact(rsip::headers::Contact::new(
+            "<sip:1001@192.0.2.20:5060>",
+        )));
+    crate::message::encode_response(&response).to_vec()
+}
+
+#[test]
+fn our_invite_is_answered_acked_and_reported_once_even_when_the_2xx_repeats() {
+    let mut core = core();
+    let now = Instant::now();
+    let (tx, invite) = invited_agent(&mut core, now);
+    core.receive(now, &answer_from_agent(&invite, 180, "Ringing"), agent());
+    assert!(
+        matches!(core.poll_event(), Some(CallEvent::Response { tx: t, response, .. }) if t == tx && response.status_code.code() == 180)
+    );
+    let ok = answer_from_agent(&invite, 200, "OK");
+    core.receive(now, &ok, agent());
+    let Some(CallEvent::Answered { tx: t, dialog, .. }) = core.poll_event() else {
+        panic!("expected the answer");
+    };
+    assert_eq!(t, tx);
+    assert_eq!(dialog.remote_tag, "agenttag");
+    assert_eq!(dialog.local_tag, "bfrom");
+    let acks = sent(&mut core);
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    assert!(
+        acks[0].starts_with("ACK sip:1001@192.0.2.20:5060 SIP/2.0\r\n"),
+        "{}",
+        acks[0]
+    );
+    assert!(acks[0].contains("CSeq: 1 ACK\r\n"), "{}", acks[0]);
+
+    core.receive(now, &ok, agent());
+    assert!(
+        sent(&mut core)[0].starts_with("ACK "),
+        "a repeated 2xx is ACKed again"
+    );
+    assert!(core.poll_event().is_none(), "and not reported twice");
+
+    let bye = "BYE sip:kefu@198.51.100.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKagentbye\r\nMax-Forwards: 70\r\nFrom: <sip:1001@kefu>;tag=agenttag\r\nTo: <sip:4000@kefu>;tag=bfrom\r\nCall-ID: b-leg-1\r\nCSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n";
+    core.receive(now, bye.as_bytes(), agent());
+    assert_eq!(statuses(&sent(&mut core)), [200]);
+    assert!(matches!(core.poll_event(), Some(CallEvent::Bye { dialog: d, .. }) if d == dialog));
+}
+
+#[test]
+fn a_busy_agent_is_reported_and_leaves_no_dialog() {
+    let mut core = core();
+    let now = Instant::now();
+    let (tx, invite) = invited_agent(&mut core, now);
+    core.receive(
+        now,
+        &answer_from_agent(&invite, 183, "Session Progress"),
+        agent(),
+    );
+    core.poll_event();
+    core.receive(now, &answer_from_agent(&invite, 486, "Busy Here"), agent());
+    assert!(
+        matches!(core.poll_event(), Some(CallEvent::Response { tx: t, response, .. }) if t == tx && response.status_code.code() == 486)
+    );
+    let sent_now = sent(&mut core);
+    assert!(
+        sent_now[0].starts_with("ACK "),
+        "the transaction ACKs the 486: {sent_now:?}"
+    );
+    let unknown = DialogId {
+        call_id: "b-leg-1".into(),
+        local_tag: "bfrom".into(),
+        remote_tag: "agenttag".into(),
+    };
+    assert!(
+        core.send_request(now, &unknown, Method::Bye, None).is_err(),
+        "no dialog left"
+    );
+}
+
+#[test]
+fn a_ringing_invite_is_cancelled_on_request() {
+    let mut core = core();
+    let now = Instant::now();
+    let (tx, invite) = invited_agent(&mut core, now);
+    core.receive(now, &answer_from_agent(&invite, 180, "Ringing"), agent());
+    core.poll_event();
+    core.cancel(now, tx).unwrap();
+    let cancel = sent(&mut core);
+    assert!(
+        cancel[0].starts_with("CANCEL sip:1001@192.0.2.20:5060 SIP/2.0\r\n"),
+        "{cancel:?}"
+    );
 }

@@ -41,7 +41,7 @@ use crate::transaction::{
 
 pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS, CALL_METHODS, REGISTER_METHODS};
 use calls::Handling;
-pub use calls::{CallError, CallEvent, Calls};
+pub use calls::{CallError, CallEvent, Calls, OutgoingInvite};
 pub use registration::{BindingSink, Registration};
 
 use crate::auth::Admission;
@@ -149,6 +149,38 @@ impl UasCore {
         let result = calls.respond(now, &mut self.layer, tx, response);
         self.drain(now);
         result
+    }
+
+    /// Call control sends an INVITE (see [`Calls::invite`]).
+    pub fn invite(
+        &mut self,
+        now: Instant,
+        invite: OutgoingInvite,
+    ) -> Result<TransactionId, CallError> {
+        let calls = self
+            .calls
+            .as_mut()
+            .ok_or(CallError::Transaction(TransactionError::NoSuchTransaction))?;
+        let result = calls.invite(now, &mut self.layer, invite);
+        self.drain(now);
+        result
+    }
+
+    /// Call control cancels INVITE `tx` (see [`Calls::cancel`]).
+    pub fn cancel(&mut self, now: Instant, tx: TransactionId) -> Result<(), CallError> {
+        let calls = self.calls.as_mut().ok_or(CallError::NoSuchRequest(tx))?;
+        let result = calls.cancel(now, &mut self.layer, tx);
+        self.drain(now);
+        result
+    }
+
+    /// The live contacts registered for `user` in `realm`, each with the
+    /// address its REGISTER came from (where to reach it behind NAT).
+    pub fn contacts(&self, now: Instant, realm: &str, user: &str) -> Vec<(String, Peer)> {
+        self.registration
+            .as_ref()
+            .map(|registration| registration.contacts(now, realm, user))
+            .unwrap_or_default()
     }
 
     /// Call control sends a request in `dialog` (see [`Calls::send_request`]).
@@ -351,7 +383,9 @@ impl UasCore {
                 Output::Event(event) => {
                     if let Some(calls) = &mut self.calls {
                         match event {
-                            Event::Response { id, response } => calls.on_response(id, *response),
+                            Event::Response { id, response } => {
+                                calls.on_response(now, &mut self.layer, id, *response);
+                            }
                             Event::NoFinalResponse { id } | Event::TransportFailed { id } => {
                                 calls.on_request_failed(id);
                             }

@@ -110,6 +110,19 @@ impl Registration {
         })
     }
 
+    /// The live contacts of `realm`/`user` at `now`, with their sources.
+    pub fn contacts(&self, now: Instant, realm: &str, user: &str) -> Vec<(String, Peer)> {
+        let aor = crate::registrar::Aor {
+            realm: realm.to_owned(),
+            user: user.to_owned(),
+        };
+        self.bindings()
+            .current(&aor, self.wall(now))
+            .into_iter()
+            .map(|binding| (binding.contact.clone(), binding.source))
+            .collect()
+    }
+
     fn wall(&self, now: Instant) -> SystemTime {
         let (instant, wall) = self.origin;
         wall + now.saturating_duration_since(instant)
