@@ -10,13 +10,20 @@ use rsip::message::HeadersExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use super::CallContext;
 use super::cdr::{Cdr, Parties};
 use super::echo;
 use super::ivr::{self, FlowRef};
 use super::route::{self, Refused, Routed};
 use super::session::{Ended, with_warning};
+use super::{CallContext, LegRoutes, bridge};
 use crate::store::RouteTarget;
+
+/// What a call task listens on: its events, its B-legs' routes, shutdown.
+pub(super) struct Channels {
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    pub routes: LegRoutes,
+    pub stopping: watch::Receiver<bool>,
+}
 
 /// The INVITE that starts a call.
 pub(super) struct Start {
@@ -30,6 +37,7 @@ pub(super) async fn run(
     context: CallContext,
     start: Start,
     events: mpsc::UnboundedReceiver<CallEvent>,
+    routes: LegRoutes,
     stopping: watch::Receiver<bool>,
 ) {
     let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
@@ -50,7 +58,12 @@ pub(super) async fn run(
         metrics::counter!("kefu_calls_total", "outcome" => "routed").increment(1);
         let cdr = open_record(&context, &start, Some(&routed.tenant_id), Some(&routed.did)).await;
         tracing::info!(did = %routed.did, target = ?routed.target, cdr = cdr.id(), "call routed");
-        let ended = serve(&context, &start, &routed, &cdr, events, stopping).await;
+        let channels = Channels {
+            events,
+            routes,
+            stopping,
+        };
+        let ended = serve(&context, &start, &routed, &cdr, channels).await;
         tracing::info!(reason = %ended.reason(), "call ended");
         cdr.end(&ended.reason()).await;
     }
@@ -64,10 +77,21 @@ async fn serve(
     start: &Start,
     routed: &Routed,
     cdr: &Cdr,
-    events: mpsc::UnboundedReceiver<CallEvent>,
-    stopping: watch::Receiver<bool>,
+    channels: Channels,
 ) -> Ended {
+    let Channels {
+        events,
+        routes,
+        stopping,
+    } = channels;
     match &routed.target {
+        RouteTarget::Agent(extension) => {
+            let agent = bridge::Agent {
+                tenant_id: &routed.tenant_id,
+                extension,
+            };
+            bridge::run(context, start, cdr, agent, events, routes, stopping).await
+        }
         RouteTarget::Echo => echo::run(context, start, cdr, events, stopping).await,
         RouteTarget::Ivr(name) => {
             let flow = FlowRef {

@@ -77,13 +77,41 @@ impl Cdr {
     /// The caller's media: codec and RTP quality from its statistics.
     pub async fn caller_media(&self, codec: Codec, stats: &LegStats) {
         if let Some(leg) = &self.caller_leg {
-            let jitter_ms = i64::try_from(stats.jitter.as_millis()).unwrap_or(i64::MAX);
-            let result = self
-                .store
-                .record_leg_media(leg, codec.name(), stats.packets_lost, jitter_ms)
-                .await;
-            logged(result, "record the caller's media quality");
+            self.leg_media(leg, codec, stats).await;
         }
+    }
+
+    /// Adds a leg kefu placed (`role`: `agent`, `trunk`, ...) to `peer_uri`;
+    /// returns its id.
+    pub async fn add_leg(&self, role: &str, sip_call_id: &str, peer_uri: &str) -> Option<String> {
+        let call_id = self.id.as_deref()?;
+        let leg = NewCallLeg {
+            call_id,
+            role,
+            sip_call_id,
+            peer_uri,
+            started_at: Millis::now(),
+        };
+        logged(self.store.add_call_leg(&leg).await, "record a leg")
+    }
+
+    /// Leg `leg`'s INVITE got its final response `status`.
+    pub async fn leg_setup_finished(&self, leg: &str, status: u16) {
+        let result = self
+            .store
+            .finish_call_leg_setup(leg, status, Millis::now())
+            .await;
+        logged(result, "record a leg's final response");
+    }
+
+    /// A leg's media: codec and RTP quality from its statistics.
+    pub async fn leg_media(&self, leg: &str, codec: Codec, stats: &LegStats) {
+        let jitter_ms = i64::try_from(stats.jitter.as_millis()).unwrap_or(i64::MAX);
+        let result = self
+            .store
+            .record_leg_media(leg, codec.name(), stats.packets_lost, jitter_ms)
+            .await;
+        logged(result, "record a leg's media quality");
     }
 
     /// Finishes the record with why the call ended.

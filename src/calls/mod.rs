@@ -10,6 +10,7 @@
 //! Every later event of that Call-ID goes to the same task. On shutdown each
 //! call is hung up (BYE, or 503 before the answer) and its CDR finished.
 
+mod bridge;
 mod call;
 mod cdr;
 mod echo;
@@ -19,7 +20,7 @@ mod session;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kefu_media::driver::ports::PortAllocator;
@@ -82,14 +83,90 @@ impl CallControl {
     }
 }
 
+/// Which call task each Call-ID's events go to: the caller's Call-ID and
+/// those of the B-legs the call made. Shared by the dispatcher and the calls.
+#[derive(Clone, Default)]
+pub(crate) struct Registry(Arc<Mutex<RegistryInner>>);
+
+#[derive(Default)]
+struct RegistryInner {
+    routes: HashMap<String, (u64, mpsc::UnboundedSender<CallEvent>)>,
+    next_call: u64,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RegistryInner> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a new call under `call_id`; `None` if that Call-ID is taken.
+    fn add_call(&self, call_id: &str) -> Option<(LegRoutes, mpsc::UnboundedReceiver<CallEvent>)> {
+        let mut inner = self.lock();
+        if inner.routes.contains_key(call_id) {
+            return None;
+        }
+        inner.next_call += 1;
+        let call = inner.next_call;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        inner
+            .routes
+            .insert(call_id.to_owned(), (call, sender.clone()));
+        let routes = LegRoutes {
+            registry: self.clone(),
+            call,
+            sender,
+        };
+        Some((routes, receiver))
+    }
+
+    /// Hands `event` to its call; false when no call has its Call-ID.
+    fn route(&self, event: CallEvent) -> bool {
+        let inner = self.lock();
+        match inner.routes.get(event.call_id()) {
+            Some((_, sender)) => sender.send(event).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Forgets every Call-ID of `call`; returns how many calls remain.
+    fn remove_call(&self, call: u64) -> usize {
+        let mut inner = self.lock();
+        inner.routes.retain(|_, (owner, _)| *owner != call);
+        let mut calls: Vec<u64> = inner.routes.values().map(|(owner, _)| *owner).collect();
+        calls.sort_unstable();
+        calls.dedup();
+        calls.len()
+    }
+}
+
+/// A call's hold on the registry: B-legs it starts add their Call-IDs.
+pub(crate) struct LegRoutes {
+    registry: Registry,
+    call: u64,
+    sender: mpsc::UnboundedSender<CallEvent>,
+}
+
+impl LegRoutes {
+    /// Routes the events of `call_id` (a B-leg's) to this call.
+    pub fn add(&self, call_id: &str) {
+        self.registry
+            .lock()
+            .routes
+            .insert(call_id.to_owned(), (self.call, self.sender.clone()));
+    }
+}
+
 /// Hands each event to its call's task, starting one per new INVITE.
 async fn dispatch(
     context: CallContext,
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let mut calls: HashMap<String, mpsc::UnboundedSender<CallEvent>> = HashMap::new();
-    let (ended, mut ended_calls) = mpsc::unbounded_channel::<String>();
+    let registry = Registry::default();
+    let (ended, mut ended_calls) = mpsc::unbounded_channel::<u64>();
+    let mut active = 0_usize;
     let mut draining = false;
     loop {
         tokio::select! {
@@ -98,39 +175,39 @@ async fn dispatch(
                     let call_id = CallEvent::Invite { tx, request: request.clone(), source }
                         .call_id()
                         .to_owned();
-                    if calls.contains_key(&call_id) {
+                    let Some((routes, receiver)) = registry.add_call(&call_id) else {
                         call::refuse_merged(&context, tx, &request).await;
                         continue;
-                    }
-                    let (sender, receiver) = mpsc::unbounded_channel();
-                    calls.insert(call_id.clone(), sender);
-                    metrics::gauge!("kefu_calls_active").set(calls.len() as f64);
+                    };
+                    active += 1;
+                    metrics::gauge!("kefu_calls_active").set(active as f64);
+                    let call = routes.call;
                     let start = call::Start { tx, invite: *request, source };
-                    let task = call::run(context.clone(), start, receiver, stopping.clone());
+                    let task = call::run(context.clone(), start, receiver, routes, stopping.clone());
                     let ended = ended.clone();
                     tokio::spawn(async move {
                         task.await;
-                        let _ = ended.send(call_id);
+                        let _ = ended.send(call);
                     });
                 }
-                Some(event) => match calls.get(event.call_id()) {
-                    Some(call) => {
-                        let _ = call.send(event);
+                Some(event) => {
+                    let call_id = event.call_id().to_owned();
+                    if !registry.route(event) {
+                        tracing::debug!(%call_id, "event for no call");
                     }
-                    None => tracing::debug!(call_id = event.call_id(), "event for no call"),
-                },
+                }
                 None => draining = true,
             },
-            Some(call_id) = ended_calls.recv() => {
-                calls.remove(&call_id);
-                metrics::gauge!("kefu_calls_active").set(calls.len() as f64);
-                if draining && calls.is_empty() {
+            Some(call) = ended_calls.recv() => {
+                active = registry.remove_call(call);
+                metrics::gauge!("kefu_calls_active").set(active as f64);
+                if draining && active == 0 {
                     return;
                 }
             }
             _ = stopping.changed(), if !draining => {
                 draining = true;
-                if calls.is_empty() {
+                if active == 0 {
                     return;
                 }
             }

@@ -1,6 +1,7 @@
 //! Where an inbound INVITE goes: the tenant of the trunk trusted for its
 //! source address, and the number route of the dialled number (the DID: the
-//! Request-URI's user part, else the To's). Untrusted sources are refused
+//! Request-URI's user part, else the To's), or else the tenant's user with
+//! that name (an agent's extension, as on a PBX). Untrusted sources are refused
 //! (403) so kefu is never an open relay for toll fraud; unknown numbers get
 //! 404. Calls from registered agents (digest-authenticated INVITEs) come with
 //! the agent-call work.
@@ -53,11 +54,19 @@ pub(super) async fn route(
             did: None,
         }));
     };
-    Ok(match store.number_route(&trunk.tenant_id, &did).await? {
-        Some(route) => Ok(Routed {
+    if let Some(route) = store.number_route(&trunk.tenant_id, &did).await? {
+        return Ok(Ok(Routed {
             tenant_id: trunk.tenant_id,
             did,
             target: route.route,
+        }));
+    }
+    let user = store.user_by_username(&trunk.tenant_id, &did).await?;
+    Ok(match user.filter(|user| user.disabled_at.is_none()) {
+        Some(user) => Ok(Routed {
+            tenant_id: trunk.tenant_id,
+            did,
+            target: RouteTarget::Agent(user.username),
         }),
         None => Err(Refused {
             status: 404,

@@ -27,7 +27,7 @@ use super::cdr::Cdr;
 
 /// The codecs we answer with, in order of preference. The endpoint decodes
 /// G.711 only; Opus joins when the transcoding path lands.
-const PREFERENCES: &[Codec] = &[Codec::Pcmu, Codec::Pcma, Codec::TelephoneEvent];
+pub(super) const PREFERENCES: &[Codec] = &[Codec::Pcmu, Codec::Pcma, Codec::TelephoneEvent];
 
 /// How a call ended, as the CDR says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,15 +120,7 @@ impl Session {
             let offer = sdp::offer(PREFERENCES, local, Direction::SendRecv, session_id, 1);
             (Media::AwaitingAnswer { ports, local }, offer)
         } else {
-            let agreed = String::from_utf8(start.invite.body.clone())
-                .map_err(|_| "the SDP is not UTF-8".to_owned())
-                .and_then(|text| {
-                    let offer = SessionDescription::parse(&text).map_err(|e| e.to_string())?;
-                    let negotiated =
-                        sdp::negotiate(&offer, PREFERENCES).map_err(|e| e.to_string())?;
-                    Ok((offer, negotiated))
-                });
-            let (offer, negotiated) = match agreed {
+            let (offer, negotiated) = match negotiate_offer(&start.invite.body, PREFERENCES) {
                 Ok(agreed) => agreed,
                 Err(why) => {
                     let refused =
@@ -255,6 +247,7 @@ impl Session {
                 None
             }
             CallEvent::Invite { .. }
+            | CallEvent::Answered { .. }
             | CallEvent::Cancelled { .. }
             | CallEvent::Response { .. }
             | CallEvent::RequestFailed { .. } => None,
@@ -337,6 +330,18 @@ impl Session {
     }
 }
 
+/// Reads an SDP offer and picks what to answer from `preferences`; the error
+/// says what was wrong, for a 488's `Warning`.
+pub(super) fn negotiate_offer(
+    body: &[u8],
+    preferences: &[Codec],
+) -> Result<(SessionDescription, Negotiated), String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the SDP is not UTF-8".to_owned())?;
+    let offer = SessionDescription::parse(text).map_err(|e| e.to_string())?;
+    let negotiated = sdp::negotiate(&offer, preferences).map_err(|e| e.to_string())?;
+    Ok((offer, negotiated))
+}
+
 /// Starts the endpoint for what was agreed, on `ports`.
 fn start_endpoint(
     negotiated: &Negotiated,
@@ -360,7 +365,7 @@ fn start_endpoint(
 }
 
 /// Refuses the INVITE, records it, and says how the call ended.
-async fn refuse(
+pub(super) async fn refuse(
     context: &CallContext,
     start: &Start,
     cdr: &Cdr,
@@ -380,7 +385,7 @@ async fn refuse(
 }
 
 /// Adds an SDP body.
-fn with_sdp(mut response: Response, sdp: &str) -> Response {
+pub(super) fn with_sdp(mut response: Response, sdp: &str) -> Response {
     let body = Body::sdp(sdp);
     response
         .headers

@@ -42,6 +42,17 @@ impl Store {
         )
     }
 
+    /// The tenant with this id.
+    pub async fn tenant(&self, id: &str) -> Result<Tenant, StoreError> {
+        found(
+            sqlx::query_as("SELECT id, name, sip_realm, created_at FROM tenants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+            "tenant",
+        )
+    }
+
     /// Every tenant, by name.
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         Ok(

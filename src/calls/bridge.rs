@@ -1,0 +1,514 @@
+//! Calls to an agent's extension: the B2BUA rings every phone the agent has
+//! registered (parallel forking, one INVITE per contact, each a new dialog
+//! with its own Call-ID and tags), the first to answer wins and the others
+//! get CANCEL (or BYE, when two answer at once), and the two legs are
+//! bridged by the media relay — packet for packet, both legs anchored in
+//! kefu, no decoding. The agent's phones are offered the codec the caller
+//! negotiated (plus telephone-events), so no transcoding is ever needed.
+//!
+//! Before the answer the caller hears the agent's ringing (180); busy,
+//! declined and unanswered forks map to the caller's final response; the
+//! ring timeout and the caller's CANCEL end the forks. Once bridged, a BYE
+//! from either side hangs up the other. A caller's INVITE without SDP (late
+//! offer) is refused with 488 here: kefu needs the caller's codec to offer
+//! it to the phones.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use kefu_media::driver::ports::PortPair;
+use kefu_media::driver::relay_task::{RelayHandle, spawn_relay};
+use kefu_media::relay::{PayloadMap, RelayConfig};
+use kefu_media::rtp::leg::LegConfig;
+use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
+use kefu_signaling::dialog::{Body, DialogId};
+use kefu_signaling::message::response_to;
+use kefu_signaling::transaction::TransactionId;
+use kefu_signaling::uas::{CallEvent, OutgoingInvite};
+use rsip::{Method, Request, Response};
+use tokio::sync::{mpsc, watch};
+
+use super::call::{Start, caller_number};
+use super::cdr::Cdr;
+use super::session::{Ended, PREFERENCES, negotiate_offer, refuse, with_sdp, with_warning};
+use super::{CallContext, LegRoutes};
+
+/// How long the agent's phones ring before the caller is told nobody answered.
+const RING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whom the call is for.
+pub(super) struct Agent<'a> {
+    pub tenant_id: &'a str,
+    pub extension: &'a str,
+}
+
+/// One INVITE to one of the agent's phones.
+struct Fork {
+    contact: String,
+    leg: Option<String>,
+    done: bool,
+}
+
+/// The answered call: both dialogs and the relay between them.
+struct Bridged {
+    caller: DialogId,
+    agent: DialogId,
+    relay: RelayHandle,
+    codec: Codec,
+    agent_leg: Option<String>,
+}
+
+/// Rings the agent, bridges the answer, and runs until either side hangs up.
+pub(super) async fn run(
+    context: &CallContext,
+    start: &Start,
+    cdr: &Cdr,
+    agent: Agent<'_>,
+    mut events: mpsc::UnboundedReceiver<CallEvent>,
+    routes: LegRoutes,
+    mut stopping: watch::Receiver<bool>,
+) -> Ended {
+    let (offer, negotiated) = match negotiate_offer(&start.invite.body, PREFERENCES) {
+        Ok(agreed) => agreed,
+        Err(why) => {
+            let why = if start.invite.body.is_empty() {
+                "calls to agents need an SDP offer in the INVITE".to_owned()
+            } else {
+                why
+            };
+            return refuse(context, start, cdr, 488, "Not Acceptable Here", Some(&why)).await;
+        }
+    };
+    let realm = match context.store.tenant(agent.tenant_id).await {
+        Ok(tenant) => tenant.sip_realm,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the tenant");
+            return refuse(context, start, cdr, 500, "Server Internal Error", None).await;
+        }
+    };
+    let contacts = context.sip.contacts(&realm, agent.extension).await;
+    if contacts.is_empty() {
+        let why = format!("{} has no registered phone", agent.extension);
+        return refuse(
+            context,
+            start,
+            cdr,
+            480,
+            "Temporarily Unavailable",
+            Some(&why),
+        )
+        .await;
+    }
+    let (caller_ports, agent_ports) = match (
+        context.media.ports.allocate(),
+        context.media.ports.allocate(),
+    ) {
+        (Ok(caller), Ok(agent)) => (caller, agent),
+        _ => return refuse(context, start, cdr, 503, "Service Unavailable", None).await,
+    };
+    let agent_media = SocketAddr::new(context.media.address, agent_ports.port());
+    let mut codecs = vec![negotiated.codec];
+    if negotiated.telephone_event.is_some() {
+        codecs.push(Codec::TelephoneEvent);
+    }
+    let session_id = u64::from(rand::random::<u32>());
+    let agent_offer = sdp::offer(&codecs, agent_media, Direction::SendRecv, session_id, 1);
+    let caller_name = caller_number(&start.invite).unwrap_or_else(|| "anonymous".to_owned());
+
+    let mut forks: HashMap<TransactionId, Fork> = HashMap::new();
+    for (contact, source) in contacts {
+        let Some(target) = contact_uri(&contact) else {
+            tracing::warn!(%contact, "a registered contact is not a SIP URI; skipped");
+            continue;
+        };
+        let call_id = random_token();
+        routes.add(&call_id);
+        let invite = OutgoingInvite {
+            target,
+            from: format!("<sip:{caller_name}@{realm}>;tag={}", random_token()),
+            to: format!("<sip:{}@{realm}>", agent.extension),
+            call_id: call_id.clone(),
+            body: Body::sdp(agent_offer.clone()),
+            destination: source,
+        };
+        match context.sip.invite(invite).await {
+            Ok(tx) => {
+                let leg = cdr.add_leg("agent", &call_id, &contact).await;
+                forks.insert(
+                    tx,
+                    Fork {
+                        contact,
+                        leg,
+                        done: false,
+                    },
+                );
+            }
+            Err(error) => tracing::warn!(%error, %contact, "cannot ring a phone"),
+        }
+    }
+    if forks.is_empty() {
+        return refuse(context, start, cdr, 480, "Temporarily Unavailable", None).await;
+    }
+
+    let ringing = Ringing {
+        context,
+        start,
+        cdr,
+        offer: &offer,
+        negotiated,
+        codecs: &codecs,
+        forks,
+    };
+    let bridged = match ringing
+        .wait_for_answer(&mut events, &mut stopping, caller_ports, agent_ports)
+        .await
+    {
+        Ok(bridged) => bridged,
+        Err(ended) => return ended,
+    };
+    talk(context, cdr, bridged, events, stopping).await
+}
+
+/// The call while the agent's phones ring.
+struct Ringing<'a> {
+    context: &'a CallContext,
+    start: &'a Start,
+    cdr: &'a Cdr,
+    offer: &'a SessionDescription,
+    negotiated: Negotiated,
+    codecs: &'a [Codec],
+    forks: HashMap<TransactionId, Fork>,
+}
+
+impl Ringing<'_> {
+    async fn wait_for_answer(
+        mut self,
+        events: &mut mpsc::UnboundedReceiver<CallEvent>,
+        stopping: &mut watch::Receiver<bool>,
+        caller_ports: PortPair,
+        agent_ports: PortPair,
+    ) -> Result<Bridged, Ended> {
+        let deadline = tokio::time::Instant::now() + RING_TIMEOUT;
+        let mut told_ringing = false;
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = tokio::time::sleep_until(deadline) => {
+                    self.cancel_all();
+                    let no_answer = response_to(&self.start.invite, 480, "Temporarily Unavailable");
+                    let why = "nobody answered";
+                    let _ = self.context.sip.respond(self.start.tx, with_warning(no_answer, why)).await;
+                    self.cdr.caller_setup_finished(480).await;
+                    return Err(Ended::Refused(480));
+                }
+                _ = stopping.changed() => {
+                    self.cancel_all();
+                    let busy = response_to(&self.start.invite, 503, "Service Unavailable");
+                    let _ = self.context.sip.respond(self.start.tx, busy).await;
+                    return Err(Ended::Shutdown);
+                }
+            };
+            match event {
+                None => return Err(Ended::Shutdown),
+                Some(CallEvent::Cancelled { tx, .. }) if tx == self.start.tx => {
+                    self.cancel_all();
+                    self.cdr.caller_setup_finished(487).await;
+                    return Err(Ended::Cancelled);
+                }
+                Some(CallEvent::Response { tx, response, .. }) => {
+                    let code = response.status_code.code();
+                    if (180..200).contains(&code) && !told_ringing {
+                        told_ringing = true;
+                        let ringing = response_to(&self.start.invite, 180, "Ringing");
+                        let _ = self.context.sip.respond(self.start.tx, ringing).await;
+                    }
+                    if code >= 300 {
+                        if let Some(fork) = self.forks.get_mut(&tx) {
+                            fork.done = true;
+                            if let Some(leg) = &fork.leg {
+                                self.cdr.leg_setup_finished(leg, code).await;
+                            }
+                        }
+                        if self.forks.values().all(|fork| fork.done) {
+                            return Err(self.fail(code).await);
+                        }
+                    }
+                }
+                Some(CallEvent::Answered {
+                    tx,
+                    dialog,
+                    response,
+                }) => {
+                    return self
+                        .bridge(tx, dialog, &response, caller_ports, agent_ports)
+                        .await;
+                }
+                Some(other) => tracing::debug!(?other, "ignored while ringing"),
+            }
+        }
+    }
+
+    /// Every fork failed: the caller gets the closest status.
+    async fn fail(&self, status: u16) -> Ended {
+        let (code, reason) = match status {
+            486 | 600 => (486, "Busy Here"),
+            603 => (603, "Decline"),
+            _ => (480, "Temporarily Unavailable"),
+        };
+        let response = response_to(&self.start.invite, code, reason);
+        let _ = self.context.sip.respond(self.start.tx, response).await;
+        self.cdr.caller_setup_finished(code).await;
+        Ended::Refused(code)
+    }
+
+    /// The agent answered on fork `tx`: cancel the others, start the relay,
+    /// answer the caller.
+    async fn bridge(
+        mut self,
+        tx: TransactionId,
+        dialog: DialogId,
+        answer: &Response,
+        caller_ports: PortPair,
+        agent_ports: PortPair,
+    ) -> Result<Bridged, Ended> {
+        let winner = self.forks.remove(&tx);
+        self.cancel_all();
+        let agent_leg = winner.as_ref().and_then(|fork| fork.leg.clone());
+        if let Some(leg) = &agent_leg {
+            self.cdr.leg_setup_finished(leg, 200).await;
+        }
+        let agreed = std::str::from_utf8(&answer.body)
+            .map_err(|_| "the agent's SDP is not UTF-8".to_owned())
+            .and_then(|text| SessionDescription::parse(text).map_err(|e| e.to_string()))
+            .and_then(|sdp| sdp::accept_answer(self.codecs, &sdp).map_err(|e| e.to_string()));
+        let agent_side = match agreed {
+            Ok(agent_side) => agent_side,
+            Err(why) => {
+                tracing::warn!(%why, contact = ?winner.map(|f| f.contact), "unusable answer from the agent's phone");
+                let _ = self
+                    .context
+                    .sip
+                    .send_request(&dialog, Method::Bye, None)
+                    .await;
+                let response = response_to(&self.start.invite, 488, "Not Acceptable Here");
+                let _ = self
+                    .context
+                    .sip
+                    .respond(self.start.tx, with_warning(response, &why))
+                    .await;
+                self.cdr.caller_setup_finished(488).await;
+                return Err(Ended::Refused(488));
+            }
+        };
+        let caller_media = SocketAddr::new(self.context.media.address, caller_ports.port());
+        let relay = match spawn_relay(
+            relay_config(&self.negotiated, &agent_side),
+            caller_ports,
+            agent_ports,
+        ) {
+            Ok(relay) => relay,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the relay");
+                let _ = self
+                    .context
+                    .sip
+                    .send_request(&dialog, Method::Bye, None)
+                    .await;
+                let response = response_to(&self.start.invite, 500, "Server Internal Error");
+                let _ = self.context.sip.respond(self.start.tx, response).await;
+                self.cdr.caller_setup_finished(500).await;
+                return Err(Ended::Refused(500));
+            }
+        };
+        let session_id = u64::from(rand::random::<u32>());
+        let sdp = sdp::answer(self.offer, &self.negotiated, caller_media, session_id, 1);
+        let ok = with_sdp(response_to(&self.start.invite, 200, "OK"), &sdp);
+        let caller = match self.context.sip.respond(self.start.tx, ok).await {
+            Ok(Some(caller)) => caller,
+            _ => {
+                let _ = self
+                    .context
+                    .sip
+                    .send_request(&dialog, Method::Bye, None)
+                    .await;
+                let _ = relay.stop().await;
+                return Err(Ended::Cancelled);
+            }
+        };
+        self.cdr.caller_setup_finished(200).await;
+        Ok(Bridged {
+            caller,
+            agent: dialog,
+            relay,
+            codec: self.negotiated.codec,
+            agent_leg,
+        })
+    }
+
+    /// CANCELs every fork still ringing.
+    fn cancel_all(&mut self) {
+        for (tx, fork) in &mut self.forks {
+            if !fork.done {
+                fork.done = true;
+                self.context.sip.cancel(*tx);
+            }
+        }
+    }
+}
+
+/// The bridged call until one side hangs up.
+async fn talk(
+    context: &CallContext,
+    cdr: &Cdr,
+    bridged: Bridged,
+    mut events: mpsc::UnboundedReceiver<CallEvent>,
+    mut stopping: watch::Receiver<bool>,
+) -> Ended {
+    let ended = loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = stopping.changed() => {
+                hang_up(context, &bridged.caller).await;
+                hang_up(context, &bridged.agent).await;
+                break Ended::Shutdown;
+            }
+        };
+        match event {
+            None => break Ended::Shutdown,
+            Some(CallEvent::Bye { dialog, .. }) if dialog == bridged.caller => {
+                hang_up(context, &bridged.agent).await;
+                break Ended::CallerHungUp;
+            }
+            Some(CallEvent::Bye { dialog, .. }) if dialog == bridged.agent => {
+                hang_up(context, &bridged.caller).await;
+                break Ended::HungUp("agent_hangup".to_owned());
+            }
+            Some(CallEvent::AckTimeout { .. }) => {
+                hang_up(context, &bridged.caller).await;
+                hang_up(context, &bridged.agent).await;
+                break Ended::AckTimeout;
+            }
+            Some(CallEvent::Answered { dialog, .. }) => {
+                // A second phone answered before its CANCEL arrived.
+                hang_up(context, &dialog).await;
+            }
+            Some(CallEvent::Request { tx, request, .. }) => {
+                answer_in_call(context, tx, &request).await;
+            }
+            Some(_) => {}
+        }
+    };
+    match bridged.relay.stop().await {
+        Ok(stats) => {
+            cdr.caller_media(bridged.codec, &stats.caller).await;
+            if let Some(leg) = &bridged.agent_leg {
+                cdr.leg_media(leg, bridged.codec, &stats.agent).await;
+            }
+        }
+        Err(error) => tracing::warn!(%error, "the relay ended badly"),
+    }
+    ended
+}
+
+/// Answers a request inside a bridged dialog: INFO and target refreshes
+/// without a new offer are acknowledged; a new offer (hold, a moved phone)
+/// is not renegotiated across the bridge yet and gets 488.
+async fn answer_in_call(context: &CallContext, tx: TransactionId, request: &Request) {
+    let response = match request.method {
+        Method::Invite | Method::Update if !request.body.is_empty() => with_warning(
+            response_to(request, 488, "Not Acceptable Here"),
+            "renegotiating a bridged call is not supported yet",
+        ),
+        Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
+        _ => response_to(request, 405, "Method Not Allowed"),
+    };
+    let _ = context.sip.respond(tx, response).await;
+}
+
+async fn hang_up(context: &CallContext, dialog: &DialogId) {
+    if let Err(error) = context.sip.send_request(dialog, Method::Bye, None).await {
+        tracing::debug!(%error, "BYE not sent");
+    }
+}
+
+/// The relay between what the caller and the agent's phone negotiated:
+/// each side's payload types mapped to the other's.
+fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
+    let leg = |side: &Negotiated| {
+        let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
+        config.remote = side.remote;
+        config.telephone_event = side.telephone_event;
+        config
+    };
+    let map = |from: &Negotiated, to: &Negotiated| {
+        let mut pairs = vec![(from.payload_type, to.payload_type)];
+        if let (Some(a), Some(b)) = (from.telephone_event, to.telephone_event) {
+            pairs.push((a, b));
+        }
+        PayloadMap::Mapped(pairs)
+    };
+    RelayConfig {
+        caller: leg(caller),
+        agent: leg(agent),
+        caller_to_agent: map(caller, agent),
+        agent_to_caller: map(agent, caller),
+    }
+}
+
+/// The URI inside a registered contact (`<sip:1001@192.0.2.7:5060;ob>`).
+fn contact_uri(contact: &str) -> Option<rsip::Uri> {
+    let inner = contact
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map_or(contact, |(uri, _)| uri);
+    rsip::Uri::try_from(inner.trim()).ok()
+}
+
+fn random_token() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_uri_is_read_with_or_without_brackets() {
+        let uri = contact_uri("<sip:1001@192.0.2.7:5060;transport=tcp>;expires=60").unwrap();
+        assert_eq!(uri.to_string(), "sip:1001@192.0.2.7:5060;transport=tcp");
+        assert!(contact_uri("sip:1001@192.0.2.7").is_some());
+        assert!(contact_uri("<not a uri>").is_none());
+    }
+
+    #[test]
+    fn payload_types_are_mapped_each_way_with_telephone_events() {
+        let caller = Negotiated {
+            codec: Codec::Pcmu,
+            payload_type: 0,
+            telephone_event: Some(101),
+            remote: None,
+            direction: Direction::SendRecv,
+            ptime: 20,
+        };
+        let agent = Negotiated {
+            telephone_event: Some(96),
+            ..caller
+        };
+        let config = relay_config(&caller, &agent);
+        assert_eq!(
+            config.caller_to_agent,
+            PayloadMap::Mapped(vec![(0, 0), (101, 96)])
+        );
+        assert_eq!(
+            config.agent_to_caller,
+            PayloadMap::Mapped(vec![(0, 0), (96, 101)])
+        );
+        let plain = Negotiated {
+            telephone_event: None,
+            ..agent
+        };
+        let config = relay_config(&caller, &plain);
+        assert_eq!(config.caller_to_agent, PayloadMap::Mapped(vec![(0, 0)]));
+    }
+}

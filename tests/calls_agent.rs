@@ -1,0 +1,188 @@
+#![allow(clippy::unwrap_used)]
+//! Calls to an agent's extension through `kefu serve --demo`: a real phone
+//! (baresip, registered as 1001, auto-answering and "speaking" 1000 Hz) is
+//! rung by kefu, and a caller on the demo trunk sending 440 Hz is bridged to
+//! it. Each side hears the other's tone; the record has both legs.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone};
+use common::kefu::{Kefu, Options, http};
+use common::uac::{Uac, offer};
+use kefu_media::g711::G711;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start() -> (tempfile::TempDir, Kefu, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = Kefu::start(
+        dir.path(),
+        Options {
+            demo: true,
+            ..Options::default()
+        },
+    );
+    let token = kefu.printed_token("kefu_admin_").expect("admin token");
+    (dir, kefu, token)
+}
+
+/// baresip registered as `extension`, auto-answering with a `hz` tone.
+fn agent_phone(dir: &std::path::Path, kefu: &Kefu, extension: &str, hz: u32) -> Baresip {
+    let source = dir.join(format!("tone_{hz}.wav"));
+    tone(&source, hz, 30);
+    let phone_dir = dir.join(format!("phone-{extension}"));
+    std::fs::create_dir_all(&phone_dir).unwrap();
+    let account = format!(
+        "<sip:{extension}@{}>;auth_pass=demo{extension};answermode=auto;audio_codecs=PCMU;regint=600",
+        kefu.sip
+    );
+    let phone = Baresip::start(
+        &phone_dir,
+        &PhoneConfig {
+            account: &account,
+            audio_source: &source,
+        },
+        &[],
+    );
+    assert!(
+        phone.wait_for_log("200 OK", WAIT),
+        "{extension} did not register:\n{}",
+        phone.log()
+    );
+    phone
+}
+
+/// Streams `seconds` of a 440 Hz PCMU tone to `to` and returns the PCM of
+/// what came back meanwhile.
+fn talk(socket: &UdpSocket, to: SocketAddr, seconds: u32) -> Vec<i16> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .unwrap();
+    let mut heard = Vec::new();
+    let mut buffer = [0; 2048];
+    for n in 0..(seconds * 50) as usize {
+        let samples: Vec<i16> = (0..160)
+            .map(|i| {
+                let t = (n * 160 + i) as f64 / 8000.0;
+                (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+            })
+            .collect();
+        let mut packet = vec![0x80, 0x00];
+        packet.extend_from_slice(&(n as u16).to_be_bytes());
+        packet.extend_from_slice(&((n as u32) * 160).to_be_bytes());
+        packet.extend_from_slice(&0x0044_0440_u32.to_be_bytes());
+        packet.extend(G711::Pcmu.encode(&samples));
+        socket.send_to(&packet, to).unwrap();
+        let next = Instant::now() + Duration::from_millis(20);
+        while Instant::now() < next {
+            if let Ok((size, _)) = socket.recv_from(&mut buffer) {
+                if size > 12 && buffer[1] & 0x7f == 0 {
+                    heard.extend(G711::Pcmu.decode(&buffer[12..size]));
+                }
+            }
+        }
+    }
+    heard
+}
+
+#[test]
+fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
+    let (dir, kefu, token) = start();
+    let mut phone = agent_phone(dir.path(), &kefu, "1001", 1000);
+
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1001");
+    let answer = uac
+        .invite(&offer(caller_rtp.local_addr().unwrap(), "0 101"), WAIT)
+        .expect("an answer");
+    assert_eq!(
+        answer.status,
+        200,
+        "{}\nkefu:\n{}",
+        answer.text,
+        kefu.stderr()
+    );
+    uac.ack("");
+    let heard = talk(&caller_rtp, answer.media_addr(), 4);
+    assert_eq!(uac.bye(WAIT), Some(200));
+    std::thread::sleep(Duration::from_millis(500));
+    phone.stop();
+
+    assert!(
+        heard.len() > 8000 * 2,
+        "the caller heard only {} samples",
+        heard.len()
+    );
+    let caller_heard = share_of(&heard[8000..], 8000, 1000.0);
+    assert!(
+        caller_heard > 0.7,
+        "1000 Hz is only {caller_heard:.2} of what the caller heard"
+    );
+    let recordings = phone.heard();
+    let [recording] = &recordings[..] else {
+        panic!(
+            "expected one recording on the phone, got {recordings:?}\n{}",
+            phone.log()
+        );
+    };
+    let (rate, audio) = samples(recording);
+    assert!(
+        audio.len() > rate as usize * 2,
+        "the phone heard {} samples",
+        audio.len()
+    );
+    let tail = &audio[rate as usize / 2..audio.len() - rate as usize / 4];
+    let agent_heard = share_of(tail, rate, 440.0);
+    assert!(
+        agent_heard > 0.7,
+        "440 Hz is only {agent_heard:.2} of what the phone heard"
+    );
+
+    let calls: Value = http()
+        .get(kefu.url("/api/v1/calls?did=1001&limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = calls[0]["id"].as_str().unwrap();
+    let deadline = Instant::now() + WAIT;
+    let call = loop {
+        let call: Value = http()
+            .get(kefu.url(&format!("/api/v1/calls/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if !call["ended_at"].is_null() || Instant::now() > deadline {
+            break call;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    let roles: Vec<&str> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|leg| leg["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["caller", "agent"], "{call}");
+    assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
+    assert_eq!(call["legs"][1]["codec"], "PCMU", "{call}");
+}
+
+#[test]
+fn a_call_to_an_extension_without_a_phone_gets_480() {
+    let (_dir, kefu, _token) = start();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1002");
+    let rtp: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let answer = uac.invite(&offer(rtp, "0"), WAIT).expect("an answer");
+    assert_eq!(answer.status, 480, "{}", answer.text);
+    let warning = answer.header("Warning").unwrap_or_default();
+    assert!(warning.contains("no registered phone"), "{warning}");
+}
