@@ -158,6 +158,12 @@ fn print_config(config: &Config) {
     println!("  data_dir        = {}", config.data_dir.display());
     println!("  sip.listen      = {} (udp+tcp)", config.sip_listen);
     println!("  sip.realm       = {}", config.sip_realm);
+    let algorithms: Vec<&str> = config
+        .sip_digest_algorithms
+        .iter()
+        .map(|algorithm| algorithm.name())
+        .collect();
+    println!("  sip.digest_algorithms = {}", algorithms.join(", "));
     println!("  http.listen     = {}", config.http_listen);
     println!("  database.url    = {}", config.database_url.redacted());
     println!(

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kefu_signaling::auth::{Guard, GuardConfig, Ha1Pair, ServerSecret};
+use kefu_signaling::auth::{Algorithm, DigestConfig, Guard, GuardConfig, Ha1Pair, ServerSecret};
 use kefu_signaling::registrar::{
     Aor, Binding, BindingChange, Bindings, Registrar, RegistrarConfig,
 };
@@ -50,6 +50,7 @@ impl RegistrationTasks {
 pub async fn start(
     store: &Store,
     realm: &str,
+    algorithms: &[Algorithm],
 ) -> Result<(Registration, RegistrationTasks), StoreError> {
     let secret = ServerSecret::new(store.server_secret("sip-digest-nonce").await?);
     let credentials: Credentials = Arc::new(RwLock::new(load_credentials(store, realm).await?));
@@ -73,7 +74,7 @@ pub async fn start(
             .and_then(|users| users.get(user).cloned())
     };
     let registration = Registration::new(
-        Registrar::new(RegistrarConfig::default(), secret, bindings),
+        Registrar::new(registrar_config(algorithms), secret, bindings),
         Guard::new(GuardConfig::default()),
         realm,
         lookup,
@@ -92,6 +93,18 @@ pub async fn start(
             persister,
         },
     ))
+}
+
+/// The registrar's defaults, challenging with `algorithms`.
+fn registrar_config(algorithms: &[Algorithm]) -> RegistrarConfig {
+    let defaults = RegistrarConfig::default();
+    RegistrarConfig {
+        digest: DigestConfig {
+            algorithms: algorithms.to_vec(),
+            ..defaults.digest.clone()
+        },
+        ..defaults
+    }
 }
 
 async fn load_credentials(

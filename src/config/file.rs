@@ -20,6 +20,7 @@ pub(super) struct FileConfig {
 pub(super) struct SipSection {
     pub listen: Option<String>,
     pub realm: Option<String>,
+    pub digest_algorithms: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

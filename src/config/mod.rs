@@ -70,6 +70,8 @@ pub struct Config {
     /// The digest realm phones register in; users of tenants with this realm
     /// may register.
     pub sip_realm: String,
+    /// The digest algorithms phones are challenged with, most preferred first.
+    pub sip_digest_algorithms: Vec<kefu_signaling::auth::Algorithm>,
     /// HTTP (API, WebSockets, web apps) listens here.
     pub http_listen: ListenAddr,
     /// Where the store lives.

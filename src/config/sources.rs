@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use kefu_signaling::auth::Algorithm;
+
 use super::error::Origin;
 use super::file::FileConfig;
 use super::{Config, ConfigError, DatabaseUrl, ListenAddr, LogFormat};
@@ -49,6 +51,12 @@ const OVERRIDABLE: &[Overridable] = &[
     Overridable {
         key: "sip.realm",
         env: "KEFU_SIP_REALM",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.digest_algorithms",
+        env: "KEFU_SIP_DIGEST_ALGORITHMS",
         flag: None,
         is_bool: false,
     },
@@ -126,6 +134,31 @@ pub fn load(
             .map_or(Origin::File, |(_, o)| o.clone())
     };
     resolve(parsed, file, &origin_of)
+}
+
+/// `sip.digest_algorithms`: a comma-separated list of `SHA-256` and `MD5`, most
+/// preferred first; default both, SHA-256 first.
+fn digest_algorithms(text: Option<&str>, origin: &Origin) -> Result<Vec<Algorithm>, ConfigError> {
+    let Some(text) = text else {
+        return Ok(vec![Algorithm::Sha256, Algorithm::Md5]);
+    };
+    let refuse = || {
+        invalid(
+            "sip.digest_algorithms",
+            text,
+            origin,
+            "must list SHA-256 and/or MD5, comma-separated, most preferred first, e.g. \"SHA-256, MD5\"",
+        )
+    };
+    let mut algorithms = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let algorithm = Algorithm::from_name(name).ok_or_else(refuse)?;
+        if algorithms.contains(&algorithm) {
+            return Err(refuse());
+        }
+        algorithms.push(algorithm);
+    }
+    Ok(algorithms)
 }
 
 fn config_path(overrides: &Overrides, env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -288,6 +321,10 @@ fn resolve(
             "must be letters, digits, '.', '-' or '_', e.g. kefu or pbx.example.com",
         ));
     }
+    let sip_digest_algorithms = digest_algorithms(
+        parsed.sip.digest_algorithms.as_deref(),
+        &origin_of("sip.digest_algorithms"),
+    )?;
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -355,6 +392,7 @@ fn resolve(
         data_dir,
         sip_listen,
         sip_realm,
+        sip_digest_algorithms,
         http_listen,
         database_url,
         database_max_connections,
@@ -408,6 +446,26 @@ mod tests {
         assert!(!config.demo);
         assert_eq!(config.log_format, LogFormat::Human);
         assert_eq!(config.sip_realm, "kefu");
+    }
+
+    #[test]
+    fn digest_algorithms_default_to_sha256_then_md5_and_may_be_md5_only() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(
+            config.sip_digest_algorithms,
+            [Algorithm::Sha256, Algorithm::Md5]
+        );
+        let md5 = load_str(
+            "",
+            &[("KEFU_SIP_DIGEST_ALGORITHMS", "md5")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(md5.sip_digest_algorithms, [Algorithm::Md5]);
+        for bad in ["SHA-1", "", "MD5, MD5"] {
+            let err = load_err(&format!("[sip]\ndigest_algorithms = \"{bad}\"\n"));
+            assert!(err.contains("sip.digest_algorithms"), "{err}");
+        }
     }
 
     #[test]
