@@ -164,6 +164,7 @@ fn print_config(config: &Config) {
         .map(|algorithm| algorithm.name())
         .collect();
     println!("  sip.digest_algorithms = {}", algorithms.join(", "));
+    println!("  sip.min_expires = {} s", config.sip_min_expires.as_secs());
     println!("  http.listen     = {}", config.http_listen);
     println!("  database.url    = {}", config.database_url.redacted());
     println!(

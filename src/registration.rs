@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kefu_signaling::auth::{Algorithm, DigestConfig, Guard, GuardConfig, Ha1Pair, ServerSecret};
+use kefu_signaling::auth::{DigestConfig, Guard, GuardConfig, Ha1Pair, ServerSecret};
 use kefu_signaling::registrar::{
     Aor, Binding, BindingChange, Bindings, Registrar, RegistrarConfig,
 };
@@ -22,6 +22,7 @@ use rand::SeedableRng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::config::Config;
 use crate::store::{Millis, Store, StoreError, StoredBinding};
 
 /// How often the HA1 cache is reloaded from storage.
@@ -46,12 +47,12 @@ impl RegistrationTasks {
     }
 }
 
-/// Builds REGISTER handling for `realm` over the store, and its tasks.
+/// Builds REGISTER handling for the configured realm over the store, and its tasks.
 pub async fn start(
     store: &Store,
-    realm: &str,
-    algorithms: &[Algorithm],
+    config: &Config,
 ) -> Result<(Registration, RegistrationTasks), StoreError> {
+    let realm = config.sip_realm.as_str();
     let secret = ServerSecret::new(store.server_secret("sip-digest-nonce").await?);
     let credentials: Credentials = Arc::new(RwLock::new(load_credentials(store, realm).await?));
     let restored = store.live_sip_bindings(Millis::now()).await?;
@@ -74,7 +75,7 @@ pub async fn start(
             .and_then(|users| users.get(user).cloned())
     };
     let registration = Registration::new(
-        Registrar::new(registrar_config(algorithms), secret, bindings),
+        Registrar::new(registrar_config(config), secret, bindings),
         Guard::new(GuardConfig::default()),
         realm,
         lookup,
@@ -95,12 +96,13 @@ pub async fn start(
     ))
 }
 
-/// The registrar's defaults, challenging with `algorithms`.
-fn registrar_config(algorithms: &[Algorithm]) -> RegistrarConfig {
+/// The registrar's defaults with the configured digest algorithms and minimum expiry.
+fn registrar_config(config: &Config) -> RegistrarConfig {
     let defaults = RegistrarConfig::default();
     RegistrarConfig {
+        min_expires: config.sip_min_expires,
         digest: DigestConfig {
-            algorithms: algorithms.to_vec(),
+            algorithms: config.sip_digest_algorithms.clone(),
             ..defaults.digest.clone()
         },
         ..defaults

@@ -54,10 +54,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notices.push_str(&demo_announcement(&tenant, sip_addr));
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
-    let (registration, registration_tasks) =
-        registration::start(&store, &config.sip_realm, &config.sip_digest_algorithms)
-            .await
-            .context("cannot start the SIP registrar")?;
+    let (registration, registration_tasks) = registration::start(&store, &config)
+        .await
+        .context("cannot start the SIP registrar")?;
     let sip_driver = Driver::start(sip.udp, sip.tcp, sip_core(registration));
 
     let ready = Arc::new(AtomicBool::new(false));

@@ -21,6 +21,7 @@ pub(super) struct SipSection {
     pub listen: Option<String>,
     pub realm: Option<String>,
     pub digest_algorithms: Option<String>,
+    pub min_expires: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -72,6 +72,8 @@ pub struct Config {
     pub sip_realm: String,
     /// The digest algorithms phones are challenged with, most preferred first.
     pub sip_digest_algorithms: Vec<kefu_signaling::auth::Algorithm>,
+    /// The shortest registration the registrar grants (else 423 Interval Too Brief).
+    pub sip_min_expires: std::time::Duration,
     /// HTTP (API, WebSockets, web apps) listens here.
     pub http_listen: ListenAddr,
     /// Where the store lives.

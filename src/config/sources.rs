@@ -2,6 +2,7 @@
 //! validates the result into a [`Config`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kefu_signaling::auth::Algorithm;
 
@@ -61,6 +62,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "sip.min_expires",
+        env: "KEFU_SIP_MIN_EXPIRES",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "http.listen",
         env: "KEFU_HTTP_LISTEN",
         flag: Some("--http-listen"),
@@ -116,7 +123,7 @@ pub fn load(
         if let Some((value, origin)) = override_value(item, overrides, &env) {
             let value = if item.is_bool {
                 toml::Value::Boolean(parse_bool(item.key, &value, &origin)?)
-            } else if item.key == "database.max_connections" {
+            } else if matches!(item.key, "database.max_connections" | "sip.min_expires") {
                 toml::Value::Integer(parse_int(item.key, &value, &origin)?)
             } else {
                 toml::Value::String(value)
@@ -325,6 +332,19 @@ fn resolve(
         parsed.sip.digest_algorithms.as_deref(),
         &origin_of("sip.digest_algorithms"),
     )?;
+    let min_expires = parsed.sip.min_expires.unwrap_or(60);
+    let sip_min_expires = u64::try_from(min_expires)
+        .ok()
+        .filter(|seconds| (1..=3600).contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            invalid(
+                "sip.min_expires",
+                &min_expires.to_string(),
+                &origin_of("sip.min_expires"),
+                "must be 1-3600 (seconds)",
+            )
+        })?;
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -393,6 +413,7 @@ fn resolve(
         sip_listen,
         sip_realm,
         sip_digest_algorithms,
+        sip_min_expires,
         http_listen,
         database_url,
         database_max_connections,
@@ -465,6 +486,18 @@ mod tests {
         for bad in ["SHA-1", "", "MD5, MD5"] {
             let err = load_err(&format!("[sip]\ndigest_algorithms = \"{bad}\"\n"));
             assert!(err.contains("sip.digest_algorithms"), "{err}");
+        }
+    }
+
+    #[test]
+    fn min_expires_defaults_to_a_minute_and_is_bounded() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_min_expires, Duration::from_secs(60));
+        let short = load_str("", &[("KEFU_SIP_MIN_EXPIRES", "5")], Overrides::default()).unwrap();
+        assert_eq!(short.sip_min_expires, Duration::from_secs(5));
+        for bad in ["0", "3601", "-1"] {
+            let err = load_err(&format!("[sip]\nmin_expires = {bad}\n"));
+            assert!(err.contains("sip.min_expires"), "{err}");
         }
     }
 
