@@ -1,8 +1,9 @@
 //! Shared harness for the integration tests: start the real `kefu` binary on
-//! ephemeral ports and a throwaway PostgreSQL, read SIP responses, run sipp.
+//! ephemeral ports and a throwaway PostgreSQL, read SIP responses, run sipp and baresip.
 
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod kefu;
 pub mod postgres;
 pub mod sip;
