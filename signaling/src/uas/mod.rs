@@ -5,7 +5,8 @@
 //! the [`TransactionLayer`], and answer what arrives. `OPTIONS` gets `200` with
 //! `Allow` and `Accept`; a request failing [`validate_request`] gets its error
 //! response (400 with a `Warning`, 420, 483, ...) when one can be routed back, and
-//! is dropped otherwise; a CANCEL gets 481; with a [`Registration`] attached, a
+//! is dropped otherwise; so does a request over a stream without the
+//! `Content-Length` streams require (RFC 3261 §18.3); a CANCEL gets 481; with a [`Registration`] attached, a
 //! REGISTER goes to the registrar (digest auth, bindings) and every request
 //! first passes the per-address guard (bans, rate limit); every other method gets
 //! `501 Not Implemented` for now: INVITE (dialogs, call control) arrives with
@@ -23,7 +24,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Instant;
 
-use rsip::{Headers, Request, Response, SipMessage};
+use rsip::{Header, Headers, Request, Response, SipMessage};
 
 use crate::message::{
     ParseError, RequestError, add_to_tag, error_response, parse_message, response_to_headers,
@@ -142,7 +143,11 @@ impl UasCore {
         let receipt = match parse_message(bytes) {
             Ok(SipMessage::Request(mut request)) => {
                 stamp_received(&mut request.headers, source.addr);
-                self.receive_request(now, request, source)
+                if source.transport.is_reliable() && !has_content_length(&request) {
+                    self.refuse_without_content_length(now, &request, source)
+                } else {
+                    self.receive_request(now, request, source)
+                }
             }
             Ok(SipMessage::Response(response)) => {
                 let input = Input::Received {
@@ -220,6 +225,27 @@ impl UasCore {
                 }
             }
             Err(error) => dropped(DropReason::Unanswerable, &error),
+        }
+    }
+
+    /// Answers 400 to a request that came over a stream without `Content-Length`,
+    /// which is mandatory there (RFC 3261 §18.3, §20.14): where its body ends was
+    /// a guess. The answer is stateless, like other answers to requests no
+    /// transaction takes.
+    fn refuse_without_content_length(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        source: Peer,
+    ) -> Receipt {
+        let error = RequestError::MissingHeader("Content-Length");
+        let response = error_for(request, &error, &(self.to_tags)());
+        if self.send_stateless(now, response, source) {
+            Receipt::Request {
+                method: request.method.to_string(),
+            }
+        } else {
+            dropped(DropReason::Unanswerable, &error)
         }
     }
 
@@ -317,6 +343,13 @@ fn error_for(request: &Request, error: &RequestError, to_tag: &str) -> Response 
     let mut response = error_response(request, error);
     add_to_tag(&mut response, to_tag);
     response
+}
+
+fn has_content_length(request: &Request) -> bool {
+    request
+        .headers
+        .iter()
+        .any(|header| matches!(header, Header::ContentLength(_)))
 }
 
 fn dropped(reason: DropReason, detail: &dyn fmt::Display) -> Receipt {
