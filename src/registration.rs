@@ -3,9 +3,9 @@
 //! nonce-signing secret shared by every node, bindings restored at start, and
 //! every binding change written back by a persister task.
 //!
-//! Binding changes reach storage asynchronously, right after the response is
-//! handed to the transaction layer; a crash in that gap loses at most the last
-//! registrations, which phones refresh on their next REGISTER.
+//! Binding changes reach storage asynchronously, right after the response was
+//! sent; a crash in that gap loses at most the last registrations, which phones
+//! refresh on their next REGISTER.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -43,10 +43,12 @@
 //!    or fetch them before the call — [`claimed_username`] names the user, and
 //!    a closure `|_: &str, _: &str| ha1.clone()` is a [`CredentialStore`].
 //! 4. If [`AuthOutcome::is_failure`], [`crate::auth::Guard::record_failure`].
-//! 5. Persist [`RegisterOutcome::changes`] in order, then send
-//!    [`RegisterOutcome::response`] through the server transaction
-//!    ([`crate::transaction::Input::SendResponse`]) — persisting first, so a 200
-//!    is never sent for a binding a crash would lose.
+//! 5. Send [`RegisterOutcome::response`] through the server transaction
+//!    ([`crate::transaction::Input::SendResponse`]), then persist
+//!    [`RegisterOutcome::changes`] in order ([`crate::uas::Registration`] hands
+//!    them to its sink once the response is on the wire): storage latency never
+//!    delays the answer, and a crash between the two loses a registration the
+//!    phone refreshes on its next REGISTER.
 //!
 //! And around it: at start, `Registrar::new(config, secret,
 //! Bindings::restore(rows))`; at [`Registrar::next_expiry`], call

@@ -185,9 +185,17 @@ impl UasCore {
         self.input(now, Input::TransportFailed { peer });
     }
 
-    /// The next message to put on the wire, if any. Drain after each call.
+    /// The next message to put on the wire, if any. Drain after each call: once
+    /// it returns `None`, everything before was sent, and the registrar's
+    /// binding changes go to the [`BindingSink`] (after their responses).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let next = self.transmits.pop_front();
+        if next.is_none() {
+            if let Some(registration) = &mut self.registration {
+                registration.hand_over_changes();
+            }
+        }
+        next
     }
 
     /// When to call [`UasCore::handle_timeout`] next, if any timer runs.
