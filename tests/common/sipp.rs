@@ -128,7 +128,13 @@ fn cumulative(csv: &str, column: &str) -> Option<u64> {
     let mut lines = csv.lines().filter(|line| !line.trim().is_empty());
     let header = lines.next()?;
     let index = header.split(';').position(|name| name == column)?;
-    lines.next_back()?.split(';').nth(index)?.trim().parse().ok()
+    lines
+        .next_back()?
+        .split(';')
+        .nth(index)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn tail(text: &str, lines: usize) -> String {
