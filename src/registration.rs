@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kefu_signaling::auth::{DigestConfig, Guard, GuardConfig, Ha1Pair, ServerSecret};
+use kefu_signaling::auth::{DigestConfig, Guard, GuardConfig, Ha1Pair, RateLimit, ServerSecret};
 use kefu_signaling::registrar::{
     Aor, Binding, BindingChange, Bindings, Registrar, RegistrarConfig,
 };
@@ -76,7 +76,7 @@ pub async fn start(
     };
     let registration = Registration::new(
         Registrar::new(registrar_config(config), secret, bindings),
-        Guard::new(GuardConfig::default()),
+        Guard::new(guard_config(config)),
         realm,
         lookup,
         Box::new(move |changes: &[BindingChange]| {
@@ -106,6 +106,17 @@ fn registrar_config(config: &Config) -> RegistrarConfig {
             ..defaults.digest.clone()
         },
         ..defaults
+    }
+}
+
+/// The guard's defaults with the configured per-address rate limit.
+fn guard_config(config: &Config) -> GuardConfig {
+    GuardConfig {
+        rate: RateLimit {
+            burst: config.sip_rate_limit_burst,
+            per_second: f64::from(config.sip_rate_limit_per_second),
+        },
+        ..GuardConfig::default()
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) struct SipSection {
     pub realm: Option<String>,
     pub digest_algorithms: Option<String>,
     pub min_expires: Option<i64>,
+    pub rate_limit_per_second: Option<i64>,
+    pub rate_limit_burst: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -68,6 +68,18 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "sip.rate_limit_per_second",
+        env: "KEFU_SIP_RATE_LIMIT_PER_SECOND",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.rate_limit_burst",
+        env: "KEFU_SIP_RATE_LIMIT_BURST",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "http.listen",
         env: "KEFU_HTTP_LISTEN",
         flag: Some("--http-listen"),
@@ -123,7 +135,13 @@ pub fn load(
         if let Some((value, origin)) = override_value(item, overrides, &env) {
             let value = if item.is_bool {
                 toml::Value::Boolean(parse_bool(item.key, &value, &origin)?)
-            } else if matches!(item.key, "database.max_connections" | "sip.min_expires") {
+            } else if matches!(
+                item.key,
+                "database.max_connections"
+                    | "sip.min_expires"
+                    | "sip.rate_limit_per_second"
+                    | "sip.rate_limit_burst"
+            ) {
                 toml::Value::Integer(parse_int(item.key, &value, &origin)?)
             } else {
                 toml::Value::String(value)
@@ -345,6 +363,26 @@ fn resolve(
                 "must be 1-3600 (seconds)",
             )
         })?;
+    let rate = |key: &str, value: Option<i64>, default: u32| {
+        let value = value.unwrap_or(i64::from(default));
+        u32::try_from(value)
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    key,
+                    &value.to_string(),
+                    &origin_of(key),
+                    "must be 1-1000000 (requests per source address)",
+                )
+            })
+    };
+    let sip_rate_limit_per_second = rate(
+        "sip.rate_limit_per_second",
+        parsed.sip.rate_limit_per_second,
+        20,
+    )?;
+    let sip_rate_limit_burst = rate("sip.rate_limit_burst", parsed.sip.rate_limit_burst, 50)?;
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -414,6 +452,8 @@ fn resolve(
         sip_realm,
         sip_digest_algorithms,
         sip_min_expires,
+        sip_rate_limit_per_second,
+        sip_rate_limit_burst,
         http_listen,
         database_url,
         database_max_connections,
@@ -499,6 +539,23 @@ mod tests {
             let err = load_err(&format!("[sip]\nmin_expires = {bad}\n"));
             assert!(err.contains("sip.min_expires"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_sip_rate_limit_defaults_to_20_per_second_with_bursts_of_50() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_rate_limit_per_second, 20);
+        assert_eq!(config.sip_rate_limit_burst, 50);
+        let raised = load_str(
+            "[sip]\nrate_limit_per_second = 5000\n",
+            &[("KEFU_SIP_RATE_LIMIT_BURST", "10000")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(raised.sip_rate_limit_per_second, 5000);
+        assert_eq!(raised.sip_rate_limit_burst, 10_000);
+        let err = load_err("[sip]\nrate_limit_burst = 0\n");
+        assert!(err.contains("sip.rate_limit_burst"), "{err}");
     }
 
     #[test]
