@@ -197,7 +197,8 @@ pub fn cases() -> Vec<Case> {
         both("RFC 4475 unkscm: unknown Request-URI scheme", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS nobodyKnowsThisScheme:totallyopaquecontent"), Status(416)),
         both("tel: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS tel:+4930123"), Status(416)),
         both("empty sip: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS sip:"), Nothing),
-        both("SIP/7.0 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 SIP/7.0\r\n"), Nothing),
+        both("RFC 4475 badvers: SIP/7.0 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 SIP/7.0\r\n"), Status(505)),
+        both("HTTP/1.1 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 HTTP/1.1\r\n"), Nothing),
         // Max-Forwards.
         both("Max-Forwards not a number", options("Max-Forwards: 70", "Max-Forwards: seventy"), Status(400)),
         both("Max-Forwards of 2**32", options("Max-Forwards: 70", "Max-Forwards: 4294967296"), Status(400)),

@@ -140,34 +140,36 @@ impl UasCore {
                 }
             }
         }
-        let receipt = match parse_message(bytes) {
-            Ok(SipMessage::Request(mut request)) => {
-                stamp_received(&mut request.headers, source.addr);
-                if source.transport.is_reliable() && !has_content_length(&request) {
-                    self.refuse_without_content_length(now, &request, source)
-                } else {
-                    self.receive_request(now, request, source)
+        let receipt =
+            match parse_message(bytes) {
+                Ok(SipMessage::Request(mut request)) => {
+                    stamp_received(&mut request.headers, source.addr);
+                    if source.transport.is_reliable() && !has_content_length(&request) {
+                        self.refuse_without_content_length(now, &request, source)
+                    } else {
+                        self.receive_request(now, request, source)
+                    }
                 }
-            }
-            Ok(SipMessage::Response(response)) => {
-                let input = Input::Received {
-                    message: SipMessage::Response(response),
-                    source,
-                };
-                match self.layer.handle_input(now, input) {
-                    Ok(_) => Receipt::Response,
-                    Err(error) => dropped(DropReason::Malformed, &error),
+                Ok(SipMessage::Response(response)) => {
+                    let input = Input::Received {
+                        message: SipMessage::Response(response),
+                        source,
+                    };
+                    match self.layer.handle_input(now, input) {
+                        Ok(_) => Receipt::Response,
+                        Err(error) => dropped(DropReason::Malformed, &error),
+                    }
                 }
-            }
-            Err(ParseError::UnknownMethod { mut headers, .. }) => {
-                self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
-            }
-            Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => {
-                self.answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme")
-            }
-            Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
-            Err(error) => dropped(DropReason::Malformed, &error),
-        };
+                Err(ParseError::UnknownMethod { mut headers, .. }) => {
+                    self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
+                }
+                Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => self
+                    .answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme"),
+                Err(ParseError::UnsupportedVersion { mut headers, .. }) => self
+                    .answer_from_headers(now, &mut headers, source, 505, "Version Not Supported"),
+                Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
+                Err(error) => dropped(DropReason::Malformed, &error),
+            };
         self.drain(now);
         receipt
     }
