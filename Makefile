@@ -15,9 +15,11 @@ run:
 build:
 	$(CARGO) build --workspace
 
-## test: install the test peers, then fmt, clippy and every test (unit + integration)
+## test: install the test peers, then fmt, clippy, every test (unit + integration)
+##       and every fuzz target for TEST_FUZZ_SECONDS (default 10) each
+TEST_FUZZ_SECONDS ?= 10
 test:
-	scripts/test.sh
+	TEST_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/test.sh
 
 ## bench: benchmarks in bench/ (figures printed and written to bench/results/)
 bench:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target of every crate (`*/fuzz/`) for N seconds each
-# (default 60). No nightly toolchain is needed: RUSTC_BOOTSTRAP=1 lets the stable
+# (default 60; `make test` runs each for 10 s, `make fuzz` for 60 s). No nightly toolchain is needed: RUSTC_BOOTSTRAP=1 lets the stable
 # one build with the sanitizer flags cargo-fuzz passes.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
@@ -12,6 +12,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
 export RUSTC_BOOTSTRAP=1
+# One target dir for every fuzz project, so that their common dependencies
+# (libFuzzer, rsip, ...) are built once; `cargo clean` removes it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/fuzz}"
 
 for dir in */fuzz; do
     [[ -f "$dir/Cargo.toml" ]] || continue

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: install the peers, check
-# formatting and lints, start a throwaway PostgreSQL, run every test.
+# formatting and lints, start a throwaway PostgreSQL, run every test, then
+# every fuzz target for TEST_FUZZ_SECONDS (default 10) each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TEST_FUZZ_SECONDS="${TEST_FUZZ_SECONDS:-10}"
 
 scripts/install-deps.sh test
 
@@ -21,3 +23,6 @@ echo "== PostgreSQL for tests at $KEFU_TEST_DATABASE_URL"
 
 echo "== cargo nextest run --workspace"
 cargo nextest run --workspace --no-fail-fast
+
+echo "== fuzz: every cargo-fuzz target for ${TEST_FUZZ_SECONDS}s"
+scripts/fuzz.sh "$TEST_FUZZ_SECONDS"

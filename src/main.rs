@@ -158,6 +158,17 @@ fn print_config(config: &Config) {
     println!("  data_dir        = {}", config.data_dir.display());
     println!("  sip.listen      = {} (udp+tcp)", config.sip_listen);
     println!("  sip.realm       = {}", config.sip_realm);
+    let algorithms: Vec<&str> = config
+        .sip_digest_algorithms
+        .iter()
+        .map(|algorithm| algorithm.name())
+        .collect();
+    println!("  sip.digest_algorithms = {}", algorithms.join(", "));
+    println!("  sip.min_expires = {} s", config.sip_min_expires.as_secs());
+    println!(
+        "  sip.rate_limit  = {}/s per address, bursts of {}",
+        config.sip_rate_limit_per_second, config.sip_rate_limit_burst
+    );
     println!("  http.listen     = {}", config.http_listen);
     println!("  database.url    = {}", config.database_url.redacted());
     println!(

@@ -3,16 +3,16 @@
 //! nonce-signing secret shared by every node, bindings restored at start, and
 //! every binding change written back by a persister task.
 //!
-//! Binding changes reach storage asynchronously, right after the response is
-//! handed to the transaction layer; a crash in that gap loses at most the last
-//! registrations, which phones refresh on their next REGISTER.
+//! Binding changes reach storage asynchronously, right after the response was
+//! sent; a crash in that gap loses at most the last registrations, which phones
+//! refresh on their next REGISTER.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kefu_signaling::auth::{Guard, GuardConfig, Ha1Pair, ServerSecret};
+use kefu_signaling::auth::{DigestConfig, Guard, GuardConfig, Ha1Pair, RateLimit, ServerSecret};
 use kefu_signaling::registrar::{
     Aor, Binding, BindingChange, Bindings, Registrar, RegistrarConfig,
 };
@@ -22,6 +22,7 @@ use rand::SeedableRng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::config::Config;
 use crate::store::{Millis, Store, StoreError, StoredBinding};
 
 /// How often the HA1 cache is reloaded from storage.
@@ -46,11 +47,12 @@ impl RegistrationTasks {
     }
 }
 
-/// Builds REGISTER handling for `realm` over the store, and its tasks.
+/// Builds REGISTER handling for the configured realm over the store, and its tasks.
 pub async fn start(
     store: &Store,
-    realm: &str,
+    config: &Config,
 ) -> Result<(Registration, RegistrationTasks), StoreError> {
+    let realm = config.sip_realm.as_str();
     let secret = ServerSecret::new(store.server_secret("sip-digest-nonce").await?);
     let credentials: Credentials = Arc::new(RwLock::new(load_credentials(store, realm).await?));
     let restored = store.live_sip_bindings(Millis::now()).await?;
@@ -73,8 +75,8 @@ pub async fn start(
             .and_then(|users| users.get(user).cloned())
     };
     let registration = Registration::new(
-        Registrar::new(RegistrarConfig::default(), secret, bindings),
-        Guard::new(GuardConfig::default()),
+        Registrar::new(registrar_config(config), secret, bindings),
+        Guard::new(guard_config(config)),
         realm,
         lookup,
         Box::new(move |changes: &[BindingChange]| {
@@ -92,6 +94,30 @@ pub async fn start(
             persister,
         },
     ))
+}
+
+/// The registrar's defaults with the configured digest algorithms and minimum expiry.
+fn registrar_config(config: &Config) -> RegistrarConfig {
+    let defaults = RegistrarConfig::default();
+    RegistrarConfig {
+        min_expires: config.sip_min_expires,
+        digest: DigestConfig {
+            algorithms: config.sip_digest_algorithms.clone(),
+            ..defaults.digest.clone()
+        },
+        ..defaults
+    }
+}
+
+/// The guard's defaults with the configured per-address rate limit.
+fn guard_config(config: &Config) -> GuardConfig {
+    GuardConfig {
+        rate: RateLimit {
+            burst: config.sip_rate_limit_burst,
+            per_second: f64::from(config.sip_rate_limit_per_second),
+        },
+        ..GuardConfig::default()
+    }
 }
 
 async fn load_credentials(

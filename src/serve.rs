@@ -60,7 +60,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notices.push_str(&demo_announcement(&tenant, sip_addr));
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
-    let (registration, registration_tasks) = registration::start(&store, &config.sip_realm)
+    let (registration, registration_tasks) = registration::start(&store, &config)
         .await
         .context("cannot start the SIP registrar")?;
     let sip_host = SocketAddr::new(listen::advertised_ip(sip_addr.ip()), sip_addr.port());

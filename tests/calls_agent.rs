@@ -19,10 +19,12 @@ const WAIT: Duration = Duration::from_secs(10);
 
 fn start() -> (tempfile::TempDir, Kefu, String) {
     let dir = tempfile::tempdir().unwrap();
+    // baresip 1.0 cannot answer a SHA-256 digest challenge (see sip_baresip.rs).
     let kefu = Kefu::start(
         dir.path(),
         Options {
             demo: true,
+            env: vec![("KEFU_SIP_DIGEST_ALGORITHMS".into(), "MD5".into())],
             ..Options::default()
         },
     );
@@ -43,15 +45,15 @@ fn agent_phone(dir: &std::path::Path, kefu: &Kefu, extension: &str, hz: u32) -> 
     let phone = Baresip::start(
         &phone_dir,
         &PhoneConfig {
-            account: &account,
-            audio_source: &source,
+            accounts: &[account],
+            audio_source: Some(&source),
         },
         &[],
     );
     assert!(
         phone.wait_for_log("200 OK", WAIT),
         "{extension} did not register:\n{}",
-        phone.log()
+        phone.output()
     );
     phone
 }
@@ -126,7 +128,7 @@ fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
     let [recording] = &recordings[..] else {
         panic!(
             "expected one recording on the phone, got {recordings:?}\n{}",
-            phone.log()
+            phone.output()
         );
     };
     let (rate, audio) = samples(recording);

@@ -234,15 +234,15 @@ fn a_baresip_caller_on_the_echo_test_hears_its_own_440_hz_tone() {
     let mut phone = Baresip::start(
         &phone_dir,
         &PhoneConfig {
-            account: "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU",
-            audio_source: &source,
+            accounts: &["<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU".to_owned()],
+            audio_source: Some(&source),
         },
         &[&dial],
     );
     assert!(
         phone.wait_for_log("Call established", Duration::from_secs(10)),
         "the call was not established:\n{}",
-        phone.log()
+        phone.output()
     );
     std::thread::sleep(Duration::from_secs(4));
     phone.type_keys("/hangup\n");
@@ -253,7 +253,7 @@ fn a_baresip_caller_on_the_echo_test_hears_its_own_440_hz_tone() {
     let [recording] = &heard[..] else {
         panic!(
             "expected one recording of what the phone heard, got {heard:?}\n{}",
-            phone.log()
+            phone.output()
         );
     };
     let (rate, audio) = samples(recording);

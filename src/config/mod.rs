@@ -70,6 +70,14 @@ pub struct Config {
     /// The digest realm phones register in; users of tenants with this realm
     /// may register.
     pub sip_realm: String,
+    /// The digest algorithms phones are challenged with, most preferred first.
+    pub sip_digest_algorithms: Vec<kefu_signaling::auth::Algorithm>,
+    /// The shortest registration the registrar grants (else 423 Interval Too Brief).
+    pub sip_min_expires: std::time::Duration,
+    /// Requests per second each source address may send, sustained.
+    pub sip_rate_limit_per_second: u32,
+    /// Requests each source address may send back to back.
+    pub sip_rate_limit_burst: u32,
     /// HTTP (API, WebSockets, web apps) listens here.
     pub http_listen: ListenAddr,
     /// Where the store lives.

@@ -3,6 +3,9 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kefu_signaling::auth::Algorithm;
 
 use kefu_media::driver::ports::PortRange;
 
@@ -52,6 +55,30 @@ const OVERRIDABLE: &[Overridable] = &[
     Overridable {
         key: "sip.realm",
         env: "KEFU_SIP_REALM",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.digest_algorithms",
+        env: "KEFU_SIP_DIGEST_ALGORITHMS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.min_expires",
+        env: "KEFU_SIP_MIN_EXPIRES",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.rate_limit_per_second",
+        env: "KEFU_SIP_RATE_LIMIT_PER_SECOND",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.rate_limit_burst",
+        env: "KEFU_SIP_RATE_LIMIT_BURST",
         flag: None,
         is_bool: false,
     },
@@ -126,7 +153,13 @@ pub fn load(
         if let Some((value, origin)) = override_value(item, overrides, &env) {
             let value = if item.is_bool {
                 toml::Value::Boolean(parse_bool(item.key, &value, &origin)?)
-            } else if item.key == "database.max_connections" {
+            } else if matches!(
+                item.key,
+                "database.max_connections"
+                    | "sip.min_expires"
+                    | "sip.rate_limit_per_second"
+                    | "sip.rate_limit_burst"
+            ) {
                 toml::Value::Integer(parse_int(item.key, &value, &origin)?)
             } else {
                 toml::Value::String(value)
@@ -144,6 +177,31 @@ pub fn load(
             .map_or(Origin::File, |(_, o)| o.clone())
     };
     resolve(parsed, file, &origin_of)
+}
+
+/// `sip.digest_algorithms`: a comma-separated list of `SHA-256` and `MD5`, most
+/// preferred first; default both, SHA-256 first.
+fn digest_algorithms(text: Option<&str>, origin: &Origin) -> Result<Vec<Algorithm>, ConfigError> {
+    let Some(text) = text else {
+        return Ok(vec![Algorithm::Sha256, Algorithm::Md5]);
+    };
+    let refuse = || {
+        invalid(
+            "sip.digest_algorithms",
+            text,
+            origin,
+            "must list SHA-256 and/or MD5, comma-separated, most preferred first, e.g. \"SHA-256, MD5\"",
+        )
+    };
+    let mut algorithms = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let algorithm = Algorithm::from_name(name).ok_or_else(refuse)?;
+        if algorithms.contains(&algorithm) {
+            return Err(refuse());
+        }
+        algorithms.push(algorithm);
+    }
+    Ok(algorithms)
 }
 
 fn config_path(overrides: &Overrides, env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -306,6 +364,43 @@ fn resolve(
             "must be letters, digits, '.', '-' or '_', e.g. kefu or pbx.example.com",
         ));
     }
+    let sip_digest_algorithms = digest_algorithms(
+        parsed.sip.digest_algorithms.as_deref(),
+        &origin_of("sip.digest_algorithms"),
+    )?;
+    let min_expires = parsed.sip.min_expires.unwrap_or(60);
+    let sip_min_expires = u64::try_from(min_expires)
+        .ok()
+        .filter(|seconds| (1..=3600).contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            invalid(
+                "sip.min_expires",
+                &min_expires.to_string(),
+                &origin_of("sip.min_expires"),
+                "must be 1-3600 (seconds)",
+            )
+        })?;
+    let rate = |key: &str, value: Option<i64>, default: u32| {
+        let value = value.unwrap_or(i64::from(default));
+        u32::try_from(value)
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    key,
+                    &value.to_string(),
+                    &origin_of(key),
+                    "must be 1-1000000 (requests per source address)",
+                )
+            })
+    };
+    let sip_rate_limit_per_second = rate(
+        "sip.rate_limit_per_second",
+        parsed.sip.rate_limit_per_second,
+        20,
+    )?;
+    let sip_rate_limit_burst = rate("sip.rate_limit_burst", parsed.sip.rate_limit_burst, 50)?;
     let rtp_ports = parsed
         .media
         .rtp_ports
@@ -396,6 +491,10 @@ fn resolve(
         data_dir,
         sip_listen,
         sip_realm,
+        sip_digest_algorithms,
+        sip_min_expires,
+        sip_rate_limit_per_second,
+        sip_rate_limit_burst,
         http_listen,
         database_url,
         database_max_connections,
@@ -451,6 +550,55 @@ mod tests {
         assert!(!config.demo);
         assert_eq!(config.log_format, LogFormat::Human);
         assert_eq!(config.sip_realm, "kefu");
+    }
+
+    #[test]
+    fn digest_algorithms_default_to_sha256_then_md5_and_may_be_md5_only() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(
+            config.sip_digest_algorithms,
+            [Algorithm::Sha256, Algorithm::Md5]
+        );
+        let md5 = load_str(
+            "",
+            &[("KEFU_SIP_DIGEST_ALGORITHMS", "md5")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(md5.sip_digest_algorithms, [Algorithm::Md5]);
+        for bad in ["SHA-1", "", "MD5, MD5"] {
+            let err = load_err(&format!("[sip]\ndigest_algorithms = \"{bad}\"\n"));
+            assert!(err.contains("sip.digest_algorithms"), "{err}");
+        }
+    }
+
+    #[test]
+    fn min_expires_defaults_to_a_minute_and_is_bounded() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_min_expires, Duration::from_secs(60));
+        let short = load_str("", &[("KEFU_SIP_MIN_EXPIRES", "5")], Overrides::default()).unwrap();
+        assert_eq!(short.sip_min_expires, Duration::from_secs(5));
+        for bad in ["0", "3601", "-1"] {
+            let err = load_err(&format!("[sip]\nmin_expires = {bad}\n"));
+            assert!(err.contains("sip.min_expires"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_sip_rate_limit_defaults_to_20_per_second_with_bursts_of_50() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.sip_rate_limit_per_second, 20);
+        assert_eq!(config.sip_rate_limit_burst, 50);
+        let raised = load_str(
+            "[sip]\nrate_limit_per_second = 5000\n",
+            &[("KEFU_SIP_RATE_LIMIT_BURST", "10000")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(raised.sip_rate_limit_per_second, 5000);
+        assert_eq!(raised.sip_rate_limit_burst, 10_000);
+        let err = load_err("[sip]\nrate_limit_burst = 0\n");
+        assert!(err.contains("sip.rate_limit_burst"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! baresip as a real SIP phone in tests (package `baresip-core`): a private
-//! config directory per phone, no sound card (it "speaks" a WAV file and
-//! writes what it hears to `snd/*-dec.wav` with the `sndfile` module), a
-//! UDP console to type commands such as `/dial` or DTMF keys.
+//! baresip as a real SIP phone in tests (Debian `baresip-core`): a private
+//! config directory per phone, no sound card (it "speaks" a WAV file, or
+//! silence, and writes what it hears to `snd/*-dec.wav` with the `sndfile`
+//! module), a UDP console to type commands such as `/dial` or DTMF keys;
+//! killed when dropped.
 
-use std::net::UdpSocket;
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,24 +18,47 @@ pub struct Baresip {
 
 /// How to set up a phone.
 pub struct PhoneConfig<'a> {
-    /// The `accounts` line, e.g. `<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU`.
-    pub account: &'a str,
-    /// The 8 kHz mono WAV the phone sends as its microphone.
-    pub audio_source: &'a Path,
+    /// The `accounts` lines, e.g. `<sip:1001@127.0.0.1:5060>;auth_pass=demo1001`
+    /// or `<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU`.
+    pub accounts: &'a [String],
+    /// The 8 kHz mono WAV the phone sends as its microphone; silence if none.
+    pub audio_source: Option<&'a Path>,
 }
 
-/// A free local UDP/TCP port pair start (baresip takes the SIP port and the
-/// next one for TLS).
+/// The install hint a test gives when baresip is missing.
+const MISSING: &str = "baresip is missing: install the test peers with \
+    `scripts/install-deps.sh test` (Debian package baresip-core)";
+
+/// Where Debian and source builds put baresip's modules.
+const MODULE_DIRS: &[&str] = &[
+    "/usr/lib/baresip/modules",
+    "/usr/lib/x86_64-linux-gnu/baresip/modules",
+    "/usr/lib/aarch64-linux-gnu/baresip/modules",
+    "/usr/local/lib/baresip/modules",
+];
+
+/// The directory holding baresip's `account.so`.
+fn module_path() -> PathBuf {
+    MODULE_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .find(|dir| dir.join("account.so").exists())
+        .unwrap_or_else(|| panic!("baresip modules not found in {MODULE_DIRS:?}; {MISSING}"))
+}
+
+/// A local port free on UDP and TCP, with the next one free too (baresip
+/// listens for TLS on the SIP port + 1, and RTCP follows RTP).
 fn free_port() -> u16 {
     loop {
         let port = UdpSocket::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let next_free = UdpSocket::bind(("127.0.0.1", port.wrapping_add(1))).is_ok()
-            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && std::net::TcpListener::bind(("127.0.0.1", port.wrapping_add(1))).is_ok();
-        if port < 65_000 && next_free {
+            .and_then(|socket| socket.local_addr())
+            .expect("a free port")
+            .port();
+        let free = |port: u16| {
+            TcpListener::bind(("127.0.0.1", port)).is_ok()
+                && UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        };
+        if port < u16::MAX && free(port) && free(port + 1) {
             return port;
         }
     }
@@ -45,27 +69,33 @@ impl Baresip {
     pub fn start(dir: &Path, config: &PhoneConfig<'_>, commands: &[&str]) -> Baresip {
         assert!(
             Command::new("baresip").arg("-h").output().is_ok(),
-            "baresip is missing: run `scripts/install-deps.sh test` (Debian package baresip-core)"
+            "{MISSING}"
         );
         let sip_port = free_port();
         let console = free_port();
         let rtp = free_port();
         let snd = dir.join("snd");
         std::fs::create_dir_all(&snd).expect("snd dir");
+        let source = config
+            .audio_source
+            .map_or("aubridge,nil".to_owned(), |path| {
+                format!("aufile,{}", path.display())
+            });
         let settings = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\n\
-             audio_source aufile,{source}\naudio_player aubridge,nil\naudio_alert aubridge,nil\n\
+             audio_source {source}\naudio_player aubridge,nil\naudio_alert aubridge,nil\n\
              rtp_ports {rtp}-{rtp_last}\n\
-             module_path /usr/lib/baresip/modules\n\
+             module_path {modules}\n\
              module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n\
              module account.so\nmodule cons.so\nmodule_app menu.so\n\
              cons_listen 127.0.0.1:{console}\nsnd_path {snd}\n",
-            source = config.audio_source.display(),
             rtp_last = rtp + 1,
+            modules = module_path().display(),
             snd = snd.display(),
         );
         std::fs::write(dir.join("config"), settings).expect("config");
-        std::fs::write(dir.join("accounts"), format!("{}\n", config.account)).expect("accounts");
+        std::fs::create_dir_all(dir).expect("phone dir");
+        std::fs::write(dir.join("accounts"), config.accounts.join("\n") + "\n").expect("accounts");
         let mut command = Command::new("baresip");
         command.arg("-f").arg(dir);
         for extra in commands {
@@ -76,7 +106,7 @@ impl Baresip {
             .stdout(std::fs::File::create(dir.join("stdout.log")).expect("log"))
             .stderr(std::fs::File::create(dir.join("stderr.log")).expect("log"))
             .spawn()
-            .expect("start baresip");
+            .unwrap_or_else(|error| panic!("cannot start baresip ({error}); {MISSING}"));
         Baresip {
             child,
             dir: dir.to_owned(),
@@ -93,15 +123,16 @@ impl Baresip {
     }
 
     /// What baresip printed so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+    pub fn output(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        read("stdout.log") + &read("stderr.log")
     }
 
     /// Waits until the log contains `text`.
     pub fn wait_for_log(&self, text: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if self.log().contains(text) {
+            if self.output().contains(text) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));

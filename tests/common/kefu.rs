@@ -44,6 +44,8 @@ pub struct Options {
     pub database_url: Option<String>,
     pub env: Vec<(String, String)>,
     pub extra_args: Vec<String>,
+    /// `--sip-listen`; default `127.0.0.1:0` (any free port).
+    pub sip_listen: Option<String>,
 }
 
 impl Kefu {
@@ -52,10 +54,11 @@ impl Kefu {
         let stderr_path = data_dir.join(format!("kefu-{}.stderr", std::process::id()));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut cmd = command(data_dir);
+        let sip_listen = options.sip_listen.as_deref().unwrap_or("127.0.0.1:0");
         cmd.args([
             "serve",
             "--sip-listen",
-            "127.0.0.1:0",
+            sip_listen,
             "--http-listen",
             "127.0.0.1:0",
         ])

@@ -1,5 +1,5 @@
 //! Shared harness for the integration tests: start the real `kefu` binary on
-//! ephemeral ports and a throwaway PostgreSQL.
+//! ephemeral ports and a throwaway PostgreSQL, read SIP responses, run sipp and baresip.
 
 #![allow(dead_code)]
 
@@ -7,4 +7,5 @@ pub mod baresip;
 pub mod kefu;
 pub mod postgres;
 pub mod sip;
+pub mod sipp;
 pub mod uac;

@@ -4,7 +4,9 @@
 //!
 //! [`DigestAuth`] owns the server secret, the nonce lifetime and the replay
 //! memory. [`DigestAuth::challenge`] builds the `WWW-Authenticate` headers — one
-//! for SHA-256, then one for MD5, as RFC 8760 §2.4 asks, both with `qop="auth"`
+//! per offered algorithm, most preferred first as RFC 8760 §2.4 asks (by default
+//! SHA-256, then MD5; an operator whose phones choke on a SHA-256 challenge can
+//! offer MD5 alone), all with `qop="auth"`
 //! and the same stateless nonce, `base64(timestamp || salt || HMAC-SHA256(secret,
 //! timestamp || salt || realm))` under the [`ServerSecret`], so nonces need no
 //! state, survive restarts and are valid on every node sharing the secret; the
@@ -123,6 +125,9 @@ pub struct DigestConfig {
     /// How many nonces' counts the replay check remembers; the oldest are
     /// forgotten first. Default 65 536.
     pub tracked_nonces: usize,
+    /// The algorithms challenged with, most preferred first; credentials in
+    /// another algorithm are challenged again. Default SHA-256, then MD5.
+    pub algorithms: Vec<Algorithm>,
 }
 
 impl Default for DigestConfig {
@@ -130,6 +135,7 @@ impl Default for DigestConfig {
         Self {
             nonce_lifetime: Duration::from_secs(300),
             tracked_nonces: 65_536,
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
         }
     }
 }
@@ -185,8 +191,9 @@ impl DigestAuth {
         }
     }
 
-    /// The `WWW-Authenticate` headers of a 401 for `realm`: SHA-256 first, then
-    /// MD5, with one fresh nonce; `stale=true` when the client's nonce expired.
+    /// The `WWW-Authenticate` headers of a 401 for `realm`: one per offered
+    /// algorithm, in the configured order, with one fresh nonce; `stale=true`
+    /// when the client's nonce expired.
     pub fn challenge(
         &self,
         realm: &str,
@@ -199,8 +206,9 @@ impl DigestAuth {
         let nonce = nonce::issue(&self.secret, realm, now, salt);
         let opaque = self.opaque(realm);
         let stale = if stale { ", stale=true" } else { "" };
-        [Algorithm::Sha256, Algorithm::Md5]
-            .into_iter()
+        self.config
+            .algorithms
+            .iter()
             .map(|algorithm| {
                 Header::WwwAuthenticate(WwwAuthenticate::new(format!(
                     "Digest realm=\"{}\", nonce=\"{nonce}\", opaque=\"{opaque}\", \
@@ -210,6 +218,11 @@ impl DigestAuth {
                 )))
             })
             .collect()
+    }
+
+    /// Whether credentials in `algorithm` are accepted (it is challenged with).
+    pub fn offers(&self, algorithm: Algorithm) -> bool {
+        self.config.algorithms.contains(&algorithm)
     }
 
     /// Checks `credentials` sent with a request of `method` against the user's
@@ -476,6 +489,23 @@ mod tests {
             assert!(param(offer, "opaque").is_some());
         }
         assert_eq!(param(&params[0], "nonce"), param(&params[1], "nonce"));
+    }
+
+    #[test]
+    fn only_the_configured_algorithms_are_offered_in_their_order() {
+        let md5_only = DigestAuth::new(
+            ServerSecret::new([42; 32]),
+            DigestConfig {
+                algorithms: vec![Algorithm::Md5],
+                ..DigestConfig::default()
+            },
+        );
+        let params = challenge_params(&md5_only, at(0), false);
+        assert_eq!(params.len(), 1);
+        assert_eq!(param(&params[0], "algorithm"), Some("MD5"));
+        assert!(md5_only.offers(Algorithm::Md5));
+        assert!(!md5_only.offers(Algorithm::Sha256));
+        assert!(auth().offers(Algorithm::Sha256));
     }
 
     #[test]

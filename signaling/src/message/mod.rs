@@ -9,6 +9,8 @@ mod build;
 #[cfg(test)]
 pub(crate) mod corpus;
 mod encode;
+#[cfg(test)]
+pub(crate) mod malformed;
 mod normalize;
 mod parse;
 mod received;

@@ -5,8 +5,9 @@
 //! has the header section rewritten by [`super::normalize`] into the shape `rsip`
 //! reads correctly. It also applies rules `rsip` does not know: method names are
 //! case-sensitive (`rsip` accepts `invite`); an extension method is reported as
-//! [`ParseError::UnknownMethod`] and a Request-URI that is not sip/sips as
-//! [`ParseError::UnsupportedUriScheme`], each with the headers needed to answer.
+//! [`ParseError::UnknownMethod`], a Request-URI that is not sip/sips as
+//! [`ParseError::UnsupportedUriScheme`] and a SIP version other than 2.0 as
+//! [`ParseError::UnsupportedVersion`], each with the headers needed to answer.
 //! A CR or LF outside a CRLF line break in the header section is refused: a
 //! response copying that header would carry it onto the wire. Finally a body
 //! longer than `Content-Length` is cut to it, as §18.3 says
@@ -80,6 +81,15 @@ pub enum ParseError {
     UnsupportedUriScheme {
         /// The scheme as received.
         scheme: String,
+        /// The request's headers.
+        headers: Box<Headers>,
+    },
+    /// The request line's version is `SIP/x.y` but not `SIP/2.0` (RFC 4475
+    /// §3.1.2.15). The headers let the caller answer `505 Version Not Supported`.
+    #[error("SIP version {version:?} is not supported")]
+    UnsupportedVersion {
+        /// The version as received.
+        version: String,
         /// The request's headers.
         headers: Box<Headers>,
     },
@@ -169,6 +179,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A request line `rsip` cannot hold although the request can be answered.
 enum Unrepresentable<'a> {
+    /// A SIP version other than 2.0 (→ 505).
+    Version(&'a [u8]),
     /// An extension method (→ 501).
     Method(&'a [u8]),
     /// A Request-URI scheme other than sip/sips (→ 416).
@@ -192,11 +204,14 @@ fn unrepresentable_request_line(head: &[u8]) -> Option<(Unrepresentable<'_>, Vec
     let foreign_scheme = uri_scheme(uri).filter(|scheme| {
         !scheme.eq_ignore_ascii_case(b"sip") && !scheme.eq_ignore_ascii_case(b"sips")
     });
-    let reason = match (known_method, foreign_scheme) {
-        (false, _) => Unrepresentable::Method(method),
-        (true, Some(scheme)) => Unrepresentable::UriScheme(scheme),
-        (true, None) => return None,
+    let other_version = is_sip_version(version) && !version.eq_ignore_ascii_case(b"SIP/2.0");
+    let reason = match (other_version, known_method, foreign_scheme) {
+        (true, _, _) => Unrepresentable::Version(version),
+        (false, false, _) => Unrepresentable::Method(method),
+        (false, true, Some(scheme)) => Unrepresentable::UriScheme(scheme),
+        (false, true, None) => return None,
     };
+    let version: &[u8] = if other_version { b"SIP/2.0" } else { version };
     let mut substituted = Vec::with_capacity(head.len() + 32);
     substituted.extend_from_slice(if known_method { method } else { b"OPTIONS" });
     substituted.push(b' ');
@@ -208,6 +223,22 @@ fn unrepresentable_request_line(head: &[u8]) -> Option<(Unrepresentable<'_>, Vec
     substituted.extend_from_slice(version);
     substituted.extend_from_slice(&head[line_end..]);
     Some((reason, substituted))
+}
+
+/// Whether `version` has the shape `SIP/digits.digits` (RFC 3261 §25.1).
+fn is_sip_version(version: &[u8]) -> bool {
+    let Some(number) = version
+        .get(..4)
+        .filter(|prefix| prefix.eq_ignore_ascii_case(b"SIP/"))
+        .map(|_| &version[4..])
+    else {
+        return false;
+    };
+    let mut parts = number.splitn(2, |&b| b == b'.');
+    let digits = |part: Option<&[u8]>| {
+        part.is_some_and(|part| !part.is_empty() && part.iter().all(u8::is_ascii_digit))
+    };
+    digits(parts.next()) && digits(parts.next())
 }
 
 /// The scheme of an absolute URI (RFC 3986 `scheme ":"`), if it has one.
@@ -231,6 +262,10 @@ fn unrepresentable_error(reason: Unrepresentable<'_>, head: &[u8], body: &[u8]) 
     };
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     match reason {
+        Unrepresentable::Version(version) => ParseError::UnsupportedVersion {
+            version: text(version),
+            headers,
+        },
         Unrepresentable::Method(method) => ParseError::UnknownMethod {
             method: text(method),
             headers,
@@ -452,6 +487,23 @@ mod tests {
     #[test]
     fn an_rfc_2543_request_without_branch_cookie_parses() {
         assert_eq!(request(corpus::RFC4475_INV2543).method, Method::Invite);
+    }
+
+    #[test]
+    fn another_sip_version_is_reported_with_its_headers_but_garbage_is_malformed() {
+        let badvers = String::from_utf8_lossy(corpus::OPTIONS).replacen("SIP/2.0", "SIP/7.0", 1);
+        match parse_message(badvers.as_bytes()) {
+            Err(ParseError::UnsupportedVersion { version, headers }) => {
+                assert_eq!(version, "SIP/7.0");
+                assert!(headers.iter().any(|h| matches!(h, Header::CallId(_))));
+            }
+            other => panic!("expected UnsupportedVersion, got {other:?}"),
+        }
+        let garbage = String::from_utf8_lossy(corpus::OPTIONS).replacen("SIP/2.0", "HTTP/1.1", 1);
+        assert!(matches!(
+            parse_message(garbage.as_bytes()),
+            Err(ParseError::Malformed(_))
+        ));
     }
 
     #[test]

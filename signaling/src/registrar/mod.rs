@@ -8,8 +8,10 @@
 //! authentication ([`AuthOutcome`], for the [`crate::auth::Guard`]). It reads no
 //! socket, no clock and no database.
 //!
-//! What it does: no or unusable credentials → 401 with SHA-256 and MD5
-//! challenges; a nonce that expired under a right answer → 401 `stale=true`; a
+//! What it does: no or unusable credentials, or credentials in an algorithm not
+//! offered → 401 with the configured challenges (SHA-256 and MD5 by default);
+//! credentials whose digest `uri` is not the Request-URI (RFC 3261 §22.4, RFC
+//! 7616 §3.4.6) → 400; a nonce that expired under a right answer → 401 `stale=true`; a
 //! nonce we never issued, or a replayed nonce count → 401; a wrong answer —
 //! whether the user exists or not — → 403, identical either way; a user
 //! registering another user's address → 403. Then the AOR is the authenticated
@@ -41,10 +43,12 @@
 //!    or fetch them before the call — [`claimed_username`] names the user, and
 //!    a closure `|_: &str, _: &str| ha1.clone()` is a [`CredentialStore`].
 //! 4. If [`AuthOutcome::is_failure`], [`crate::auth::Guard::record_failure`].
-//! 5. Persist [`RegisterOutcome::changes`] in order, then send
-//!    [`RegisterOutcome::response`] through the server transaction
-//!    ([`crate::transaction::Input::SendResponse`]) — persisting first, so a 200
-//!    is never sent for a binding a crash would lose.
+//! 5. Send [`RegisterOutcome::response`] through the server transaction
+//!    ([`crate::transaction::Input::SendResponse`]), then persist
+//!    [`RegisterOutcome::changes`] in order ([`crate::uas::Registration`] hands
+//!    them to its sink once the response is on the wire): storage latency never
+//!    delays the answer, and a crash between the two loses a registration the
+//!    phone refreshes on its next REGISTER.
 //!
 //! And around it: at start, `Registrar::new(config, secret,
 //! Bindings::restore(rows))`; at [`Registrar::next_expiry`], call
@@ -333,6 +337,16 @@ impl Registrar {
                     AuthOutcome::NotAttempted,
                 )
             }
+            Refusal::UriMismatch { digest_uri } => {
+                let error = RequestError::InvalidHeader {
+                    header: "Authorization",
+                    detail: format!("digest uri `{digest_uri}` is not the Request-URI"),
+                };
+                unchanged(
+                    reply_error(request, &error, to_tag),
+                    AuthOutcome::NotAttempted,
+                )
+            }
         }
     }
 
@@ -380,6 +394,14 @@ impl Registrar {
                 | CredentialsError::UnsupportedQop(_),
             )) => return Err(Refusal::Challenge { stale: false }),
             Some(Err(error)) => return Err(Refusal::BadCredentials(error)),
+            Some(Ok(credentials)) if !self.digest.offers(credentials.algorithm) => {
+                return Err(Refusal::Challenge { stale: false });
+            }
+            Some(Ok(credentials)) if !digest_uri_matches(&credentials.uri, &request.uri) => {
+                return Err(Refusal::UriMismatch {
+                    digest_uri: credentials.uri,
+                });
+            }
             Some(Ok(credentials)) => credentials,
         };
         let stored = store.sip_credentials(realm, &credentials.username);
@@ -465,6 +487,9 @@ enum Refusal {
     Rejected(Rejection),
     /// The credentials could not be read (→ 400).
     BadCredentials(CredentialsError),
+    /// The credentials answer for another URI than the Request-URI (→ 400):
+    /// they were made for another request.
+    UriMismatch { digest_uri: String },
 }
 
 /// Why an authenticated REGISTER changes nothing.
@@ -531,6 +556,32 @@ fn find_credentials(
         }
     }
     first_error.map(Err)
+}
+
+/// Whether the digest `uri` parameter names the Request-URI (RFC 3261 §22.4).
+/// Compared as URIs (RFC 3261 §19.1.4, leniently): scheme and host ignore case,
+/// user and port must be equal, and so must the parameters, in any order.
+fn digest_uri_matches(digest_uri: &str, request_uri: &rsip::Uri) -> bool {
+    let Ok(parsed) = rsip::Uri::try_from(digest_uri) else {
+        return false;
+    };
+    let key = |uri: &rsip::Uri| {
+        let mut params: Vec<String> = uri
+            .params
+            .iter()
+            .map(|param| param.to_string().to_ascii_lowercase())
+            .collect();
+        params.sort();
+        (
+            uri.scheme
+                .as_ref()
+                .map(|scheme| scheme.to_string().to_ascii_lowercase()),
+            uri.auth.as_ref().map(|auth| auth.user.clone()),
+            uri.host_with_port.to_string().to_ascii_lowercase(),
+            params,
+        )
+    };
+    key(&parsed) == key(request_uri)
 }
 
 /// The user part of the To URI: the AOR's user.

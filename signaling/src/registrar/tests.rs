@@ -129,13 +129,23 @@ fn md5_nonce(outcome: &RegisterOutcome) -> String {
 
 /// The Authorization header line a phone sends for `username` with `password`.
 fn authorization(username: &str, password: &str, nonce: &str, nc: u32) -> String {
+    authorization_for_uri(username, password, nonce, nc, "sip:kefu.example.com")
+}
+
+/// The same, answering for digest `uri` (a phone would use the Request-URI).
+fn authorization_for_uri(
+    username: &str,
+    password: &str,
+    nonce: &str,
+    nc: u32,
+    uri: &str,
+) -> String {
     let ha1 = Ha1Pair::from_password(username, REALM, password);
     let qop = QopAuth {
         nonce_count: nc,
         nonce_count_text: format!("{nc:08x}"),
         cnonce: "0a4f113b".into(),
     };
-    let uri = "sip:kefu.example.com";
     let response = request_digest(Algorithm::Md5, &ha1.md5, nonce, "REGISTER", uri, Some(&qop));
     format!(
         "Authorization: Digest username=\"{username}\", realm=\"{REALM}\", nonce=\"{nonce}\", \
@@ -384,6 +394,72 @@ fn malformed_credentials_get_400_with_a_warning() {
             .iter()
             .any(|h| matches!(h, Header::Warning(_)))
     );
+}
+
+#[test]
+fn credentials_for_another_uri_than_the_request_uri_get_400_and_bind_nothing() {
+    let mut registrar = registrar();
+    let challenge = handle(&mut registrar, &register("1001", "c1", 1, DESK), at(0));
+    let nonce = md5_nonce(&challenge);
+    let stolen = authorization_for_uri("1001", PASSWORD, &nonce, 1, "sip:other.example.com");
+    let outcome = handle(
+        &mut registrar,
+        &register("1001", "c1", 2, &format!("{DESK}{stolen}")),
+        at(0),
+    );
+    assert_eq!(status(&outcome), 400);
+    assert!(!outcome.auth.is_failure(), "no password was checked");
+    let warning = header_values(&outcome, |header| match header {
+        Header::Warning(value) => Some(value.value().to_owned()),
+        _ => None,
+    });
+    assert!(warning[0].contains("sip:other.example.com"), "{warning:?}");
+    assert!(registrar.bindings().is_empty());
+}
+
+#[test]
+fn the_digest_uri_is_compared_as_a_uri_not_as_text() {
+    let mut registrar = registrar();
+    let challenge = handle(&mut registrar, &register("1001", "c1", 1, DESK), at(0));
+    let nonce = md5_nonce(&challenge);
+    let answer = authorization_for_uri("1001", PASSWORD, &nonce, 1, "SIP:KEFU.Example.COM");
+    let outcome = handle(
+        &mut registrar,
+        &register("1001", "c1", 2, &format!("{DESK}{answer}")),
+        at(0),
+    );
+    assert_eq!(status(&outcome), 200);
+}
+
+#[test]
+fn credentials_in_an_algorithm_not_offered_are_challenged_again() {
+    let mut registrar = Registrar::new(
+        RegistrarConfig {
+            digest: crate::auth::DigestConfig {
+                algorithms: vec![Algorithm::Sha256],
+                ..crate::auth::DigestConfig::default()
+            },
+            ..RegistrarConfig::default()
+        },
+        ServerSecret::new([9; 32]),
+        Bindings::new(),
+    );
+    let challenge = handle(&mut registrar, &register("1001", "c1", 1, DESK), at(0));
+    assert_eq!(challenges(&challenge).len(), 1);
+    let nonce = {
+        let offer = &challenges(&challenge)[0];
+        let start = offer.find("nonce=\"").unwrap() + 7;
+        offer[start..].split('"').next().unwrap().to_owned()
+    };
+    let md5 = authorization("1001", PASSWORD, &nonce, 1);
+    let outcome = handle(
+        &mut registrar,
+        &register("1001", "c1", 2, &format!("{DESK}{md5}")),
+        at(0),
+    );
+    assert_eq!(status(&outcome), 401);
+    assert_eq!(outcome.auth, AuthOutcome::Challenged);
+    assert!(registrar.bindings().is_empty());
 }
 
 #[test]

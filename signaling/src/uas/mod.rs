@@ -5,15 +5,17 @@
 //! the [`TransactionLayer`], and answer what arrives. `OPTIONS` gets `200` with
 //! `Allow` and `Accept`; a request failing [`validate_request`] gets its error
 //! response (400 with a `Warning`, 420, 483, ...) when one can be routed back, and
-//! is dropped otherwise; with a [`Registration`] attached, a REGISTER goes to the
-//! registrar (digest auth, bindings) and every request first passes the
-//! per-address guard (bans, rate limit); with [`Calls`] attached, INVITE sessions
-//! and everything inside their dialogs go to call control as [`CallEvent`]s
-//! (see [`calls`](Calls)); without it INVITE gets `501 Not Implemented`, as does
-//! every other method the core does not serve. What cannot be parsed is dropped,
-//! and [`UasCore::receive`] says why in its [`Receipt`] so that the driver can
-//! log and count it. Like the layer, it reads no socket and no clock, and its To
-//! tags come from an injected source.
+//! is dropped otherwise; so does a request over a stream without the
+//! `Content-Length` streams require (RFC 3261 §18.3); with a [`Registration`]
+//! attached, a REGISTER goes to the registrar (digest auth, bindings) and every
+//! request first passes the per-address guard (bans, rate limit); with
+//! [`Calls`] attached, INVITE sessions and everything inside their dialogs go
+//! to call control as [`CallEvent`]s (see [`calls`](Calls)); without it INVITE
+//! gets `501 Not Implemented`, as does every other method the core does not
+//! serve. What cannot be parsed is dropped, and [`UasCore::receive`] says why
+//! in its [`Receipt`] so that the driver can log and count it. Like the layer,
+//! it reads no socket and no clock, and its To tags come from an injected
+//! source.
 
 mod answers;
 mod calls;
@@ -27,7 +29,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Instant;
 
-use rsip::{Headers, Request, Response, SipMessage};
+use rsip::{Header, Headers, Request, Response, SipMessage};
 
 use crate::dialog::{Body, DialogId};
 use crate::message::{
@@ -223,30 +225,36 @@ impl UasCore {
                 }
             }
         }
-        let receipt = match parse_message(bytes) {
-            Ok(SipMessage::Request(mut request)) => {
-                stamp_received(&mut request.headers, source.addr);
-                self.receive_request(now, request, source)
-            }
-            Ok(SipMessage::Response(response)) => {
-                let input = Input::Received {
-                    message: SipMessage::Response(response),
-                    source,
-                };
-                match self.layer.handle_input(now, input) {
-                    Ok(_) => Receipt::Response,
-                    Err(error) => dropped(DropReason::Malformed, &error),
+        let receipt =
+            match parse_message(bytes) {
+                Ok(SipMessage::Request(mut request)) => {
+                    stamp_received(&mut request.headers, source.addr);
+                    if source.transport.is_reliable() && !has_content_length(&request) {
+                        self.refuse_without_content_length(now, &request, source)
+                    } else {
+                        self.receive_request(now, request, source)
+                    }
                 }
-            }
-            Err(ParseError::UnknownMethod { mut headers, .. }) => {
-                self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
-            }
-            Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => {
-                self.answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme")
-            }
-            Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
-            Err(error) => dropped(DropReason::Malformed, &error),
-        };
+                Ok(SipMessage::Response(response)) => {
+                    let input = Input::Received {
+                        message: SipMessage::Response(response),
+                        source,
+                    };
+                    match self.layer.handle_input(now, input) {
+                        Ok(_) => Receipt::Response,
+                        Err(error) => dropped(DropReason::Malformed, &error),
+                    }
+                }
+                Err(ParseError::UnknownMethod { mut headers, .. }) => {
+                    self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
+                }
+                Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => self
+                    .answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme"),
+                Err(ParseError::UnsupportedVersion { mut headers, .. }) => self
+                    .answer_from_headers(now, &mut headers, source, 505, "Version Not Supported"),
+                Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
+                Err(error) => dropped(DropReason::Malformed, &error),
+            };
         self.drain(now);
         receipt
     }
@@ -267,9 +275,17 @@ impl UasCore {
         self.input(now, Input::TransportFailed { peer });
     }
 
-    /// The next message to put on the wire, if any. Drain after each call.
+    /// The next message to put on the wire, if any. Drain after each call: once
+    /// it returns `None`, everything before was sent, and the registrar's
+    /// binding changes go to the [`BindingSink`] (after their responses).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let next = self.transmits.pop_front();
+        if next.is_none() {
+            if let Some(registration) = &mut self.registration {
+                registration.hand_over_changes();
+            }
+        }
+        next
     }
 
     /// When to call [`UasCore::handle_timeout`] next, if any timer runs.
@@ -308,6 +324,27 @@ impl UasCore {
                 }
             }
             Err(error) => dropped(DropReason::Unanswerable, &error),
+        }
+    }
+
+    /// Answers 400 to a request that came over a stream without `Content-Length`,
+    /// which is mandatory there (RFC 3261 §18.3, §20.14): where its body ends was
+    /// a guess. The answer is stateless, like other answers to requests no
+    /// transaction takes.
+    fn refuse_without_content_length(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        source: Peer,
+    ) -> Receipt {
+        let error = RequestError::MissingHeader("Content-Length");
+        let response = error_for(request, &error, &(self.to_tags)());
+        if self.send_stateless(now, response, source) {
+            Receipt::Request {
+                method: request.method.to_string(),
+            }
+        } else {
+            dropped(DropReason::Unanswerable, &error)
         }
     }
 
@@ -469,6 +506,13 @@ fn error_for(request: &Request, error: &RequestError, to_tag: &str) -> Response 
     let mut response = error_response(request, error);
     add_to_tag(&mut response, to_tag);
     response
+}
+
+fn has_content_length(request: &Request) -> bool {
+    request
+        .headers
+        .iter()
+        .any(|header| matches!(header, Header::ContentLength(_)))
 }
 
 fn dropped(reason: DropReason, detail: &dyn fmt::Display) -> Receipt {

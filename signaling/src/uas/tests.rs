@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{DropReason, Receipt, UasCore};
+use crate::driver::framing::StreamFramer;
 use crate::message::corpus;
+use crate::message::malformed::{self, Expect};
 use crate::transaction::{Peer, Timers, TransactionLayer, Transmit, Transport};
 
 fn core() -> UasCore {
@@ -124,6 +126,37 @@ fn a_request_failing_validation_gets_its_error_response_with_a_warning() {
 }
 
 #[test]
+fn a_request_over_tcp_without_content_length_gets_400_but_over_udp_is_served() {
+    let without = replaced(corpus::OPTIONS, "Content-Length: 0\r\n", "");
+    let mut core = core();
+    let tcp = peer(Transport::Tcp, "192.0.2.30:40000");
+    let receipt = core.receive(Instant::now(), &without, tcp);
+    assert!(matches!(receipt, Receipt::Request { .. }), "{receipt:?}");
+    let sent = transmits(&mut core);
+    let [(destination, response)] = &sent[..] else {
+        panic!("expected one response, got {sent:?}");
+    };
+    assert_eq!(*destination, tcp, "same connection");
+    assert_eq!(status(response), 400);
+    assert!(
+        response.contains("Warning: 399 kefu \"missing Content-Length header\"\r\n"),
+        "{response}"
+    );
+
+    let udp = peer(Transport::Udp, "192.0.2.30:5061");
+    core.receive(Instant::now(), &without, udp);
+    assert_eq!(status(&transmits(&mut core)[0].1), 200);
+    let compact = replaced(corpus::OPTIONS, "Content-Length: 0", "l: 0");
+    let mut fresh = self::core();
+    fresh.receive(Instant::now(), &compact, tcp);
+    assert_eq!(
+        status(&transmits(&mut fresh)[0].1),
+        200,
+        "l is Content-Length"
+    );
+}
+
+#[test]
 fn a_request_no_transaction_can_hold_is_answered_statelessly() {
     let mut core = core();
     let bad_cseq = replaced(corpus::OPTIONS, "CSeq: 1 OPTIONS", "CSeq: one OPTIONS");
@@ -225,4 +258,61 @@ fn a_stray_response_is_absorbed_without_an_answer() {
     );
     assert_eq!(receipt, Receipt::Response);
     assert!(transmits(&mut core).is_empty());
+}
+
+/// What the core (and, on a stream, the framer before it, fed the case's
+/// pieces) does with one filled message: the first final response's status.
+fn final_status(
+    core: &mut UasCore,
+    case: &malformed::Case,
+    message: &[u8],
+    source: Peer,
+) -> Option<u16> {
+    let now = Instant::now();
+    match source.transport {
+        Transport::Udp => {
+            core.receive(now, message, source);
+        }
+        _ => {
+            let mut framer = StreamFramer::default();
+            for piece in case.pieces(message) {
+                framer.extend(piece);
+                while let Ok(Some(frame)) = framer.next_message() {
+                    core.receive(now, &frame, source);
+                }
+            }
+        }
+    }
+    transmits(core)
+        .into_iter()
+        .map(|(_, response)| status(&response))
+        .find(|&code| code >= 200)
+}
+
+#[test]
+fn every_malformed_message_gets_its_expected_answer_or_none() {
+    let cases = malformed::cases();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let mut wrong = Vec::new();
+    for (n, case) in (0u32..).zip(&cases) {
+        for (transport, name, expect) in [
+            (Transport::Udp, "UDP", case.udp),
+            (Transport::Tcp, "TCP", case.tcp),
+        ] {
+            let source = peer(transport, "192.0.2.99:5099");
+            let message = malformed::fill(&case.template, name, source.addr, n);
+            let got = final_status(&mut core(), case, &message, source);
+            let expected = match expect {
+                Expect::Status(code) => Some(code),
+                Expect::Nothing => None,
+            };
+            if got != expected {
+                wrong.push(format!(
+                    "{} over {name}: expected {expect:?}, got {got:?}",
+                    case.name
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
