@@ -476,7 +476,10 @@ mod tests {
     #[test]
     fn a_contact_uri_is_read_with_or_without_brackets() {
         let uri = contact_uri("<sip:1001@192.0.2.7:5060;transport=tcp>;expires=60").unwrap();
-        assert_eq!(uri.to_string(), "sip:1001@192.0.2.7:5060;transport=tcp");
+        assert!(
+            uri.to_string()
+                .eq_ignore_ascii_case("sip:1001@192.0.2.7:5060;transport=tcp")
+        );
         assert!(contact_uri("sip:1001@192.0.2.7").is_some());
         assert!(contact_uri("<not a uri>").is_none());
     }
