@@ -456,13 +456,20 @@ fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
     }
 }
 
-/// The URI inside a registered contact (`<sip:1001@192.0.2.7:5060;ob>`).
+/// The SIP URI inside a registered contact (`<sip:1001@192.0.2.7:5060;ob>`);
+/// `None` for anything else (a `tel:` or garbage a phone registered).
 fn contact_uri(contact: &str) -> Option<rsip::Uri> {
     let inner = contact
         .split_once('<')
         .and_then(|(_, rest)| rest.split_once('>'))
         .map_or(contact, |(uri, _)| uri);
-    rsip::Uri::try_from(inner.trim()).ok()
+    let inner = inner.trim();
+    let sip = inner.len() > 4 && inner[..4].eq_ignore_ascii_case("sip:");
+    let sips = inner.len() > 5 && inner[..5].eq_ignore_ascii_case("sips:");
+    if !(sip || sips) {
+        return None;
+    }
+    rsip::Uri::try_from(inner).ok()
 }
 
 fn random_token() -> String {
@@ -482,6 +489,7 @@ mod tests {
         );
         assert!(contact_uri("sip:1001@192.0.2.7").is_some());
         assert!(contact_uri("<not a uri>").is_none());
+        assert!(contact_uri("<tel:+4930123>").is_none());
     }
 
     #[test]
