@@ -464,9 +464,12 @@ fn contact_uri(contact: &str) -> Option<rsip::Uri> {
         .and_then(|(_, rest)| rest.split_once('>'))
         .map_or(contact, |(uri, _)| uri);
     let inner = inner.trim();
-    let sip = inner.len() > 4 && inner[..4].eq_ignore_ascii_case("sip:");
-    let sips = inner.len() > 5 && inner[..5].eq_ignore_ascii_case("sips:");
-    if !(sip || sips) {
+    let scheme = |prefix: &str| {
+        inner
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    if !(scheme("sip:") || scheme("sips:")) {
         return None;
     }
     rsip::Uri::try_from(inner).ok()
@@ -490,6 +493,7 @@ mod tests {
         assert!(contact_uri("sip:1001@192.0.2.7").is_some());
         assert!(contact_uri("<not a uri>").is_none());
         assert!(contact_uri("<tel:+4930123>").is_none());
+        assert!(contact_uri("<sí:x>").is_none(), "no panic on a multibyte scheme");
     }
 
     #[test]
