@@ -1,7 +1,8 @@
 //! The demo tenant that `kefu serve --demo` provisions, idempotently: trunk
 //! `demo` trusted from 127.0.0.1, DID 4000 → the default IVR flow, DID 4001 →
-//! the echo test, agents 1001-1003 (password `demo<ext>`), queues `sales` and
-//! `support`.
+//! the echo test, DID 4002 → out through trunk `loopback` (127.0.0.1:5070),
+//! agents 1001-1003 (password `demo<ext>`, also dialable by extension),
+//! queues `sales` and `support`.
 
 use crate::store::{IssuedToken, NewUser, Role, RouteTarget, Scope, Store, StoreError};
 
@@ -42,6 +43,11 @@ const AGENTS: &[DemoAgent] = &[
     },
 ];
 
+/// An outbound trunk to a SIP server on this host's port 5070 (e.g. `sipp -sn
+/// uas -p 5070`), behind DID 4002: calls through the B2BUA out to a trunk.
+const LOOPBACK_TRUNK: &str = "loopback";
+const LOOPBACK_TRUNK_PORT: u16 = 5070;
+
 /// What the demo provisioning made this time.
 pub struct DemoTenant {
     /// A fresh API token per demo agent (extension, token); older ones are revoked.
@@ -65,6 +71,17 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
         .await?;
     store
         .set_number_route(&tenant.id, "4001", &RouteTarget::Echo)
+        .await?;
+    let loopback = store.ensure_trunk(&tenant.id, LOOPBACK_TRUNK, "").await?;
+    store
+        .set_trunk_target(&loopback.id, "127.0.0.1", LOOPBACK_TRUNK_PORT, "udp")
+        .await?;
+    store
+        .set_number_route(
+            &tenant.id,
+            "4002",
+            &RouteTarget::Trunk(LOOPBACK_TRUNK.into()),
+        )
         .await?;
     store.revoke_tokens(TOKEN_NAME, Scope::Agent).await?;
     let mut agent_tokens = Vec::new();

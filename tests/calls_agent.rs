@@ -188,3 +188,68 @@ fn a_call_to_an_extension_without_a_phone_gets_480() {
     let warning = answer.header("Warning").unwrap_or_default();
     assert!(warning.contains("no registered phone"), "{warning}");
 }
+
+#[test]
+fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_media_bridged() {
+    let (dir, kefu, token) = start();
+    let mut server = std::process::Command::new("sipp")
+        .args([
+            "-sn",
+            "uas",
+            "-rtp_echo",
+            "-m",
+            "1",
+            "-timeout",
+            "30s",
+            "-nostdin",
+        ])
+        .args(["-i", "127.0.0.1", "-p", "5070", "-mi", "127.0.0.1"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sipp is missing: run `scripts/install-deps.sh test`");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4002");
+    let answer = uac
+        .invite(&offer(caller_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(
+        answer.status,
+        200,
+        "{}\nkefu:\n{}",
+        answer.text,
+        kefu.stderr()
+    );
+    uac.ack("");
+    let heard = talk(&caller_rtp, answer.media_addr(), 2);
+    assert_eq!(uac.bye(WAIT), Some(200));
+    let status = server.wait().unwrap();
+    assert!(status.success(), "the sipp server failed: {status:?}");
+
+    assert!(heard.len() > 8000, "only {} samples came back", heard.len());
+    let echoed = share_of(&heard[4000..], 8000, 440.0);
+    assert!(
+        echoed > 0.7,
+        "440 Hz is only {echoed:.2} of what came back through the trunk"
+    );
+    let calls: Value = http()
+        .get(kefu.url("/api/v1/calls?did=4002&limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = calls[0]["id"].as_str().unwrap();
+    let call: Value = http()
+        .get(kefu.url(&format!("/api/v1/calls/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(call["legs"][1]["role"], "trunk", "{call}");
+    assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
+}

@@ -1,10 +1,13 @@
-//! Calls to an agent's extension: the B2BUA rings every phone the agent has
-//! registered (parallel forking, one INVITE per contact, each a new dialog
-//! with its own Call-ID and tags), the first to answer wins and the others
+//! Calls kefu places onwards — to an agent's extension or out through a
+//! trunk: the B2BUA rings every phone the agent has registered (parallel
+//! forking, one INVITE per contact, each a new dialog with its own Call-ID
+//! and tags) or the trunk's address, the first to answer wins and the others
 //! get CANCEL (or BYE, when two answer at once), and the two legs are
 //! bridged by the media relay — packet for packet, both legs anchored in
-//! kefu, no decoding. The agent's phones are offered the codec the caller
-//! negotiated (plus telephone-events), so no transcoding is ever needed.
+//! kefu, no decoding. The callee is offered the codec the caller negotiated
+//! (plus telephone-events), so no transcoding is ever needed. Outbound trunks
+//! are reached over UDP (TCP/TLS trunks need kefu to open connections, which
+//! it does not yet).
 //!
 //! Before the answer the caller hears the agent's ringing (180); busy,
 //! declined and unanswered forks map to the caller's final response; the
@@ -24,7 +27,7 @@ use kefu_media::rtp::leg::LegConfig;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
 use kefu_signaling::message::response_to;
-use kefu_signaling::transaction::TransactionId;
+use kefu_signaling::transaction::{Peer, TransactionId, Transport};
 use kefu_signaling::uas::{CallEvent, OutgoingInvite};
 use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
@@ -38,9 +41,114 @@ use super::{CallContext, LegRoutes};
 const RING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whom the call is for.
-pub(super) struct Agent<'a> {
-    pub tenant_id: &'a str,
-    pub extension: &'a str,
+pub(super) enum Callee<'a> {
+    /// Every registered phone of the tenant's user `extension`.
+    Agent {
+        tenant_id: &'a str,
+        extension: &'a str,
+    },
+    /// `number` at the tenant's trunk named `trunk`.
+    Trunk {
+        tenant_id: &'a str,
+        trunk: &'a str,
+        number: &'a str,
+    },
+}
+
+/// Where the B-legs go: each target's URI and address, and the headers and
+/// CDR role they share.
+struct Targets {
+    targets: Vec<(String, Peer)>,
+    /// The `To` value of every B-leg.
+    to: String,
+    /// The host part of our `From`.
+    domain: String,
+    role: &'static str,
+}
+
+/// Why the callee cannot be rung: the caller's status and a `Warning` text.
+struct Unreachable {
+    status: u16,
+    reason: &'static str,
+    why: String,
+}
+
+impl Callee<'_> {
+    async fn targets(&self, context: &CallContext) -> Result<Targets, Unreachable> {
+        let unavailable = |why: String| Unreachable {
+            status: 480,
+            reason: "Temporarily Unavailable",
+            why,
+        };
+        let storage = |error: crate::store::StoreError| {
+            tracing::error!(%error, "cannot read the callee from storage");
+            Unreachable {
+                status: 500,
+                reason: "Server Internal Error",
+                why: "storage failed".to_owned(),
+            }
+        };
+        match *self {
+            Callee::Agent {
+                tenant_id,
+                extension,
+            } => {
+                let realm = context
+                    .store
+                    .tenant(tenant_id)
+                    .await
+                    .map_err(storage)?
+                    .sip_realm;
+                let targets = context.sip.contacts(&realm, extension).await;
+                if targets.is_empty() {
+                    return Err(unavailable(format!("{extension} has no registered phone")));
+                }
+                Ok(Targets {
+                    targets,
+                    to: format!("<sip:{extension}@{realm}>"),
+                    domain: realm,
+                    role: "agent",
+                })
+            }
+            Callee::Trunk {
+                tenant_id,
+                trunk,
+                number,
+            } => {
+                let found = context
+                    .store
+                    .trunk(tenant_id, trunk)
+                    .await
+                    .map_err(storage)?;
+                let Some((host, port)) = found
+                    .filter(|t| t.disabled_at.is_none() && t.transport == "udp")
+                    .and_then(|t| Some((t.host?, t.port.and_then(|p| u16::try_from(p).ok()))))
+                else {
+                    return Err(Unreachable {
+                        status: 503,
+                        reason: "Service Unavailable",
+                        why: format!("trunk {trunk} takes no outbound calls over UDP"),
+                    });
+                };
+                let port = port.unwrap_or(5060);
+                let address = tokio::net::lookup_host((host.as_str(), port))
+                    .await
+                    .ok()
+                    .and_then(|mut addresses| addresses.next())
+                    .ok_or_else(|| unavailable(format!("cannot resolve trunk host {host}")))?;
+                let peer = Peer {
+                    transport: Transport::Udp,
+                    addr: address,
+                };
+                Ok(Targets {
+                    targets: vec![(format!("<sip:{number}@{host}:{port}>"), peer)],
+                    to: format!("<sip:{number}@{host}>"),
+                    domain: context.media.address.to_string(),
+                    role: "trunk",
+                })
+            }
+        }
+    }
 }
 
 /// One INVITE to one of the agent's phones.
@@ -64,7 +172,7 @@ pub(super) async fn run(
     context: &CallContext,
     start: &Start,
     cdr: &Cdr,
-    agent: Agent<'_>,
+    callee: Callee<'_>,
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     routes: LegRoutes,
     mut stopping: watch::Receiver<bool>,
@@ -80,26 +188,21 @@ pub(super) async fn run(
             return refuse(context, start, cdr, 488, "Not Acceptable Here", Some(&why)).await;
         }
     };
-    let realm = match context.store.tenant(agent.tenant_id).await {
-        Ok(tenant) => tenant.sip_realm,
-        Err(error) => {
-            tracing::error!(%error, "cannot read the tenant");
-            return refuse(context, start, cdr, 500, "Server Internal Error", None).await;
+    let targets = match callee.targets(context).await {
+        Ok(targets) => targets,
+        Err(unreachable) => {
+            let why = Some(unreachable.why.as_str());
+            return refuse(
+                context,
+                start,
+                cdr,
+                unreachable.status,
+                unreachable.reason,
+                why,
+            )
+            .await;
         }
     };
-    let contacts = context.sip.contacts(&realm, agent.extension).await;
-    if contacts.is_empty() {
-        let why = format!("{} has no registered phone", agent.extension);
-        return refuse(
-            context,
-            start,
-            cdr,
-            480,
-            "Temporarily Unavailable",
-            Some(&why),
-        )
-        .await;
-    }
     let (caller_ports, agent_ports) = match (
         context.media.ports.allocate(),
         context.media.ports.allocate(),
@@ -117,7 +220,7 @@ pub(super) async fn run(
     let caller_name = caller_number(&start.invite).unwrap_or_else(|| "anonymous".to_owned());
 
     let mut forks: HashMap<TransactionId, Fork> = HashMap::new();
-    for (contact, source) in contacts {
+    for (contact, source) in targets.targets {
         let Some(target) = contact_uri(&contact) else {
             tracing::warn!(%contact, "a registered contact is not a SIP URI; skipped");
             continue;
@@ -126,15 +229,19 @@ pub(super) async fn run(
         routes.add(&call_id);
         let invite = OutgoingInvite {
             target,
-            from: format!("<sip:{caller_name}@{realm}>;tag={}", random_token()),
-            to: format!("<sip:{}@{realm}>", agent.extension),
+            from: format!(
+                "<sip:{caller_name}@{}>;tag={}",
+                targets.domain,
+                random_token()
+            ),
+            to: targets.to.clone(),
             call_id: call_id.clone(),
             body: Body::sdp(agent_offer.clone()),
             destination: source,
         };
         match context.sip.invite(invite).await {
             Ok(tx) => {
-                let leg = cdr.add_leg("agent", &call_id, &contact).await;
+                let leg = cdr.add_leg(targets.role, &call_id, &contact).await;
                 forks.insert(
                     tx,
                     Fork {
@@ -382,7 +489,7 @@ async fn talk(
             }
             Some(CallEvent::Bye { dialog, .. }) if dialog == bridged.agent => {
                 hang_up(context, &bridged.caller).await;
-                break Ended::HungUp("agent_hangup".to_owned());
+                break Ended::CalleeHungUp;
             }
             Some(CallEvent::AckTimeout { .. }) => {
                 hang_up(context, &bridged.caller).await;
@@ -493,7 +600,10 @@ mod tests {
         assert!(contact_uri("sip:1001@192.0.2.7").is_some());
         assert!(contact_uri("<not a uri>").is_none());
         assert!(contact_uri("<tel:+4930123>").is_none());
-        assert!(contact_uri("<sí:x>").is_none(), "no panic on a multibyte scheme");
+        assert!(
+            contact_uri("<sí:x>").is_none(),
+            "no panic on a multibyte scheme"
+        );
     }
 
     #[test]

@@ -86,11 +86,19 @@ async fn serve(
     } = channels;
     match &routed.target {
         RouteTarget::Agent(extension) => {
-            let agent = bridge::Agent {
+            let agent = bridge::Callee::Agent {
                 tenant_id: &routed.tenant_id,
                 extension,
             };
             bridge::run(context, start, cdr, agent, events, routes, stopping).await
+        }
+        RouteTarget::Trunk(trunk) => {
+            let out = bridge::Callee::Trunk {
+                tenant_id: &routed.tenant_id,
+                trunk,
+                number: &routed.did,
+            };
+            bridge::run(context, start, cdr, out, events, routes, stopping).await
         }
         RouteTarget::Echo => echo::run(context, start, cdr, events, stopping).await,
         RouteTarget::Ivr(name) => {

@@ -34,6 +34,8 @@ pub(super) const PREFERENCES: &[Codec] = &[Codec::Pcmu, Codec::Pcma, Codec::Tele
 pub(super) enum Ended {
     /// The caller sent BYE.
     CallerHungUp,
+    /// The party kefu called onwards (an agent, a trunk) sent BYE.
+    CalleeHungUp,
     /// The caller cancelled before the answer.
     Cancelled,
     /// We refused the INVITE with this status.
@@ -51,6 +53,7 @@ impl Ended {
     pub fn reason(&self) -> String {
         match self {
             Self::CallerHungUp => "caller_hangup".to_owned(),
+            Self::CalleeHungUp => "callee_hangup".to_owned(),
             Self::Cancelled => "cancelled".to_owned(),
             Self::Refused(status) => format!("refused_{status}"),
             Self::AckTimeout => "ack_timeout".to_owned(),

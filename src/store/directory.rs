@@ -155,6 +155,36 @@ impl Store {
         )
     }
 
+    /// Where the trunk takes outbound calls: `host` and `port` over
+    /// `transport` (`udp`, `tcp`, `tls` or `ws`).
+    pub async fn set_trunk_target(
+        &self,
+        trunk_id: &str,
+        host: &str,
+        port: u16,
+        transport: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sip_trunks SET host = $1, port = $2, transport = $3 WHERE id = $4")
+            .bind(host)
+            .bind(i64::from(port))
+            .bind(transport)
+            .bind(trunk_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's trunk with this name, if any.
+    pub async fn trunk(&self, tenant_id: &str, name: &str) -> Result<Option<Trunk>, StoreError> {
+        let sql =
+            format!("SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE tenant_id = $1 AND name = $2");
+        Ok(sqlx::query_as(&sql)
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
     /// The trunks of a tenant, by name.
     pub async fn trunks(&self, tenant_id: &str) -> Result<Vec<Trunk>, StoreError> {
         let sql =
