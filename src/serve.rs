@@ -79,7 +79,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tts: Tts::new(&config.data_dir),
         cache: PromptCache::new(),
     };
-    let calls = CallControl::start(store.clone(), call_channel, media, prompts);
+    let calls = CallControl::start(
+        store.clone(),
+        call_channel,
+        media,
+        prompts,
+        config.sip_realm.clone(),
+    );
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {

@@ -176,7 +176,7 @@ fn an_offer_without_a_common_codec_is_refused_488_naming_what_was_offered() {
 }
 
 #[test]
-fn an_unknown_number_gets_404_and_an_untrusted_source_403() {
+fn an_unknown_number_gets_404_and_an_untrusted_source_is_challenged() {
     let (_dir, kefu, token) = start();
     let rtp: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut unknown = Uac::new("127.0.0.1:0", kefu.sip, "4999");
@@ -187,6 +187,40 @@ fn an_unknown_number_gets_404_and_an_untrusted_source_403() {
 
     let mut stranger = Uac::new("127.0.0.2:0", kefu.sip, "4001");
     let answer = stranger.invite(&offer(rtp, "0"), WAIT).expect("an answer");
+    assert_eq!(answer.status, 401, "{}", answer.text);
+    assert!(
+        answer.header("WWW-Authenticate").is_some(),
+        "{}",
+        answer.text
+    );
+}
+
+#[test]
+fn a_phone_outside_the_trunk_calls_with_its_agents_credentials_and_a_wrong_password_is_refused() {
+    let (_dir, kefu, token) = start();
+    let phone_rtp = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let mut agent = Uac::new("127.0.0.2:0", kefu.sip, "4001");
+    let answer = agent
+        .invite_as(
+            "1001",
+            "demo1001",
+            &offer(phone_rtp.local_addr().unwrap(), "0"),
+            WAIT,
+        )
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    agent.ack("");
+    let (echoed, _) = send_and_count_echoes(&phone_rtp, answer.media_addr(), 10);
+    assert!(echoed >= 8, "only {echoed} of 10 packets came back");
+    assert_eq!(agent.bye(WAIT), Some(200));
+    let call = finished_call(&kefu, &token, "4001");
+    assert_eq!(call["direction"], "internal", "{call}");
+
+    let rtp: SocketAddr = "127.0.0.2:40000".parse().unwrap();
+    let mut intruder = Uac::new("127.0.0.2:0", kefu.sip, "4001");
+    let answer = intruder
+        .invite_as("1001", "guess", &offer(rtp, "0"), WAIT)
+        .expect("an answer");
     assert_eq!(answer.status, 403, "{}", answer.text);
 }
 

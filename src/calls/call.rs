@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::cdr::{Cdr, Parties};
 use super::echo;
 use super::ivr::{self, FlowRef};
-use super::route::{self, Refused, Routed};
+use super::route::{self, Refused, Routed, Sender};
 use super::session::{Ended, with_warning};
 use super::{CallContext, LegRoutes, bridge};
 use crate::store::RouteTarget;
@@ -30,6 +30,8 @@ pub(super) struct Start {
     pub tx: TransactionId,
     pub invite: Request,
     pub source: Peer,
+    /// The SIP user whose credentials the INVITE carried, verified.
+    pub user: Option<String>,
 }
 
 /// Runs the call until it ends.
@@ -43,8 +45,12 @@ pub(super) async fn run(
     let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
     let span = tracing::info_span!("call", sip_call_id = %sip_call_id);
     async move {
-        let routed = match route::route(&context.store, &start.invite, start.source.addr.ip()).await
-        {
+        let sender = Sender {
+            source: start.source.addr.ip(),
+            user: start.user.as_deref(),
+            realm: &context.sip_realm,
+        };
+        let routed = match route::route(&context.store, &start.invite, &sender).await {
             Ok(Ok(routed)) => routed,
             Ok(Err(refused)) => return refuse(&context, &start, refused).await,
             Err(error) => {
@@ -56,7 +62,14 @@ pub(super) async fn run(
             }
         };
         metrics::counter!("kefu_calls_total", "outcome" => "routed").increment(1);
-        let cdr = open_record(&context, &start, Some(&routed.tenant_id), Some(&routed.did)).await;
+        let cdr = open_record(
+            &context,
+            &start,
+            routed.direction,
+            Some(&routed.tenant_id),
+            Some(&routed.did),
+        )
+        .await;
         tracing::info!(did = %routed.did, target = ?routed.target, cdr = cdr.id(), "call routed");
         let channels = Channels {
             events,
@@ -127,6 +140,11 @@ async fn serve(
 
 /// Answers a refused INVITE; calls from trusted trunks get a record too.
 async fn refuse(context: &CallContext, start: &Start, refused: Refused) {
+    if refused.challenge {
+        metrics::counter!("kefu_calls_total", "outcome" => "challenged").increment(1);
+        context.sip.challenge(start.tx);
+        return;
+    }
     let outcome = if refused.status == 403 {
         "forbidden"
     } else {
@@ -137,7 +155,14 @@ async fn refuse(context: &CallContext, start: &Start, refused: Refused) {
     let response = response_to(&start.invite, refused.status, refused.reason);
     let _ = context.sip.respond(start.tx, response).await;
     if let Some(tenant_id) = &refused.tenant_id {
-        let cdr = open_record(context, start, Some(tenant_id), refused.did.as_deref()).await;
+        let cdr = open_record(
+            context,
+            start,
+            "inbound",
+            Some(tenant_id),
+            refused.did.as_deref(),
+        )
+        .await;
         cdr.caller_setup_finished(refused.status).await;
         cdr.end(&Ended::Refused(refused.status).reason()).await;
     }
@@ -153,6 +178,7 @@ pub(super) async fn refuse_merged(context: &CallContext, tx: TransactionId, invi
 async fn open_record(
     context: &CallContext,
     start: &Start,
+    direction: &'static str,
     tenant_id: Option<&str>,
     did: Option<&str>,
 ) -> Cdr {
@@ -160,6 +186,7 @@ async fn open_record(
     let to_uri = header(&start.invite, |r| r.to_header().map(|h| h.value()));
     let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
     let parties = Parties {
+        direction,
         tenant_id,
         from_uri: &from_uri,
         to_uri: &to_uri,

@@ -17,6 +17,8 @@ pub(super) struct Cdr {
 
 /// Who the call is from and to, as the INVITE says.
 pub(super) struct Parties<'a> {
+    /// `inbound` (from a trunk) or `internal` (from a user's phone).
+    pub direction: &'a str,
     pub tenant_id: Option<&'a str>,
     pub from_uri: &'a str,
     pub to_uri: &'a str,
@@ -25,12 +27,12 @@ pub(super) struct Parties<'a> {
 }
 
 impl Cdr {
-    /// Opens the record of an inbound call and its caller leg.
+    /// Opens the record of a call and its caller leg.
     pub async fn open(store: &Store, parties: &Parties<'_>) -> Self {
         let now = Millis::now();
         let call = NewCall {
             tenant_id: parties.tenant_id,
-            direction: "inbound",
+            direction: parties.direction,
             from_uri: parties.from_uri,
             to_uri: parties.to_uri,
             did: parties.did,

@@ -40,6 +40,8 @@ pub(crate) struct CallContext {
     pub sip: SipCommands,
     pub media: Media,
     pub prompts: Arc<Prompts>,
+    /// The realm whose users may place calls with digest credentials.
+    pub sip_realm: String,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in SDP.
@@ -59,7 +61,13 @@ pub struct CallControl {
 
 impl CallControl {
     /// Starts dispatching the driver's call events.
-    pub fn start(store: Store, channel: CallChannel, media: Media, prompts: Prompts) -> Self {
+    pub fn start(
+        store: Store,
+        channel: CallChannel,
+        media: Media,
+        prompts: Prompts,
+        sip_realm: String,
+    ) -> Self {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
         let (shutdown, stopping) = watch::channel(false);
@@ -68,6 +76,7 @@ impl CallControl {
             sip: channel.commands,
             media,
             prompts: Arc::new(prompts),
+            sip_realm,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self { shutdown, task }
@@ -148,6 +157,14 @@ pub(crate) struct LegRoutes {
     sender: mpsc::UnboundedSender<CallEvent>,
 }
 
+/// A call that ends stops receiving at once, so that an INVITE retried with
+/// the same Call-ID (after a challenge) starts a new call.
+impl Drop for LegRoutes {
+    fn drop(&mut self) {
+        self.registry.remove_call(self.call);
+    }
+}
+
 impl LegRoutes {
     /// Routes the events of `call_id` (a B-leg's) to this call.
     pub fn add(&self, call_id: &str) {
@@ -171,10 +188,11 @@ async fn dispatch(
     loop {
         tokio::select! {
             event = events.recv(), if !draining => match event {
-                Some(CallEvent::Invite { tx, request, source }) => {
-                    let call_id = CallEvent::Invite { tx, request: request.clone(), source }
-                        .call_id()
-                        .to_owned();
+                Some(invite @ CallEvent::Invite { .. }) => {
+                    let call_id = invite.call_id().to_owned();
+                    let CallEvent::Invite { tx, request, source, user } = invite else {
+                        continue;
+                    };
                     let Some((routes, receiver)) = registry.add_call(&call_id) else {
                         call::refuse_merged(&context, tx, &request).await;
                         continue;
@@ -182,7 +200,7 @@ async fn dispatch(
                     active += 1;
                     metrics::gauge!("kefu_calls_active").set(active as f64);
                     let call = routes.call;
-                    let start = call::Start { tx, invite: *request, source };
+                    let start = call::Start { tx, invite: *request, source, user };
                     let task = call::run(context.clone(), start, receiver, routes, stopping.clone());
                     let ended = ended.clone();
                     tokio::spawn(async move {

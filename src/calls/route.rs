@@ -1,10 +1,10 @@
 //! Where an inbound INVITE goes: the tenant of the trunk trusted for its
 //! source address, and the number route of the dialled number (the DID: the
 //! Request-URI's user part, else the To's), or else the tenant's user with
-//! that name (an agent's extension, as on a PBX). Untrusted sources are refused
-//! (403) so kefu is never an open relay for toll fraud; unknown numbers get
-//! 404. Calls from registered agents (digest-authenticated INVITEs) come with
-//! the agent-call work.
+//! that name (an agent's extension, as on a PBX). Calls come from a trunk's
+//! trusted networks or from a user of the realm whose INVITE carried good
+//! digest credentials (a phone dialling out); everyone else is challenged,
+//! so kefu is never an open relay for toll fraud. Unknown numbers get 404.
 
 use std::net::IpAddr;
 
@@ -20,6 +20,8 @@ pub(super) struct Routed {
     pub tenant_id: String,
     pub did: String,
     pub target: RouteTarget,
+    /// `inbound` from a trunk, `internal` from a user's phone.
+    pub direction: &'static str,
 }
 
 /// A call kefu refuses, with the status and reason to answer.
@@ -30,50 +32,79 @@ pub(super) struct Refused {
     /// Whether it is worth a CDR: a trusted trunk dialled a wrong number.
     pub tenant_id: Option<String>,
     pub did: Option<String>,
+    /// Ask for credentials (401) instead: the source is not trusted and the
+    /// INVITE carried none.
+    pub challenge: bool,
 }
 
-/// Routes `invite`, received from `source`.
+impl Refused {
+    fn new(status: u16, reason: &'static str) -> Self {
+        Self {
+            status,
+            reason,
+            tenant_id: None,
+            did: None,
+            challenge: false,
+        }
+    }
+}
+
+/// Who sent an INVITE, as far as routing cares.
+pub(super) struct Sender<'a> {
+    /// Where it came from.
+    pub source: IpAddr,
+    /// The user whose digest credentials it carried, verified by the core.
+    pub user: Option<&'a str>,
+    /// The realm those users belong to (`sip.realm`).
+    pub realm: &'a str,
+}
+
+/// Routes `invite` from `sender`: a trusted trunk's calls belong to its
+/// tenant, an authenticated user's to the tenant of the realm; anyone else
+/// is asked for credentials.
 pub(super) async fn route(
     store: &Store,
     invite: &Request,
-    source: IpAddr,
+    sender: &Sender<'_>,
 ) -> Result<Result<Routed, Refused>, StoreError> {
-    let Some(trunk) = store.trunk_trusting(source).await? else {
-        return Ok(Err(Refused {
-            status: 403,
-            reason: "Forbidden",
-            tenant_id: None,
-            did: None,
-        }));
+    let (tenant_id, direction) = match store.trunk_trusting(sender.source).await? {
+        Some(trunk) => (trunk.tenant_id, "inbound"),
+        None if sender.user.is_some() => match store.tenant_by_realm(sender.realm).await? {
+            Some(tenant) => (tenant.id, "internal"),
+            None => return Ok(Err(Refused::new(403, "Forbidden"))),
+        },
+        None => {
+            return Ok(Err(Refused {
+                challenge: true,
+                ..Refused::new(401, "Unauthorized")
+            }));
+        }
+    };
+    let not_found = |did: Option<String>| Refused {
+        tenant_id: Some(tenant_id.clone()),
+        did,
+        ..Refused::new(404, "Not Found")
     };
     let Some(did) = dialled_number(invite) else {
-        return Ok(Err(Refused {
-            status: 404,
-            reason: "Not Found",
-            tenant_id: Some(trunk.tenant_id),
-            did: None,
-        }));
+        return Ok(Err(not_found(None)));
     };
-    if let Some(route) = store.number_route(&trunk.tenant_id, &did).await? {
+    if let Some(route) = store.number_route(&tenant_id, &did).await? {
         return Ok(Ok(Routed {
-            tenant_id: trunk.tenant_id,
+            tenant_id,
             did,
             target: route.route,
+            direction,
         }));
     }
-    let user = store.user_by_username(&trunk.tenant_id, &did).await?;
+    let user = store.user_by_username(&tenant_id, &did).await?;
     Ok(match user.filter(|user| user.disabled_at.is_none()) {
         Some(user) => Ok(Routed {
-            tenant_id: trunk.tenant_id,
+            tenant_id,
             did,
             target: RouteTarget::Agent(user.username),
+            direction,
         }),
-        None => Err(Refused {
-            status: 404,
-            reason: "Not Found",
-            tenant_id: Some(trunk.tenant_id),
-            did: Some(did),
-        }),
+        None => Err(not_found(Some(did))),
     })
 }
 

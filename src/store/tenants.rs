@@ -53,6 +53,17 @@ impl Store {
         )
     }
 
+    /// The tenant whose SIP users register in `realm`, if any.
+    pub async fn tenant_by_realm(&self, realm: &str) -> Result<Option<Tenant>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, sip_realm, created_at FROM tenants WHERE sip_realm = $1 \
+             ORDER BY created_at LIMIT 1",
+        )
+        .bind(realm)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// Every tenant, by name.
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         Ok(

@@ -3,6 +3,8 @@
 //! enough RFC 3261 to drive kefu, and reads responses as text.
 
 use std::net::{SocketAddr, UdpSocket};
+
+use md5::Digest;
 use std::time::{Duration, Instant};
 
 use super::sip::status;
@@ -17,6 +19,10 @@ pub struct Uac {
     cseq: u32,
     /// The 2xx's To header (with kefu's tag), once answered.
     pub remote_to: Option<String>,
+    /// The branch of the INVITE transaction in progress.
+    branch: String,
+    /// Credentials for the next INVITE (`Authorization` value).
+    authorization: Option<String>,
 }
 
 /// What kefu answered to an INVITE.
@@ -80,6 +86,8 @@ impl Uac {
             to: format!("<sip:{number}@{kefu}>"),
             cseq: 1,
             remote_to: None,
+            branch: "inv1".to_owned(),
+            authorization: None,
         }
     }
 
@@ -97,11 +105,14 @@ impl Uac {
         body: &str,
     ) -> String {
         let local = self.local();
-        let content_type = if body.is_empty() {
+        let mut content_type = if body.is_empty() {
             String::new()
         } else {
             "Content-Type: application/sdp\r\n".to_owned()
         };
+        if let (Some(authorization), "INVITE") = (&self.authorization, method) {
+            content_type.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
         format!(
             "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:caller@{local}>;tag={tag}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:caller@{local}>\r\n{content_type}Content-Length: {len}\r\n\r\n{body}",
             tag = self.from_tag,
@@ -132,7 +143,14 @@ impl Uac {
     /// final response, skipping provisional ones.
     pub fn invite(&mut self, sdp: &str, wait: Duration) -> Option<Answer> {
         let uri = self.to.trim_matches(|c| c == '<' || c == '>').to_owned();
-        let text = self.request("INVITE", &uri, "inv1", self.cseq, &self.to.clone(), sdp);
+        let text = self.request(
+            "INVITE",
+            &uri,
+            &self.branch,
+            self.cseq,
+            &self.to.clone(),
+            sdp,
+        );
         self.send(&text);
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
@@ -144,6 +162,10 @@ impl Uac {
             }
             if status(&response) < 300 {
                 self.remote_to = header(&response, "To");
+            } else {
+                let to = header(&response, "To").unwrap_or_default();
+                let ack = self.request("ACK", &uri, &self.branch, self.cseq, &to, "");
+                self.send(&ack);
             }
             return Some(Answer {
                 status: status(&response),
@@ -151,6 +173,48 @@ impl Uac {
             });
         }
         None
+    }
+
+    /// Sends INVITE; answers a 401 digest challenge (MD5, `qop=auth`) as
+    /// `user`/`password` with a second INVITE, and returns the final answer.
+    pub fn invite_as(
+        &mut self,
+        user: &str,
+        password: &str,
+        sdp: &str,
+        wait: Duration,
+    ) -> Option<Answer> {
+        let first = self.invite(sdp, wait)?;
+        if first.status != 401 {
+            return Some(first);
+        }
+        let challenge = first
+            .text
+            .split("\r\n")
+            .filter_map(|line| line.strip_prefix("WWW-Authenticate: Digest "))
+            .find(|c| c.contains("algorithm=MD5"))
+            .expect("an MD5 challenge")
+            .to_owned();
+        let param = |name: &str| {
+            challenge
+                .split(", ")
+                .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                .map(|v| v.trim_matches('"').to_owned())
+                .unwrap_or_default()
+        };
+        let (realm, nonce, opaque) = (param("realm"), param("nonce"), param("opaque"));
+        let uri = self.to.trim_matches(|c| c == '<' || c == '>').to_owned();
+        let md5 = |text: String| format!("{:x}", md5::Md5::digest(text.as_bytes()));
+        let ha1 = md5(format!("{user}:{realm}:{password}"));
+        let ha2 = md5(format!("INVITE:{uri}"));
+        let cnonce = "0a4f113b";
+        let response = md5(format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
+        self.authorization = Some(format!(
+            "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"{cnonce}\", opaque=\"{opaque}\""
+        ));
+        self.cseq += 1;
+        self.branch = "inv2".to_owned();
+        self.invite(sdp, wait)
     }
 
     /// Sends CANCEL for the INVITE.

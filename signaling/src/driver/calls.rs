@@ -31,6 +31,9 @@ pub(super) enum Command {
     Cancel {
         tx: TransactionId,
     },
+    Challenge {
+        tx: TransactionId,
+    },
     Contacts {
         realm: String,
         user: String,
@@ -106,6 +109,14 @@ impl SipCommands {
         let stopped = || CallError::Transaction(TransactionError::NoSuchTransaction);
         self.sender.send(command).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Answers INVITE `tx` with a digest challenge (see
+    /// [`crate::uas::UasCore::challenge`]).
+    pub fn challenge(&self, tx: TransactionId) {
+        if self.sender.send(Command::Challenge { tx }).is_err() {
+            tracing::debug!(%tx, "SIP driver stopped; challenge not sent");
+        }
     }
 
     /// Cancels INVITE `tx` (sent once it is ringing; nothing if it ended).

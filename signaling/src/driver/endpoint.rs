@@ -115,6 +115,11 @@ fn apply(core: &mut UasCore, command: Command) {
                 tracing::debug!(%error, "CANCEL not sent");
             }
         }
+        Command::Challenge { tx } => {
+            if let Err(error) = core.challenge(now, tx) {
+                tracing::debug!(%error, "challenge not sent");
+            }
+        }
         Command::Contacts { realm, user, reply } => {
             let _ = reply.send(core.contacts(now, &realm, &user));
         }

@@ -303,12 +303,28 @@ impl Registrar {
         to_tag: &str,
         rng: &mut impl RngCore,
     ) -> RegisterOutcome {
-        let Register {
-            request,
-            realm,
-            now,
-            ..
-        } = register;
+        let (response, auth) = self.refusal_response(
+            register.request,
+            register.realm,
+            register.now,
+            refusal,
+            to_tag,
+            rng,
+        );
+        unchanged(response, auth)
+    }
+
+    /// The answer to a request whose credentials were missing or refused: a
+    /// (stale) challenge, 403 for a wrong response, 400 for unreadable ones.
+    fn refusal_response(
+        &self,
+        request: &Request,
+        realm: &str,
+        now: SystemTime,
+        refusal: Refusal,
+        to_tag: &str,
+        rng: &mut impl RngCore,
+    ) -> (Response, AuthOutcome) {
         let challenge = |stale: bool, rng: &mut _| {
             let mut response = reply(request, 401, "Unauthorized", to_tag);
             response
@@ -316,38 +332,63 @@ impl Registrar {
                 .extend(self.digest.challenge(realm, now, stale, rng));
             response
         };
+        let header_error = |detail: String| {
+            let error = RequestError::InvalidHeader {
+                header: "Authorization",
+                detail,
+            };
+            (
+                reply_error(request, &error, to_tag),
+                AuthOutcome::NotAttempted,
+            )
+        };
         match refusal {
-            Refusal::Challenge { stale } => {
-                unchanged(challenge(stale, rng), AuthOutcome::Challenged)
-            }
-            Refusal::Rejected(Rejection::WrongResponse) => unchanged(
+            Refusal::Challenge { stale } => (challenge(stale, rng), AuthOutcome::Challenged),
+            Refusal::Rejected(Rejection::WrongResponse) => (
                 reply(request, 403, "Forbidden", to_tag),
                 AuthOutcome::Rejected(Rejection::WrongResponse),
             ),
             Refusal::Rejected(rejection) => {
-                unchanged(challenge(false, rng), AuthOutcome::Rejected(rejection))
+                (challenge(false, rng), AuthOutcome::Rejected(rejection))
             }
-            Refusal::BadCredentials(error) => {
-                let error = RequestError::InvalidHeader {
-                    header: "Authorization",
-                    detail: error.to_string(),
-                };
-                unchanged(
-                    reply_error(request, &error, to_tag),
-                    AuthOutcome::NotAttempted,
-                )
-            }
+            Refusal::BadCredentials(error) => header_error(error.to_string()),
             Refusal::UriMismatch { digest_uri } => {
-                let error = RequestError::InvalidHeader {
-                    header: "Authorization",
-                    detail: format!("digest uri `{digest_uri}` is not the Request-URI"),
-                };
-                unchanged(
-                    reply_error(request, &error, to_tag),
-                    AuthOutcome::NotAttempted,
-                )
+                header_error(format!("digest uri `{digest_uri}` is not the Request-URI"))
             }
         }
+    }
+
+    /// Authenticates a request other than REGISTER — an INVITE from a user's
+    /// phone — with the same digest rules: `Ok(username)`, or the response
+    /// refusing it (a challenge when it carries no usable credentials) and
+    /// what happened, so the caller can count failures.
+    pub fn authenticate_request(
+        &mut self,
+        request: &Request,
+        realm: &str,
+        now: SystemTime,
+        credentials: &impl CredentialStore,
+        to_tag: &str,
+        rng: &mut impl RngCore,
+    ) -> Result<String, (Response, AuthOutcome)> {
+        match self.authenticate(request, realm, now, credentials) {
+            Ok(username) => Ok(username),
+            Err(refusal) => Err(self.refusal_response(request, realm, now, refusal, to_tag, rng)),
+        }
+    }
+
+    /// A fresh challenge (401) for `request`.
+    pub fn challenge_request(
+        &self,
+        request: &Request,
+        realm: &str,
+        now: SystemTime,
+        to_tag: &str,
+        rng: &mut impl RngCore,
+    ) -> Response {
+        let refusal = Refusal::Challenge { stale: false };
+        self.refusal_response(request, realm, now, refusal, to_tag, rng)
+            .0
     }
 
     /// The answer to an authenticated REGISTER that changes nothing.
@@ -406,7 +447,7 @@ impl Registrar {
         };
         let stored = store.sip_credentials(realm, &credentials.username);
         match self.digest.verify(
-            Method::Register.to_string().as_str(),
+            request.method.to_string().as_str(),
             &credentials,
             realm,
             stored.as_ref(),

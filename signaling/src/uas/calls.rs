@@ -34,6 +34,10 @@ pub enum CallEvent {
         request: Box<Request>,
         /// Where it came from.
         source: Peer,
+        /// The user whose digest credentials it carried, verified; `None`
+        /// without credentials (call control may ask for them with
+        /// [`crate::uas::UasCore::challenge`]).
+        user: Option<String>,
     },
     /// The caller cancelled INVITE `tx`; the core already answered 487.
     Cancelled {
@@ -173,6 +177,7 @@ struct Outgoing {
 
 /// An INVITE waiting for call control's final response.
 struct PendingInvite {
+    request: Request,
     dialog: Dialog,
 }
 
@@ -232,6 +237,7 @@ impl Calls {
         request: Request,
         source: Peer,
         new_tag: &mut dyn FnMut() -> String,
+        user: Option<String>,
     ) -> Handling {
         let Some(local_tag) = to_tag(&request) else {
             if request.method != Method::Invite {
@@ -240,11 +246,18 @@ impl Calls {
             let tag = new_tag();
             return match Dialog::uas(&request, &tag, self.contact.clone(), source) {
                 Ok(dialog) => {
-                    self.pending.insert(tx, PendingInvite { dialog });
+                    self.pending.insert(
+                        tx,
+                        PendingInvite {
+                            request: request.clone(),
+                            dialog,
+                        },
+                    );
                     self.events.push_back(CallEvent::Invite {
                         tx,
                         request: Box::new(request),
                         source,
+                        user,
                     });
                     Handling::Taken
                 }
@@ -435,6 +448,14 @@ impl Calls {
                 response: Box::new(response),
             }),
         }
+    }
+
+    /// Takes INVITE `tx` out of the pending ones for a final response the
+    /// core builds (a challenge): its request and To tag.
+    pub(super) fn take_pending(&mut self, tx: TransactionId) -> Option<(Request, String)> {
+        let pending = self.pending.remove(&tx)?;
+        let tag = pending.dialog.id().local_tag.clone();
+        Some((pending.request, tag))
     }
 
     /// Call control sends an INVITE (a B-leg); its responses come back as
@@ -666,6 +687,11 @@ impl Calls {
         let dialog = self.dialogs.get_mut(&id)?;
         Some((id, dialog))
     }
+}
+
+/// Whether `request` is an INVITE outside any dialog (no To tag).
+pub(super) fn starts_dialog(request: &Request) -> bool {
+    request.method == Method::Invite && to_tag(request).is_none()
 }
 
 fn to_tag(request: &Request) -> Option<String> {

@@ -42,8 +42,9 @@ use crate::transaction::{
 };
 
 pub use answers::{ACCEPTED_BODIES, ALLOWED_METHODS, CALL_METHODS, REGISTER_METHODS};
-use calls::Handling;
 pub use calls::{CallError, CallEvent, Calls, OutgoingInvite};
+use calls::{Handling, starts_dialog};
+use registration::Caller;
 pub use registration::{BindingSink, Registration};
 
 use crate::auth::Admission;
@@ -166,6 +167,19 @@ impl UasCore {
         let result = calls.invite(now, &mut self.layer, invite);
         self.drain(now);
         result
+    }
+
+    /// Call control asks the sender of INVITE `tx` for credentials: a 401
+    /// digest challenge ends the transaction (the phone retries with them).
+    pub fn challenge(&mut self, now: Instant, tx: TransactionId) -> Result<(), CallError> {
+        let (Some(calls), Some(registration)) = (&mut self.calls, &mut self.registration) else {
+            return Err(CallError::NoSuchRequest(tx));
+        };
+        let (request, tag) = calls.take_pending(tx).ok_or(CallError::NoSuchRequest(tx))?;
+        let challenge = registration.challenge(now, &request, &tag);
+        self.send_response(now, challenge);
+        self.drain(now);
+        Ok(())
     }
 
     /// Call control cancels INVITE `tx` (see [`Calls::cancel`]).
@@ -452,7 +466,16 @@ impl UasCore {
             return Some(registration.register(now, &request, source));
         }
         if let Some(calls) = &mut self.calls {
-            match calls.on_request(id, request.clone(), source, &mut *self.to_tags) {
+            let mut user = None;
+            if let (true, Some(registration)) = (starts_dialog(&request), &mut self.registration) {
+                let tag = (self.to_tags)();
+                match registration.check_caller(now, &request, source, &tag) {
+                    Caller::Authenticated(name) => user = Some(name),
+                    Caller::Anonymous => {}
+                    Caller::Refused(response) => return Some(response),
+                }
+            }
+            match calls.on_request(id, request.clone(), source, &mut *self.to_tags, user) {
                 Handling::Taken => return None,
                 Handling::Answer(response) => return Some(response),
                 Handling::NotMine => {}

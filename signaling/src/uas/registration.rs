@@ -26,6 +26,16 @@ use crate::transaction::Peer;
 /// once the response is on its way.
 pub type BindingSink = Box<dyn FnMut(&[BindingChange]) + Send>;
 
+/// Who sent an INVITE, by its credentials.
+pub(super) enum Caller {
+    /// A user of the realm, whose digest response was right.
+    Authenticated(String),
+    /// No credentials: call control decides (a trusted trunk needs none).
+    Anonymous,
+    /// Credentials that failed (or a stale nonce): answer this.
+    Refused(Response),
+}
+
 /// The guard and the registrar, with what they need from outside.
 pub struct Registration {
     registrar: Registrar,
@@ -97,6 +107,59 @@ impl Registration {
         }
         self.pending.extend(outcome.changes);
         outcome.response
+    }
+
+    /// Checks the credentials of an INVITE; a failed check counts towards
+    /// the source's ban like a failed REGISTER.
+    pub(super) fn check_caller(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        source: Peer,
+        to_tag: &str,
+    ) -> Caller {
+        let has_credentials = request
+            .headers
+            .iter()
+            .any(|h| matches!(h, rsip::Header::Authorization(_)));
+        if !has_credentials {
+            return Caller::Anonymous;
+        }
+        let wall_now = self.wall(now);
+        let credentials = &self.credentials;
+        let lookup = |realm: &str, user: &str| credentials.sip_credentials(realm, user);
+        let result = self.registrar.authenticate_request(
+            request,
+            &self.realm,
+            wall_now,
+            &lookup,
+            to_tag,
+            &mut DynRng(&mut *self.rng),
+        );
+        match result {
+            Ok(username) => Caller::Authenticated(username),
+            Err((response, outcome)) => {
+                if outcome.is_failure() && self.guard.record_failure(source.addr.ip(), now) {
+                    tracing::warn!(
+                        peer = %source.addr.ip(),
+                        "SIP source banned after repeated failed authentication"
+                    );
+                }
+                Caller::Refused(response)
+            }
+        }
+    }
+
+    /// A digest challenge (401) for `request`.
+    pub(super) fn challenge(&mut self, now: Instant, request: &Request, to_tag: &str) -> Response {
+        let wall_now = self.wall(now);
+        self.registrar.challenge_request(
+            request,
+            &self.realm,
+            wall_now,
+            to_tag,
+            &mut DynRng(&mut *self.rng),
+        )
     }
 
     /// Removes the bindings expired at `now`; the removals wait for
