@@ -58,7 +58,9 @@ fn invited(core: &mut UasCore, now: Instant) -> TransactionId {
             tx,
             request,
             source,
+            user,
         }) => {
+            assert_eq!(user, None, "no credentials, no user");
             assert_eq!(request.method, Method::Invite);
             assert_eq!(source, caller());
             tx
