@@ -85,6 +85,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         media,
         prompts,
         config.sip_realm.clone(),
+        config.data_dir.clone(),
     );
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -93,6 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ready: ready.clone(),
         metrics,
         admin_token_hash: config.admin_token.as_deref().map(token_hash),
+        data_dir: config.data_dir.clone(),
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let server = tokio::spawn(

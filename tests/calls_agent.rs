@@ -9,7 +9,7 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone};
+use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone, tone_presence};
 use common::kefu::{Kefu, Options, http};
 use common::uac::{Uac, offer};
 use kefu_media::g711::G711;
@@ -176,6 +176,40 @@ fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
     assert_eq!(roles, ["caller", "agent"], "{call}");
     assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
     assert_eq!(call["legs"][1]["codec"], "PCMU", "{call}");
+
+    let recording = &call["recordings"][0];
+    assert!(recording["duration_ms"].as_i64().unwrap() > 3000, "{call}");
+    let wav = http()
+        .get(kefu.url(&format!(
+            "/api/v1/recordings/{}",
+            recording["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(wav.status(), 200);
+    assert_eq!(wav.headers()["content-type"], "audio/wav");
+    let bytes = wav.bytes().unwrap();
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(reader.spec().channels, 2, "one channel per side");
+    let rate = reader.spec().sample_rate;
+    let samples: Vec<i16> = reader.into_samples::<i16>().map(Result::unwrap).collect();
+    let (left, right): (Vec<i16>, Vec<i16>) = samples
+        .chunks_exact(2)
+        .map(|frame| (frame[0], frame[1]))
+        .skip(rate as usize)
+        .take(rate as usize * 2)
+        .unzip();
+    for (channel, audio, hz) in [
+        ("left (caller)", &left, 440.0),
+        ("right (agent)", &right, 1000.0),
+    ] {
+        let (holding, sounding) = tone_presence(audio, rate, hz);
+        assert!(
+            holding > 0.9 && sounding > 0.6,
+            "the {channel} channel: {hz} Hz in {holding:.2} of its sound, sound in {sounding:.2} of the time"
+        );
+    }
 }
 
 #[test]

@@ -7,12 +7,14 @@
 //! ([`Relay::poll_dtmf`]). Sans-IO like the legs: the driver passes bytes, source
 //! addresses and the time, and sends what the relay returns.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use crate::dtmf::Dtmf;
+use crate::g711::G711;
 use crate::rtp::leg::{LegConfig, LegStats, Rejected, RtpLeg, Transmit};
-use crate::rtp::packet::is_rtcp;
+use crate::rtp::packet::{RtpHeader, RtpPacket, is_rtcp};
 
 /// One side of the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,7 +101,44 @@ pub struct Relay {
     legs: [RtpLeg; 2],
     maps: [PayloadMap; 2],
     unmapped: [u64; 2],
+    tap: Option<Tap>,
 }
+
+/// What a recording tap decodes: each side's audio payload type and law,
+/// and per side the clock that places frames by their RTP timestamps.
+#[derive(Debug, Clone)]
+struct Tap {
+    codecs: [(u8, G711); 2],
+    clocks: [Option<TapClock>; 2],
+    frames: VecDeque<TappedFrame>,
+}
+
+/// Maps a side's RTP timestamps to instants: the first frame's arrival plus
+/// the media time since, so network jitter does not tear the recording.
+/// Re-anchored on a new SSRC or when media time and arrival drift apart by
+/// more than [`TAP_MAX_DRIFT`] (a pause, a clock that runs off).
+#[derive(Debug, Clone, Copy)]
+struct TapClock {
+    ssrc: u32,
+    timestamp: u32,
+    at: Instant,
+}
+
+/// How far a frame's media time may stray from its arrival before the tap
+/// trusts the arrival again; below the recorder's late allowance (200 ms),
+/// so a sender that stalled is re-anchored rather than dropped as late.
+const TAP_MAX_DRIFT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Audio a side sent, decoded for a recorder: when it arrived and its PCM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TappedFrame {
+    pub side: Side,
+    pub at: Instant,
+    pub pcm: Vec<i16>,
+}
+
+/// Decoded frames kept for the driver; beyond this the oldest are dropped.
+const TAP_QUEUE: usize = 64;
 
 impl Relay {
     /// A relay starting at `now`, when the wall clock reads `wall`.
@@ -111,7 +150,25 @@ impl Relay {
             ],
             maps: [config.caller_to_agent, config.agent_to_caller],
             unmapped: [0; 2],
+            tap: None,
         }
+    }
+
+    /// Starts decoding each side's audio for a recorder: `codecs` gives the
+    /// caller's and the agent's audio payload type and G.711 law. Only that
+    /// payload type is decoded (telephone-events and comfort noise are not);
+    /// forwarding is unchanged.
+    pub fn set_tap(&mut self, codecs: [(u8, G711); 2]) {
+        self.tap = Some(Tap {
+            codecs,
+            clocks: [None; 2],
+            frames: VecDeque::new(),
+        });
+    }
+
+    /// The next decoded frame for the recorder, oldest first.
+    pub fn poll_tap(&mut self) -> Option<TappedFrame> {
+        self.tap.as_mut()?.frames.pop_front()
     }
 
     /// Takes a datagram received on side `from`'s RTP port from `source`. RTP
@@ -130,6 +187,9 @@ impl Relay {
             return Err(NotForwarded::MuxedRtcp);
         }
         let accepted = self.legs[from.index()].handle_rtp(now, source, packet)?;
+        if let Some(tap) = &mut self.tap {
+            tap.take(from, now, &accepted.header, packet);
+        }
         let Some(payload_type) = self.maps[from.index()].map(accepted.header.payload_type) else {
             self.unmapped[from.index()] += 1;
             return Err(NotForwarded::UnmappedPayloadType(
@@ -209,6 +269,50 @@ impl Relay {
             caller_unmapped: self.unmapped[0],
             agent_unmapped: self.unmapped[1],
         }
+    }
+}
+
+impl Tap {
+    /// Decodes `packet` (whose header is `header`) if it is `side`'s audio,
+    /// placed at the instant its RTP timestamp stands for.
+    fn take(&mut self, side: Side, now: Instant, header: &RtpHeader, packet: &[u8]) {
+        let (audio, law) = self.codecs[side.index()];
+        if header.payload_type != audio {
+            return;
+        }
+        let Ok(parsed) = RtpPacket::parse(packet) else {
+            return;
+        };
+        let at = self.place(side, now, header);
+        if self.frames.len() == TAP_QUEUE {
+            self.frames.pop_front();
+        }
+        self.frames.push_back(TappedFrame {
+            side,
+            at,
+            pcm: law.decode(parsed.payload),
+        });
+    }
+
+    /// The instant `header`'s timestamp stands for on `side` (8 kHz clock).
+    fn place(&mut self, side: Side, now: Instant, header: &RtpHeader) -> Instant {
+        let clock = &mut self.clocks[side.index()];
+        if let Some(anchor) = clock.filter(|anchor| anchor.ssrc == header.ssrc) {
+            let ticks = header.timestamp.wrapping_sub(anchor.timestamp);
+            // Timestamps a little behind the anchor (reordering) wrap to huge
+            // values and fail the drift check below, re-anchoring.
+            let at = anchor.at + std::time::Duration::from_micros(u64::from(ticks) * 125);
+            let drift = if at > now { at - now } else { now - at };
+            if drift <= TAP_MAX_DRIFT {
+                return at;
+            }
+        }
+        *clock = Some(TapClock {
+            ssrc: header.ssrc,
+            timestamp: header.timestamp,
+            at: now,
+        });
+        now
     }
 }
 
@@ -297,6 +401,81 @@ mod tests {
         assert_eq!(stats.caller.source_changes, 1);
         assert_eq!(stats.agent.packets_sent, 20);
         assert_eq!(stats.agent.octets_sent, 20 * 160);
+    }
+
+    #[test]
+    fn a_tap_decodes_each_sides_audio_and_nothing_else_while_forwarding_stays_the_same() {
+        let mut relay = relay(PayloadMap::Identity);
+        relay.set_tap([(0, G711::Pcmu), (8, G711::Pcma)]);
+        let now = Instant::now();
+        let tone: Vec<i16> = (0..160)
+            .map(|i| (8000.0 * (f64::from(i) * 0.3).sin()) as i16)
+            .collect();
+        let mut caller = packet(0, 1, 1, 160, &G711::Pcmu.encode(&tone));
+        let mut agent = packet(8, 2, 1, 160, &G711::Pcma.encode(&tone));
+        let mut event = packet(101, 1, 2, 160, &[1, 0x80, 0, 160]);
+        assert_eq!(
+            relay.handle_rtp(Side::Caller, now, addr(4000), &mut caller),
+            Ok(addr(6000))
+        );
+        assert_eq!(
+            relay.handle_rtp(Side::Agent, now, addr(6000), &mut agent),
+            Ok(addr(4000))
+        );
+        assert!(
+            relay
+                .handle_rtp(Side::Caller, now, addr(4000), &mut event)
+                .is_ok()
+        );
+        let frames: Vec<TappedFrame> = std::iter::from_fn(|| relay.poll_tap()).collect();
+        assert_eq!(frames.len(), 2, "telephone-events are not audio");
+        assert_eq!(
+            (frames[0].side, frames[1].side),
+            (Side::Caller, Side::Agent)
+        );
+        for frame in &frames {
+            assert_eq!(frame.at, now, "the first frame of a side anchors its clock");
+            assert_eq!(frame.pcm.len(), 160);
+            let error = frame
+                .pcm
+                .iter()
+                .zip(&tone)
+                .map(|(a, b)| (a - b).abs())
+                .max();
+            assert!(error < Some(600), "decoded within G.711's error: {error:?}");
+        }
+    }
+
+    #[test]
+    fn tapped_frames_are_placed_by_their_timestamps_not_their_jittery_arrival() {
+        let mut relay = relay(PayloadMap::Identity);
+        relay.set_tap([(0, G711::Pcmu), (0, G711::Pcmu)]);
+        let start = Instant::now();
+        let arrivals_ms = [0, 35, 38, 61, 95, 100];
+        for (i, arrival) in arrivals_ms.iter().enumerate() {
+            let i = i as u16;
+            let mut bytes = packet(0, 7, i, u32::from(i) * 160, &[0xFF; 160]);
+            let now = start + Duration::from_millis(*arrival);
+            relay
+                .handle_rtp(Side::Caller, now, addr(4000), &mut bytes)
+                .unwrap();
+        }
+        let placed: Vec<Duration> = std::iter::from_fn(|| relay.poll_tap())
+            .map(|frame| frame.at - start)
+            .collect();
+        let expected: Vec<Duration> = (0..6).map(|i| FRAME * i).collect();
+        assert_eq!(placed, expected, "every 20 ms, whatever the network did");
+
+        let mut late = packet(0, 7, 6, 6 * 160, &[0xFF; 160]);
+        let pause = start + Duration::from_secs(2);
+        relay
+            .handle_rtp(Side::Caller, pause, addr(4000), &mut late)
+            .unwrap();
+        assert_eq!(
+            relay.poll_tap().unwrap().at,
+            pause,
+            "a long drift re-anchors"
+        );
     }
 
     #[test]

@@ -21,7 +21,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use kefu_media::driver::ports::PortPair;
-use kefu_media::driver::relay_task::{RelayHandle, spawn_relay};
+use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
+use kefu_media::g711::G711;
 use kefu_media::relay::{PayloadMap, RelayConfig};
 use kefu_media::rtp::leg::LegConfig;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
@@ -34,6 +35,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
+use super::recording::CallRecording;
 use super::session::{Ended, PREFERENCES, negotiate_offer, refuse, with_sdp, with_warning};
 use super::{CallContext, LegRoutes};
 
@@ -74,6 +76,12 @@ struct Unreachable {
 }
 
 impl Callee<'_> {
+    fn tenant_id(&self) -> &str {
+        match self {
+            Callee::Agent { tenant_id, .. } | Callee::Trunk { tenant_id, .. } => tenant_id,
+        }
+    }
+
     async fn targets(&self, context: &CallContext) -> Result<Targets, Unreachable> {
         let unavailable = |why: String| Unreachable {
             status: 480,
@@ -165,6 +173,7 @@ struct Bridged {
     relay: RelayHandle,
     codec: Codec,
     agent_leg: Option<String>,
+    recording: Option<CallRecording>,
 }
 
 /// Rings the agent, bridges the answer, and runs until either side hangs up.
@@ -260,6 +269,7 @@ pub(super) async fn run(
 
     let ringing = Ringing {
         context,
+        tenant_id: callee.tenant_id(),
         start,
         cdr,
         offer: &offer,
@@ -280,6 +290,7 @@ pub(super) async fn run(
 /// The call while the agent's phones ring.
 struct Ringing<'a> {
     context: &'a CallContext,
+    tenant_id: &'a str,
     start: &'a Start,
     cdr: &'a Cdr,
     offer: &'a SessionDescription,
@@ -409,10 +420,21 @@ impl Ringing<'_> {
             }
         };
         let caller_media = SocketAddr::new(self.context.media.address, caller_ports.port());
-        let relay = match spawn_relay(
+        let recording = match self.cdr.id() {
+            Some(call) => CallRecording::start(self.context, call, self.tenant_id).await,
+            None => None,
+        };
+        let tap = recording.as_ref().map(|recording| {
+            recording.tap(
+                (self.negotiated.payload_type, law(self.negotiated.codec)),
+                (agent_side.payload_type, law(agent_side.codec)),
+            )
+        });
+        let relay = match spawn_recorded_relay(
             relay_config(&self.negotiated, &agent_side),
             caller_ports,
             agent_ports,
+            tap,
         ) {
             Ok(relay) => relay,
             Err(error) => {
@@ -450,6 +472,7 @@ impl Ringing<'_> {
             relay,
             codec: self.negotiated.codec,
             agent_leg,
+            recording,
         })
     }
 
@@ -515,7 +538,18 @@ async fn talk(
         }
         Err(error) => tracing::warn!(%error, "the relay ended badly"),
     }
+    if let Some(recording) = bridged.recording {
+        recording.finish().await;
+    }
     ended
+}
+
+/// The G.711 law of a negotiated codec (the relay only bridges G.711).
+fn law(codec: Codec) -> G711 {
+    match codec {
+        Codec::Pcma => G711::Pcma,
+        _ => G711::Pcmu,
+    }
 }
 
 /// Answers a request inside a bridged dialog: INFO and target refreshes

@@ -15,6 +15,7 @@ mod call;
 mod cdr;
 mod echo;
 mod ivr;
+mod recording;
 mod route;
 mod session;
 
@@ -42,6 +43,8 @@ pub(crate) struct CallContext {
     pub prompts: Arc<Prompts>,
     /// The realm whose users may place calls with digest credentials.
     pub sip_realm: String,
+    /// Where recordings are written (`DATA_DIR/recordings/...`).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in SDP.
@@ -67,6 +70,7 @@ impl CallControl {
         media: Media,
         prompts: Prompts,
         sip_realm: String,
+        data_dir: std::path::PathBuf,
     ) -> Self {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
@@ -77,6 +81,7 @@ impl CallControl {
             media,
             prompts: Arc::new(prompts),
             sip_realm,
+            data_dir,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self { shutdown, task }

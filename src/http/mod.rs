@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Hex SHA-256 of the configured admin token, if one is configured.
     pub admin_token_hash: Option<String>,
+    /// The data dir, where recordings are read from.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The whole HTTP router.
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(api::me::me))
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
+        .route("/recordings/{id}", get(api::calls::recording))
         .route("/tenants", get(api::tenants::list))
         .route("/tenants/{tenant}/agents", get(api::tenants::agents))
         .route("/tenants/{tenant}/queues", get(api::tenants::queues))

@@ -16,6 +16,7 @@ use super::problem::Problem;
         api::me::me,
         api::calls::list,
         api::calls::get,
+        api::calls::recording,
         api::tenants::list,
         api::tenants::agents,
         api::tenants::queues,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Millis, Store, StoreError, new_id};
+use super::{Millis, Store, StoreError, found, new_id};
 
 /// A recording that has just started.
 #[derive(Debug, Clone)]
@@ -83,5 +83,19 @@ impl Store {
         .bind(call_id)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// The recording with this id.
+    pub async fn recording(&self, id: &str) -> Result<Recording, StoreError> {
+        found(
+            sqlx::query_as(
+                "SELECT id, call_id, path, sample_rate, started_at, ended_at, duration_ms, \
+                 size_bytes, pauses FROM recordings WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?,
+            "recording",
+        )
     }
 }

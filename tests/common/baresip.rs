@@ -211,3 +211,24 @@ pub fn share_of(samples: &[i16], rate: u32, hz: f64) -> f64 {
     let rate = kefu_media::pcm::SampleRate::new(rate).expect("a sample rate");
     kefu_media::goertzel::energy_share(samples, hz, rate)
 }
+
+/// How much of `samples` carries `hz`: of the 50 ms blocks that are not
+/// silent, the share where `hz` holds most of the energy, and the share of
+/// blocks that are not silent. Robust to gaps and phase jumps, which a
+/// single Goertzel over a torn signal is not.
+pub fn tone_presence(samples: &[i16], rate: u32, hz: f64) -> (f64, f64) {
+    let block = rate as usize / 20;
+    let blocks: Vec<&[i16]> = samples.chunks_exact(block).collect();
+    let loud: Vec<&&[i16]> = blocks
+        .iter()
+        .filter(|b| b.iter().map(|s| i64::from(*s).abs()).sum::<i64>() / block as i64 > 200)
+        .collect();
+    if loud.is_empty() {
+        return (0.0, 0.0);
+    }
+    let holding = loud.iter().filter(|b| share_of(b, rate, hz) > 0.5).count();
+    (
+        holding as f64 / loud.len() as f64,
+        loud.len() as f64 / blocks.len() as f64,
+    )
+}

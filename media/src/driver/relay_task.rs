@@ -21,6 +21,7 @@ pub use super::STATS_INTERVAL;
 use super::leg_sockets::{LegSockets, MAX_DATAGRAM, Request, TaskEnded, receive_burst, request};
 use super::ports::PortPair;
 use crate::dtmf::Dtmf;
+use crate::g711::G711;
 use crate::relay::{PayloadMap, Relay, RelayConfig, RelayStats, Side};
 
 /// Key presses kept for call control; more are dropped rather than stall media.
@@ -110,12 +111,34 @@ impl RelayHandle {
     }
 }
 
+/// Where a recorded relay hands each side's decoded audio (a recorder's
+/// `feed`): the side, when it arrived, its PCM. Called on the relay's task,
+/// so it must not block.
+pub type TapSink = Box<dyn FnMut(Side, Instant, &[i16]) + Send>;
+
+/// A recording tap: each side's audio payload type and G.711 law, and where
+/// the decoded frames go.
+pub struct RelayTap {
+    pub codecs: [(u8, G711); 2],
+    pub sink: TapSink,
+}
+
 /// Starts relaying between the peers of `caller` and `agent` on the current
 /// tokio runtime.
 pub fn spawn_relay(
     config: RelayConfig,
     caller: PortPair,
     agent: PortPair,
+) -> Result<RelayHandle, RelayTaskError> {
+    spawn_recorded_relay(config, caller, agent, None)
+}
+
+/// [`spawn_relay`], with each side's audio also decoded into `tap`.
+pub fn spawn_recorded_relay(
+    config: RelayConfig,
+    caller: PortPair,
+    agent: PortPair,
+    tap: Option<RelayTap>,
 ) -> Result<RelayHandle, RelayTaskError> {
     let local_addr = |side, pair: &PortPair| {
         pair.rtp
@@ -128,7 +151,11 @@ pub fn spawn_relay(
         LegSockets::new(pair).map_err(|source| RelayTaskError::Socket { side, source })
     };
     let legs = [sockets(Side::Caller, caller)?, sockets(Side::Agent, agent)?];
-    let relay = Relay::new(config, Instant::now(), SystemTime::now());
+    let mut relay = Relay::new(config, Instant::now(), SystemTime::now());
+    let sink = tap.map(|tap| {
+        relay.set_tap(tap.codecs);
+        tap.sink
+    });
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(relay.stats());
     let (report_key_press, key_presses) = mpsc::channel(KEY_PRESS_QUEUE);
@@ -136,6 +163,7 @@ pub fn spawn_relay(
     let outputs = Outputs {
         stats: publish,
         key_presses: report_key_press,
+        tap: sink,
     };
     let task = tokio::spawn(run(relay, legs, stopped, received_commands, outputs));
     Ok(RelayHandle {
@@ -166,6 +194,7 @@ enum Command {
 struct Outputs {
     stats: watch::Sender<RelayStats>,
     key_presses: mpsc::Sender<(Side, Dtmf)>,
+    tap: Option<TapSink>,
 }
 
 /// What woke the task up.
@@ -183,7 +212,7 @@ async fn run(
     legs: [LegSockets; 2],
     mut stopped: oneshot::Receiver<()>,
     mut commands: mpsc::Receiver<Request<Command>>,
-    outputs: Outputs,
+    mut outputs: Outputs,
 ) -> RelayStats {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
     let [caller, agent] = &legs;
@@ -236,6 +265,11 @@ async fn run(
         while let Some(key_press) = relay.poll_dtmf() {
             // Full or closed: call control is not listening; media goes on.
             let _ = outputs.key_presses.try_send(key_press);
+        }
+        if let Some(sink) = &mut outputs.tap {
+            while let Some(frame) = relay.poll_tap() {
+                sink(frame.side, frame.at, &frame.pcm);
+            }
         }
         if now >= next_publish {
             next_publish = now + STATS_INTERVAL;

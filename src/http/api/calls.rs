@@ -1,17 +1,19 @@
 //! Call detail records: `GET /api/v1/calls` (newest first, filtered by DID,
-//! paged with `before`) and `GET /api/v1/calls/{id}` (the call and its legs).
+//! paged with `before`), `GET /api/v1/calls/{id}` (the call, its legs and
+//! recordings) and `GET /api/v1/recordings/{id}` (the WAV file).
 //! The admin token sees every tenant's calls; a user token its tenant's.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
-use crate::store::{Call, CallFilter, CallLeg, StoreError};
+use crate::store::{Call, CallFilter, CallLeg, Recording, StoreError};
 
 /// Calls per page when `limit` is not given, and the most a page may hold.
 const DEFAULT_LIMIT: i64 = 50;
@@ -30,12 +32,14 @@ pub struct CallQuery {
     pub limit: Option<String>,
 }
 
-/// A call with its legs.
+/// A call with its legs and recordings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallDetail {
     #[serde(flatten)]
     pub call: Call,
     pub legs: Vec<CallLeg>,
+    /// Download each with `GET /api/v1/recordings/{id}`.
+    pub recordings: Vec<Recording>,
 }
 
 /// The calls the caller may see, newest first.
@@ -85,8 +89,56 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CallDetail>, Problem> {
+    let call = visible_call(&state, &caller, &id).await?;
+    let legs = state.store.call_legs(&call.id).await?;
+    let recordings = state.store.recordings_of_call(&call.id).await?;
+    Ok(Json(CallDetail {
+        call,
+        legs,
+        recordings,
+    }))
+}
+
+/// A call's stereo WAV recording (caller left, callee right).
+#[utoipa::path(get, path = "/api/v1/recordings/{id}", tag = "calls", security(("bearer" = [])),
+    params(("id" = String, Path, description = "recording id")),
+    responses((status = 200, content_type = "audio/wav"), (status = 404, body = Problem)))]
+pub async fn recording(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let not_found = || Problem::not_found(format!("no recording `{id}`"));
+    let recording = match state.store.recording(&id).await {
+        Ok(recording) => recording,
+        Err(StoreError::NotFound { .. }) => return Err(not_found()),
+        Err(error) => return Err(error.into()),
+    };
+    visible_call(&state, &caller, &recording.call_id)
+        .await
+        .map_err(|_| not_found())?;
+    let data_dir = state.data_dir.clone();
+    let path = std::path::PathBuf::from(&recording.path);
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut file = kefu_recordings::open_for_read(&data_dir, &path)?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(bytes)
+    })
+    .await
+    .map_err(|error| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?
+    .map_err(|error| {
+        tracing::warn!(%error, recording = %id, "cannot read a recording");
+        Problem::new(StatusCode::GONE, "the recording's file is no longer there")
+    })?;
+    Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
+}
+
+/// The call with this id, if the caller may see it (404 otherwise, so ids
+/// of other tenants' calls do not leak).
+async fn visible_call(state: &AppState, caller: &Caller, id: &str) -> Result<Call, Problem> {
     let not_found = || Problem::not_found(format!("no call `{id}`"));
-    let call = match state.store.call(&id).await {
+    let call = match state.store.call(id).await {
         Ok(call) => call,
         Err(StoreError::NotFound { .. }) => return Err(not_found()),
         Err(error) => return Err(error.into()),
@@ -95,11 +147,7 @@ pub async fn get(
         Some(tenant_id) => caller.may_read(tenant_id),
         None => matches!(caller, Caller::Admin),
     };
-    if !visible {
-        return Err(not_found());
-    }
-    let legs = state.store.call_legs(&call.id).await?;
-    Ok(Json(CallDetail { call, legs }))
+    if visible { Ok(call) } else { Err(not_found()) }
 }
 
 fn number(text: &str) -> Option<i64> {
