@@ -35,7 +35,8 @@
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
 //! pairs from the configured range and one socket task per relayed call or
-//! endpoint.
+//! endpoint. [`prompt`]'s cache and text to speech read files and run
+//! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
 pub mod driver;
 pub mod dtmf;
