@@ -332,6 +332,25 @@ mod tests {
         assert_eq!(decoder.decode(None).expect("concealment").len(), 160);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Packets come from the network: whatever the bytes, decoding gives
+        /// samples or an error, never a panic, and never more than 120 ms.
+        #[test]
+        fn arbitrary_packets_decode_or_fail_without_panicking(
+            packet in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            narrowband in proptest::prelude::any::<bool>(),
+        ) {
+            let rate = if narrowband { SampleRate::NARROWBAND } else { OPUS_RATE };
+            let mut decoder = OpusDecoder::new(rate).expect("decoder");
+            if let Ok(samples) = decoder.decode(Some(&packet)) {
+                proptest::prop_assert!(samples.len() <= rate.samples_in(std::time::Duration::from_millis(120)));
+            }
+            proptest::prop_assert_eq!(decoder.decode(None).expect("concealment").len() % rate.frame_len(), 0);
+        }
+    }
+
     #[test]
     fn frames_of_the_wrong_length_are_refused() {
         let mut encoder = OpusEncoder::new(OPUS_RATE, OpusConfig::default()).expect("encoder");

@@ -15,6 +15,8 @@
 //! go through our own chunk loop rather than rubato's `process_all`, which in
 //! 4.0 moves only part of the output when it trims the filter delay. Samples
 //! are converted to `f32` for the filter and rounded back with saturation.
+//! The filter's phase table is sized to the ratio (`MAX_EXACT_PHASES`),
+//! so a converter costs little to make: one per leg and per prompt load.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -32,12 +34,13 @@ const CLIP_CHUNK: usize = 1_024;
 /// Filter length in samples of the lower rate; longer filters cut closer to
 /// the Nyquist frequency at a higher CPU cost.
 const SINC_LEN: usize = 64;
-/// Filter phases tabulated per input sample. A multiple of 2, 3 and 6, so
-/// that between 8, 16 and 48 kHz every output sample falls exactly on a
-/// tabulated phase and the nearest one is the exact one (half the work of
-/// interpolating between two); for other ratios the phase is off by at most
-/// 1/768 of a sample.
-const OVERSAMPLING: usize = 384;
+/// Most filter phases tabulated for an exact conversion. Between two rates
+/// whose ratio reduces to `p/q`, output samples fall on `q` distinct
+/// positions between input samples (6 from 8 to 48 kHz, 1 from 48 to 8 kHz,
+/// 160 from 22.05 to 8 kHz): with that many phases tabulated the nearest one
+/// is the exact one, which is also half the work of interpolating between
+/// two. Odder ratios interpolate linearly between 256 phases.
+const MAX_EXACT_PHASES: u32 = 1_024;
 /// Zeros a [`FrameResampler`] keeps in hand beyond the start-up shortfall,
 /// so that a chunk one sample short of a frame never leaves it without a
 /// full frame to give.
@@ -61,13 +64,26 @@ fn sinc_resampler(from: SampleRate, to: SampleRate, chunk: usize) -> Async<f32> 
     // The filter spans SINC_LEN samples of the lower rate, which is
     // SINC_LEN × from/to input samples when going down.
     let downsampling = from.hz().div_ceil(to.hz()).max(1) as usize;
+    let phases = to.hz() / gcd(from.hz(), to.hz());
+    let (oversampling, interpolation) = if phases <= MAX_EXACT_PHASES {
+        (phases as usize, SincInterpolationType::Nearest)
+    } else {
+        (256, SincInterpolationType::Linear)
+    };
     let parameters =
         SincInterpolationParameters::new(SINC_LEN * downsampling, WindowFunction::BlackmanHarris2)
-            .oversampling_factor(OVERSAMPLING)
-            .interpolation(SincInterpolationType::Nearest);
+            .oversampling_factor(oversampling)
+            .interpolation(interpolation);
     let ratio = f64::from(to.hz()) / f64::from(from.hz());
     Async::<f32>::new_sinc(ratio, 1.0, &parameters, chunk, 1, FixedAsync::Input)
         .expect("rubato accepts any positive ratio, a relative range of 1 and a non-zero chunk")
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// The whole of `samples`, recorded at `from`, at the rate `to`. The output
@@ -443,6 +459,22 @@ mod tests {
                     "{from:?} -> {to:?} grew"
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_clip_at_any_accepted_rate_has_the_exact_converted_length(
+            samples in proptest::collection::vec(proptest::prelude::any::<i16>(), 0..3_000),
+            from in proptest::sample::select(vec![8_000, 11_025, 16_000, 22_050, 44_100, 48_000]),
+            to in proptest::sample::select(vec![8_000, 16_000, 48_000]),
+        ) {
+            let (from, to) = (SampleRate::new(from).expect("non-zero"), SampleRate::new(to).expect("non-zero"));
+            let out = resample(&samples, from, to);
+            let expected = (samples.len() as u64 * u64::from(to.hz())).div_ceil(u64::from(from.hz()));
+            proptest::prop_assert_eq!(out.len() as u64, expected);
         }
     }
 

@@ -195,6 +195,7 @@ impl Tts {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
     use super::*;
@@ -280,11 +281,7 @@ mod tests {
             ),
         )
         .expect("script");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .expect("chmod");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let tts = Tts::new(dir.path()).with_program(&script);
         let paths: Vec<PathBuf> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..4)
