@@ -265,6 +265,11 @@ mod tests {
         assert_spoken(&prompt, Duration::from_secs(2), Duration::from_secs(8));
         // The same text in another voice is another rendering.
         assert_ne!(tts.wav_path("cmn", text), tts.wav_path("en", text));
+        // An IVR `say` with `language = "zh"` gets Mandarin, not Cantonese.
+        let zh = tts
+            .prompt(&cache, "zh", text, SampleRate::WIDEBAND)
+            .expect("rendered");
+        assert_eq!(zh.samples(), prompt.samples());
     }
 
     #[test]
