@@ -58,8 +58,8 @@ pub struct OpusConfig {
 }
 
 impl Default for OpusConfig {
-    /// 24 kbit/s (fullband speech), complexity 5: about a quarter of the CPU of
-    /// complexity 10 for a difference in speech quality few callers hear. No
+    /// 24 kbit/s (fullband speech), complexity 5 (half way between the
+    /// cheapest and the best; the cost per frame is in `bench/README.md`), no
     /// in-band FEC.
     fn default() -> Self {
         Self {
