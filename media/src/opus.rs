@@ -1,6 +1,7 @@
 //! The Opus codec (RFC 6716, RTP payload RFC 7587) for 20 ms mono frames:
 //! [`OpusEncoder`] and [`OpusDecoder`], with packet-loss concealment when a
-//! packet is missing.
+//! packet is missing and recovery from in-band FEC when the next one carries
+//! it.
 //!
 //! The codec itself is libopus, linked dynamically through `audiopus`
 //! (Debian's `libopus-dev` at build time, `libopus0` at run time). It always
@@ -19,8 +20,8 @@ use crate::resample::{FrameResampler, ResampleError};
 /// Opus' codec and RTP clock rate.
 pub const OPUS_RATE: SampleRate = SampleRate::FULLBAND;
 
-/// Largest Opus packet (RFC 6716 §3.4: 1275 bytes per frame, 3 frames of 20 ms
-/// at most in 60 ms), rounded up.
+/// Room for any packet the encoder makes: one 20 ms frame never exceeds
+/// 1275 bytes (RFC 6716 §3.4); 4000 is what libopus' documentation advises.
 const MAX_PACKET_BYTES: usize = 4_000;
 /// Longest audio one packet can carry: 120 ms at 48 kHz.
 const MAX_PACKET_SAMPLES: usize = 5_760;
