@@ -1,10 +1,11 @@
 //! Hot paths of the media engine, per 20 ms frame at 8 kHz: G.711 decode and
-//! encode, a three-party hear-matrix mix, in-band DTMF detection, and one
-//! packet through the relay fast path (parse, source check, receive
-//! statistics, rewrite; no sockets), the endpoint's echo of one packet and
-//! playback of one frame (G.711 encoding, packet building, rewrite); and per
-//! call, SDP offer/answer of a Linphone audio+video offer (parse, negotiate,
-//! write the answer).
+//! encode, Opus encode and decode (at 48 kHz, and at 8 kHz through the
+//! resampler), the 8 → 48 kHz frame resampler, a three-party hear-matrix mix,
+//! in-band DTMF detection, and one packet through the relay fast path (parse,
+//! source check, receive statistics, rewrite; no sockets), the endpoint's echo
+//! of one packet and playback of one frame (G.711 encoding, packet building,
+//! rewrite); and per call, SDP offer/answer of a Linphone audio+video offer
+//! (parse, negotiate, write the answer).
 //! Run with `cargo bench -p kefu-media -- --quick`.
 
 use std::hint::black_box;
@@ -17,8 +18,10 @@ use kefu_media::dtmf::inband::InbandDtmfDetector;
 use kefu_media::endpoint::{Endpoint, EndpointConfig};
 use kefu_media::g711::G711;
 use kefu_media::mixer::{Mixer, SupervisorMode};
+use kefu_media::opus::{OPUS_RATE, OpusConfig, OpusDecoder, OpusEncoder};
 use kefu_media::pcm::SampleRate;
 use kefu_media::relay::{PayloadMap, Relay, RelayConfig, Side};
+use kefu_media::resample::FrameResampler;
 use kefu_media::rtp::leg::LegConfig;
 use kefu_media::rtp::packet::{Rewrite, RtpHeader, rewrite_header};
 use kefu_media::sdp::{Codec, SessionDescription, answer, negotiate};
@@ -40,6 +43,36 @@ fn g711(c: &mut Criterion) {
     });
     c.bench_function("g711 pcmu encode 20 ms", |b| {
         b.iter(|| G711::Pcmu.encode_into(black_box(&pcm), &mut encoded))
+    });
+}
+
+fn opus(c: &mut Criterion) {
+    for rate in [OPUS_RATE, RATE] {
+        let mut generator = ToneGenerator::new(TonePlan::steady(&[440.0], -12.0), rate);
+        let mut encoder = OpusEncoder::new(rate, OpusConfig::default()).expect("libopus");
+        let mut decoder = OpusDecoder::new(rate).expect("libopus");
+        let frame = generator.next_frame();
+        let mut packet = Vec::new();
+        let mut decoded = Vec::with_capacity(OPUS_RATE.frame_len());
+        c.bench_function(&format!("opus encode 20 ms at {} Hz", rate.hz()), |b| {
+            b.iter(|| encoder.encode_into(black_box(&frame), &mut packet))
+        });
+        encoder.encode_into(&frame, &mut packet).expect("encodes");
+        c.bench_function(&format!("opus decode 20 ms at {} Hz", rate.hz()), |b| {
+            b.iter(|| {
+                decoded.clear();
+                decoder.decode_into(Some(black_box(&packet)), &mut decoded)
+            })
+        });
+    }
+}
+
+fn resampler(c: &mut Criterion) {
+    let frame = frame_of(440.0);
+    let mut up = FrameResampler::new(RATE, OPUS_RATE).expect("8 to 48 kHz");
+    let mut wide = Vec::with_capacity(OPUS_RATE.frame_len());
+    c.bench_function("resample 20 ms 8 -> 48 kHz", |b| {
+        b.iter(|| up.process_into(black_box(&frame), &mut wide))
     });
 }
 
@@ -168,5 +201,15 @@ fn sdp(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, mixer, inband_dtmf, relay, endpoint, sdp);
+criterion_group!(
+    benches,
+    g711,
+    opus,
+    resampler,
+    mixer,
+    inband_dtmf,
+    relay,
+    endpoint,
+    sdp
+);
 criterion_main!(benches);

@@ -12,8 +12,8 @@
 //! - [`pcm`]: units ([`pcm::SampleRate`], the 20 ms frame);
 //! - [`g711`]: µ-law and A-law codecs;
 //! - [`resample`]: sample-rate conversion of whole clips and of 20 ms frames;
-//! - [`opus`]: the Opus codec (libopus) with loss concealment, at 48 kHz or
-//!   through the resampler at 8 or 16 kHz;
+//! - [`opus`]: the Opus codec (libopus) with loss concealment and in-band
+//!   FEC, at 48 kHz or through the resampler at 8 or 16 kHz;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`prompt`]: WAV prompts converted once to the leg's rate and cached,
@@ -35,7 +35,8 @@
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
 //! pairs from the configured range and one socket task per relayed call or
-//! endpoint.
+//! endpoint. [`prompt`]'s cache and text to speech read files and run
+//! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
 pub mod driver;
 pub mod dtmf;

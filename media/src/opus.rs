@@ -1,6 +1,7 @@
 //! The Opus codec (RFC 6716, RTP payload RFC 7587) for 20 ms mono frames:
 //! [`OpusEncoder`] and [`OpusDecoder`], with packet-loss concealment when a
-//! packet is missing.
+//! packet is missing and recovery from in-band FEC when the next one carries
+//! it.
 //!
 //! The codec itself is libopus, linked dynamically through `audiopus`
 //! (Debian's `libopus-dev` at build time, `libopus0` at run time). It always
@@ -19,8 +20,8 @@ use crate::resample::{FrameResampler, ResampleError};
 /// Opus' codec and RTP clock rate.
 pub const OPUS_RATE: SampleRate = SampleRate::FULLBAND;
 
-/// Largest Opus packet (RFC 6716 §3.4: 1275 bytes per frame, 3 frames of 20 ms
-/// at most in 60 ms), rounded up.
+/// Room for any packet the encoder makes: one 20 ms frame never exceeds
+/// 1275 bytes (RFC 6716 §3.4); 4000 is what libopus' documentation advises.
 const MAX_PACKET_BYTES: usize = 4_000;
 /// Longest audio one packet can carry: 120 ms at 48 kHz.
 const MAX_PACKET_SAMPLES: usize = 5_760;
@@ -49,15 +50,23 @@ pub struct OpusConfig {
     pub bitrate_bps: i32,
     /// CPU spent per frame for quality, 0 (cheapest) to 10.
     pub complexity: u8,
+    /// Packet loss the encoder prepares for, in percent: above 0, each
+    /// packet also carries a coarse copy of the previous frame (in-band FEC,
+    /// RFC 6716 §2.1.7), which [`OpusDecoder::recover_into`] uses when that
+    /// frame is lost. Turn it on when the peer's SDP says `useinbandfec=1`
+    /// (RFC 7587); it costs bitrate.
+    pub expected_loss_percent: u8,
 }
 
 impl Default for OpusConfig {
-    /// 24 kbit/s (fullband speech), complexity 5: about a quarter of the CPU of
-    /// complexity 10 for a difference in speech quality few callers hear.
+    /// 24 kbit/s (fullband speech), complexity 5 (half way between the
+    /// cheapest and the best; the cost per frame is in `bench/README.md`), no
+    /// in-band FEC.
     fn default() -> Self {
         Self {
             bitrate_bps: 24_000,
             complexity: 5,
+            expected_loss_percent: 0,
         }
     }
 }
@@ -90,6 +99,12 @@ impl OpusEncoder {
         encoder
             .set_signal(Signal::Voice)
             .map_err(|error| OpusError::Setting("signal", error))?;
+        encoder
+            .set_inband_fec(config.expected_loss_percent > 0)
+            .map_err(|error| OpusError::Setting("in-band FEC", error))?;
+        encoder
+            .set_packet_loss_perc(config.expected_loss_percent)
+            .map_err(|error| OpusError::Setting("expected packet loss", error))?;
         Ok(Self {
             encoder,
             resampler: adapter(rate, OPUS_RATE)?,
@@ -177,18 +192,36 @@ impl OpusDecoder {
         packet: Option<&[u8]>,
         out: &mut Vec<i16>,
     ) -> Result<(), OpusError> {
+        match packet {
+            Some(bytes) => self.run(Some(bytes), self.decoded.len(), false, out),
+            None => self.run(None, OPUS_RATE.frame_len(), false, out),
+        }
+    }
+
+    /// Recovers a lost 20 ms packet from the in-band FEC data of the packet
+    /// that followed it, `next`, and appends the samples to `out`; plain
+    /// concealment when `next` carries none. Decode `next` itself afterwards
+    /// with [`OpusDecoder::decode_into`].
+    pub fn recover_into(&mut self, next: &[u8], out: &mut Vec<i16>) -> Result<(), OpusError> {
+        self.run(Some(next), OPUS_RATE.frame_len(), true, out)
+    }
+
+    /// Decodes into at most `len` samples at 48 kHz, then converts.
+    fn run(
+        &mut self,
+        packet: Option<&[u8]>,
+        len: usize,
+        fec: bool,
+        out: &mut Vec<i16>,
+    ) -> Result<(), OpusError> {
         let packet = match packet {
             Some(bytes) => Some(Packet::try_from(bytes).map_err(OpusError::Decode)?),
             None => None,
         };
-        let len = match packet {
-            Some(_) => self.decoded.len(),
-            None => OPUS_RATE.frame_len(),
-        };
         let signals = MutSignals::try_from(&mut self.decoded[..len]).map_err(OpusError::Decode)?;
         let samples = self
             .decoder
-            .decode(packet, signals, false)
+            .decode(packet, signals, fec)
             .map_err(OpusError::Decode)?;
         let Some(resampler) = &mut self.resampler else {
             out.extend_from_slice(&self.decoded[..samples]);
@@ -303,6 +336,42 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_packet_is_recovered_from_the_next_ones_fec_data() {
+        let config = OpusConfig {
+            expected_loss_percent: 20,
+            ..OpusConfig::default()
+        };
+        let mut encoder = OpusEncoder::new(OPUS_RATE, config).expect("encoder");
+        let mut generator = ToneGenerator::new(TonePlan::steady(&[440.0], LEVEL_DBFS), OPUS_RATE);
+        let frames: Vec<Vec<i16>> = (0..30).map(|_| generator.next_frame()).collect();
+        let packets: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|frame| encoder.encode(frame).expect("encode"))
+            .collect();
+        let lost = 25;
+        let run = |recover: bool| {
+            let mut decoder = OpusDecoder::new(OPUS_RATE).expect("decoder");
+            let mut out = Vec::new();
+            for packet in &packets[..lost] {
+                decoder.decode_into(Some(packet), &mut out).expect("decode");
+            }
+            let mut missing = Vec::new();
+            if recover {
+                decoder
+                    .recover_into(&packets[lost + 1], &mut missing)
+                    .expect("recover");
+            } else {
+                decoder.decode_into(None, &mut missing).expect("conceal");
+            }
+            missing
+        };
+        let (recovered, concealed) = (run(true), run(false));
+        assert_eq!(recovered.len(), 960);
+        assert_ne!(recovered, concealed, "no FEC data was used");
+        assert_440_hz_at_level(&recovered, OPUS_RATE);
+    }
+
+    #[test]
     fn a_60_ms_packet_decodes_into_three_frames_and_a_10_ms_one_waits_for_the_next() {
         // TOC byte (RFC 6716 §3.1): config 1 is SILK narrowband 20 ms, config
         // 0 SILK narrowband 10 ms; code 3 with a count byte of 3 is three
@@ -330,6 +399,25 @@ mod tests {
             Err(OpusError::Decode(_))
         ));
         assert_eq!(decoder.decode(None).expect("concealment").len(), 160);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Packets come from the network: whatever the bytes, decoding gives
+        /// samples or an error, never a panic, and never more than 120 ms.
+        #[test]
+        fn arbitrary_packets_decode_or_fail_without_panicking(
+            packet in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            narrowband in proptest::prelude::any::<bool>(),
+        ) {
+            let rate = if narrowband { SampleRate::NARROWBAND } else { OPUS_RATE };
+            let mut decoder = OpusDecoder::new(rate).expect("decoder");
+            if let Ok(samples) = decoder.decode(Some(&packet)) {
+                proptest::prop_assert!(samples.len() <= rate.samples_in(std::time::Duration::from_millis(120)));
+            }
+            proptest::prop_assert_eq!(decoder.decode(None).expect("concealment").len() % rate.frame_len(), 0);
+        }
     }
 
     #[test]

@@ -1,15 +1,22 @@
 //! [`PromptCache`]: prompt files decoded and converted once per (file, rate)
 //! and shared between calls as `Arc<Prompt>`. A file is read again when its
 //! modification time or size changes, so an admin who replaces a prompt is
-//! heard on the next call without a restart.
+//! heard on the next call without a restart. The cache holds at most a given
+//! number of bytes of samples and forgets the least recently used prompts
+//! beyond that (texts spoken with callers' names would otherwise pile up);
+//! calls still playing a forgotten prompt keep their `Arc`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use super::{Prompt, PromptError};
 use crate::pcm::SampleRate;
+
+/// What [`PromptCache::new`] holds at most: an hour of 48 kHz audio, or six
+/// hours at 8 kHz.
+const DEFAULT_CAPACITY_BYTES: usize = 345_600_000;
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,21 +25,49 @@ struct FileStamp {
     len: u64,
 }
 
+type Key = (PathBuf, SampleRate);
+
 #[derive(Debug)]
 struct Entry {
     stamp: FileStamp,
     prompt: Arc<Prompt>,
+    /// When it was last loaded, in loads since the cache was made.
+    last_use: u64,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    by_key: HashMap<Key, Entry>,
+    bytes: usize,
+    loads: u64,
 }
 
 /// Loaded prompts by file and target rate; safe to share between threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PromptCache {
-    entries: Mutex<HashMap<(PathBuf, SampleRate), Entry>>,
+    entries: Mutex<Entries>,
+    capacity_bytes: usize,
+}
+
+impl Default for PromptCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl PromptCache {
+    /// A cache of up to an hour of 48 kHz audio (330 MiB).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_capacity_bytes(DEFAULT_CAPACITY_BYTES)
+    }
+
+    /// A cache of up to `capacity_bytes` of samples (2 bytes each); the
+    /// prompt loaded last stays even when it alone is larger.
+    pub fn with_capacity_bytes(capacity_bytes: usize) -> Self {
+        Self {
+            entries: Mutex::new(Entries::default()),
+            capacity_bytes,
+        }
     }
 
     /// The WAV file at `path` at `rate`: from the cache when the file has
@@ -49,34 +84,65 @@ impl PromptCache {
             len: metadata.len(),
         };
         let key = (path.to_path_buf(), rate);
-        if let Some(entry) = self.lock().get(&key) {
-            if entry.stamp == stamp {
-                return Ok(Arc::clone(&entry.prompt));
+        {
+            let mut entries = self.lock();
+            entries.loads += 1;
+            let now = entries.loads;
+            if let Some(entry) = entries.by_key.get_mut(&key) {
+                if entry.stamp == stamp {
+                    entry.last_use = now;
+                    return Ok(Arc::clone(&entry.prompt));
+                }
             }
         }
         let prompt = Arc::new(Prompt::from_wav_file(path, rate)?);
-        self.lock().insert(
-            key,
-            Entry {
-                stamp,
-                prompt: Arc::clone(&prompt),
-            },
-        );
+        let mut entries = self.lock();
+        entries.loads += 1;
+        let entry = Entry {
+            stamp,
+            prompt: Arc::clone(&prompt),
+            last_use: entries.loads,
+        };
+        entries.bytes += size_of_prompt(&prompt);
+        if let Some(old) = entries.by_key.insert(key.clone(), entry) {
+            entries.bytes -= size_of_prompt(&old.prompt);
+        }
+        while entries.bytes > self.capacity_bytes {
+            let oldest = entries
+                .by_key
+                .iter()
+                .filter(|(cached, _)| **cached != key)
+                .min_by_key(|(_, entry)| entry.last_use)
+                .map(|(cached, _)| cached.clone());
+            let Some(oldest) = oldest else { break };
+            if let Some(evicted) = entries.by_key.remove(&oldest) {
+                entries.bytes -= size_of_prompt(&evicted.prompt);
+            }
+        }
         Ok(prompt)
     }
 
     /// How many (file, rate) pairs are cached.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_key.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().by_key.is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(PathBuf, SampleRate), Entry>> {
+    /// Bytes of samples cached.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+fn size_of_prompt(prompt: &Prompt) -> usize {
+    std::mem::size_of_val(prompt.samples())
 }
 
 #[cfg(test)]
@@ -121,6 +187,44 @@ mod tests {
         assert_eq!(old.duration(), Duration::from_millis(500));
         assert_eq!(new.duration(), Duration::from_secs(1));
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn beyond_its_capacity_the_least_recently_used_prompt_is_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths: Vec<PathBuf> = ["a", "b", "c"]
+            .iter()
+            .map(|name| {
+                let path = dir.path().join(format!("{name}.wav"));
+                // 0.1 s at 8 kHz: 800 samples, 1600 bytes.
+                std::fs::write(&path, tone_wav(440.0, 8_000, 1, 16, 0.1)).expect("write");
+                path
+            })
+            .collect();
+        let rate = SampleRate::NARROWBAND;
+        let cache = PromptCache::with_capacity_bytes(2 * 1_600);
+        let a = cache.load(&paths[0], rate).expect("a");
+        let b = cache.load(&paths[1], rate).expect("b");
+        assert_eq!(cache.bytes(), 3_200);
+        // a is used again, so b is now the least recently used.
+        assert!(Arc::ptr_eq(&a, &cache.load(&paths[0], rate).expect("a")));
+        cache.load(&paths[2], rate).expect("c");
+        assert_eq!((cache.len(), cache.bytes()), (2, 3_200));
+        assert!(Arc::ptr_eq(&a, &cache.load(&paths[0], rate).expect("a")));
+        let b_again = cache.load(&paths[1], rate).expect("b");
+        assert!(!Arc::ptr_eq(&b, &b_again), "b was kept");
+        assert_eq!(b.samples(), b_again.samples());
+    }
+
+    #[test]
+    fn a_prompt_larger_than_the_cache_is_still_given_and_kept_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("long.wav");
+        std::fs::write(&path, tone_wav(440.0, 8_000, 1, 16, 1.0)).expect("write");
+        let cache = PromptCache::with_capacity_bytes(100);
+        let prompt = cache.load(&path, SampleRate::NARROWBAND).expect("loads");
+        assert_eq!(prompt.samples().len(), 8_000);
+        assert_eq!((cache.len(), cache.bytes()), (1, 16_000));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod tts;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use cache::PromptCache;
@@ -70,13 +71,16 @@ pub enum PromptError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
     rate: SampleRate,
-    samples: Vec<i16>,
+    samples: Arc<[i16]>,
 }
 
 impl Prompt {
     /// A prompt of `samples` recorded at `rate`.
     pub fn new(samples: Vec<i16>, rate: SampleRate) -> Self {
-        Self { rate, samples }
+        Self {
+            rate,
+            samples: samples.into(),
+        }
     }
 
     /// Reads a WAV file from `wav` — 16-bit integer samples, mono or stereo
@@ -151,7 +155,7 @@ impl Prompt {
         }
         Ok(Self {
             rate,
-            samples: resample(&mono, source_rate, rate),
+            samples: resample(&mono, source_rate, rate).into(),
         })
     }
 
@@ -172,7 +176,7 @@ impl Prompt {
     pub fn to_rate(&self, rate: SampleRate) -> Self {
         Self {
             rate,
-            samples: resample(&self.samples, self.rate, rate),
+            samples: resample(&self.samples, self.rate, rate).into(),
         }
     }
 
@@ -182,6 +186,12 @@ impl Prompt {
 
     pub fn samples(&self) -> &[i16] {
         &self.samples
+    }
+
+    /// The samples as a shared clip, without copying them: what
+    /// [`crate::endpoint::Endpoint::play`] takes (at 8 kHz).
+    pub fn clip(&self) -> Arc<[i16]> {
+        Arc::clone(&self.samples)
     }
 
     pub fn duration(&self) -> Duration {
@@ -334,5 +344,13 @@ mod tests {
         let full = prompt.to_rate(SampleRate::FULLBAND);
         assert_eq!(full.samples().len(), 9_600);
         assert_eq!(full.duration(), prompt.duration());
+    }
+
+    #[test]
+    fn a_prompt_hands_out_its_samples_as_a_shared_clip() {
+        let prompt = Prompt::new(vec![1, 2, 3], NARROW);
+        let (first, second) = (prompt.clip(), prompt.clip());
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(&*first, prompt.samples());
     }
 }

@@ -129,10 +129,16 @@ impl Tts {
                 self.run(voice, text, &path)
             }
         };
-        self.rendering
+        let mut rendering = self
+            .rendering
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&path);
+            .unwrap_or_else(PoisonError::into_inner);
+        // The last one out forgets the lock (the map and this one hold it);
+        // a request still waiting keeps it, so requests never run in parallel.
+        if Arc::strong_count(&lock) == 2 {
+            rendering.remove(&path);
+        }
+        drop(rendering);
         result.map(|()| path)
     }
 
@@ -195,6 +201,7 @@ impl Tts {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
     use super::*;
@@ -264,6 +271,11 @@ mod tests {
         assert_spoken(&prompt, Duration::from_secs(2), Duration::from_secs(8));
         // The same text in another voice is another rendering.
         assert_ne!(tts.wav_path("cmn", text), tts.wav_path("en", text));
+        // An IVR `say` with `language = "zh"` gets Mandarin, not Cantonese.
+        let zh = tts
+            .prompt(&cache, "zh", text, SampleRate::WIDEBAND)
+            .expect("rendered");
+        assert_eq!(zh.samples(), prompt.samples());
     }
 
     #[test]
@@ -280,11 +292,7 @@ mod tests {
             ),
         )
         .expect("script");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .expect("chmod");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let tts = Tts::new(dir.path()).with_program(&script);
         let paths: Vec<PathBuf> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..4)
@@ -305,6 +313,54 @@ mod tests {
             .expect("dir")
             .count();
         assert_eq!(leftovers, 1, "temporary files left behind");
+        assert!(
+            tts.rendering.lock().expect("lock").is_empty(),
+            "a lock was kept"
+        );
+    }
+
+    #[test]
+    fn requests_after_a_failed_rendering_retry_one_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (runs, busy) = (dir.path().join("runs"), dir.path().join("busy"));
+        // Fails every time; notes when it finds another run still going.
+        let script = dir.path().join("failing-espeak");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nmkdir '{busy}' 2>/dev/null || echo overlap >> '{runs}'\n\
+                 echo run >> '{runs}'\nsleep 0.2\nrmdir '{busy}'\n\
+                 echo 'synthesis failed' >&2\nexit 1\n",
+                busy = busy.display(),
+                runs = runs.display()
+            ),
+        )
+        .expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let tts = Tts::new(dir.path()).with_program(&script);
+        // The second request waits for the first; the third arrives while
+        // the second is running, the fourth while the third waits.
+        let arrivals_ms = [0, 50, 250, 300];
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = arrivals_ms
+                .iter()
+                .map(|&ms| {
+                    let tts = &tts;
+                    scope.spawn(move || {
+                        std::thread::sleep(Duration::from_millis(ms));
+                        tts.render("en", "Please hold.")
+                    })
+                })
+                .collect();
+            for handle in handles {
+                let error = handle.join().expect("thread").expect_err("fails");
+                assert!(error.to_string().contains("synthesis failed"), "{error}");
+            }
+        });
+        let log = std::fs::read_to_string(&runs).expect("runs");
+        assert_eq!(log.lines().filter(|line| *line == "run").count(), 4);
+        assert!(!log.contains("overlap"), "two renderings ran at once");
+        assert!(tts.rendering.lock().expect("lock").is_empty());
     }
 
     #[test]
