@@ -8,10 +8,10 @@
 //!   to the peer packet for packet, undecoded (any codec, telephone-events
 //!   too), on our SSRC with our sequence numbers and timestamps.
 //! - **Playback** ([`Endpoint::play`]): 8 kHz mono clips, queued one after
-//!   the other, leave as 20 ms frames of the negotiated G.711 law, one frame
-//!   every 20 ms ([`Endpoint::poll_timeout`] says when the next is due), the
-//!   first of a talkspurt with the marker bit; the last frame is padded with
-//!   silence. When the queue runs dry, [`EndpointEvent::PlaybackFinished`] is
+//!   the other in a [`crate::prompt::Player`] that cuts them into 20 ms
+//!   frames, leave in the negotiated G.711 law, one frame every 20 ms
+//!   ([`Endpoint::poll_timeout`] says when the next is due), the first of a
+//!   talkspurt with the marker bit; the last frame is padded with silence. When the queue runs dry, [`EndpointEvent::PlaybackFinished`] is
 //!   reported and nothing is sent until the next clip (no comfort noise).
 //!   While echo is on, playback is paused where it stands. Frames that are
 //!   late are sent in a burst, keeping their timestamps, so the stream stays
@@ -41,6 +41,7 @@ use crate::dtmf::Dtmf;
 use crate::dtmf::inband::InbandDtmfDetector;
 use crate::g711::G711;
 use crate::pcm::{FRAME_DURATION, SampleRate};
+use crate::prompt::{Playable, Player, Prompt};
 use crate::rtp::leg::{Accepted, LegConfig, LegStats, Rejected, RtpLeg, Transmit};
 use crate::rtp::packet::{RtpHeader, RtpPacket, is_rtcp};
 
@@ -86,12 +87,11 @@ enum Pacing {
     Talkspurt { next_frame: Instant },
 }
 
-/// The queue of clips and where playback stands in it.
-#[derive(Debug, Clone)]
+/// What plays and when its frames go out.
+#[derive(Debug)]
 struct Playback {
-    clips: VecDeque<Arc<[i16]>>,
-    /// Samples of the front clip already sent.
-    offset: usize,
+    /// The queue of clips, cut into frames.
+    player: Player,
     pacing: Pacing,
     /// When the last frame sent ends: a new talkspurt starts no earlier,
     /// so its timestamps are past the last one's.
@@ -102,37 +102,17 @@ struct Playback {
 }
 
 impl Playback {
-    /// Copies the next queued samples into `frame`, silence after the last;
-    /// returns how many queued samples it took.
-    fn fill(&mut self, frame: &mut [i16]) -> usize {
-        let mut filled = 0;
-        while filled < frame.len() {
-            let Some(clip) = self.clips.front() else {
-                break;
-            };
-            let rest = clip.get(self.offset..).unwrap_or_default();
-            let take = rest.len().min(frame.len() - filled);
-            frame[filled..filled + take].copy_from_slice(&rest[..take]);
-            filled += take;
-            self.offset += take;
-            if self.offset >= clip.len() {
-                self.clips.pop_front();
-                self.offset = 0;
-            }
-        }
-        frame[filled..].fill(0);
-        filled
-    }
-
+    /// Empties the queue; the endpoint reports the end of playback itself,
+    /// so the player's per-clip events are let go.
     fn clear(&mut self) {
-        self.clips.clear();
-        self.offset = 0;
+        self.player.stop();
+        while self.player.poll_event().is_some() {}
         self.pacing = Pacing::Idle;
     }
 }
 
 /// A call leg that ends in kefu; see the module doc.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Endpoint {
     leg: RtpLeg,
     codec: G711,
@@ -173,8 +153,7 @@ impl Endpoint {
             inband,
             echo: false,
             playback: Playback {
-                clips: VecDeque::new(),
-                offset: 0,
+                player: Player::new(clock_rate),
                 pacing: Pacing::Idle,
                 silence_from: now,
                 sequence: 0,
@@ -183,7 +162,7 @@ impl Endpoint {
             latest: now,
             rtp_out: VecDeque::new(),
             events: VecDeque::new(),
-            frame: vec![0; clock_rate.frame_len()],
+            frame: Vec::with_capacity(clock_rate.frame_len()),
             encoded: Vec::with_capacity(clock_rate.frame_len()),
             decoded: Vec::with_capacity(clock_rate.frame_len()),
         }
@@ -274,7 +253,10 @@ impl Endpoint {
     /// Frames due before the peer's address is known are lost (and counted
     /// as unroutable): a prompt is played in time, not stored.
     pub fn play(&mut self, clip: Arc<[i16]>) {
-        self.playback.clips.push_back(clip);
+        let prompt = Prompt::new(clip.to_vec(), SampleRate::NARROWBAND);
+        self.playback
+            .player
+            .enqueue(Playable::Prompt(Arc::new(prompt)));
         if self.playback.pacing == Pacing::Idle {
             self.playback.pacing = Pacing::Starting;
         }
@@ -350,7 +332,7 @@ impl Endpoint {
                 }
                 Pacing::Starting | Pacing::Talkspurt { .. } => (now, true),
             };
-            if self.send_frame(due, marker) && !self.playback.clips.is_empty() {
+            if self.send_frame(due, marker) && self.playback.player.is_playing() {
                 self.playback.pacing = Pacing::Talkspurt {
                     next_frame: due + FRAME_DURATION,
                 };
@@ -365,7 +347,9 @@ impl Endpoint {
     /// Sends the next frame of the queue as due at `due`; false if the
     /// queue held no audio.
     fn send_frame(&mut self, due: Instant, marker: bool) -> bool {
-        if self.playback.fill(&mut self.frame) == 0 {
+        let playing = self.playback.player.next_frame_into(&mut self.frame);
+        while self.playback.player.poll_event().is_some() {}
+        if !playing {
             return false;
         }
         self.codec.encode_into(&self.frame, &mut self.encoded);

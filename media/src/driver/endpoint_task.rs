@@ -33,7 +33,8 @@ use super::ports::PortPair;
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
 use crate::rtp::leg::LegStats;
 
-/// Events kept for call control; more are dropped rather than stall media.
+/// Events kept for call control; more are dropped rather than stall media
+/// (the figure is in [`EndpointHandle::next_event`]'s doc).
 const EVENT_QUEUE: usize = 32;
 /// Call-control commands waiting for the task.
 const COMMAND_QUEUE: usize = 8;
@@ -98,6 +99,8 @@ impl EndpointHandle {
     }
 
     /// The next key press or end of playback; None once the task has ended.
+    /// Read events as they come: beyond 32 unread ones, new events are
+    /// dropped rather than stall the media.
     pub async fn next_event(&mut self) -> Option<EndpointEvent> {
         self.events.recv().await
     }
