@@ -295,7 +295,7 @@ impl FlowRun<'_> {
         let endpoint = session.as_ref().and_then(Session::endpoint);
         let played = match (prompt, endpoint) {
             (Ok(prompt), Some(endpoint)) => {
-                endpoint.play(Arc::from(prompt.samples())).await.is_ok()
+                endpoint.play(prompt.clip()).await.is_ok()
             }
             (Err(why), _) => {
                 tracing::warn!(%why, "prompt skipped");
