@@ -198,6 +198,7 @@ pub fn cases() -> Vec<Case> {
         both("tel: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS tel:+4930123"), Status(416)),
         both("empty sip: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS sip:"), Status(400)),
         both("RFC 4475 badvers: SIP/7.0 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 SIP/7.0\r\n"), Status(505)),
+        both("a lower-case SIP version (allowed)", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 sip/2.0\r\n"), Status(200)),
         both("HTTP/1.1 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 HTTP/1.1\r\n"), Nothing),
         // Max-Forwards.
         both("Max-Forwards not a number", options("Max-Forwards: 70", "Max-Forwards: seventy"), Status(400)),

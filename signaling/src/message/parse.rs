@@ -578,6 +578,19 @@ mod tests {
     }
 
     #[test]
+    fn the_sip_version_is_read_in_any_case() {
+        let lower =
+            String::from_utf8_lossy(corpus::OPTIONS).replacen("SIP/2.0\r\n", "sip/2.0\r\n", 1);
+        assert_eq!(request(lower.as_bytes()).method, Method::Options);
+        let response =
+            String::from_utf8_lossy(corpus::RESPONSE_180).replacen("SIP/2.0 180", "Sip/2.0 180", 1);
+        assert!(matches!(
+            parse_message(response.as_bytes()),
+            Ok(SipMessage::Response(_))
+        ));
+    }
+
+    #[test]
     fn a_request_with_an_unreadable_header_keeps_what_an_answer_needs() {
         let no_colon = String::from_utf8_lossy(corpus::OPTIONS).replacen("Accept:", "Accept", 1);
         match parse_message(no_colon.as_bytes()) {
