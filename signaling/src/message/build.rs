@@ -63,18 +63,26 @@ pub fn add_to_tag(response: &mut Response, tag: &str) {
 /// backslashes, so that it cannot end the header or the quoted string.
 pub fn error_response(request: &Request, error: &RequestError) -> Response {
     let mut response = response_to(request, error.status_code(), &error.reason_phrase());
-    let text = printable(&error.to_string())
-        .replace('"', "'")
-        .replace('\\', "/");
-    response.headers.push(Header::Warning(Warning::new(format!(
-        "399 {WARN_AGENT} \"{text}\""
-    ))));
+    response.headers.push(warning(&error.to_string()));
     if let RequestError::UnsupportedExtensions(tags) = error {
         response
             .headers
             .push(Header::Unsupported(Unsupported::new(tags.join(", "))));
     }
     response
+}
+
+/// A `Warning: 399 kefu "…"` header (RFC 3261 §20.43) saying `text`, made safe
+/// to quote: control characters become spaces, `"` and `\\` are replaced, and it
+/// is cut at 200 characters.
+pub fn warning(text: &str) -> Header {
+    let text: String = printable(text)
+        .replace('"', "'")
+        .replace('\\', "/")
+        .chars()
+        .take(200)
+        .collect();
+    Header::Warning(Warning::new(format!("399 {WARN_AGENT} \"{text}\"")))
 }
 
 /// The ACK a client INVITE transaction sends for a non-2xx final response

@@ -168,7 +168,7 @@ pub fn cases() -> Vec<Case> {
         // Bytes that are not text.
         both("NUL inside Call-ID", options("Call-ID: malformed", "Call-ID: mal\0formed"), Status(400)),
         both("invalid UTF-8 in From", replace(OPTIONS.as_bytes(), b"From: <sip:probe", b"From: \xff\xfe<sip:probe"), Nothing),
-        both("invalid UTF-8 in the Request-URI", replace(OPTIONS.as_bytes(), b"sip:kefu@127.0.0.1 SIP", b"sip:k\xc3\x28fu@127.0.0.1 SIP"), Nothing),
+        both("invalid UTF-8 in the Request-URI", replace(OPTIONS.as_bytes(), b"sip:kefu@127.0.0.1 SIP", b"sip:k\xc3\x28fu@127.0.0.1 SIP"), Status(400)),
         // Mandatory headers missing.
         both("missing Call-ID", options("Call-ID: malformed-{n}@127.0.0.1\r\n", ""), Status(400)),
         both("missing CSeq", options("CSeq: 1 OPTIONS\r\n", ""), Status(400)),
@@ -196,8 +196,9 @@ pub fn cases() -> Vec<Case> {
         // Request-URI and version.
         both("RFC 4475 unkscm: unknown Request-URI scheme", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS nobodyKnowsThisScheme:totallyopaquecontent"), Status(416)),
         both("tel: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS tel:+4930123"), Status(416)),
-        both("empty sip: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS sip:"), Nothing),
+        both("empty sip: Request-URI", options("OPTIONS sip:kefu@127.0.0.1", "OPTIONS sip:"), Status(400)),
         both("RFC 4475 badvers: SIP/7.0 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 SIP/7.0\r\n"), Status(505)),
+        both("a lower-case SIP version (allowed)", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 sip/2.0\r\n"), Status(200)),
         both("HTTP/1.1 request", options("127.0.0.1 SIP/2.0\r\n", "127.0.0.1 HTTP/1.1\r\n"), Nothing),
         // Max-Forwards.
         both("Max-Forwards not a number", options("Max-Forwards: 70", "Max-Forwards: seventy"), Status(400)),
@@ -213,7 +214,7 @@ pub fn cases() -> Vec<Case> {
         both("Content-Length shorter than the body", options("Content-Length: 0\r\n\r\n", "Content-Length: 0\r\n\r\ntrailing junk"), Status(200)),
         case("no Content-Length (mandatory on streams)", options("Content-Length: 0\r\n", ""), Status(200), Status(400)),
         // Lines and folding.
-        both("a header line without a colon", options("Accept: application/sdp\r\n", "this line has no colon\r\n"), Nothing),
+        both("a header line without a colon", options("Accept: application/sdp\r\n", "this line has no colon\r\n"), Status(400)),
         both("a folded header (allowed)", options("Accept: application/sdp\r\n", "Subject: a subject\r\n  folded onto a second line\r\n"), Status(200)),
         both("header name with spaces before the colon (allowed)", options("Accept:", "Accept   :"), Status(200)),
         both("an unknown header with a strange value (ignored)", options("Accept:", "X-Strange: ;;,,;;<<>>\"\r\nAccept:"), Status(200)),

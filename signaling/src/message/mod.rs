@@ -21,6 +21,7 @@ mod never_panics;
 
 pub use build::{
     ack_for_non_2xx, add_to_tag, cancel_for, error_response, response_to, response_to_headers,
+    warning,
 };
 pub use encode::{encode, encode_request, encode_response};
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, parse_message};

@@ -8,7 +8,9 @@
 //! - whitespace around `/`, `;`, `=` and `,` in Via, From, To, Contact, Route,
 //!   Record-Route and Reply-To (`SLASH`, `SEMI`, `EQUAL`, `COMMA` are
 //!   `SWS x SWS`), and a lower-case Via sent-protocol (`sip/2.0/udp`; ABNF
-//!   literals are case-insensitive). `rsip` fails the header on both.
+//!   literals are case-insensitive). `rsip` fails the header on both;
+//! - a SIP version in another case than `SIP/2.0` in the start line (`sip/2.0`;
+//!   §7.1: the version is case-insensitive), which `rsip` rejects.
 //!
 //! Quoted strings are left untouched. The input is borrowed when it needs none of
 //! this, which is the common case.
@@ -36,11 +38,13 @@ pub(super) fn normalize_head(head: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .filter(|line| !line.is_empty())
         .collect();
-    if header_lines.iter().all(|line| is_canonical(line)) {
+    let start_line = canonical_start_line(start_line);
+    if matches!(start_line, Cow::Borrowed(_)) && header_lines.iter().all(|line| is_canonical(line))
+    {
         return Ok(Cow::Borrowed(head));
     }
     let mut out = Vec::with_capacity(head.len() + 64);
-    out.extend_from_slice(start_line);
+    out.extend_from_slice(&start_line);
     out.push(b'\n');
     let mut unfolded: Vec<(usize, Vec<u8>)> = Vec::with_capacity(header_lines.len());
     for (index, line) in header_lines.iter().enumerate() {
@@ -60,6 +64,26 @@ pub(super) fn normalize_head(head: &[u8]) -> Result<Cow<'_, [u8]>, ParseError> {
         out.extend_from_slice(b"\r\n");
     }
     Ok(Cow::Owned(out))
+}
+
+/// The start line (with its CR) with the SIP version upper-cased when it is
+/// `SIP/2.0` in another case: first in a status line, last in a request line.
+fn canonical_start_line(line: &[u8]) -> Cow<'_, [u8]> {
+    const VERSION: &[u8] = b"SIP/2.0";
+    let text = line.strip_suffix(b"\r").unwrap_or(line);
+    let at = if text.len() >= VERSION.len() && text[..VERSION.len()].eq_ignore_ascii_case(VERSION) {
+        0
+    } else {
+        text.len().saturating_sub(VERSION.len())
+    };
+    match text.get(at..at + VERSION.len()) {
+        Some(version) if version != VERSION && version.eq_ignore_ascii_case(VERSION) => {
+            let mut owned = line.to_vec();
+            owned[at..at + VERSION.len()].copy_from_slice(VERSION);
+            Cow::Owned(owned)
+        }
+        _ => Cow::Borrowed(line),
+    }
 }
 
 /// A line `rsip` reads as intended.

@@ -7,7 +7,9 @@
 //! case-sensitive (`rsip` accepts `invite`); an extension method is reported as
 //! [`ParseError::UnknownMethod`], a Request-URI that is not sip/sips as
 //! [`ParseError::UnsupportedUriScheme`] and a SIP version other than 2.0 as
-//! [`ParseError::UnsupportedVersion`], each with the headers needed to answer.
+//! [`ParseError::UnsupportedVersion`], each with the headers needed to answer;
+//! a request with an unreadable Request-URI or header whose Via, From, To,
+//! Call-ID and CSeq can still be read is [`ParseError::BadRequest`], with those.
 //! A CR or LF outside a CRLF line break in the header section is refused: a
 //! response copying that header would carry it onto the wire. Finally a body
 //! longer than `Content-Length` is cut to it, as §18.3 says
@@ -93,6 +95,17 @@ pub enum ParseError {
         /// The request's headers.
         headers: Box<Headers>,
     },
+    /// A request whose request line or one of its headers cannot be read, but
+    /// whose Via, From, To, Call-ID and CSeq can: `detail` says what was wrong,
+    /// and those headers let the caller answer `400 Bad Request` (RFC 4475 §3.1.2:
+    /// answer what can be answered).
+    #[error("unreadable request: {detail}")]
+    BadRequest {
+        /// What could not be read.
+        detail: String,
+        /// The headers a response copies.
+        headers: Box<Headers>,
+    },
     /// `rsip` rejected the message; its description.
     #[error("malformed message: {0}")]
     Malformed(String),
@@ -119,6 +132,11 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
                 .into(),
         ));
     }
+    parse_checked(bytes, head, body).map_err(|error| answerable(error, head))
+}
+
+/// Parses a message whose framing and start line passed the checks.
+fn parse_checked(bytes: &[u8], head: &[u8], body: &[u8]) -> Result<SipMessage, ParseError> {
     let head = normalize_head(head)?;
     if let Some((reason, substituted)) = unrepresentable_request_line(&head) {
         return Err(unrepresentable_error(reason, &substituted, body));
@@ -129,6 +147,77 @@ pub fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     };
     truncate_body_to_content_length(&mut message);
     Ok(message)
+}
+
+/// `error` for the request in `head`, turned into [`ParseError::BadRequest`]
+/// when the headers a response needs can still be read.
+fn answerable(error: ParseError, head: &[u8]) -> ParseError {
+    match error {
+        ParseError::MalformedHeaderLine { .. } | ParseError::Malformed(_) => {
+            match salvage_response_headers(head) {
+                Some(headers) => ParseError::BadRequest {
+                    detail: error.to_string(),
+                    headers: Box::new(headers),
+                },
+                None => error,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Header names (full and compact, lower-case) a response copies.
+const RESPONSE_HEADERS: [&[u8]; 9] = [
+    b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq",
+];
+
+/// The Via, From, To, Call-ID and CSeq of a request whose other parts cannot be
+/// read: those lines alone (folded lines joined), under a request line `rsip`
+/// reads, parsed again. `None` unless the start line ends in a `SIP/x.y`
+/// version and all five parse.
+fn salvage_response_headers(head: &[u8]) -> Option<Headers> {
+    let line_end = find(head, b"\r\n")?;
+    let start_line = &head[..line_end];
+    if start_line.len() >= 4 && start_line[..4].eq_ignore_ascii_case(b"SIP/") {
+        return None;
+    }
+    if !is_sip_version(start_line.rsplit(|&b| b == b' ').next()?) {
+        return None;
+    }
+    let mut logical: Vec<Vec<u8>> = Vec::new();
+    for line in head[line_end + 2..].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match (line.first(), logical.last_mut()) {
+            (None, _) => {}
+            (Some(b' ' | b'\t'), Some(previous)) => {
+                previous.push(b' ');
+                previous.extend_from_slice(line.trim_ascii());
+            }
+            _ => logical.push(line.to_vec()),
+        }
+    }
+    let mut kept = b"OPTIONS sip:unreadable.invalid SIP/2.0\r\n".to_vec();
+    for line in logical {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = line[..colon].trim_ascii().to_ascii_lowercase();
+        if RESPONSE_HEADERS.contains(&name.as_slice()) {
+            kept.extend_from_slice(&line);
+            kept.extend_from_slice(b"\r\n");
+        }
+    }
+    let normalized = normalize_head(&kept).ok()?;
+    let Ok(SipMessage::Request(request)) = rsip_parse(&normalized, b"") else {
+        return None;
+    };
+    let has = |wanted: fn(&Header) -> bool| request.headers.iter().any(wanted);
+    let complete = has(|h| matches!(h, Header::Via(_)))
+        && has(|h| matches!(h, Header::From(_)))
+        && has(|h| matches!(h, Header::To(_)))
+        && has(|h| matches!(h, Header::CallId(_)))
+        && has(|h| matches!(h, Header::CSeq(_)));
+    complete.then_some(request.headers)
 }
 
 fn skip_leading_crlf(mut bytes: &[u8]) -> &[u8] {
@@ -477,10 +566,72 @@ mod tests {
     }
 
     #[test]
-    fn the_rfc_4475_extension_method_request_is_answerable_with_501() {
+    fn the_rfc_4475_extension_method_request_is_answerable() {
+        let result = parse_message(corpus::RFC4475_INTMETH);
+        assert!(
+            matches!(
+                result,
+                Err(ParseError::UnknownMethod { .. }) | Err(ParseError::BadRequest { .. })
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn the_sip_version_is_read_in_any_case() {
+        let lower =
+            String::from_utf8_lossy(corpus::OPTIONS).replacen("SIP/2.0\r\n", "sip/2.0\r\n", 1);
+        assert_eq!(request(lower.as_bytes()).method, Method::Options);
+        let response =
+            String::from_utf8_lossy(corpus::RESPONSE_180).replacen("SIP/2.0 180", "Sip/2.0 180", 1);
         assert!(matches!(
-            parse_message(corpus::RFC4475_INTMETH),
-            Err(ParseError::UnknownMethod { .. }) | Err(ParseError::Malformed(_))
+            parse_message(response.as_bytes()),
+            Ok(SipMessage::Response(_))
+        ));
+    }
+
+    #[test]
+    fn a_request_with_an_unreadable_header_keeps_what_an_answer_needs() {
+        let no_colon = String::from_utf8_lossy(corpus::OPTIONS).replacen("Accept:", "Accept", 1);
+        match parse_message(no_colon.as_bytes()) {
+            Err(ParseError::BadRequest { detail, headers }) => {
+                assert!(detail.contains("no colon"), "{detail}");
+                let kinds: Vec<&str> = headers
+                    .iter()
+                    .map(|header| match header {
+                        Header::Via(_) => "Via",
+                        Header::From(_) => "From",
+                        Header::To(_) => "To",
+                        Header::CallId(_) => "Call-ID",
+                        Header::CSeq(_) => "CSeq",
+                        _ => "other",
+                    })
+                    .collect();
+                assert_eq!(kinds, ["Via", "To", "From", "Call-ID", "CSeq"]);
+            }
+            other => panic!("expected BadRequest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_is_salvaged_without_a_via_or_from_a_non_sip_request() {
+        let without_via = String::from_utf8_lossy(corpus::OPTIONS)
+            .replacen("Accept:", "Accept", 1)
+            .replacen(
+                "Via: SIP/2.0/UDP 192.0.2.30:5061;branch=z9hG4bKhjhs8ass877\r\n",
+                "",
+                1,
+            );
+        assert!(matches!(
+            parse_message(without_via.as_bytes()),
+            Err(ParseError::MalformedHeaderLine { .. })
+        ));
+        let http = String::from_utf8_lossy(corpus::OPTIONS)
+            .replacen("Accept:", "Accept", 1)
+            .replacen("SIP/2.0\r\n", "HTTP/1.1\r\n", 1);
+        assert!(matches!(
+            parse_message(http.as_bytes()),
+            Err(ParseError::MalformedHeaderLine { .. })
         ));
     }
 

@@ -34,7 +34,7 @@ use rsip::{Header, Headers, Request, Response, SipMessage};
 use crate::dialog::{Body, DialogId};
 use crate::message::{
     ParseError, RequestError, add_to_tag, error_response, parse_message, response_to_headers,
-    stamp_received, validate_request,
+    stamp_received, validate_request, warning,
 };
 use crate::transaction::{
     Event, Input, Output, Peer, TransactionError, TransactionId, TransactionLayer, Transmit,
@@ -239,36 +239,55 @@ impl UasCore {
                 }
             }
         }
-        let receipt =
-            match parse_message(bytes) {
-                Ok(SipMessage::Request(mut request)) => {
-                    stamp_received(&mut request.headers, source.addr);
-                    if source.transport.is_reliable() && !has_content_length(&request) {
-                        self.refuse_without_content_length(now, &request, source)
-                    } else {
-                        self.receive_request(now, request, source)
-                    }
+        let receipt = match parse_message(bytes) {
+            Ok(SipMessage::Request(mut request)) => {
+                stamp_received(&mut request.headers, source.addr);
+                if source.transport.is_reliable() && !has_content_length(&request) {
+                    self.refuse_without_content_length(now, &request, source)
+                } else {
+                    self.receive_request(now, request, source)
                 }
-                Ok(SipMessage::Response(response)) => {
-                    let input = Input::Received {
-                        message: SipMessage::Response(response),
-                        source,
-                    };
-                    match self.layer.handle_input(now, input) {
-                        Ok(_) => Receipt::Response,
-                        Err(error) => dropped(DropReason::Malformed, &error),
-                    }
+            }
+            Ok(SipMessage::Response(response)) => {
+                let input = Input::Received {
+                    message: SipMessage::Response(response),
+                    source,
+                };
+                match self.layer.handle_input(now, input) {
+                    Ok(_) => Receipt::Response,
+                    Err(error) => dropped(DropReason::Malformed, &error),
                 }
-                Err(ParseError::UnknownMethod { mut headers, .. }) => {
-                    self.answer_from_headers(now, &mut headers, source, 501, "Not Implemented")
-                }
-                Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => self
-                    .answer_from_headers(now, &mut headers, source, 416, "Unsupported URI Scheme"),
-                Err(ParseError::UnsupportedVersion { mut headers, .. }) => self
-                    .answer_from_headers(now, &mut headers, source, 505, "Version Not Supported"),
-                Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
-                Err(error) => dropped(DropReason::Malformed, &error),
-            };
+            }
+            Err(ParseError::UnknownMethod { mut headers, .. }) => {
+                self.answer_from_headers(now, &mut headers, source, (501, "Not Implemented"), None)
+            }
+            Err(ParseError::UnsupportedUriScheme { mut headers, .. }) => self.answer_from_headers(
+                now,
+                &mut headers,
+                source,
+                (416, "Unsupported URI Scheme"),
+                None,
+            ),
+            Err(ParseError::UnsupportedVersion { mut headers, .. }) => self.answer_from_headers(
+                now,
+                &mut headers,
+                source,
+                (505, "Version Not Supported"),
+                None,
+            ),
+            Err(ParseError::BadRequest {
+                detail,
+                mut headers,
+            }) => self.answer_from_headers(
+                now,
+                &mut headers,
+                source,
+                (400, "Bad Request"),
+                Some(&detail),
+            ),
+            Err(error @ ParseError::TooLarge { .. }) => dropped(DropReason::TooLarge, &error),
+            Err(error) => dropped(DropReason::Malformed, &error),
+        };
         self.drain(now);
         receipt
     }
@@ -362,17 +381,21 @@ impl UasCore {
         }
     }
 
-    /// Answers statelessly a request `rsip` cannot represent, from its headers.
+    /// Answers statelessly a request `rsip` cannot represent or read, from its
+    /// headers, with a `Warning` saying why when there is one.
     fn answer_from_headers(
         &mut self,
         now: Instant,
         headers: &mut Headers,
         source: Peer,
-        code: u16,
-        reason: &str,
+        (code, reason): (u16, &str),
+        why: Option<&str>,
     ) -> Receipt {
         stamp_received(headers, source.addr);
         let mut response = response_to_headers(headers, code, reason);
+        if let Some(why) = why {
+            response.headers.push(warning(why));
+        }
         add_to_tag(&mut response, &(self.to_tags)());
         if self.send_stateless(now, response, source) {
             Receipt::Request {

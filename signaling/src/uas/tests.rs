@@ -157,6 +157,26 @@ fn a_request_over_tcp_without_content_length_gets_400_but_over_udp_is_served() {
 }
 
 #[test]
+fn a_request_with_an_unreadable_header_gets_400_saying_why() {
+    let mut core = core();
+    let source = peer(Transport::Udp, "192.0.2.30:5061");
+    let no_colon = replaced(corpus::OPTIONS, "Accept:", "Accept");
+    let receipt = core.receive(Instant::now(), &no_colon, source);
+    assert!(matches!(receipt, Receipt::Request { .. }), "{receipt:?}");
+    let sent = transmits(&mut core);
+    let [(destination, response)] = &sent[..] else {
+        panic!("expected one response, got {sent:?}");
+    };
+    assert_eq!(*destination, peer(Transport::Udp, "192.0.2.30:5061"));
+    assert_eq!(status(response), 400);
+    assert!(
+        response.contains("Warning: 399 kefu \"header line 8 has no name or no colon\"\r\n"),
+        "{response}"
+    );
+    assert!(response.contains("Call-ID: 1171927406\r\n"), "{response}");
+}
+
+#[test]
 fn a_request_no_transaction_can_hold_is_answered_statelessly() {
     let mut core = core();
     let bad_cseq = replaced(corpus::OPTIONS, "CSeq: 1 OPTIONS", "CSeq: one OPTIONS");
