@@ -259,6 +259,26 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
     );
     uac.ack("");
     let heard = talk(&caller_rtp, answer.media_addr(), 2);
+
+    // The caller moves to another port (and holds, then resumes): a re-INVITE
+    // answered by kefu on the caller's side alone, and the relay follows.
+    let moved_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let hold = offer(moved_rtp.local_addr().unwrap(), "0").replace("a=sendrecv", "a=sendonly");
+    let held = uac.reinvite(&hold, WAIT).expect("an answer to the hold");
+    assert_eq!(held.status, 200, "{}", held.text);
+    assert!(held.text.contains("a=recvonly"), "{}", held.text);
+    let resumed = uac
+        .reinvite(&offer(moved_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer to the resume");
+    assert_eq!(resumed.status, 200, "{}", resumed.text);
+    assert_eq!(resumed.media_addr(), answer.media_addr(), "same kefu port");
+    let heard_after_move = talk(&moved_rtp, resumed.media_addr(), 1);
+    assert!(
+        heard_after_move.len() > 4000,
+        "after moving, only {} samples came back",
+        heard_after_move.len()
+    );
+
     assert_eq!(uac.bye(WAIT), Some(200));
     let status = server.wait().unwrap();
     assert!(status.success(), "the sipp server failed: {status:?}");

@@ -12,7 +12,8 @@
 //! Before the answer the caller hears the agent's ringing (180); busy,
 //! declined and unanswered forks map to the caller's final response; the
 //! ring timeout and the caller's CANCEL end the forks. Once bridged, a BYE
-//! from either side hangs up the other. A caller's INVITE without SDP (late
+//! from either side hangs up the other, and a re-INVITE from either side
+//! (hold, resume, a new address) is answered on that side alone. A caller's INVITE without SDP (late
 //! offer) is refused with 488 here: kefu needs the caller's codec to offer
 //! it to the phones.
 
@@ -23,7 +24,7 @@ use std::time::Duration;
 use kefu_media::driver::ports::PortPair;
 use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
 use kefu_media::g711::G711;
-use kefu_media::relay::{PayloadMap, RelayConfig};
+use kefu_media::relay::{PayloadMap, RelayConfig, Side};
 use kefu_media::rtp::leg::LegConfig;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
@@ -174,6 +175,16 @@ struct Bridged {
     codec: Codec,
     agent_leg: Option<String>,
     recording: Option<CallRecording>,
+    /// Each side's SDP state, caller first, for re-INVITEs.
+    sides: [SideMedia; 2],
+}
+
+/// What one side of the bridge agreed, and our SDP's identity towards it.
+struct SideMedia {
+    negotiated: Negotiated,
+    local: SocketAddr,
+    session_id: u64,
+    version: u64,
 }
 
 /// Rings the agent, bridges the answer, and runs until either side hangs up.
@@ -270,6 +281,8 @@ pub(super) async fn run(
     let ringing = Ringing {
         context,
         tenant_id: callee.tenant_id(),
+        agent_media,
+        agent_session: session_id,
         start,
         cdr,
         offer: &offer,
@@ -291,6 +304,9 @@ pub(super) async fn run(
 struct Ringing<'a> {
     context: &'a CallContext,
     tenant_id: &'a str,
+    /// Our media address towards the callee, and our offer's session id.
+    agent_media: SocketAddr,
+    agent_session: u64,
     start: &'a Start,
     cdr: &'a Cdr,
     offer: &'a SessionDescription,
@@ -453,6 +469,20 @@ impl Ringing<'_> {
         let session_id = u64::from(rand::random::<u32>());
         let sdp = sdp::answer(self.offer, &self.negotiated, caller_media, session_id, 1);
         let ok = with_sdp(response_to(&self.start.invite, 200, "OK"), &sdp);
+        let sides = [
+            SideMedia {
+                negotiated: self.negotiated,
+                local: caller_media,
+                session_id,
+                version: 1,
+            },
+            SideMedia {
+                negotiated: agent_side,
+                local: self.agent_media,
+                session_id: self.agent_session,
+                version: 1,
+            },
+        ];
         let caller = match self.context.sip.respond(self.start.tx, ok).await {
             Ok(Some(caller)) => caller,
             _ => {
@@ -473,6 +503,7 @@ impl Ringing<'_> {
             codec: self.negotiated.codec,
             agent_leg,
             recording,
+            sides,
         })
     }
 
@@ -491,7 +522,7 @@ impl Ringing<'_> {
 async fn talk(
     context: &CallContext,
     cdr: &Cdr,
-    bridged: Bridged,
+    mut bridged: Bridged,
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     mut stopping: watch::Receiver<bool>,
 ) -> Ended {
@@ -523,8 +554,18 @@ async fn talk(
                 // A second phone answered before its CANCEL arrived.
                 hang_up(context, &dialog).await;
             }
-            Some(CallEvent::Request { tx, request, .. }) => {
-                answer_in_call(context, tx, &request).await;
+            Some(CallEvent::Request {
+                tx,
+                dialog,
+                request,
+            }) => {
+                let side = if dialog == bridged.caller {
+                    Side::Caller
+                } else {
+                    Side::Agent
+                };
+                let response = bridged.answer_in_call(side, &request).await;
+                let _ = context.sip.respond(tx, response).await;
             }
             Some(_) => {}
         }
@@ -552,19 +593,61 @@ fn law(codec: Codec) -> G711 {
     }
 }
 
-/// Answers a request inside a bridged dialog: INFO and target refreshes
-/// without a new offer are acknowledged; a new offer (hold, a moved phone)
-/// is not renegotiated across the bridge yet and gets 488.
-async fn answer_in_call(context: &CallContext, tx: TransactionId, request: &Request) {
-    let response = match request.method {
-        Method::Invite | Method::Update if !request.body.is_empty() => with_warning(
-            response_to(request, 488, "Not Acceptable Here"),
-            "renegotiating a bridged call is not supported yet",
-        ),
-        Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
-        _ => response_to(request, 405, "Method Not Allowed"),
-    };
-    let _ = context.sip.respond(tx, response).await;
+impl Bridged {
+    /// The answer to a request inside one side's dialog. A new offer (hold,
+    /// resume, a phone that moved) is answered on that side alone: the codec
+    /// stays, the relay follows a new address and payload types, and the
+    /// other side is not disturbed. INFO and offer-less refreshes get 200.
+    async fn answer_in_call(&mut self, side: Side, request: &Request) -> Response {
+        match request.method {
+            Method::Invite | Method::Update if !request.body.is_empty() => {
+                match self.renegotiate(side, &request.body).await {
+                    Ok(sdp) => with_sdp(response_to(request, 200, "OK"), &sdp),
+                    Err(why) => {
+                        with_warning(response_to(request, 488, "Not Acceptable Here"), &why)
+                    }
+                }
+            }
+            Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
+            _ => response_to(request, 405, "Method Not Allowed"),
+        }
+    }
+
+    async fn renegotiate(&mut self, side: Side, body: &[u8]) -> Result<String, String> {
+        let index = match side {
+            Side::Caller => 0,
+            Side::Agent => 1,
+        };
+        let current = &self.sides[index];
+        let keep = [current.negotiated.codec, Codec::TelephoneEvent];
+        let (offer, renewed) = negotiate_offer(body, &keep)?;
+        if renewed.remote != current.negotiated.remote {
+            self.relay
+                .repoint(side, renewed.remote)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let changed_types = renewed.payload_type != current.negotiated.payload_type
+            || renewed.telephone_event != current.negotiated.telephone_event;
+        let current = &mut self.sides[index];
+        current.negotiated = renewed;
+        current.version += 1;
+        let answer = sdp::answer(
+            &offer,
+            &current.negotiated,
+            current.local,
+            current.session_id,
+            current.version,
+        );
+        if changed_types {
+            let config = relay_config(&self.sides[0].negotiated, &self.sides[1].negotiated);
+            self.relay
+                .set_payload_maps(config.caller_to_agent, config.agent_to_caller)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(answer)
+    }
 }
 
 async fn hang_up(context: &CallContext, dialog: &DialogId) {

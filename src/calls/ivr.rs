@@ -294,9 +294,7 @@ impl FlowRun<'_> {
         let prompt = self.prompt(source).await;
         let endpoint = session.as_ref().and_then(Session::endpoint);
         let played = match (prompt, endpoint) {
-            (Ok(prompt), Some(endpoint)) => {
-                endpoint.play(prompt.clip()).await.is_ok()
-            }
+            (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
             (Err(why), _) => {
                 tracing::warn!(%why, "prompt skipped");
                 false

@@ -231,6 +231,31 @@ impl Uac {
         self.send(&text);
     }
 
+    /// Sends a re-INVITE with a new offer in the dialog, ACKs its 2xx and
+    /// returns the final answer.
+    pub fn reinvite(&mut self, sdp: &str, wait: Duration) -> Option<Answer> {
+        self.cseq += 1;
+        let to = self.remote_to.clone().expect("answered");
+        let branch = format!("reinv{}", self.cseq);
+        let text = self.request("INVITE", &self.kefu_contact(), &branch, self.cseq, &to, sdp);
+        self.send(&text);
+        let deadline = Instant::now() + wait;
+        while let Some(message) = self.receive(deadline.saturating_duration_since(Instant::now())) {
+            if !message.starts_with("SIP/2.0 ") || status(&message) < 200 {
+                continue;
+            }
+            if status(&message) < 300 {
+                let ack = self.request("ACK", &self.kefu_contact(), "reack", self.cseq, &to, "");
+                self.send(&ack);
+            }
+            return Some(Answer {
+                status: status(&message),
+                text: message,
+            });
+        }
+        None
+    }
+
     /// Hangs up and returns the status of kefu's answer.
     pub fn bye(&mut self, wait: Duration) -> Option<u16> {
         self.cseq += 1;
