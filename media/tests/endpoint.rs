@@ -256,3 +256,41 @@ async fn a_key_press_is_reported_and_stop_playing_cuts_the_prompt() {
     let stats = endpoint.stop().await.unwrap();
     assert!(stats.packets_sent < 8_000 * 30 / 160);
 }
+
+#[tokio::test]
+async fn a_released_endpoint_hands_its_ports_to_a_relay_and_the_phone_keeps_its_address() {
+    let phone = bind().await;
+    let agent = bind().await;
+    let allocator = PortAllocator::new(LOOPBACK, "48200-48299".parse().unwrap());
+    let endpoint = spawn_endpoint(config(&phone), allocator.allocate().unwrap()).unwrap();
+    let caller_side = endpoint.rtp_addr();
+    let (_, ports) = endpoint.release().await.unwrap();
+    assert_eq!(
+        ports.rtp.local_addr().unwrap(),
+        caller_side,
+        "the same port"
+    );
+    assert_eq!(allocator.available(), 49, "still leased");
+
+    let leg = |ssrc, remote| LegConfig {
+        remote: Some(remote),
+        ..LegConfig::new(ssrc, 1, 1)
+    };
+    let relay = kefu_media::driver::relay_task::spawn_relay(
+        kefu_media::relay::RelayConfig {
+            caller: leg(0xCA11, phone.local_addr().unwrap()),
+            agent: leg(0xA6E7, agent.local_addr().unwrap()),
+            caller_to_agent: kefu_media::relay::PayloadMap::Identity,
+            agent_to_caller: kefu_media::relay::PayloadMap::Identity,
+        },
+        ports,
+        allocator.allocate().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(relay.caller_rtp_addr(), caller_side);
+    phone.send_to(&audio(1, 7), caller_side).await.unwrap();
+    let forwarded = receive(&agent, 1).await;
+    assert_eq!(forwarded.len(), 1, "the phone's packet reached the agent");
+    relay.stop().await.unwrap();
+    assert_eq!(allocator.available(), 50, "both pairs back in the pool");
+}

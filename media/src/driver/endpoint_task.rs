@@ -60,7 +60,7 @@ impl From<TaskEnded> for EndpointTaskError {
 #[derive(Debug)]
 pub struct EndpointHandle {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<LegStats>,
+    task: JoinHandle<(LegStats, LegSockets)>,
     stats: watch::Receiver<LegStats>,
     events: mpsc::Receiver<EndpointEvent>,
     commands: mpsc::Sender<Request<Command>>,
@@ -110,8 +110,22 @@ impl EndpointHandle {
         *self.stats.borrow()
     }
 
-    /// Stops the task and returns the leg's final statistics.
+    /// Stops the task and returns the leg's final statistics; the ports
+    /// go back to their pool.
     pub async fn stop(self) -> Result<LegStats, EndpointTaskError> {
+        Ok(self.finish().await?.0)
+    }
+
+    /// Stops the task and hands back its ports with the leg's statistics,
+    /// so the call's media goes on on the same address (a bridge to an
+    /// agent after the IVR, without a new offer to the caller).
+    pub async fn release(self) -> Result<(LegStats, PortPair), EndpointTaskError> {
+        let (stats, sockets) = self.finish().await?;
+        let ports = sockets.into_ports().map_err(EndpointTaskError::Socket)?;
+        Ok((stats, ports))
+    }
+
+    async fn finish(self) -> Result<(LegStats, LegSockets), EndpointTaskError> {
         // The task may have ended already; its result says how.
         let _ = self.stop.send(());
         Ok(self.task.await?)
@@ -176,7 +190,7 @@ async fn run(
     mut stopped: oneshot::Receiver<()>,
     mut commands: mpsc::Receiver<Request<Command>>,
     outputs: Outputs,
-) -> LegStats {
+) -> (LegStats, LegSockets) {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
     let mut buffer = [0u8; MAX_DATAGRAM];
     loop {
@@ -218,5 +232,5 @@ async fn run(
             outputs.stats.send_replace(endpoint.stats());
         }
     }
-    endpoint.stats()
+    (endpoint.stats(), sockets)
 }

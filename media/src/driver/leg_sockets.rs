@@ -23,7 +23,7 @@ pub(super) struct LegSockets {
     pub rtp: UdpSocket,
     pub rtcp: UdpSocket,
     /// After the sockets, so they close before the ports are freed.
-    _lease: PortLease,
+    lease: PortLease,
 }
 
 impl LegSockets {
@@ -32,7 +32,16 @@ impl LegSockets {
         Ok(Self {
             rtp: UdpSocket::from_std(ports.rtp)?,
             rtcp: UdpSocket::from_std(ports.rtcp)?,
-            _lease: ports.lease,
+            lease: ports.lease,
+        })
+    }
+
+    /// Gives the sockets and their lease back, to be handed to another task.
+    pub fn into_ports(self) -> io::Result<PortPair> {
+        Ok(PortPair {
+            rtp: self.rtp.into_std()?,
+            rtcp: self.rtcp.into_std()?,
+            lease: self.lease,
         })
     }
 
