@@ -550,6 +550,11 @@ async fn talk(
                 hang_up(context, &bridged.agent).await;
                 break Ended::AckTimeout;
             }
+            Some(CallEvent::SessionExpired { .. }) => {
+                hang_up(context, &bridged.caller).await;
+                hang_up(context, &bridged.agent).await;
+                break Ended::HungUp("session_expired".to_owned());
+            }
             Some(CallEvent::Answered { dialog, .. }) => {
                 // A second phone answered before its CANCEL arrived.
                 hang_up(context, &dialog).await;

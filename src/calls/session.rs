@@ -244,6 +244,10 @@ impl Session {
                 self.hang_up().await;
                 Some(Happening::Ended(Ended::AckTimeout))
             }
+            CallEvent::SessionExpired { .. } => {
+                self.hang_up().await;
+                Some(Happening::Ended(Ended::HungUp("session_expired".to_owned())))
+            }
             CallEvent::Bye { .. } => Some(Happening::Ended(Ended::CallerHungUp)),
             CallEvent::Request { tx, request, .. } => {
                 self.answer_in_dialog(tx, &request).await;

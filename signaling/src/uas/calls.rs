@@ -8,8 +8,9 @@
 //! each INVITE (the same on every response), the [`Dialog`]s, the 2xx
 //! retransmission until the ACK arrives (§13.3.1.4: T1 doubling to T2, given up
 //! after 64·T1, when call control is told to hang up), CANCEL (200 to the
-//! CANCEL, 487 to the INVITE, §9.2), BYE (200, dialog gone, §15.1.2), and 481
-//! for requests naming a dialog that does not exist (§12.2.2).
+//! CANCEL, 487 to the INVITE, §9.2), BYE (200, dialog gone, §15.1.2), 481
+//! for requests naming a dialog that does not exist (§12.2.2), and session
+//! timers (RFC 4028, see [`session_timer`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use rsip::headers::{Contact, UntypedHeader};
 use rsip::{Header, Method, Request, Response, Uri};
 
+use super::session_timer::{self, Asked};
 use crate::dialog::{Body, Dialog, DialogError, DialogId, tag_of};
 use crate::message::{add_to_tag, response_to};
 use crate::transaction::{Input, Peer, Timers, TransactionError, TransactionId, TransactionLayer};
@@ -56,6 +58,12 @@ pub enum CallEvent {
     /// The ACK for our 2xx never came: the session is dead (§13.3.1.4); call
     /// control should send BYE.
     AckTimeout {
+        /// The dialog.
+        dialog: DialogId,
+    },
+    /// The session timer ran out without a refresh (RFC 4028): the far end
+    /// is gone; call control should send BYE.
+    SessionExpired {
         /// The dialog.
         dialog: DialogId,
     },
@@ -112,6 +120,7 @@ impl CallEvent {
             Self::Ack { dialog, .. }
             | Self::Answered { dialog, .. }
             | Self::AckTimeout { dialog }
+            | Self::SessionExpired { dialog }
             | Self::Request { dialog, .. }
             | Self::Bye { dialog, .. } => &dialog.call_id,
             Self::Cancelled { call_id, .. }
@@ -179,6 +188,14 @@ struct Outgoing {
 struct PendingInvite {
     request: Request,
     dialog: Dialog,
+    /// The session timer its 2xx grants, in seconds.
+    session_timer: Option<u64>,
+}
+
+/// A dialog's session timer: its interval and when it runs out.
+struct SessionTimer {
+    seconds: u64,
+    expires: Instant,
 }
 
 /// A 2xx we retransmit until its ACK arrives.
@@ -200,6 +217,7 @@ pub struct Calls {
     outgoing: HashMap<TransactionId, Outgoing>,
     dialogs: HashMap<DialogId, Dialog>,
     unacked: HashMap<DialogId, Unacked>,
+    session_timers: HashMap<DialogId, SessionTimer>,
     events: VecDeque<CallEvent>,
 }
 
@@ -215,6 +233,7 @@ impl Calls {
             outgoing: HashMap::new(),
             dialogs: HashMap::new(),
             unacked: HashMap::new(),
+            session_timers: HashMap::new(),
             events: VecDeque::new(),
         }
     }
@@ -233,6 +252,7 @@ impl Calls {
     /// Returns the response the core sends at once, if it answers itself.
     pub(super) fn on_request(
         &mut self,
+        now: Instant,
         tx: TransactionId,
         request: Request,
         source: Peer,
@@ -244,6 +264,18 @@ impl Calls {
                 return Handling::NotMine;
             }
             let tag = new_tag();
+            let session_timer = match session_timer::asked(&request) {
+                Asked::Nothing => None,
+                Asked::Interval(seconds) => Some(seconds),
+                Asked::TooSmall => {
+                    let mut too_small = tagged(
+                        response_to(&request, 422, "Session Interval Too Small"),
+                        &tag,
+                    );
+                    session_timer::add_min_se(&mut too_small);
+                    return Handling::Answer(too_small);
+                }
+            };
             return match Dialog::uas(&request, &tag, self.contact.clone(), source) {
                 Ok(dialog) => {
                     self.pending.insert(
@@ -251,6 +283,7 @@ impl Calls {
                         PendingInvite {
                             request: request.clone(),
                             dialog,
+                            session_timer,
                         },
                     );
                     self.events.push_back(CallEvent::Invite {
@@ -281,10 +314,16 @@ impl Calls {
                 &format!("Server Internal Error ({error})"),
             ));
         }
+        if matches!(request.method, Method::Invite | Method::Update) {
+            if let Some(timer) = self.session_timers.get_mut(&id) {
+                timer.expires = session_timer::deadline(now, timer.seconds);
+            }
+        }
         match request.method {
             Method::Bye => {
                 self.dialogs.remove(&id);
                 self.unacked.remove(&id);
+                self.session_timers.remove(&id);
                 let ok = response_to(&request, 200, "OK");
                 self.events.push_back(CallEvent::Bye {
                     dialog: id,
@@ -562,6 +601,9 @@ impl Calls {
             if (101..300).contains(&code) {
                 add_contact(&mut response, &self.contact);
             }
+            if let (200..=299, Some(seconds)) = (code, pending.session_timer) {
+                session_timer::grant(&mut response, seconds);
+            }
             layer.handle_input(
                 now,
                 Input::SendResponse {
@@ -579,6 +621,11 @@ impl Calls {
             }
             let dialog = pending.dialog;
             let id = dialog.id().clone();
+            if let Some(seconds) = pending.session_timer {
+                let expires = session_timer::deadline(now, seconds);
+                self.session_timers
+                    .insert(id.clone(), SessionTimer { seconds, expires });
+            }
             let interval = self.timers.t1;
             self.unacked.insert(
                 id.clone(),
@@ -593,7 +640,12 @@ impl Calls {
             self.dialogs.insert(id.clone(), dialog);
             return Ok(Some(id));
         }
-        if self.in_dialog.remove(&tx).is_some() {
+        if let Some(id) = self.in_dialog.remove(&tx) {
+            let refresh = response_cseq_method(&response)
+                .is_some_and(|method| matches!(method, Method::Invite | Method::Update));
+            if let (200..=299, true, Some(timer)) = (code, refresh, self.session_timers.get(&id)) {
+                session_timer::grant(&mut response, timer.seconds);
+            }
             layer.handle_input(now, Input::SendResponse { response })?;
             return Ok(None);
         }
@@ -618,6 +670,7 @@ impl Calls {
         if method == Method::Bye {
             self.dialogs.remove(dialog);
             self.unacked.remove(dialog);
+            self.session_timers.remove(dialog);
         }
         let tx = layer
             .handle_input(
@@ -634,16 +687,15 @@ impl Calls {
 
     /// When the next 2xx retransmission or give-up is due.
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
-        self.unacked
-            .values()
-            .map(|unacked| {
-                if unacked.reliable {
-                    unacked.give_up
-                } else {
-                    unacked.next.min(unacked.give_up)
-                }
-            })
-            .min()
+        let retransmits = self.unacked.values().map(|unacked| {
+            if unacked.reliable {
+                unacked.give_up
+            } else {
+                unacked.next.min(unacked.give_up)
+            }
+        });
+        let timers = self.session_timers.values().map(|timer| timer.expires);
+        retransmits.chain(timers).min()
     }
 
     /// Retransmits due 2xx responses and gives up on those never ACKed.
@@ -667,6 +719,17 @@ impl Calls {
         for id in dead {
             self.unacked.remove(&id);
             self.events.push_back(CallEvent::AckTimeout { dialog: id });
+        }
+        let expired: Vec<DialogId> = self
+            .session_timers
+            .iter()
+            .filter(|(_, timer)| timer.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.session_timers.remove(&id);
+            self.events
+                .push_back(CallEvent::SessionExpired { dialog: id });
         }
     }
 
@@ -727,6 +790,14 @@ fn add_contact(response: &mut Response, contact: &Uri) {
             .headers
             .push(Header::Contact(Contact::new(format!("<{contact}>"))));
     }
+}
+
+/// The method in a response's CSeq.
+fn response_cseq_method(response: &Response) -> Option<Method> {
+    response.headers.iter().find_map(|header| match header {
+        Header::CSeq(cseq) => cseq.value().split_whitespace().nth(1)?.parse().ok(),
+        _ => None,
+    })
 }
 
 fn set_cseq_method(response: &mut Response, method: Method) {

@@ -413,3 +413,71 @@ fn a_ringing_invite_is_cancelled_on_request() {
         "{cancel:?}"
     );
 }
+
+fn invite_with_timer(seconds: u64) -> Vec<u8> {
+    String::from_utf8(corpus::INVITE.to_vec())
+        .unwrap()
+        .replace(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\nSession-Expires: {seconds}\r\n"),
+        )
+        .into_bytes()
+}
+
+#[test]
+fn a_session_timer_is_granted_refreshed_by_re_invites_and_reported_when_it_runs_out() {
+    let mut core = core();
+    let start = Instant::now();
+    core.receive(start, &invite_with_timer(90), caller());
+    sent(&mut core);
+    let Some(CallEvent::Invite { tx, request, .. }) = core.poll_event() else {
+        panic!("expected the INVITE");
+    };
+    let dialog = core
+        .respond(start, tx, response_to(&request, 200, "OK"))
+        .unwrap()
+        .unwrap();
+    let ok = &sent(&mut core)[0];
+    assert!(ok.contains("Session-Expires: 90;refresher=uac\r\n"), "{ok}");
+    assert!(ok.contains("Require: timer\r\n"), "{ok}");
+    core.receive(start, &in_dialog(&dialog, "ACK", 314159), caller());
+    core.poll_event();
+
+    // A refresh at 50 s moves the end from 60 s to 110 s.
+    let refresh_at = start + Duration::from_secs(50);
+    core.receive(refresh_at, &in_dialog(&dialog, "INVITE", 314160), caller());
+    let Some(CallEvent::Request { tx, request, .. }) = core.poll_event() else {
+        panic!("expected the re-INVITE");
+    };
+    core.respond(refresh_at, tx, response_to(&request, 200, "OK"))
+        .unwrap();
+    let refreshed = sent(&mut core);
+    assert!(
+        refreshed
+            .iter()
+            .any(|m| m.contains("Session-Expires: 90;refresher=uac")),
+        "{refreshed:?}"
+    );
+    core.handle_timeout(start + Duration::from_secs(61));
+    assert!(
+        std::iter::from_fn(|| core.poll_event())
+            .all(|e| !matches!(e, CallEvent::SessionExpired { .. })),
+        "refreshed in time"
+    );
+    core.handle_timeout(start + Duration::from_secs(111));
+    let events: Vec<CallEvent> = std::iter::from_fn(|| core.poll_event()).collect();
+    assert!(
+        events.contains(&CallEvent::SessionExpired { dialog }),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_session_interval_below_90_s_is_refused_with_min_se() {
+    let mut core = core();
+    core.receive(Instant::now(), &invite_with_timer(30), caller());
+    let answers = sent(&mut core);
+    assert_eq!(statuses(&answers), [100, 422]);
+    assert!(answers[1].contains("Min-SE: 90\r\n"), "{}", answers[1]);
+    assert!(core.poll_event().is_none());
+}

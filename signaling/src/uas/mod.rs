@@ -22,6 +22,7 @@ mod calls;
 #[cfg(test)]
 mod calls_tests;
 mod registration;
+mod session_timer;
 #[cfg(test)]
 mod tests;
 
@@ -49,8 +50,8 @@ pub use registration::{BindingSink, Registration};
 
 use crate::auth::Admission;
 
-/// The option tags we support, for `Require` (none yet).
-const SUPPORTED_EXTENSIONS: &[&str] = &[];
+/// The option tags we support, for `Require`: session timers (RFC 4028).
+const SUPPORTED_EXTENSIONS: &[&str] = &["timer"];
 
 /// What became of one received message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -498,7 +499,7 @@ impl UasCore {
                     Caller::Refused(response) => return Some(response),
                 }
             }
-            match calls.on_request(id, request.clone(), source, &mut *self.to_tags, user) {
+            match calls.on_request(now, id, request.clone(), source, &mut *self.to_tags, user) {
                 Handling::Taken => return None,
                 Handling::Answer(response) => return Some(response),
                 Handling::NotMine => {}
