@@ -3,7 +3,8 @@
 //! `kefu serve --demo`: OPTIONS answered, REGISTER challenged then accepted
 //! with the digest answer, answers on the connection the request came on; a
 //! handshake without the subprotocol and an oversized message are refused;
-//! an unreadable certificate stops start-up with a config error naming the key.
+//! SIGTERM closes open WebSockets; an unreadable certificate stops start-up
+//! with a config error naming the key.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
@@ -245,6 +246,26 @@ async fn a_websocket_message_over_64_kib_closes_the_connection_with_a_logged_rea
     let mut again = WsPhone::connect(kefu.http, Some("sip")).await.unwrap();
     let answer = again.exchange(sip::options(&via)).await;
     assert_eq!(status(&answer), 200, "kefu keeps serving: {answer}");
+}
+
+#[tokio::test]
+async fn sigterm_closes_open_sip_websockets_going_away_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut kefu = demo_kefu(dir.path(), Vec::new());
+    let mut phone = WsPhone::connect(kefu.http, Some("sip")).await.unwrap();
+    let via = phone.via();
+    assert_eq!(status(&phone.exchange(sip::options(&via)).await), 200);
+
+    let exit = kefu.signal_and_wait("TERM", Duration::from_secs(10));
+    assert!(exit.expect("stopped").success());
+    let close = loop {
+        match timeout(ANSWER_WAIT, phone.socket.next()).await.unwrap() {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.unwrap().code), 1001, "going away");
 }
 
 /// A self-signed certificate for `localhost` and its key, as PEM files in `dir`.
