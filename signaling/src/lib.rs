@@ -6,8 +6,10 @@
 //! ([`uas`]: OPTIONS, error answers, 501 for the rest), digest authentication and
 //! per-address defences ([`auth`]), the registrar ([`registrar`]: RFC 3261 §10.3
 //! bindings with expiry and a change list for storage) and the tokio [`driver`]
-//! that serves it on UDP and TCP. It will also own TLS and WebSocket (RFC 7118)
-//! transports, dialogs, SDP offer/answer and B2BUA leg pairing. It does not know
+//! that serves it on UDP, TCP and TLS, and on connections opened from outside
+//! (SIP over WebSocket, RFC 7118: the HTTP server does the WebSocket handshake
+//! and hands each message to a [`driver::Connection`]). It will also own
+//! dialogs, SDP offer/answer and B2BUA leg pairing. It does not know
 //! about media, queues or storage: call control in the `kefu` binary joins it to
 //! those. Outside [`driver`], nothing reads a socket or a clock: time comes in as
 //! a parameter, and so does randomness.
