@@ -83,9 +83,9 @@ where
             () = incomplete_deadline(incomplete_since) => {
                 tracing::info!(
                     peer = %addr,
-                    ?transport,
                     reason = "incomplete_message_timeout",
-                    "SIP input dropped: a message stayed incomplete, closing the connection"
+                    "SIP input dropped: a message stayed incomplete, closing the {} connection",
+                    name(transport)
                 );
                 metrics::counter!("kefu_sip_dropped_total", "reason" => "incomplete_message_timeout")
                     .increment(1);
@@ -94,7 +94,7 @@ where
             out = connection.next_outgoing() => match out {
                 Some(bytes) => {
                     if let Err(error) = write(&mut writer, &bytes).await {
-                        tracing::debug!(peer = %addr, ?transport, %error, "SIP stream write failed");
+                        tracing::debug!(peer = %addr, %error, "SIP {} write failed", name(transport));
                         break;
                     }
                 }
@@ -114,13 +114,22 @@ where
                     };
                 }
                 Err(error) => {
-                    tracing::debug!(peer = %addr, ?transport, %error, "SIP stream read failed");
+                    tracing::debug!(peer = %addr, %error, "SIP {} read failed", name(transport));
                     break;
                 }
             },
         }
     }
     let _ = writer.shutdown().await;
+}
+
+/// How logs name a stream transport: `TCP` or `TLS`.
+fn name(transport: Transport) -> &'static str {
+    if transport == Transport::Tls {
+        "TLS"
+    } else {
+        "TCP"
+    }
 }
 
 /// Writes one message whole and flushes it (TLS buffers records).
@@ -154,10 +163,10 @@ async fn forward_messages(framer: &mut StreamFramer, connection: &Connection) ->
                 let peer = connection.peer();
                 tracing::info!(
                     peer = %peer.addr,
-                    transport = ?peer.transport,
                     reason = error.label(),
                     %error,
-                    "SIP input dropped: closing the connection"
+                    "SIP input dropped: closing the {} connection",
+                    name(peer.transport)
                 );
                 metrics::counter!("kefu_sip_dropped_total", "reason" => error.label()).increment(1);
                 return None;
