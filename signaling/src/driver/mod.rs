@@ -203,9 +203,10 @@ mod tests {
         assert_eq!(sink.open(peer).await.unwrap_err(), DriverStopped);
     }
 
-    #[tokio::test]
-    async fn options_is_answered_over_tls_on_its_connection() {
-        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    /// A server configuration with a fresh self-signed certificate for
+    /// `localhost`, and a client configuration trusting only it.
+    fn tls_pair() -> (ServerConfig, tokio_rustls::rustls::ClientConfig) {
+        use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
         use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
         let certified = rcgen::generate_simple_self_signed(["localhost".to_owned()]).unwrap();
@@ -221,11 +222,24 @@ mod tests {
         let client = ClientConfig::builder()
             .with_root_certificates(roots)
             .with_no_client_auth();
+        (server, client)
+    }
 
+    /// A started driver also serving TLS, and the TLS address.
+    async fn started_with_tls(server: ServerConfig) -> (Driver, SocketAddr) {
         let (mut driver, _) = started().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         driver.serve_tls(listener, Arc::new(server));
+        (driver, addr)
+    }
+
+    #[tokio::test]
+    async fn options_is_answered_over_tls_on_its_connection() {
+        use tokio_rustls::rustls::pki_types::ServerName;
+
+        let (server, client) = tls_pair();
+        let (driver, addr) = started_with_tls(server).await;
         let tcp = TcpStream::connect(addr).await.unwrap();
         let via = format!("SIP/2.0/TLS {}", tcp.local_addr().unwrap());
         let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
@@ -238,6 +252,18 @@ mod tests {
         let answer = read_response(&mut tls).await;
         assert!(answer.starts_with(b"SIP/2.0 200 OK\r\n"));
         timeout(WAIT, driver.stop()).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tls_connection_that_never_completes_the_handshake_is_closed() {
+        let (driver, addr) = started_with_tls(tls_pair().0).await;
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let began = tokio::time::Instant::now();
+        let mut buffer = [0; 64];
+        let size = client.read(&mut buffer).await.unwrap_or(0);
+        assert_eq!(size, 0, "closed without a byte");
+        assert!(began.elapsed() >= tls::HANDSHAKE_TIMEOUT);
+        driver.stop().await;
     }
 
     #[tokio::test(start_paused = true)]
