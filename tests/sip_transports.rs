@@ -1,7 +1,8 @@
 //! SIP over WebSocket (RFC 7118, `ws://HTTP/sip`, subprotocol `sip`) and over
 //! TLS (`sip.tls_listen` with a self-signed certificate made here) against
 //! `kefu serve --demo`: OPTIONS answered, REGISTER challenged then accepted
-//! with the digest answer, answers on the connection the request came on; a
+//! with the digest answer, a call to the echo test answered and hung up over
+//! WebSocket, answers on the connection the request came on; a
 //! handshake without the subprotocol and an oversized message are refused;
 //! SIGTERM closes open WebSockets; an unreadable certificate stops start-up
 //! with a config error naming the key.
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use common::kefu::{Kefu, Options, command};
 use common::sip::{self, status};
+use common::uac::{header, offer};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -211,6 +213,65 @@ async fn options_and_register_over_websocket_are_answered_on_the_websocket() {
         Some("\r\n"),
         "keep-alive pong"
     );
+}
+
+/// A request in the WebSocket caller's one dialog (Call-ID `call_id`).
+fn ws_request(method: &str, uri: &str, call_id: &str, cseq: u32, to: &str, sdp: &str) -> String {
+    let content_type = if sdp.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    format!(
+        "{method} {uri} SIP/2.0\r\n\
+         Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK{branch};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:caller@df7jal23ls0d.invalid>;tag=wscaller\r\n\
+         To: {to}\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Contact: <sip:caller@df7jal23ls0d.invalid;transport=ws>\r\n\
+         {content_type}Content-Length: {len}\r\n\r\n{sdp}",
+        branch = uuid::Uuid::now_v7().simple(),
+        len = sdp.len(),
+    )
+}
+
+#[tokio::test]
+async fn a_call_over_websocket_is_answered_and_hung_up_on_the_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = demo_kefu(dir.path(), Vec::new());
+    let mut phone = WsPhone::connect(kefu.http, Some("sip")).await.unwrap();
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let call_id = format!("ws-call-{}", uuid::Uuid::now_v7().simple());
+    let to = "<sip:4001@127.0.0.1>";
+    let sdp = offer(rtp.local_addr().unwrap(), "0 101");
+    let invite = ws_request("INVITE", "sip:4001@127.0.0.1", &call_id, 1, to, &sdp);
+    phone.socket.send(Message::text(invite)).await.unwrap();
+    let answer = loop {
+        let message = phone.next_message().await.expect("an answer to the INVITE");
+        if status(&message) >= 200 {
+            break message;
+        }
+    };
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(answer.contains("m=audio "), "an SDP answer: {answer}");
+    let kefu_to = header(&answer, "To").unwrap();
+    let contact = header(&answer, "Contact").unwrap();
+    let target = contact.trim_matches(|c| c == '<' || c == '>');
+
+    let ack = ws_request("ACK", target, &call_id, 1, &kefu_to, "");
+    phone.socket.send(Message::text(ack)).await.unwrap();
+    let bye = ws_request("BYE", target, &call_id, 2, &kefu_to, "");
+    phone.socket.send(Message::text(bye)).await.unwrap();
+    let ok = loop {
+        // A 2xx retransmission that crossed the ACK may come first.
+        let message = phone.next_message().await.expect("an answer to the BYE");
+        if message.contains("CSeq: 2 BYE") {
+            break message;
+        }
+    };
+    assert_eq!(status(&ok), 200, "{ok}");
 }
 
 #[tokio::test]
