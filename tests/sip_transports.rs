@@ -2,7 +2,8 @@
 //! TLS (`sip.tls_listen` with a self-signed certificate made here) against
 //! `kefu serve --demo`: OPTIONS answered, REGISTER challenged then accepted
 //! with the digest answer, a call to the echo test answered and hung up over
-//! WebSocket, answers on the connection the request came on; a
+//! WebSocket, an agent registered over WebSocket rung on it, answers on the
+//! connection the request came on; a
 //! handshake without the subprotocol and an oversized message are refused;
 //! SIGTERM closes open WebSockets; an unreadable certificate stops start-up
 //! with a config error naming the key.
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use common::kefu::{Kefu, Options, command};
 use common::sip::{self, status};
-use common::uac::{header, offer};
+use common::uac::{Uac, header, offer};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -272,6 +273,64 @@ async fn a_call_over_websocket_is_answered_and_hung_up_on_the_websocket() {
         }
     };
     assert_eq!(status(&ok), 200, "{ok}");
+}
+
+/// A final response with no body to `request`, as a phone sends it.
+fn response_to(request: &str, status_line: &str) -> String {
+    let head = request.split("\r\n\r\n").next().unwrap();
+    let mut response = format!("SIP/2.0 {status_line}\r\n");
+    for line in head.lines().skip(1) {
+        let name = line.split(':').next().unwrap().trim().to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => response.push_str(&format!("{line}\r\n")),
+            "to" => response.push_str(&format!("{line};tag=wsphone\r\n")),
+            _ => {}
+        }
+    }
+    response.push_str("Content-Length: 0\r\n\r\n");
+    response
+}
+
+#[tokio::test]
+async fn an_agent_registered_over_websocket_is_rung_on_its_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = demo_kefu(dir.path(), Vec::new());
+    let mut phone = WsPhone::connect(kefu.http, Some("sip")).await.unwrap();
+    let contact = "<sip:k8b2cq7h@df7jal23ls0d.invalid;transport=ws>";
+    let ok = register_with_password(&mut phone, "1001", "demo1001", contact).await;
+    assert_eq!(status(&ok), 200, "{ok}");
+
+    let sip = kefu.sip;
+    let caller = tokio::task::spawn_blocking(move || {
+        let mut uac = Uac::new("127.0.0.1:0", sip, "1001");
+        let rtp: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        uac.invite(&offer(rtp, "0"), ANSWER_WAIT)
+    });
+    let invite = loop {
+        let message = phone
+            .next_message()
+            .await
+            .expect("kefu's INVITE on the WebSocket");
+        if message.starts_with("INVITE ") {
+            break message;
+        }
+    };
+    assert!(
+        invite
+            .lines()
+            .next()
+            .unwrap()
+            .contains("k8b2cq7h@df7jal23ls0d.invalid"),
+        "sent to the registered contact: {invite}"
+    );
+    assert!(
+        header(&invite, "Via").unwrap().starts_with("SIP/2.0/WS "),
+        "{invite}"
+    );
+    let busy = response_to(&invite, "486 Busy Here");
+    phone.socket.send(Message::text(busy)).await.unwrap();
+    let answer = caller.await.unwrap().expect("an answer to the caller");
+    assert_eq!(answer.status, 486, "{}", answer.text);
 }
 
 #[tokio::test]
