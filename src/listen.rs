@@ -1,5 +1,5 @@
 //! Binding kefu's listening sockets: SIP on UDP and TCP at the same address,
-//! and HTTP on TCP. A taken port fails start-up with one clear line, e.g.
+//! SIP over TLS and HTTP on TCP. A taken port fails start-up with one clear line, e.g.
 //! `cannot listen on 0.0.0.0:5060 (udp): address in use`.
 
 use std::io;
@@ -91,10 +91,19 @@ pub async fn bind_sip(addr: &ListenAddr) -> Result<SipSockets, ListenError> {
 
 /// Binds the HTTP listener.
 pub async fn bind_http(addr: &ListenAddr) -> Result<TcpListener, ListenError> {
-    let target = resolve(addr, "http").await?;
+    bind_tcp(addr, "http").await
+}
+
+/// Binds the SIP over TLS listener.
+pub async fn bind_sip_tls(addr: &ListenAddr) -> Result<TcpListener, ListenError> {
+    bind_tcp(addr, "tls").await
+}
+
+async fn bind_tcp(addr: &ListenAddr, proto: &'static str) -> Result<TcpListener, ListenError> {
+    let target = resolve(addr, proto).await?;
     TcpListener::bind(target)
         .await
-        .map_err(|err| ListenError::new(addr, "http", &err))
+        .map_err(|err| ListenError::new(addr, proto, &err))
 }
 
 /// The address peers should use for a socket bound on `bound`: `bound`

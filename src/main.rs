@@ -169,6 +169,15 @@ fn print_config(config: &Config) {
         "  sip.rate_limit  = {}/s per address, bursts of {}",
         config.sip_rate_limit_per_second, config.sip_rate_limit_burst
     );
+    match &config.sip_tls {
+        Some(tls) => println!(
+            "  sip.tls_listen  = {} (cert {}, key {})",
+            tls.listen,
+            tls.cert.display(),
+            tls.key.display()
+        ),
+        None => println!("  sip.tls_listen  = (off)"),
+    }
     println!("  http.listen     = {}", config.http_listen);
     println!("  database.url    = {}", config.database_url.redacted());
     println!(

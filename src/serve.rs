@@ -1,5 +1,6 @@
 //! `kefu serve`: opens the store, provisions what is asked for, binds the
-//! listeners, serves HTTP and SIP (the `kefu-signaling` driver) until
+//! listeners, serves HTTP and SIP (the `kefu-signaling` driver: UDP, TCP, TLS
+//! when configured, and WebSocket through the HTTP server) until
 //! SIGTERM/SIGINT, then drains within 5 seconds.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -50,6 +51,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notices.push_str(&admin_token::announcement(&token));
     }
     let sip = listen::bind_sip(&config.sip_listen).await?;
+    let tls_listener = match &config.sip_tls {
+        Some(tls) => Some(listen::bind_sip_tls(&tls.listen).await?),
+        None => None,
+    };
     let http_listener = listen::bind_http(&config.http_listen).await?;
     let sip_addr = sip.local_addr()?;
     let http_addr = http_listener.local_addr()?;
@@ -64,8 +69,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("cannot start the SIP registrar")?;
     let sip_host = SocketAddr::new(listen::advertised_ip(sip_addr.ip()), sip_addr.port());
-    let (sip_driver, call_channel) =
+    let (mut sip_driver, call_channel) =
         Driver::start(sip.udp, sip.tcp, sip_core(registration, sip_host)?);
+    let mut tls_announcement = String::new();
+    if let (Some(listener), Some(tls)) = (tls_listener, &config.sip_tls) {
+        let tls_addr = listener.local_addr()?;
+        tracing::info!(%tls_addr, cert = %tls.cert.display(), "SIP TLS listener bound");
+        tls_announcement = format!(" tls={tls_addr}");
+        sip_driver.serve_tls(listener, tls.server.clone());
+    }
     let media_address = config
         .media_address
         .unwrap_or_else(|| listen::advertised_ip(sip_addr.ip()));
@@ -95,14 +107,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         admin_token_hash: config.admin_token.as_deref().map(token_hash),
         data_dir: config.data_dir.clone(),
+        sip: sip_driver.connections(),
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let server = tokio::spawn(
-        axum::serve(http_listener, http::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.changed().await;
-            })
-            .into_future(),
+        axum::serve(
+            http_listener,
+            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .into_future(),
     );
 
     ready.store(true, Ordering::Release);
@@ -110,7 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     metrics::gauge!("kefu_startup_seconds").set(startup.as_secs_f64());
     print!("{notices}");
     println!(
-        "kefu ready in {} ms: http=http://{http_addr} sip={sip_addr} (udp+tcp) data={}",
+        "kefu ready in {} ms: http=http://{http_addr} sip={sip_addr} (udp+tcp){tls_announcement} data={}",
         startup.as_millis(),
         config.data_dir.display()
     );

@@ -10,8 +10,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use common::kefu::{Kefu, Options};
-use common::sip::status;
-use md5::{Digest, Md5};
+use common::sip::{self, status};
 
 /// A softphone-like UDP client speaking just enough SIP for REGISTER.
 struct Phone {
@@ -47,21 +46,8 @@ impl Phone {
     /// Sends a REGISTER for `user` with extra header lines; returns the response.
     fn register(&mut self, user: &str, extra: &str) -> Option<String> {
         self.cseq += 1;
-        let message = format!(
-            "REGISTER sip:127.0.0.1 SIP/2.0\r\n\
-             Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{branch};rport\r\n\
-             Max-Forwards: 70\r\n\
-             From: <sip:{user}@kefu>;tag=t{port}\r\n\
-             To: <sip:{user}@kefu>\r\n\
-             Call-ID: {call_id}\r\n\
-             CSeq: {cseq} REGISTER\r\n\
-             {extra}\
-             Content-Length: 0\r\n\r\n",
-            port = self.port(),
-            branch = uuid::Uuid::now_v7().simple(),
-            call_id = self.call_id,
-            cseq = self.cseq,
-        );
+        let via = format!("SIP/2.0/UDP 127.0.0.1:{}", self.port());
+        let message = sip::register(&via, user, &self.call_id, self.cseq, extra);
         self.socket
             .send_to(message.as_bytes(), self.server)
             .unwrap();
@@ -76,46 +62,10 @@ impl Phone {
     fn register_with_password(&mut self, user: &str, password: &str, extra: &str) -> String {
         let challenge = self.register(user, extra).expect("a challenge");
         assert_eq!(status(&challenge), 401, "{challenge}");
-        let authorization = answer(&challenge, user, password);
+        let authorization = sip::digest_answer(&challenge, user, password);
         self.register(user, &format!("{authorization}{extra}"))
             .expect("a final response")
     }
-}
-
-fn md5_hex(text: &str) -> String {
-    hex::encode(Md5::digest(text.as_bytes()))
-}
-
-/// The value of `name="value"` (or `name=value`) in a header line.
-fn param(line: &str, name: &str) -> Option<String> {
-    let start = line.find(&format!("{name}="))? + name.len() + 1;
-    let rest = &line[start..];
-    Some(match rest.strip_prefix('"') {
-        Some(quoted) => quoted[..quoted.find('"')?].to_owned(),
-        None => rest.split([',', ' ', '\r']).next()?.to_owned(),
-    })
-}
-
-/// The Authorization header line answering the MD5 challenge in `challenge`.
-fn answer(challenge: &str, user: &str, password: &str) -> String {
-    let line = challenge
-        .lines()
-        .find(|l| l.starts_with("WWW-Authenticate:") && l.contains("algorithm=MD5"))
-        .expect("an MD5 challenge");
-    let realm = param(line, "realm").unwrap();
-    let nonce = param(line, "nonce").unwrap();
-    let opaque = param(line, "opaque")
-        .map(|o| format!(", opaque=\"{o}\""))
-        .unwrap_or_default();
-    let uri = "sip:127.0.0.1";
-    let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
-    let ha2 = md5_hex(&format!("REGISTER:{uri}"));
-    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}"));
-    format!(
-        "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", \
-         uri=\"{uri}\", response=\"{response}\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, \
-         nc=00000001{opaque}\r\n"
-    )
 }
 
 fn demo_kefu(dir: &std::path::Path) -> Kefu {

@@ -7,9 +7,12 @@
 //! and the call pathway that hands INVITE sessions and B-legs to call
 //! control), digest authentication and per-address defences ([`auth`]), the
 //! registrar ([`registrar`]: RFC 3261 §10.3 bindings with expiry and a change
-//! list for storage) and the tokio [`driver`] that serves it on UDP and TCP.
-//! It does not know about media (SDP offer/answer lives in `kefu-media`),
-//! queues or storage: call control in the `kefu` binary joins it to
+//! list for storage) and the tokio [`driver`] that serves it on UDP, TCP and
+//! TLS, and on connections opened from outside (SIP over WebSocket, RFC 7118:
+//! the HTTP server does the WebSocket handshake and hands each message to a
+//! [`driver::Connection`]). It does not know about media (SDP offer/answer
+//! lives in `kefu-media`), queues or storage: call control in the `kefu`
+//! binary joins it to
 //! those. Outside [`driver`], nothing reads a socket or a clock: time comes in as
 //! a parameter, and so does randomness.
 

@@ -29,6 +29,9 @@ pub enum ConfigError {
         key: String,
         suggestion: Option<String>,
     },
+    /// A file named by a key cannot be used (unreadable, wrong content).
+    #[error("config error: {key}: {reason}")]
+    File { key: &'static str, reason: String },
     /// A known key with a value of the wrong type or out of range.
     #[error("config error: {key} = {value}{origin}: {reason}", origin = OriginSuffix(origin))]
     Invalid {

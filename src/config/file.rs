@@ -25,6 +25,9 @@ pub(super) struct SipSection {
     pub min_expires: Option<i64>,
     pub rate_limit_per_second: Option<i64>,
     pub rate_limit_burst: Option<i64>,
+    pub tls_listen: Option<String>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,10 +9,12 @@ mod error;
 mod file;
 mod listen;
 mod sources;
+mod tls;
 
 pub use error::ConfigError;
 pub use listen::ListenAddr;
 pub use sources::{Overrides, load};
+pub use tls::SipTls;
 
 use std::path::PathBuf;
 
@@ -78,6 +80,8 @@ pub struct Config {
     pub sip_rate_limit_per_second: u32,
     /// Requests each source address may send back to back.
     pub sip_rate_limit_burst: u32,
+    /// SIP over TLS, when `sip.tls_listen` is set.
+    pub sip_tls: Option<SipTls>,
     /// HTTP (API, WebSockets, web apps) listens here.
     pub http_listen: ListenAddr,
     /// Where the store lives.

@@ -10,7 +10,8 @@ use kefu_signaling::auth::Algorithm;
 use kefu_media::driver::ports::PortRange;
 
 use super::error::Origin;
-use super::file::FileConfig;
+use super::file::{FileConfig, SipSection};
+use super::tls::{SipTls, server_config};
 use super::{Config, ConfigError, DatabaseUrl, ListenAddr, LogFormat};
 
 /// Values given on the command line; `None` (or `false`) means "not given".
@@ -79,6 +80,24 @@ const OVERRIDABLE: &[Overridable] = &[
     Overridable {
         key: "sip.rate_limit_burst",
         env: "KEFU_SIP_RATE_LIMIT_BURST",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.tls_listen",
+        env: "KEFU_SIP_TLS_LISTEN",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.tls_cert",
+        env: "KEFU_SIP_TLS_CERT",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "sip.tls_key",
+        env: "KEFU_SIP_TLS_KEY",
         flag: None,
         is_bool: false,
     },
@@ -349,7 +368,8 @@ fn resolve(
         let text = value.unwrap_or_else(|| default.to_owned());
         ListenAddr::parse(&text).map_err(|reason| invalid(key, &text, &origin_of(key), reason))
     };
-    let sip_listen = listen("sip.listen", parsed.sip.listen, "0.0.0.0:5060")?;
+    let sip_listen = listen("sip.listen", parsed.sip.listen.clone(), "0.0.0.0:5060")?;
+    let sip_tls = sip_tls(&parsed.sip, origin_of)?;
     let http_listen = listen("http.listen", parsed.http.listen, "0.0.0.0:8080")?;
     let sip_realm = parsed.sip.realm.unwrap_or_else(|| "kefu".to_owned());
     if sip_realm.is_empty()
@@ -491,6 +511,7 @@ fn resolve(
         data_dir,
         sip_listen,
         sip_realm,
+        sip_tls,
         sip_digest_algorithms,
         sip_min_expires,
         sip_rate_limit_per_second,
@@ -505,6 +526,54 @@ fn resolve(
         log_format,
         log_level,
     })
+}
+
+/// SIP over TLS: off unless `sip.tls_listen` is set, which then needs both
+/// `sip.tls_cert` and `sip.tls_key`; those two alone are a mistake too.
+fn sip_tls(
+    sip: &SipSection,
+    origin_of: &impl Fn(&str) -> Origin,
+) -> Result<Option<SipTls>, ConfigError> {
+    let non_empty = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+    let (cert, key) = (non_empty(&sip.tls_cert), non_empty(&sip.tls_key));
+    let Some(text) = non_empty(&sip.tls_listen) else {
+        if let Some((name, value)) = [("sip.tls_cert", &cert), ("sip.tls_key", &key)]
+            .into_iter()
+            .find_map(|(name, value)| value.as_ref().map(|v| (name, v)))
+        {
+            return Err(invalid(
+                name,
+                value,
+                &origin_of(name),
+                "SIP over TLS is off: set sip.tls_listen too (e.g. \"0.0.0.0:5061\"), or remove this key",
+            ));
+        }
+        return Ok(None);
+    };
+    let listen = ListenAddr::parse(&text).map_err(|reason| {
+        invalid(
+            "sip.tls_listen",
+            &text,
+            &origin_of("sip.tls_listen"),
+            reason,
+        )
+    })?;
+    let (Some(cert), Some(key)) = (cert, key) else {
+        return Err(invalid(
+            "sip.tls_listen",
+            &text,
+            &origin_of("sip.tls_listen"),
+            "SIP over TLS needs sip.tls_cert and sip.tls_key (PEM files: certificate chain, private key)",
+        ));
+    };
+    let (cert, key) = (PathBuf::from(cert), PathBuf::from(key));
+    let server = server_config(&cert, &key)?;
+    Ok(Some(SipTls {
+        listen,
+        cert,
+        key,
+        server,
+    }))
 }
 
 #[cfg(test)]
@@ -740,6 +809,57 @@ mod tests {
             .to_string();
         assert!(
             err.contains("api.admin_token") && !err.contains("short\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sip_tls_is_off_by_default_and_needs_all_three_keys() {
+        assert!(
+            load_str("", &[], Overrides::default())
+                .unwrap()
+                .sip_tls
+                .is_none()
+        );
+        let err = load_err("[sip]\ntls_listen = \"0.0.0.0:5061\"\n");
+        assert!(
+            err.starts_with("config error: sip.tls_listen = \"0.0.0.0:5061\": ")
+                && err.contains("needs sip.tls_cert and sip.tls_key"),
+            "{err}"
+        );
+        let err = load_err("[sip]\ntls_key = \"/etc/kefu/key.pem\"\n");
+        assert!(
+            err.starts_with("config error: sip.tls_key = ") && err.contains("set sip.tls_listen"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sip_tls_reads_its_files_and_names_the_key_of_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let certified = rcgen::generate_simple_self_signed(["localhost".to_owned()]).unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        let env = [
+            ("KEFU_SIP_TLS_LISTEN", "127.0.0.1:5061"),
+            ("KEFU_SIP_TLS_CERT", cert.to_str().unwrap()),
+            ("KEFU_SIP_TLS_KEY", key.to_str().unwrap()),
+        ];
+        let tls = load_str("", &env, Overrides::default())
+            .unwrap()
+            .sip_tls
+            .unwrap();
+        assert_eq!(tls.listen.port(), 5061);
+        assert_eq!(tls.cert, cert);
+
+        let env = [env[0], ("KEFU_SIP_TLS_CERT", "/x.pem"), env[2]];
+        let err = load_str("", &env, Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("config error: sip.tls_cert: cannot read /x.pem: No such file"),
             "{err}"
         );
     }

@@ -1,6 +1,8 @@
 //! kefu's HTTP side (axum): health, metrics, the JSON API under `/api/v1/`
-//! with bearer-token auth, and its OpenAPI document. One file per resource;
-//! shared state in [`AppState`].
+//! with bearer-token auth, its OpenAPI document, and SIP over WebSocket at
+//! `/sip` ([`sip_ws`]). One file per resource; shared state in [`AppState`].
+//! The router is served with each connection's remote address
+//! (`into_make_service_with_connect_info::<SocketAddr>()`).
 
 pub mod api;
 pub mod auth;
@@ -8,6 +10,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod sip_ws;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -16,6 +19,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::get;
+use kefu_signaling::driver::ConnectionSink;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::store::Store;
@@ -32,6 +36,8 @@ pub struct AppState {
     pub admin_token_hash: Option<String>,
     /// The data dir, where recordings are read from.
     pub data_dir: std::path::PathBuf,
+    /// Opens SIP connections with the SIP driver, for SIP over WebSocket.
+    pub sip: ConnectionSink,
 }
 
 /// The whole HTTP router.
@@ -57,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/sip", get(sip_ws::upgrade))
         .nest("/api/v1", api)
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)

@@ -1,10 +1,9 @@
 //! The endpoint task: the one owner of the [`UasCore`]. It feeds the core what
 //! the transports received, wakes it when its next timer is due, and puts what
-//! it transmits on the wire: UDP datagrams itself, TCP messages through the
-//! writer of the connection they belong to.
+//! it transmits on the wire: UDP datagrams itself, messages for a connection
+//! (TCP, TLS, WebSocket) through the writer of that connection.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,7 +24,7 @@ pub(super) struct Channels {
     pub(super) events: mpsc::UnboundedSender<CallEvent>,
 }
 
-/// The writer of one open TCP connection.
+/// The writer of one open connection.
 struct Connection {
     id: u64,
     writer: mpsc::Sender<Bytes>,
@@ -43,7 +42,7 @@ pub(super) async fn run(
         mut commands,
         events,
     } = channels;
-    let mut connections: HashMap<SocketAddr, Connection> = HashMap::new();
+    let mut connections: HashMap<Peer, Connection> = HashMap::new();
     loop {
         let deadline = core.poll_timeout();
         tokio::select! {
@@ -62,7 +61,6 @@ pub(super) async fn run(
                 Some(Inbound::Closed { peer, connection }) => {
                     if connections.get(&peer).is_some_and(|open| open.id == connection) {
                         connections.remove(&peer);
-                        let peer = Peer { transport: Transport::Tcp, addr: peer };
                         core.transport_failed(Instant::now(), peer);
                     }
                 }
@@ -77,7 +75,7 @@ pub(super) async fn run(
             let sent = match peer.transport {
                 Transport::Udp => udp.send_to(&transmit.payload, peer.addr).await.is_ok(),
                 _ => connections
-                    .get(&peer.addr)
+                    .get(&peer)
                     .is_some_and(|open| open.writer.try_send(transmit.payload).is_ok()),
             };
             if !sent {

@@ -1,26 +1,25 @@
-//! TCP: the accept loop, and per connection one task that reads the stream,
-//! frames it into messages ([`super::framing`]) for the endpoint task, and writes
-//! back what the endpoint sends on this connection (responses reuse it, RFC 3261
-//! §18.2.2). A stream that cannot be framed is logged, counted and closed, and so
-//! is one that leaves a message incomplete for [`INCOMPLETE_MESSAGE_TIMEOUT`]
-//! (a peer trickling bytes to hold the connection, "slowloris").
+//! Stream transports, TCP and TLS: the accept loop, and per connection one task
+//! that (for TLS) completes the handshake ([`super::tls`]), reads the stream,
+//! frames it into messages ([`super::framing`]) for the endpoint task, and
+//! writes back what the endpoint sends on this connection (responses reuse it,
+//! RFC 3261 §18.2.2). A stream that cannot be framed is logged, counted and
+//! closed, and so is one that leaves a message incomplete for
+//! [`INCOMPLETE_MESSAGE_TIMEOUT`] (a peer trickling bytes to hold the
+//! connection, "slowloris").
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
-use super::Inbound;
+use super::connection::{Connection, ConnectionSink};
 use super::framing::StreamFramer;
+use super::tls;
 use crate::transaction::{Peer, Transport};
-
-/// How many outgoing messages may wait for one connection's writer.
-const OUTGOING_QUEUE: usize = 64;
 
 /// How long the start of a message may wait for the rest of it.
 pub(super) const INCOMPLETE_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,28 +28,34 @@ pub(super) const INCOMPLETE_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_BUFFER: usize = 16 * 1024;
 
 /// Accepts connections on `listener` until `stop` turns true, then ends them.
+/// With `tls`, each connection is TLS and carries transport `TLS`.
 pub(super) async fn accept(
     listener: TcpListener,
-    inbound: mpsc::Sender<Inbound>,
+    tls: Option<TlsAcceptor>,
+    sink: ConnectionSink,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
-    let mut next_connection = 0_u64;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    next_connection += 1;
-                    connections.spawn(serve(
-                        stream,
-                        peer,
-                        next_connection,
-                        inbound.clone(),
-                        stop.clone(),
-                    ));
-                }
+                Ok((stream, addr)) => match &tls {
+                    None => {
+                        let peer = Peer { transport: Transport::Tcp, addr };
+                        connections.spawn(serve(stream, peer, sink.clone(), stop.clone()));
+                    }
+                    Some(acceptor) => {
+                        let (acceptor, sink, stop) = (acceptor.clone(), sink.clone(), stop.clone());
+                        connections.spawn(async move {
+                            if let Some(stream) = tls::handshake(&acceptor, stream, addr).await {
+                                let peer = Peer { transport: Transport::Tls, addr };
+                                serve(stream, peer, sink, stop).await;
+                            }
+                        });
+                    }
+                },
                 Err(error) => tracing::warn!(%error, "SIP TCP accept failed"),
             },
         }
@@ -59,23 +64,16 @@ pub(super) async fn accept(
 }
 
 /// Serves one connection until it closes, cannot be framed, or `stop` turns true.
-async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    connection: u64,
-    inbound: mpsc::Sender<Inbound>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let (writer, mut outgoing) = mpsc::channel::<Bytes>(OUTGOING_QUEUE);
-    let connected = Inbound::Connected {
-        peer,
-        connection,
-        writer,
-    };
-    if inbound.send(connected).await.is_err() {
+async fn serve<S>(stream: S, peer: Peer, sink: ConnectionSink, mut stop: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Ok(mut connection) = sink.open(peer).await else {
         return;
-    }
-    let (mut reader, mut write_half) = stream.into_split();
+    };
+    let addr = peer.addr;
+    let transport = peer.transport;
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut framer = StreamFramer::default();
     let mut buffer = vec![0; READ_BUFFER];
     let mut incomplete_since: Option<Instant> = None;
@@ -84,18 +82,19 @@ async fn serve(
             _ = stop.changed() => break,
             () = incomplete_deadline(incomplete_since) => {
                 tracing::info!(
-                    %peer,
+                    peer = %addr,
                     reason = "incomplete_message_timeout",
-                    "SIP input dropped: a message stayed incomplete, closing the TCP connection"
+                    "SIP input dropped: a message stayed incomplete, closing the {} connection",
+                    name(transport)
                 );
                 metrics::counter!("kefu_sip_dropped_total", "reason" => "incomplete_message_timeout")
                     .increment(1);
                 break;
             }
-            out = outgoing.recv() => match out {
+            out = connection.next_outgoing() => match out {
                 Some(bytes) => {
-                    if let Err(error) = write_half.write_all(&bytes).await {
-                        tracing::debug!(%peer, %error, "SIP TCP write failed");
+                    if let Err(error) = write(&mut writer, &bytes).await {
+                        tracing::debug!(peer = %addr, %error, "SIP {} write failed", name(transport));
                         break;
                     }
                 }
@@ -105,7 +104,7 @@ async fn serve(
                 Ok(0) => break,
                 Ok(size) => {
                     framer.extend(&buffer[..size]);
-                    let Some(forwarded) = forward_messages(&mut framer, peer, &inbound).await else {
+                    let Some(forwarded) = forward_messages(&mut framer, &connection).await else {
                         break;
                     };
                     incomplete_since = match (framer.holds_partial_message(), forwarded) {
@@ -115,13 +114,28 @@ async fn serve(
                     };
                 }
                 Err(error) => {
-                    tracing::debug!(%peer, %error, "SIP TCP read failed");
+                    tracing::debug!(peer = %addr, %error, "SIP {} read failed", name(transport));
                     break;
                 }
             },
         }
     }
-    let _ = inbound.send(Inbound::Closed { peer, connection }).await;
+    let _ = writer.shutdown().await;
+}
+
+/// How logs name a stream transport: `TCP` or `TLS`.
+fn name(transport: Transport) -> &'static str {
+    if transport == Transport::Tls {
+        "TLS"
+    } else {
+        "TCP"
+    }
+}
+
+/// Writes one message whole and flushes it (TLS buffers records).
+async fn write<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    writer.write_all(bytes).await?;
+    writer.flush().await
 }
 
 /// Sleeps until a message begun at `since` has been incomplete for too long;
@@ -135,33 +149,24 @@ async fn incomplete_deadline(since: Option<Instant>) {
 
 /// Hands every whole message in `framer` to the endpoint task and says how
 /// many. `None` when the connection must close: the stream cannot be framed,
-/// or the endpoint task is gone.
-async fn forward_messages(
-    framer: &mut StreamFramer,
-    peer: SocketAddr,
-    inbound: &mpsc::Sender<Inbound>,
-) -> Option<usize> {
+/// or the driver has stopped.
+async fn forward_messages(framer: &mut StreamFramer, connection: &Connection) -> Option<usize> {
     let mut forwarded = 0;
     loop {
         match framer.next_message() {
             Ok(Some(bytes)) => {
-                let source = Peer {
-                    transport: Transport::Tcp,
-                    addr: peer,
-                };
-                inbound
-                    .send(Inbound::Message { bytes, source })
-                    .await
-                    .ok()?;
+                connection.receive(bytes).await.ok()?;
                 forwarded += 1;
             }
             Ok(None) => return Some(forwarded),
             Err(error) => {
+                let peer = connection.peer();
                 tracing::info!(
-                    %peer,
+                    peer = %peer.addr,
                     reason = error.label(),
                     %error,
-                    "SIP input dropped: closing the TCP connection"
+                    "SIP input dropped: closing the {} connection",
+                    name(peer.transport)
                 );
                 metrics::counter!("kefu_sip_dropped_total", "reason" => error.label()).increment(1);
                 return None;
