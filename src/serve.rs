@@ -17,7 +17,7 @@ use kefu_signaling::uas::{Calls, Registration, UasCore};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::calls::{CallControl, Media, Prompts};
+use crate::calls::{CallControl, Media, Prompts, Recordings};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
@@ -97,7 +97,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         media,
         prompts,
         config.sip_realm.clone(),
-        config.data_dir.clone(),
+        Recordings {
+            data_dir: config.data_dir.clone(),
+            enabled: config.recordings_enabled,
+        },
     );
 
     let ready = Arc::new(AtomicBool::new(false));

@@ -18,13 +18,24 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(10);
 
 fn start() -> (tempfile::TempDir, Kefu, String) {
+    start_with(&[])
+}
+
+fn start_with(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
     let dir = tempfile::tempdir().unwrap();
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     // baresip 1.0 cannot answer a SHA-256 digest challenge (see sip_baresip.rs).
     let kefu = Kefu::start(
         dir.path(),
         Options {
             demo: true,
-            env: vec![("KEFU_SIP_DIGEST_ALGORITHMS".into(), "MD5".into())],
+            env: {
+                env.push(("KEFU_SIP_DIGEST_ALGORITHMS".into(), "MD5".into()));
+                env
+            },
             ..Options::default()
         },
     );
@@ -225,7 +236,7 @@ fn a_call_to_an_extension_without_a_phone_gets_480() {
 
 #[test]
 fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_media_bridged() {
-    let (dir, kefu, token) = start();
+    let (dir, kefu, token) = start_with(&[("KEFU_RECORDINGS_ENABLED", "false")]);
     let mut server = std::process::Command::new("sipp")
         .args([
             "-sn",
@@ -306,4 +317,9 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
         .unwrap();
     assert_eq!(call["legs"][1]["role"], "trunk", "{call}");
     assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
+    assert_eq!(
+        call["recordings"],
+        serde_json::json!([]),
+        "recording is off: {call}"
+    );
 }

@@ -437,8 +437,10 @@ impl Ringing<'_> {
         };
         let caller_media = SocketAddr::new(self.context.media.address, caller_ports.port());
         let recording = match self.cdr.id() {
-            Some(call) => CallRecording::start(self.context, call, self.tenant_id).await,
-            None => None,
+            Some(call) if self.context.record => {
+                CallRecording::start(self.context, call, self.tenant_id).await
+            }
+            _ => None,
         };
         let tap = recording.as_ref().map(|recording| {
             recording.tap(

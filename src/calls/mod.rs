@@ -45,6 +45,8 @@ pub(crate) struct CallContext {
     pub sip_realm: String,
     /// Where recordings are written (`DATA_DIR/recordings/...`).
     pub data_dir: std::path::PathBuf,
+    /// Whether bridged calls are recorded.
+    pub record: bool,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in SDP.
@@ -54,6 +56,14 @@ pub struct Media {
     pub ports: PortAllocator,
     /// The address in our SDP.
     pub address: IpAddr,
+}
+
+/// Where and whether bridged calls are recorded.
+pub struct Recordings {
+    /// The data dir; files go under `recordings/`.
+    pub data_dir: std::path::PathBuf,
+    /// `recordings.enabled`.
+    pub enabled: bool,
 }
 
 /// The running call control. See the [module docs](self).
@@ -70,7 +80,7 @@ impl CallControl {
         media: Media,
         prompts: Prompts,
         sip_realm: String,
-        data_dir: std::path::PathBuf,
+        recordings: Recordings,
     ) -> Self {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
@@ -81,7 +91,8 @@ impl CallControl {
             media,
             prompts: Arc::new(prompts),
             sip_realm,
-            data_dir,
+            data_dir: recordings.data_dir,
+            record: recordings.enabled,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self { shutdown, task }

@@ -246,7 +246,9 @@ impl Session {
             }
             CallEvent::SessionExpired { .. } => {
                 self.hang_up().await;
-                Some(Happening::Ended(Ended::HungUp("session_expired".to_owned())))
+                Some(Happening::Ended(Ended::HungUp(
+                    "session_expired".to_owned(),
+                )))
             }
             CallEvent::Bye { .. } => Some(Happening::Ended(Ended::CallerHungUp)),
             CallEvent::Request { tx, request, .. } => {

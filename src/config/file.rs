@@ -12,6 +12,7 @@ pub(super) struct FileConfig {
     pub http: HttpSection,
     pub database: DatabaseSection,
     pub media: MediaSection,
+    pub recordings: RecordingsSection,
     pub api: ApiSection,
     pub log: LogSection,
 }
@@ -34,6 +35,12 @@ pub(super) struct SipSection {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct HttpSection {
     pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RecordingsSection {
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -96,6 +96,8 @@ pub struct Config {
     /// unset: the SIP listen address, or the host's outward address when SIP
     /// listens on all interfaces.
     pub media_address: Option<std::net::IpAddr>,
+    /// Record bridged calls (`recordings.enabled`).
+    pub recordings_enabled: bool,
     /// Provision the demo tenant at start.
     pub demo: bool,
     /// Log line format.

@@ -120,6 +120,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "recordings.enabled",
+        env: "KEFU_RECORDINGS_ENABLED",
+        flag: None,
+        is_bool: true,
+    },
+    Overridable {
         key: "media.rtp_ports",
         env: "KEFU_MEDIA_RTP_PORTS",
         flag: None,
@@ -523,6 +529,7 @@ fn resolve(
         rtp_ports,
         media_address,
         demo: parsed.demo.unwrap_or(false),
+        recordings_enabled: parsed.recordings.enabled.unwrap_or(true),
         log_format,
         log_level,
     })
