@@ -1,0 +1,306 @@
+//! Live routing state: agents log in and out and change state
+//! (`/api/v1/agents…`), queues show their live figures and take new settings
+//! (`/api/v1/queues…`). Everything goes through the [`AcdHandle`](crate::routing::AcdHandle).
+//!
+//! A user token acts in its own tenant; the admin token names the tenant
+//! with `?tenant=NAME`. Agents may change only their own state;
+//! supervisors, admins and the admin token any agent of the tenant.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::problem::Problem;
+use crate::routing::{AgentStatus, Presence, QueueStatus, RoutingError};
+use crate::store::RoutingQueue;
+
+/// Which tenant an admin-token request is about.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct TenantQuery {
+    /// The tenant's name; needed with the admin token, ignored otherwise.
+    pub tenant: Option<String>,
+}
+
+/// Who acts, in which tenant, with which rights.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub tenant_id: String,
+    /// The user behind a user token (none for the admin token).
+    pub user_id: Option<String>,
+    /// Supervisors, admins and the admin token manage any agent of the tenant.
+    pub supervises: bool,
+}
+
+impl Actor {
+    /// Resolves the caller's tenant and role.
+    pub async fn of(
+        state: &AppState,
+        caller: &Caller,
+        query: &TenantQuery,
+    ) -> Result<Actor, Problem> {
+        match caller {
+            Caller::Admin => {
+                let Some(name) = &query.tenant else {
+                    return Err(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "the admin token must name the tenant: add `?tenant=NAME`",
+                    ));
+                };
+                let tenant = state
+                    .store
+                    .tenant_by_name(name)
+                    .await?
+                    .ok_or_else(|| Problem::not_found(format!("no tenant named `{name}`")))?;
+                Ok(Actor {
+                    tenant_id: tenant.id,
+                    user_id: None,
+                    supervises: true,
+                })
+            }
+            Caller::User { tenant_id, user_id } => {
+                let user = state.store.user(user_id).await?;
+                Ok(Actor {
+                    tenant_id: tenant_id.clone(),
+                    supervises: matches!(user.role.as_str(), "supervisor" | "admin"),
+                    user_id: Some(user_id.clone()),
+                })
+            }
+        }
+    }
+
+    /// 403 unless the actor supervises.
+    pub fn must_supervise(&self, what: &str) -> Result<(), Problem> {
+        if self.supervises {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "only supervisors and admins may {what}"
+            )))
+        }
+    }
+
+    /// The actor's own extension, if they are a user with one.
+    async fn extension(&self, state: &AppState) -> Result<Option<String>, Problem> {
+        match &self.user_id {
+            Some(user_id) => Ok(state.store.user(user_id).await?.extension),
+            None => Ok(None),
+        }
+    }
+
+    /// 403 unless the actor may manage the agent with this extension.
+    async fn may_manage(&self, state: &AppState, extension: &str) -> Result<(), Problem> {
+        if self.supervises || self.extension(state).await?.as_deref() == Some(extension) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "an agent may change only their own state, not agent {extension}'s"
+            )))
+        }
+    }
+}
+
+impl From<RoutingError> for Problem {
+    fn from(error: RoutingError) -> Self {
+        let status = match &error {
+            RoutingError::UnknownQueue(_)
+            | RoutingError::UnknownSkill(_)
+            | RoutingError::UnknownAgent(_)
+            | RoutingError::UnknownContact(_) => StatusCode::NOT_FOUND,
+            RoutingError::Priority(_) | RoutingError::SkillLevel { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RoutingError::Refused(_) => StatusCode::CONFLICT,
+            RoutingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            RoutingError::Store(_) => {
+                let RoutingError::Store(store) = error else {
+                    return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable");
+                };
+                return store.into();
+            }
+        };
+        Problem::new(status, error.to_string())
+    }
+}
+
+/// The state an agent asks for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StateChange {
+    /// Take contacts.
+    Ready,
+    /// Take no new contacts, for a reason (e.g. `lunch`).
+    NotReady { reason: String },
+    /// Wrap-up is over: ready again.
+    WrapUpDone,
+}
+
+/// The tenant's agents with their live state and contacts.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])),
+    params(TenantQuery),
+    responses((status = 200, body = [AgentStatus]), (status = 401, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<Vec<AgentStatus>>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    Ok(Json(state.acd.agents(&actor.tenant_id).await?))
+}
+
+/// Logs the agent in (not ready until they say ready).
+#[utoipa::path(post, path = "/api/v1/agents/{ext}/login", tag = "agents", security(("bearer" = [])),
+    params(("ext" = String, Path, description = "the agent's extension"), TenantQuery),
+    responses((status = 200, body = AgentStatus), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<AgentStatus>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    actor.may_manage(&state, &extension).await?;
+    Ok(Json(state.acd.login(&actor.tenant_id, &extension).await?))
+}
+
+/// Logs the agent out (refused while they handle contacts).
+#[utoipa::path(post, path = "/api/v1/agents/{ext}/logout", tag = "agents", security(("bearer" = [])),
+    params(("ext" = String, Path, description = "the agent's extension"), TenantQuery),
+    responses((status = 200, body = AgentStatus), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<AgentStatus>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    actor.may_manage(&state, &extension).await?;
+    Ok(Json(state.acd.logout(&actor.tenant_id, &extension).await?))
+}
+
+/// Sets a logged-in agent ready, not ready with a reason, or ends their wrap-up.
+#[utoipa::path(put, path = "/api/v1/agents/{ext}/state", tag = "agents", security(("bearer" = [])),
+    params(("ext" = String, Path, description = "the agent's extension"), TenantQuery),
+    request_body = StateChange,
+    responses((status = 200, body = AgentStatus), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+    Query(query): Query<TenantQuery>,
+    JsonBody(change): JsonBody<StateChange>,
+) -> Result<Json<AgentStatus>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    actor.may_manage(&state, &extension).await?;
+    let presence = match change {
+        StateChange::Ready => Presence::Ready,
+        StateChange::NotReady { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.len() > 64 {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "`reason`: give a reason of 1 to 64 characters",
+                ));
+            }
+            Presence::NotReady {
+                reason: reason.to_owned(),
+            }
+        }
+        StateChange::WrapUpDone => Presence::WrapUpDone,
+    };
+    Ok(Json(
+        state
+            .acd
+            .set_state(&actor.tenant_id, &extension, presence)
+            .await?,
+    ))
+}
+
+/// The tenant's queues with live figures from the ACD.
+#[utoipa::path(get, path = "/api/v1/queues", tag = "queues", security(("bearer" = [])),
+    params(TenantQuery),
+    responses((status = 200, body = [QueueStatus]), (status = 401, body = Problem)))]
+pub async fn queues(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<Vec<QueueStatus>>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    Ok(Json(state.acd.queues(&actor.tenant_id).await?))
+}
+
+/// New settings for a queue; fields left out keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// `longest-idle`, `round-robin`, `fewest-contacts`, `least-talk-time`,
+    /// `ring-all`, `top-down`, `random` or `skills-best-match`.
+    pub strategy: Option<String>,
+    pub service_level_secs: Option<u32>,
+    pub wrap_up_secs: Option<u32>,
+    /// 0 removes the limit.
+    pub max_wait_secs: Option<u32>,
+    /// At least 1.
+    pub offer_timeout_secs: Option<u32>,
+    /// 0 turns the sticky agent off.
+    pub sticky_secs: Option<u32>,
+}
+
+/// Changes a queue's routing settings (supervisors and admins); the ACD
+/// applies them at once.
+#[utoipa::path(put, path = "/api/v1/queues/{name}", tag = "queues", security(("bearer" = [])),
+    params(("name" = String, Path, description = "queue name"), TenantQuery),
+    request_body = QueueSettings,
+    responses((status = 200, body = RoutingQueue), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn configure_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<TenantQuery>,
+    JsonBody(settings): JsonBody<QueueSettings>,
+) -> Result<Json<RoutingQueue>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    actor.must_supervise("change queue settings")?;
+    let mut queue = state
+        .store
+        .routing_queue(&actor.tenant_id, &name)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no queue named `{name}`")))?;
+    if let Some(strategy) = settings.strategy {
+        strategy.parse::<kefu_acd::Strategy>().map_err(|err| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("`strategy`: {err}"),
+            )
+        })?;
+        queue.strategy = strategy;
+    }
+    if let Some(secs) = settings.offer_timeout_secs {
+        if secs == 0 {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "`offer_timeout_secs`: must be at least 1",
+            ));
+        }
+        queue.offer_timeout_secs = i64::from(secs);
+    }
+    if let Some(secs) = settings.service_level_secs {
+        queue.service_level_secs = i64::from(secs);
+    }
+    if let Some(secs) = settings.wrap_up_secs {
+        queue.wrap_up_secs = i64::from(secs);
+    }
+    if let Some(secs) = settings.max_wait_secs {
+        queue.max_wait_secs = (secs > 0).then_some(i64::from(secs));
+    }
+    if let Some(secs) = settings.sticky_secs {
+        queue.sticky_secs = (secs > 0).then_some(i64::from(secs));
+    }
+    state.store.save_queue_settings(&queue).await?;
+    state.acd.reload().await?;
+    Ok(Json(queue))
+}
