@@ -115,15 +115,12 @@ impl From<RoutingError> for Problem {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             RoutingError::Refused(_) => StatusCode::CONFLICT,
-            RoutingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-            RoutingError::Store(_) => {
-                let RoutingError::Store(store) = error else {
-                    return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "storage is unavailable");
-                };
-                return store.into();
-            }
+            RoutingError::Stopped | RoutingError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        Problem::new(status, error.to_string())
+        match error {
+            RoutingError::Store(store) => store.into(),
+            other => Problem::new(status, other.to_string()),
+        }
     }
 }
 
