@@ -412,6 +412,19 @@ fn a_declined_offer_goes_to_the_next_agent_and_counts_once_answered() {
         (Some(1), Some(1))
     );
     assert_eq!(queue["service_level"], 1.0, "{queue}");
+    let metrics = http()
+        .get(demo.kefu.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for line in [
+        r#"kefu_acd_contacts_total{event="answered"} 1"#,
+        r#"kefu_acd_contacts_total{event="completed"} 1"#,
+        "kefu_acd_contacts_active 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 #[test]

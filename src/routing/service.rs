@@ -264,6 +264,14 @@ impl Service {
         events: broadcast::Sender<AgentEvent>,
         records: mpsc::UnboundedSender<ContactRecord>,
     ) -> Self {
+        metrics::describe_counter!(
+            "kefu_acd_contacts_total",
+            "Contacts by what happened to them: queued, answered, abandoned, completed, timed_out, overflowed"
+        );
+        metrics::describe_gauge!(
+            "kefu_acd_contacts_active",
+            "Contacts waiting, being offered or assigned in this node's ACD"
+        );
         let mut service = Service {
             acd: Acd::new(rand::random()),
             directory: Directory::default(),
@@ -654,6 +662,7 @@ impl Service {
         while let Some(action) = self.acd.poll_action() {
             self.carry_out(action, now);
         }
+        metrics::gauge!("kefu_acd_contacts_active").set(self.live.len() as f64);
     }
 
     fn carry_out(&mut self, action: Action, now: Now) {
@@ -857,6 +866,16 @@ impl Service {
     }
 
     fn metric(&mut self, metric: MetricEvent, now: Now) {
+        let counted = match &metric {
+            MetricEvent::Offered { .. } => "queued",
+            MetricEvent::CallbackRequested { .. } => "callback_requested",
+            MetricEvent::Answered { .. } => "answered",
+            MetricEvent::Abandoned { .. } => "abandoned",
+            MetricEvent::Completed { .. } => "completed",
+            MetricEvent::Overflowed { .. } => "overflowed",
+            MetricEvent::TimedOut { .. } => "timed_out",
+        };
+        metrics::counter!("kefu_acd_contacts_total", "event" => counted).increment(1);
         match metric {
             MetricEvent::Offered { queue, contact } => {
                 let queue = self.queue_name(queue);
