@@ -568,6 +568,15 @@ fn the_agent_websocket_pushes_offers_and_takes_answers() {
             .contains("no-such-contact"),
         "{error}"
     );
+    send(
+        &mut socket,
+        json!({"type": "state", "state": "not_ready", "reason": "x".repeat(65)}),
+    );
+    let error = next_event(&mut socket, "error");
+    assert!(
+        error["detail"].as_str().unwrap().contains("reason"),
+        "{error}"
+    );
     send(&mut socket, json!({"type": "accept"}));
     let error = next_event(&mut socket, "error");
     assert!(
@@ -748,4 +757,66 @@ fn agent_state_and_contact_requests_are_checked() {
     assert_eq!(demo.answer(&chat, "1001", "end").0, StatusCode::NO_CONTENT);
     let out = demo.ok("POST", "/api/v1/agents/1001/logout", "1001", None);
     assert_eq!(out["state"], "logged_out");
+}
+
+#[test]
+fn a_supervisor_manages_any_agent_of_their_tenant() {
+    let demo = Demo::start();
+    let token = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = kefu::config::DatabaseUrl::Sqlite(format!(
+            "sqlite://{}/kefu.db?mode=rwc",
+            demo.kefu.data_dir.display()
+        ));
+        let store = kefu::store::Store::open(&url, 1).await.unwrap();
+        let tenant = store.tenant_by_name("demo").await.unwrap().unwrap();
+        let (supervisor, _) = store
+            .ensure_user(&kefu::store::NewUser {
+                tenant_id: &tenant.id,
+                username: "lead",
+                display_name: "Team Lead",
+                role: kefu::store::Role::Supervisor,
+                extension: None,
+                password: None,
+            })
+            .await
+            .unwrap();
+        let token = store
+            .issue_token(
+                "test",
+                kefu::store::Scope::Agent,
+                Some(&tenant.id),
+                Some(&supervisor.id),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        token.secret
+    });
+    let as_lead = |request: reqwest::blocking::RequestBuilder| {
+        let response = request.bearer_auth(&token).send().unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = as_lead(http().post(demo.kefu.url("/api/v1/agents/1001/login")));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = as_lead(
+        http()
+            .put(demo.kefu.url("/api/v1/agents/1001/state"))
+            .json(&json!({"state": "not_ready", "reason": "coaching"})),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reason"], "coaching");
+    let (status, body) = as_lead(
+        http()
+            .put(demo.kefu.url("/api/v1/queues/support"))
+            .json(&json!({"strategy": "round-robin", "offer_timeout_secs": 5})),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(demo.queue("support")["strategy"], "round-robin");
+    let (status, _) = as_lead(
+        http()
+            .post(demo.kefu.url("/api/v1/contacts/none/accept"))
+            .json(&json!({"agent": "1001"})),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -187,10 +187,16 @@ async fn obey(state: &AppState, agent: &Agent, text: &str) -> Result<(), String>
             let presence = match (name.as_str(), reason) {
                 ("ready", _) => Presence::Ready,
                 ("wrap_up_done", _) => Presence::WrapUpDone,
-                ("not_ready", Some(reason)) if !reason.trim().is_empty() => Presence::NotReady {
-                    reason: reason.trim().to_owned(),
-                },
-                ("not_ready", _) => return Err("`reason`: not_ready needs a reason".to_owned()),
+                ("not_ready", Some(reason)) if (1..=64).contains(&reason.trim().len()) => {
+                    Presence::NotReady {
+                        reason: reason.trim().to_owned(),
+                    }
+                }
+                ("not_ready", _) => {
+                    return Err(
+                        "`reason`: not_ready needs a reason of 1 to 64 characters".to_owned()
+                    );
+                }
                 (other, _) => {
                     return Err(format!(
                         "`state`: {other:?} is not one of ready, not_ready, wrap_up_done"
