@@ -147,8 +147,6 @@ pub struct QueueStatus {
 /// Where a waiting or in-progress contact stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LiveContact {
-    #[serde(skip)]
-    pub tenant_id: String,
     pub queue: String,
     /// `waiting`, `offered` or `assigned`.
     pub stage: String,
@@ -160,16 +158,12 @@ pub struct LiveContact {
     /// The extension of the agent handling it.
     pub agent: Option<String>,
     #[serde(skip)]
-    pub offered_to_users: Vec<String>,
-    #[serde(skip)]
     pub agent_user: Option<String>,
 }
 
 /// Something that happened to an agent, for their WebSocket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentEvent {
-    #[serde(skip)]
-    pub tenant_id: String,
     #[serde(skip)]
     pub user_id: String,
     pub extension: String,
@@ -211,7 +205,6 @@ pub enum AgentEventKind {
 /// A contact in the engine, as the service tracks it.
 struct Live {
     id: ContactId,
-    tenant_id: String,
     channel: Channel,
     queue: acd::QueueId,
     customer: Option<String>,
@@ -471,7 +464,6 @@ impl Service {
             id,
             Live {
                 id: contact,
-                tenant_id: request.tenant,
                 channel: request.channel,
                 queue,
                 customer: request.customer,
@@ -988,7 +980,6 @@ impl Service {
     fn tell_agent(&self, agent: acd::AgentId, kind: AgentEventKind) {
         if let Some(a) = self.directory.agent(agent) {
             let _ = self.events.send(AgentEvent {
-                tenant_id: a.tenant_id.clone(),
                 user_id: a.user_id.clone(),
                 extension: a.extension.clone(),
                 kind,
@@ -1104,17 +1095,19 @@ impl Service {
         } else {
             "offered"
         };
-        let offered: Vec<Who> = live.offers.iter().filter_map(|&a| self.who(a)).collect();
         let agent = live.agent.and_then(|a| self.who(a));
         Some(LiveContact {
-            tenant_id: live.tenant_id.clone(),
             queue: self.queue_name(live.queue),
             stage: stage.to_owned(),
             position: position.map(|(p, _)| p),
             expected_wait_ms: position.map(|(_, wait)| ms(wait)),
-            offered_to: offered.iter().map(|w| w.extension.clone()).collect(),
+            offered_to: live
+                .offers
+                .iter()
+                .filter_map(|&a| self.who(a))
+                .map(|w| w.extension)
+                .collect(),
             agent: agent.as_ref().map(|w| w.extension.clone()),
-            offered_to_users: offered.into_iter().map(|w| w.user_id).collect(),
             agent_user: agent.map(|w| w.user_id),
         })
     }
