@@ -291,3 +291,24 @@ async fn requests_naming_unknown_things_are_refused_until_a_reload() {
     assert_eq!(names, ["billing", "sales"]);
     assert_eq!((queues[0].offered, queues[0].waiting), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_closes_the_contacts_still_in_the_acd() {
+    let (_dir, store) = sqlite().await;
+    let (tenant, acd, service) = acme(&store).await;
+    let mut waiting = acd.enqueue(call(&tenant)).await.unwrap();
+    next(&mut waiting.updates).await;
+    service.stop(Duration::from_secs(5)).await;
+    assert!(waiting.updates.next().await.is_none(), "the stream ends");
+    assert!(matches!(
+        acd.enqueue(call(&tenant)).await,
+        Err(RoutingError::Stopped)
+    ));
+    let row = store.contact(&waiting.id.0).await.unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.disposition.as_deref()),
+        ("closed", Some("shutdown"))
+    );
+    let events = store.contact_events(&waiting.id.0).await.unwrap();
+    assert_eq!(events.last().unwrap().data, r#"{"stage":"waiting"}"#);
+}

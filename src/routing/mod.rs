@@ -21,6 +21,8 @@
 //!   declined, no_answer, accepted, abandoned, ended, timed_out…) becomes a
 //!   `contact_events` row with wait and talk times ([`record`]), written in
 //!   order by a writer task so that routing never waits for the database.
+//!   When the node stops, contacts still in the engine are closed
+//!   (`closed`, disposition `shutdown`); agents start logged out again.
 //! - **Who hears what.** Each contact has its own stream of
 //!   [`ContactUpdate`]s (for whoever holds the customer: call control, a chat
 //!   adapter); agents' happenings are broadcast as [`AgentEvent`]s, which the

@@ -50,6 +50,8 @@ pub enum Step {
     },
     /// The customer asked to be called back, keeping their place.
     CallbackRequested,
+    /// kefu stopped while the contact was `waiting` or `assigned`.
+    Closed { stage: &'static str },
 }
 
 fn ms(duration: Duration) -> u64 {
@@ -141,6 +143,10 @@ pub fn record(contact_id: &str, at: Millis, step: Step) -> ContactRecord {
             )
         },
         Step::CallbackRequested => base("callback_requested", "queued", None, json!({})),
+        Step::Closed { stage } => ContactRecord {
+            ends: Some("shutdown"),
+            ..base("closed", "closed", None, json!({ "stage": stage }))
+        },
     }
 }
 
@@ -194,6 +200,7 @@ mod tests {
                 },
                 "timed_out",
             ),
+            (Step::Closed { stage: "waiting" }, "shutdown"),
         ];
         for (step, disposition) in finals {
             let r = record("c", Millis(1), step);

@@ -288,7 +288,10 @@ impl Service {
             };
             tokio::select! {
                 command = commands.recv() => match command {
-                    None | Some(Command::Stop) => break,
+                    None | Some(Command::Stop) => {
+                        self.close_all(Now::read());
+                        break;
+                    }
                     Some(command) => self.command(command),
                 },
                 () = sleep => {
@@ -951,6 +954,19 @@ impl Service {
                 );
                 self.forget(contact);
             }
+        }
+    }
+
+    /// Ends every contact still in the engine (the node is stopping): each
+    /// gets a final `closed` record, and its update stream ends.
+    fn close_all(&mut self, now: Now) {
+        for live in std::mem::take(&mut self.live).into_values() {
+            let stage = if live.agent.is_some() {
+                "assigned"
+            } else {
+                "waiting"
+            };
+            self.persist(&live.id, now, Step::Closed { stage });
         }
     }
 
