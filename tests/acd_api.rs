@@ -757,6 +757,23 @@ fn agent_state_and_contact_requests_are_checked() {
     assert_eq!(demo.answer(&chat, "1001", "end").0, StatusCode::NO_CONTENT);
     let out = demo.ok("POST", "/api/v1/agents/1001/logout", "1001", None);
     assert_eq!(out["state"], "logged_out");
+
+    let openapi: Value = http()
+        .get(demo.kefu.url("/api/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for path in [
+        "/api/v1/agents",
+        "/api/v1/agents/{ext}/state",
+        "/api/v1/queues/{name}",
+        "/api/v1/contacts",
+        "/api/v1/contacts/{id}/decline",
+        "/api/v1/agent/ws",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} is documented");
+    }
 }
 
 #[test]
