@@ -161,6 +161,24 @@ async fn a_call_is_offered_by_extension_answered_ended_and_recorded(store: &Stor
     assert_eq!(row.state, "ended");
     assert_eq!(row.agent_id.as_deref(), Some(agent.user_id.as_str()));
     assert_eq!(row.disposition.as_deref(), Some("completed"));
+    let states: Vec<(String, String)> = store
+        .agent_events(&agent.user_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.state, e.cause))
+        .collect();
+    let expected = [
+        ("not_ready", "login"),
+        ("ready", "requested"),
+        ("busy", "offered"),
+        ("wrap_up", "contact_ended"),
+    ];
+    assert_eq!(
+        states,
+        expected.map(|(s, c)| (s.to_owned(), c.to_owned())),
+        "the agent's state log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

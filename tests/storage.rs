@@ -7,8 +7,8 @@ mod common;
 
 use kefu::config::DatabaseUrl;
 use kefu::store::{
-    ContactRecord, Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser, Role,
-    RouteTarget, Scope, Store, StoreError, StoredBinding,
+    AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser,
+    Role, RouteTarget, Scope, Store, StoreError, StoredBinding,
 };
 use kefu_signaling::auth::Ha1Pair;
 
@@ -692,4 +692,61 @@ async fn contact_records_move_the_contact_and_end_it_once(store: &Store) {
         store.apply_contact_record(&missing).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+on_both_engines!(agent_state_changes_are_logged_in_order);
+async fn agent_state_changes_are_logged_in_order(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let (agent, _) = store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: "2001",
+            display_name: "Dana",
+            role: Role::Agent,
+            extension: Some("2001"),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let change = |at, state, reason: Option<&str>, cause| AgentRecord {
+        tenant_id: tenant.id.clone(),
+        user_id: agent.id.clone(),
+        at: Millis(at),
+        state,
+        reason: reason.map(str::to_owned),
+        cause,
+    };
+    for record in [
+        change(10, "not_ready", Some("logged-in"), "login"),
+        change(20, "ready", None, "requested"),
+        change(30, "not_ready", Some("lunch"), "requested"),
+    ] {
+        store.record_agent_state(&record).await.unwrap();
+    }
+    let events = store.agent_events(&agent.id).await.unwrap();
+    let states: Vec<(i64, &str, Option<&str>, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.at,
+                e.state.as_str(),
+                e.reason.as_deref(),
+                e.cause.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (10, "not_ready", Some("logged-in"), "login"),
+            (20, "ready", None, "requested"),
+            (30, "not_ready", Some("lunch"), "requested"),
+        ]
+    );
+    let mut stranger = change(40, "ready", None, "requested");
+    stranger.user_id = "missing".into();
+    assert!(
+        store.record_agent_state(&stranger).await.is_err(),
+        "only users' states are logged"
+    );
 }

@@ -7,12 +7,13 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::record::Record;
 use super::service::{Command, Service};
 use super::{
     AgentEvent, AgentStatus, Answer, ContactId, ContactRequest, ContactUpdates, Enqueued,
     LiveContact, Offer, Presence, QueueStatus, RoutingError,
 };
-use crate::store::{ContactRecord, Millis, NewContact, Store};
+use crate::store::{Millis, NewContact, Store};
 
 /// Commands waiting for the task before senders wait.
 const COMMAND_QUEUE: usize = 1024;
@@ -267,12 +268,22 @@ impl AcdHandle {
     }
 }
 
-/// Applies contact records in order; a failed write is logged and skipped.
-async fn write_records(store: Store, mut pending: mpsc::UnboundedReceiver<ContactRecord>) {
+/// Stores records in order; a failed write is logged and skipped.
+async fn write_records(store: Store, mut pending: mpsc::UnboundedReceiver<Record>) {
     while let Some(record) = pending.recv().await {
-        if let Err(error) = store.apply_contact_record(&record).await {
-            tracing::warn!(contact = %record.contact_id, kind = record.kind, %error,
-                "cannot record a contact event");
+        match record {
+            Record::Contact(record) => {
+                if let Err(error) = store.apply_contact_record(&record).await {
+                    tracing::warn!(contact = %record.contact_id, kind = record.kind, %error,
+                        "cannot record a contact event");
+                }
+            }
+            Record::Agent(record) => {
+                if let Err(error) = store.record_agent_state(&record).await {
+                    tracing::warn!(user = %record.user_id, state = record.state, %error,
+                        "cannot record an agent state change");
+                }
+            }
         }
     }
 }

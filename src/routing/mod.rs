@@ -20,7 +20,8 @@
 //!   [`AcdHandle::enqueue`] returns; every later step (queued, offered,
 //!   declined, no_answer, accepted, abandoned, ended, timed_out…) becomes a
 //!   `contact_events` row with wait and talk times ([`record`]), written in
-//!   order by a writer task so that routing never waits for the database.
+//!   order by a writer task so that routing never waits for the database;
+//!   so does every agent state change (`agent_events`: state, reason, cause).
 //!   When the node stops, contacts still in the engine are closed
 //!   (`closed`, disposition `shutdown`); agents start logged out again.
 //! - **Who hears what.** Each contact has its own stream of

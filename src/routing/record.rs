@@ -1,14 +1,38 @@
-//! What is persisted of a contact's life: each [`Step`] the service sees
+//! What is persisted: each [`Step`] of a contact's life the service sees
 //! becomes one `contact_events` row and the contact's new state, with wait
-//! and talk times in milliseconds so that reports can be computed later.
-//! Pure: the service hands the records to a writer task that applies them in
-//! order.
+//! and talk times in milliseconds so that reports can be computed later; each
+//! agent state change an `agent_events` row. Pure: the service hands the
+//! [`Record`]s to a writer task that applies them in order.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::store::{ContactRecord, Millis};
+use kefu_acd::StateCause;
+
+use crate::store::{AgentRecord, ContactRecord, Millis};
+
+/// Something for the writer task to store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Contact(ContactRecord),
+    Agent(AgentRecord),
+}
+
+/// The stored name of what caused an agent state change.
+pub fn cause_name(cause: StateCause) -> &'static str {
+    match cause {
+        StateCause::Login => "login",
+        StateCause::Logout => "logout",
+        StateCause::Requested => "requested",
+        StateCause::Offered => "offered",
+        StateCause::OfferEnded => "offer_ended",
+        StateCause::Accepted => "accepted",
+        StateCause::ContactEnded => "contact_ended",
+        StateCause::WrapUpElapsed => "wrap_up_elapsed",
+        StateCause::NoAnswerLimit => "no_answer_limit",
+    }
+}
 
 /// Who an event concerns: the agent's user id and extension.
 #[derive(Debug, Clone, PartialEq, Eq)]

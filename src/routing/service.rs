@@ -15,12 +15,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 
 use super::directory::{Directory, IdMap, channel_name};
-use super::record::{self, Step, Who};
+use super::record::{self, Record, Step, Who};
 use super::{
     AgentRef, Answer, Channel, ContactId, ContactRequest, ContactUpdate, Offer, OfferEnd, Presence,
     RoutingError,
 };
-use crate::store::{ContactRecord, Millis, RoutingConfig};
+use crate::store::{AgentRecord, Millis, RoutingConfig};
 
 type Reply<T> = oneshot::Sender<Result<T, RoutingError>>;
 
@@ -219,7 +219,7 @@ pub(super) struct Service {
     contact_ids: IdMap,
     live: BTreeMap<acd::ContactId, Live>,
     events: broadcast::Sender<AgentEvent>,
-    records: mpsc::UnboundedSender<ContactRecord>,
+    records: mpsc::UnboundedSender<Record>,
 }
 
 /// The engine's instant and the wall clock, read together.
@@ -255,7 +255,7 @@ impl Service {
     pub(super) fn new(
         config: RoutingConfig,
         events: broadcast::Sender<AgentEvent>,
-        records: mpsc::UnboundedSender<ContactRecord>,
+        records: mpsc::UnboundedSender<Record>,
     ) -> Self {
         metrics::describe_counter!(
             "kefu_acd_contacts_total",
@@ -712,7 +712,20 @@ impl Service {
             Action::AgentAutoPaused { agent, no_answers } => {
                 tracing::info!(%agent, no_answers, "agent paused after unanswered offers");
             }
-            Action::AgentStateChanged { agent, to, .. } => {
+            Action::AgentStateChanged {
+                agent, to, cause, ..
+            } => {
+                if let Some(stored) = self.directory.agent(agent) {
+                    let (state, reason, _) = state_parts(&to, now);
+                    let _ = self.records.send(Record::Agent(AgentRecord {
+                        tenant_id: stored.tenant_id.clone(),
+                        user_id: stored.user_id.clone(),
+                        at: now.wall,
+                        state,
+                        reason,
+                        cause: record::cause_name(cause),
+                    }));
+                }
                 let kind = state_event(&to, now);
                 self.tell_agent(agent, kind);
             }
@@ -973,7 +986,7 @@ impl Service {
     fn persist(&self, contact: &ContactId, now: Now, step: Step) {
         let _ = self
             .records
-            .send(record::record(&contact.0, now.wall, step));
+            .send(Record::Contact(record::record(&contact.0, now.wall, step)));
     }
 
     fn persist_for(&self, contact: acd::ContactId, now: Now, step: Step) {

@@ -1,8 +1,8 @@
 //! What the ACD service reads and writes: every tenant's routing
 //! configuration at once (queues with their ACD settings, agents with their
 //! capacity per channel, skill levels, queue memberships), queue settings
-//! saved through the API, and contact lifecycle records applied atomically
-//! (an event row plus the contact's new state).
+//! saved through the API, contact lifecycle records applied atomically
+//! (an event row plus the contact's new state), and agent state changes.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -227,5 +227,59 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// One agent state change, to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub at: Millis,
+    /// `logged_out`, `not_ready`, `ready`, `busy` or `wrap_up`.
+    pub state: &'static str,
+    /// Why not ready.
+    pub reason: Option<String>,
+    /// What caused it: `login`, `logout`, `requested`, `offered`, `accepted`…
+    pub cause: &'static str,
+}
+
+/// A logged agent state change.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentEventRow {
+    pub at: i64,
+    pub state: String,
+    pub reason: Option<String>,
+    pub cause: String,
+}
+
+impl Store {
+    /// Logs an agent state change.
+    pub async fn record_agent_state(&self, record: &AgentRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_events (id, tenant_id, user_id, at, state, reason, cause) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id())
+        .bind(&record.tenant_id)
+        .bind(&record.user_id)
+        .bind(record.at.0)
+        .bind(record.state)
+        .bind(record.reason.as_deref())
+        .bind(record.cause)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// An agent's logged state changes, oldest first.
+    pub async fn agent_events(&self, user_id: &str) -> Result<Vec<AgentEventRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT at, state, reason, cause FROM agent_events WHERE user_id = $1 \
+             ORDER BY at, id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 }
