@@ -5,6 +5,7 @@ pub mod agents;
 pub mod calls;
 pub mod contacts;
 pub mod me;
+pub mod queues;
 pub mod tenants;
 
 use axum::Router;
@@ -19,8 +20,8 @@ pub fn routing_routes() -> Router<AppState> {
         .route("/agents/{ext}/login", post(agents::login))
         .route("/agents/{ext}/logout", post(agents::logout))
         .route("/agents/{ext}/state", put(agents::set_state))
-        .route("/queues", get(agents::queues))
-        .route("/queues/{name}", put(agents::configure_queue))
+        .route("/queues", get(queues::list))
+        .route("/queues/{name}", put(queues::configure))
         .route("/contacts", post(contacts::create))
         .route("/contacts/{id}", get(contacts::get))
         .route("/contacts/{id}/accept", post(contacts::accept))
