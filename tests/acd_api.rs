@@ -837,3 +837,63 @@ fn a_supervisor_manages_any_agent_of_their_tenant() {
     );
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn a_capacity_change_applies_to_the_next_offers() {
+    let demo = Demo::start();
+    let (status, problem) = demo.call(
+        "PUT",
+        "/api/v1/agents/1003/capacity",
+        "1003",
+        Some(json!({"chat": 1})),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, problem) = demo.call(
+        "PUT",
+        "/api/v1/agents/1003/capacity",
+        "admin",
+        Some(json!({"chat": 300})),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("chat"),
+        "{problem}"
+    );
+    demo.configure("support", json!({"wrap_up_secs": 0}));
+    demo.ready("1003");
+    let status = demo.ok(
+        "PUT",
+        "/api/v1/agents/1003/capacity",
+        "admin",
+        Some(json!({"chat": 1, "voice_blocks_other_channels": true})),
+    );
+    assert_eq!(status["capacity"]["chat"], 1);
+    assert_eq!(status["capacity"]["voice"], 1, "left as it was");
+    let call = demo.voice("support");
+    assert_eq!(demo.first_offer(&call), "1003");
+    let first = demo.contact(json!({"channel": "chat", "queue": "support"}));
+    assert_eq!(
+        demo.detail(&first)["live"]["stage"],
+        "waiting",
+        "a voice contact blocks chats"
+    );
+    assert_eq!(
+        demo.answer(&call, "1003", "accept").0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(demo.answer(&call, "1003", "end").0, StatusCode::NO_CONTENT);
+    demo.wait_offered(&first, &["1003"]);
+    let second = demo.contact(json!({"channel": "chat", "queue": "support"}));
+    assert_eq!(
+        demo.detail(&second)["live"]["stage"],
+        "waiting",
+        "one chat at a time"
+    );
+    let stored = demo.ok(
+        "PUT",
+        "/api/v1/agents/1003/capacity",
+        "admin",
+        Some(json!({})),
+    );
+    assert_eq!(stored["capacity"]["chat"], 1, "the change is stored");
+}

@@ -7,8 +7,8 @@ mod common;
 
 use kefu::config::DatabaseUrl;
 use kefu::store::{
-    AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser,
-    Role, RouteTarget, Scope, Store, StoreError, StoredBinding,
+    AgentCapacity, AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
+    NewRecording, NewUser, Role, RouteTarget, Scope, Store, StoreError, StoredBinding,
 };
 use kefu_signaling::auth::Ha1Pair;
 
@@ -587,6 +587,34 @@ async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
     settings.id = "missing".into();
     assert!(matches!(
         store.save_queue_settings(&settings).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let stored = store
+        .routing_agent(&acme.id, "2001")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut capacity = AgentCapacity::of(&stored);
+    capacity.chat = 6;
+    capacity.voice_blocks_other_channels = true;
+    store
+        .save_agent_capacity(&agent.id, &capacity)
+        .await
+        .unwrap();
+    let again = store
+        .routing_agent(&acme.id, "2001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(AgentCapacity::of(&again), capacity);
+    assert_eq!(
+        (again.capacity_chat, again.voice_blocks_other_channels),
+        (6, 1)
+    );
+    assert_eq!(store.routing_agent(&other.id, "2001").await.unwrap(), None);
+    assert!(matches!(
+        store.save_agent_capacity("missing", &capacity).await,
         Err(StoreError::NotFound { .. })
     ));
 }

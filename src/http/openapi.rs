@@ -21,6 +21,7 @@ use super::problem::Problem;
         api::agents::login,
         api::agents::logout,
         api::agents::set_state,
+        api::agents::set_capacity,
         api::queues::list,
         api::queues::configure,
         api::contacts::create,

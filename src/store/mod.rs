@@ -25,8 +25,8 @@ pub use ivr::IvrFlow;
 pub use queues::{Queue, QueueMember};
 pub use recordings::{NewRecording, Recording};
 pub use routing::{
-    AgentEventRow, AgentRecord, ContactRecord, RoutingAgent, RoutingAgentSkill, RoutingConfig,
-    RoutingMember, RoutingQueue, RoutingSkill,
+    AgentCapacity, AgentEventRow, AgentRecord, ContactRecord, RoutingAgent, RoutingAgentSkill,
+    RoutingConfig, RoutingMember, RoutingQueue, RoutingSkill,
 };
 pub use sip::{RealmUser, StoredBinding};
 pub use tenants::Tenant;

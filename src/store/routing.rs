@@ -283,3 +283,75 @@ impl Store {
         .await?)
     }
 }
+
+/// How many contacts of each channel an agent takes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentCapacity {
+    pub voice: i64,
+    pub chat: i64,
+    pub wechat: i64,
+    pub sms: i64,
+    pub email: i64,
+    pub voice_blocks_other_channels: bool,
+}
+
+impl AgentCapacity {
+    /// The capacity stored for an agent.
+    pub fn of(agent: &RoutingAgent) -> Self {
+        AgentCapacity {
+            voice: agent.capacity_voice,
+            chat: agent.capacity_chat,
+            wechat: agent.capacity_wechat,
+            sms: agent.capacity_sms,
+            email: agent.capacity_email,
+            voice_blocks_other_channels: agent.voice_blocks_other_channels != 0,
+        }
+    }
+}
+
+impl Store {
+    /// The agent with this extension in the tenant, with their capacity.
+    pub async fn routing_agent(
+        &self,
+        tenant_id: &str,
+        extension: &str,
+    ) -> Result<Option<RoutingAgent>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id AS user_id, tenant_id, extension, display_name, role, capacity_voice, \
+             capacity_chat, capacity_wechat, capacity_sms, capacity_email, \
+             voice_blocks_other_channels FROM users \
+             WHERE tenant_id = $1 AND extension = $2 AND disabled_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(extension)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Saves a user's capacity per channel.
+    pub async fn save_agent_capacity(
+        &self,
+        user_id: &str,
+        capacity: &AgentCapacity,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE users SET capacity_voice = $1, capacity_chat = $2, capacity_wechat = $3, \
+             capacity_sms = $4, capacity_email = $5, voice_blocks_other_channels = $6 \
+             WHERE id = $7",
+        )
+        .bind(capacity.voice)
+        .bind(capacity.chat)
+        .bind(capacity.wechat)
+        .bind(capacity.sms)
+        .bind(capacity.email)
+        .bind(i64::from(capacity.voice_blocks_other_channels))
+        .bind(user_id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
+}

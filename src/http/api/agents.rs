@@ -1,5 +1,6 @@
 //! Agents' live state: agents log in and out and change state
-//! (`/api/v1/agents…`), through the [`AcdHandle`](crate::routing::AcdHandle).
+//! (`/api/v1/agents…`), through the [`AcdHandle`](crate::routing::AcdHandle);
+//! supervisors set their capacity per channel.
 //! Also who acts ([`Actor`]) for every ACD endpoint.
 //!
 //! A user token acts in its own tenant; the admin token names the tenant
@@ -17,6 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::problem::Problem;
 use crate::routing::{AgentStatus, Presence, RoutingError};
+use crate::store::AgentCapacity;
 
 /// Which tenant an admin-token request is about.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -214,4 +216,67 @@ pub async fn set_state(
             .set_state(&actor.tenant_id, &extension, presence)
             .await?,
     ))
+}
+
+/// New capacity for an agent; what is left out keeps its value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityChange {
+    /// Contacts of each channel taken at once, offers included (0-255).
+    pub voice: Option<u8>,
+    pub chat: Option<u8>,
+    pub wechat: Option<u8>,
+    pub sms: Option<u8>,
+    pub email: Option<u8>,
+    /// While the agent has a voice contact, no other channel is offered.
+    pub voice_blocks_other_channels: Option<bool>,
+}
+
+/// Sets an agent's capacity per channel (supervisors and admins); the ACD
+/// applies it at once, offers already made stay.
+#[utoipa::path(put, path = "/api/v1/agents/{ext}/capacity", tag = "agents", security(("bearer" = [])),
+    params(("ext" = String, Path, description = "the agent's extension"), TenantQuery),
+    request_body = CapacityChange,
+    responses((status = 200, body = AgentStatus), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_capacity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+    Query(query): Query<TenantQuery>,
+    JsonBody(change): JsonBody<CapacityChange>,
+) -> Result<Json<AgentStatus>, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    actor.must_supervise("change an agent's capacity")?;
+    let agent = state
+        .store
+        .routing_agent(&actor.tenant_id, &extension)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no agent with extension `{extension}`")))?;
+    let mut capacity = AgentCapacity::of(&agent);
+    let set = |slot: &mut i64, value: Option<u8>| {
+        if let Some(value) = value {
+            *slot = i64::from(value);
+        }
+    };
+    set(&mut capacity.voice, change.voice);
+    set(&mut capacity.chat, change.chat);
+    set(&mut capacity.wechat, change.wechat);
+    set(&mut capacity.sms, change.sms);
+    set(&mut capacity.email, change.email);
+    if let Some(blocks) = change.voice_blocks_other_channels {
+        capacity.voice_blocks_other_channels = blocks;
+    }
+    state
+        .store
+        .save_agent_capacity(&agent.user_id, &capacity)
+        .await?;
+    state.acd.reload().await?;
+    let status = state
+        .acd
+        .agents(&actor.tenant_id)
+        .await?
+        .into_iter()
+        .find(|a| a.user_id == agent.user_id)
+        .ok_or_else(|| Problem::not_found(format!("no agent with extension `{extension}`")))?;
+    Ok(Json(status))
 }

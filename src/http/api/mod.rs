@@ -20,6 +20,7 @@ pub fn routing_routes() -> Router<AppState> {
         .route("/agents/{ext}/login", post(agents::login))
         .route("/agents/{ext}/logout", post(agents::logout))
         .route("/agents/{ext}/state", put(agents::set_state))
+        .route("/agents/{ext}/capacity", put(agents::set_capacity))
         .route("/queues", get(queues::list))
         .route("/queues/{name}", put(queues::configure))
         .route("/contacts", post(contacts::create))
