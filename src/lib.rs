@@ -14,6 +14,7 @@ pub mod http;
 pub mod ivr;
 pub mod listen;
 pub mod registration;
+pub mod routing;
 pub mod serve;
 pub mod store;
 pub mod suggest;

@@ -21,13 +21,16 @@ use crate::calls::{CallControl, Media, Prompts, Recordings};
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
-use crate::{admin_token, demo, listen, registration, telemetry};
+use crate::{admin_token, demo, listen, registration, routing, telemetry};
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
 
 /// How long calls get to hang up (BYE sent, records finished) at shutdown.
 const CALLS_HANGUP_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How long the ACD gets to write its last contact records at shutdown.
+const ACD_STOP_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// How long the SIP driver gets to end its tasks, during the HTTP drain.
 const SIP_STOP_TIMEOUT: Duration = Duration::from_millis(300);
@@ -102,6 +105,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             enabled: config.recordings_enabled,
         },
     );
+    let (acd, acd_service) = routing::start(&store)
+        .await
+        .context("cannot start the ACD")?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
@@ -111,6 +117,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         admin_token_hash: config.admin_token.as_deref().map(token_hash),
         data_dir: config.data_dir.clone(),
         sip: sip_driver.connections(),
+        acd,
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let server = tokio::spawn(
@@ -153,6 +160,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if sip_stopped.is_err() {
         tracing::warn!("the SIP driver did not stop in time");
     }
+    acd_service.stop(ACD_STOP_TIMEOUT).await;
     registration_tasks.stop(Duration::from_millis(300)).await;
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
     tracing::info!("stopped");

@@ -7,8 +7,8 @@ mod common;
 
 use kefu::config::DatabaseUrl;
 use kefu::store::{
-    Millis, NewCall, NewCallLeg, NewContact, NewRecording, NewUser, Role, RouteTarget, Scope,
-    Store, StoreError, StoredBinding,
+    AgentCapacity, AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
+    NewRecording, NewUser, Role, RouteTarget, Scope, Store, StoreError, StoredBinding,
 };
 use kefu_signaling::auth::Ha1Pair;
 
@@ -512,4 +512,269 @@ async fn sip_bindings_and_server_secret_persist(store: &Store) {
         .await
         .unwrap();
     assert!(store.live_sip_bindings(Millis(0)).await.unwrap().is_empty());
+}
+
+on_both_engines!(routing_config_holds_every_tenant_with_acd_settings);
+async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
+    let acme = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let other = store.ensure_tenant("other", "other.example").await.unwrap();
+    let vip = store.ensure_queue(&acme.id, "vip").await.unwrap();
+    store.ensure_queue(&other.id, "vip").await.unwrap();
+    let user = |tenant_id, username, extension| NewUser {
+        tenant_id,
+        username,
+        display_name: username,
+        role: Role::Agent,
+        extension,
+        password: None,
+    };
+    let (agent, _) = store
+        .ensure_user(&user(&acme.id, "2001", Some("2001")))
+        .await
+        .unwrap();
+    store
+        .ensure_user(&user(&acme.id, "boss", None))
+        .await
+        .unwrap();
+    let skill = store.ensure_skill(&acme.id, "french").await.unwrap();
+    store.set_agent_skill(&agent.id, &skill, 6).await.unwrap();
+    store
+        .set_queue_member(&vip.id, &agent.id, 2, 1)
+        .await
+        .unwrap();
+
+    let config = store.routing_config().await.unwrap();
+    assert_eq!(config.queues.len(), 2);
+    let queue = config.queues.iter().find(|q| q.id == vip.id).unwrap();
+    assert_eq!(
+        (
+            queue.offer_timeout_secs,
+            queue.sticky_secs,
+            queue.wrap_up_secs
+        ),
+        (20, None, 10)
+    );
+    assert_eq!(
+        config.agents.len(),
+        1,
+        "only users with an extension take contacts"
+    );
+    let routed = &config.agents[0];
+    assert_eq!(
+        (
+            routed.extension.as_str(),
+            routed.capacity_voice,
+            routed.capacity_chat
+        ),
+        ("2001", 1, 3)
+    );
+    assert_eq!(routed.voice_blocks_other_channels, 0);
+    assert_eq!((config.members[0].tier, config.members[0].penalty), (2, 1));
+    assert_eq!(config.skills[0].name, "french");
+    assert_eq!(config.agent_skills[0].level, 6);
+
+    let mut settings = store.routing_queue(&acme.id, "vip").await.unwrap().unwrap();
+    settings.strategy = "round-robin".into();
+    settings.offer_timeout_secs = 3;
+    settings.sticky_secs = Some(600);
+    settings.max_wait_secs = Some(90);
+    store.save_queue_settings(&settings).await.unwrap();
+    assert_eq!(
+        store.routing_queue(&acme.id, "vip").await.unwrap(),
+        Some(settings.clone())
+    );
+    assert_eq!(store.routing_queue(&acme.id, "none").await.unwrap(), None);
+    settings.id = "missing".into();
+    assert!(matches!(
+        store.save_queue_settings(&settings).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let stored = store
+        .routing_agent(&acme.id, "2001")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut capacity = AgentCapacity::of(&stored);
+    capacity.chat = 6;
+    capacity.voice_blocks_other_channels = true;
+    store
+        .save_agent_capacity(&agent.id, &capacity)
+        .await
+        .unwrap();
+    let again = store
+        .routing_agent(&acme.id, "2001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(AgentCapacity::of(&again), capacity);
+    assert_eq!(
+        (again.capacity_chat, again.voice_blocks_other_channels),
+        (6, 1)
+    );
+    assert_eq!(store.routing_agent(&other.id, "2001").await.unwrap(), None);
+    assert!(matches!(
+        store.save_agent_capacity("missing", &capacity).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+on_both_engines!(contact_records_move_the_contact_and_end_it_once);
+async fn contact_records_move_the_contact_and_end_it_once(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let (agent, _) = store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: "2001",
+            display_name: "Dana",
+            role: Role::Agent,
+            extension: Some("2001"),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let contact = store
+        .create_contact(&NewContact {
+            tenant_id: &tenant.id,
+            channel: "voice",
+            queue_id: None,
+            priority: 0,
+            customer_id: None,
+            call_id: None,
+            created_at: Millis(10),
+        })
+        .await
+        .unwrap();
+    let step = |at, kind, state, user: Option<&str>, assigns, ends| ContactRecord {
+        contact_id: contact.id.clone(),
+        at: Millis(at),
+        kind,
+        user_id: user.map(str::to_owned),
+        data: serde_json::json!({"at": at}),
+        state,
+        assigns,
+        ends,
+    };
+    store
+        .apply_contact_record(&step(
+            20,
+            "offered",
+            "offered",
+            Some(&agent.id),
+            false,
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.contact(&contact.id).await.unwrap().agent_id, None);
+    store
+        .apply_contact_record(&step(
+            30,
+            "accepted",
+            "assigned",
+            Some(&agent.id),
+            true,
+            None,
+        ))
+        .await
+        .unwrap();
+    store
+        .apply_contact_record(&step(
+            90,
+            "ended",
+            "ended",
+            Some(&agent.id),
+            false,
+            Some("completed"),
+        ))
+        .await
+        .unwrap();
+    store
+        .apply_contact_record(&step(
+            95,
+            "abandoned",
+            "abandoned",
+            None,
+            false,
+            Some("abandoned"),
+        ))
+        .await
+        .unwrap();
+    let row = store.contact(&contact.id).await.unwrap();
+    assert_eq!(row.agent_id.as_deref(), Some(agent.id.as_str()));
+    assert_eq!(
+        (row.ended_at, row.disposition.as_deref()),
+        (Some(90), Some("completed"))
+    );
+    let events = store.contact_events(&contact.id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["created", "offered", "accepted", "ended", "abandoned"]
+    );
+    assert_eq!(events[2].user_id.as_deref(), Some(agent.id.as_str()));
+    assert_eq!(events[3].data, r#"{"at":90}"#);
+    let mut missing = step(1, "queued", "queued", None, false, None);
+    missing.contact_id = "missing".into();
+    assert!(matches!(
+        store.apply_contact_record(&missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+on_both_engines!(agent_state_changes_are_logged_in_order);
+async fn agent_state_changes_are_logged_in_order(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let (agent, _) = store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: "2001",
+            display_name: "Dana",
+            role: Role::Agent,
+            extension: Some("2001"),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let change = |at, state, reason: Option<&str>, cause| AgentRecord {
+        tenant_id: tenant.id.clone(),
+        user_id: agent.id.clone(),
+        at: Millis(at),
+        state,
+        reason: reason.map(str::to_owned),
+        cause,
+    };
+    for record in [
+        change(10, "not_ready", Some("logged-in"), "login"),
+        change(20, "ready", None, "requested"),
+        change(30, "not_ready", Some("lunch"), "requested"),
+    ] {
+        store.record_agent_state(&record).await.unwrap();
+    }
+    let events = store.agent_events(&agent.id).await.unwrap();
+    let states: Vec<(i64, &str, Option<&str>, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.at,
+                e.state.as_str(),
+                e.reason.as_deref(),
+                e.cause.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (10, "not_ready", Some("logged-in"), "login"),
+            (20, "ready", None, "requested"),
+            (30, "not_ready", Some("lunch"), "requested"),
+        ]
+    );
+    let mut stranger = change(40, "ready", None, "requested");
+    stranger.user_id = "missing".into();
+    assert!(
+        store.record_agent_state(&stranger).await.is_err(),
+        "only users' states are logged"
+    );
 }

@@ -61,7 +61,8 @@ pub async fn require_token(
     next.run(request).await
 }
 
-async fn caller_for(state: &AppState, secret: &str) -> Result<Option<Caller>, Problem> {
+/// The caller a token secret stands for, if it is valid.
+pub async fn caller_for(state: &AppState, secret: &str) -> Result<Option<Caller>, Problem> {
     if let Some(configured) = &state.admin_token_hash {
         if token_hash(secret)
             .as_bytes()

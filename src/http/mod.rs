@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -22,6 +23,7 @@ use axum::routing::get;
 use kefu_signaling::driver::ConnectionSink;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::routing::AcdHandle;
 use crate::store::Store;
 use problem::Problem;
 
@@ -38,6 +40,8 @@ pub struct AppState {
     pub data_dir: std::path::PathBuf,
     /// Opens SIP connections with the SIP driver, for SIP over WebSocket.
     pub sip: ConnectionSink,
+    /// The routing service (agents, queues, contacts).
+    pub acd: AcdHandle,
 }
 
 /// The whole HTTP router.
@@ -52,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/queues", get(api::tenants::queues))
         .route("/tenants/{tenant}/numbers", get(api::tenants::numbers))
         .route("/tenants/{tenant}/trunks", get(api::tenants::trunks))
+        .merge(api::routing_routes())
         .fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -59,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
+        .route("/agent/ws", get(api::agent_ws::connect))
         .merge(protected);
     Router::new()
         .route("/healthz", get(health::healthz))

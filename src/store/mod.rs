@@ -12,6 +12,7 @@ mod directory;
 mod ivr;
 mod queues;
 mod recordings;
+mod routing;
 mod sip;
 mod tenants;
 mod tokens;
@@ -23,6 +24,10 @@ pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;
 pub use queues::{Queue, QueueMember};
 pub use recordings::{NewRecording, Recording};
+pub use routing::{
+    AgentCapacity, AgentEventRow, AgentRecord, ContactRecord, RoutingAgent, RoutingAgentSkill,
+    RoutingConfig, RoutingMember, RoutingQueue, RoutingSkill,
+};
 pub use sip::{RealmUser, StoredBinding};
 pub use tenants::Tenant;
 pub use tokens::{ApiToken, IssuedToken, Scope, token_hash};

@@ -1,5 +1,32 @@
 //! The JSON API under `/api/v1/`, one file per resource.
 
+pub mod agent_ws;
+pub mod agents;
 pub mod calls;
+pub mod contacts;
 pub mod me;
+pub mod queues;
 pub mod tenants;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use super::AppState;
+
+/// The ACD's endpoints (agents, queues, contacts), behind the bearer-token layer.
+pub fn routing_routes() -> Router<AppState> {
+    Router::new()
+        .route("/agents", get(agents::list))
+        .route("/agents/{ext}/login", post(agents::login))
+        .route("/agents/{ext}/logout", post(agents::logout))
+        .route("/agents/{ext}/state", put(agents::set_state))
+        .route("/agents/{ext}/capacity", put(agents::set_capacity))
+        .route("/queues", get(queues::list))
+        .route("/queues/{name}", put(queues::configure))
+        .route("/contacts", post(contacts::create))
+        .route("/contacts/{id}", get(contacts::get))
+        .route("/contacts/{id}/accept", post(contacts::accept))
+        .route("/contacts/{id}/decline", post(contacts::decline))
+        .route("/contacts/{id}/end", post(contacts::end))
+        .route("/contacts/{id}/abandon", post(contacts::abandon))
+}
