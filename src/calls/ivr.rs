@@ -5,11 +5,15 @@
 //! execution on its timers. The path the call takes (nodes and keys) goes to
 //! the call's record as it grows.
 //!
+//! `webhook` nodes POST to the business system ([`super::webhook`]) while
+//! the call goes on: the request runs on a task whose result is raced in
+//! the call's select loop, so a caller hanging up meanwhile ends the call at once (a webhook
+//! before the answer answers the call first).
+//!
 //! What later work brings: `queue` hands the call to the ACD (until then
 //! the caller hears that nobody can take the call, and kefu hangs up),
-//! `transfer`, `record`, `webhook` and `hours` calendars; until they land
-//! those nodes take their failure exit (`hours` counts as open), each with
-//! a warning in the log.
+//! `transfer` and `record`; until they land those nodes take their failure
+//! exit, each with a warning in the log.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,11 +26,13 @@ use kefu_media::prompt::{Prompt, PromptCache, Tts};
 use kefu_signaling::message::response_to;
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use super::CallContext;
 use super::call::Start;
 use super::cdr::Cdr;
 use super::session::{Ended, Happening, Session, with_warning};
+use super::webhook;
 use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
 use crate::ivr::{self, model::Flow};
 
@@ -75,11 +81,12 @@ pub(super) async fn run(
     let mut run = FlowRun {
         context,
         cdr,
-        execution: Execution::new(loaded.flow, variables(start, flow.did)),
+        execution: Execution::new(loaded.flow, variables(start, flow.did, cdr.id())),
         flow: (flow.name.to_owned(), loaded.version),
         digits: String::new(),
         playing: false,
         collecting: false,
+        webhook: None,
     };
     let mut pending = Some((events, stopping));
     let mut session: Option<Session> = None;
@@ -127,7 +134,16 @@ pub(super) async fn run(
                 Happening::MediaStarted => continue,
                 Happening::Ended(ended) => break ended,
             },
-            () = timer => IvrEvent::Timeout,
+            event = webhook_reply(&mut run.webhook) => {
+                run.webhook = None;
+                event
+            }
+            () = timer => {
+                if run.webhook.take().is_some() {
+                    tracing::warn!("webhook did not answer in time; taking the failure exit");
+                }
+                IvrEvent::Timeout
+            }
         };
         run.execution.handle(Instant::now(), event);
     };
@@ -136,6 +152,25 @@ pub(super) async fn run(
         session.finish(cdr).await;
     }
     ended
+}
+
+/// A webhook request in flight on a task of its own, yielding the
+/// execution's event; dropping it (the call ended, the flow moved on)
+/// cancels the request.
+struct WebhookCall(JoinHandle<IvrEvent>);
+
+impl Drop for WebhookCall {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The reply of the webhook in flight; never, when none is.
+async fn webhook_reply(call: &mut Option<WebhookCall>) -> IvrEvent {
+    match call {
+        Some(WebhookCall(task)) => task.await.unwrap_or(IvrEvent::WebhookFailed),
+        None => std::future::pending().await,
+    }
 }
 
 /// A flow ready to run, with its stored version.
@@ -166,12 +201,14 @@ async fn load(context: &CallContext, flow: &FlowRef<'_>) -> Result<Loaded, Strin
     }
 }
 
-/// The variables a flow starts with: who calls, and which number.
-fn variables(start: &Start, did: &str) -> BTreeMap<String, String> {
+/// The variables a flow starts with: who calls, which number, and the
+/// call's id (that of its record).
+fn variables(start: &Start, did: &str, call_id: Option<&str>) -> BTreeMap<String, String> {
     let caller = super::call::caller_number(&start.invite).unwrap_or_default();
     BTreeMap::from([
         ("caller".to_owned(), caller),
         ("did".to_owned(), did.to_owned()),
+        ("call_id".to_owned(), call_id.unwrap_or_default().to_owned()),
     ])
 }
 
@@ -187,6 +224,8 @@ struct FlowRun<'a> {
     /// Whether the flow waits for keys (a menu or gather): a key then
     /// interrupts the prompt (barge-in) and counts as entered.
     collecting: bool,
+    /// The webhook request in flight, if any.
+    webhook: Option<WebhookCall>,
 }
 
 /// The call's signalling and shutdown channels, until the answer takes them.
@@ -257,9 +296,11 @@ impl FlowRun<'_> {
                 self.execution.handle(now(), IvrEvent::RecordingFinished);
                 None
             }
-            IvrCommand::CallWebhook { url, .. } => {
-                tracing::warn!(%url, "webhooks are not called yet; taking the failure exit");
-                self.execution.handle(now(), IvrEvent::WebhookFailed);
+            IvrCommand::CallWebhook { url, body, timeout } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                self.webhook = Some(WebhookCall(tokio::spawn(webhook::event(url, body, timeout))));
                 None
             }
             IvrCommand::Hangup => {

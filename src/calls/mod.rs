@@ -6,7 +6,8 @@
 //! ([`call`]), which decides where the call goes ([`route`]: trusted trunk,
 //! DID), writes its CDR ([`cdr`]), answers with media anchored in kefu
 //! ([`session`]) and runs what the route asks for: the echo test ([`echo`])
-//! or an IVR flow ([`ivr`]).
+//! or an IVR flow ([`ivr`], whose `webhook` nodes call out through
+//! [`webhook`]).
 //! Every later event of that Call-ID goes to the same task. On shutdown each
 //! call is hung up (BYE, or 503 before the answer) and its CDR finished.
 
@@ -18,6 +19,7 @@ mod ivr;
 mod recording;
 mod route;
 mod session;
+mod webhook;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
