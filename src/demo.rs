@@ -1,9 +1,16 @@
 //! The demo tenant that `kefu serve --demo` provisions, idempotently: trunk
 //! `demo` trusted from 127.0.0.1, DID 4000 → the default IVR flow, DID 4001 →
 //! the echo test, DID 4002 → out through trunk `loopback` (127.0.0.1:5070),
-//! agents 1001-1003 (password `demo<ext>`, also dialable by extension),
-//! queues `sales` and `support`.
+//! DID 4003 → the VIP flow (CRM webhook), DID 4004 → the after-hours flow,
+//! the business-hours calendar `support` (Mon-Fri 09:00-18:00
+//! Asia/Shanghai, with holidays), agents 1001-1003 (password `demo<ext>`,
+//! also dialable by extension), queues `sales` and `support`.
+//!
+//! Flows and the calendar are created when missing and otherwise left as
+//! they are, so edits made through the API (or the IVR scripts folder) are
+//! kept across restarts.
 
+use crate::calendar::{CalendarSpec, Weekly};
 use crate::store::{IssuedToken, NewUser, Role, RouteTarget, Scope, Store, StoreError};
 
 /// The demo tenant's name.
@@ -13,7 +20,40 @@ pub const SIP_REALM: &str = "kefu";
 /// The name of the agents' demo API tokens (reissued at every start).
 const TOKEN_NAME: &str = "demo";
 
-const DEFAULT_FLOW: &str = include_str!("../ivr-scripts/default.toml");
+/// The shipped flows (`ivr-scripts/`) and the DIDs that reach them.
+const FLOWS: [(&str, &str, &str); 3] = [
+    (
+        "default",
+        "4000",
+        include_str!("../ivr-scripts/default.toml"),
+    ),
+    ("vip", "4003", include_str!("../ivr-scripts/vip.toml")),
+    (
+        "after-hours",
+        "4004",
+        include_str!("../ivr-scripts/after-hours.toml"),
+    ),
+];
+
+/// The calendar `after-hours.toml` asks: Mon-Fri 09:00-18:00 in Shanghai,
+/// closed on the National Day holidays and New Year's Day.
+fn support_calendar() -> CalendarSpec {
+    let office = || vec!["09:00-18:00".to_owned()];
+    CalendarSpec {
+        time_zone: "Asia/Shanghai".to_owned(),
+        weekly: Weekly {
+            mon: office(),
+            tue: office(),
+            wed: office(),
+            thu: office(),
+            fri: office(),
+            ..Weekly::default()
+        },
+        holidays: ["2026-10-01", "2026-10-02", "2026-10-05", "2027-01-01"]
+            .map(str::to_owned)
+            .to_vec(),
+    }
+}
 
 struct DemoAgent {
     extension: &'static str,
@@ -50,6 +90,8 @@ const LOOPBACK_TRUNK_PORT: u16 = 5070;
 
 /// What the demo provisioning made this time.
 pub struct DemoTenant {
+    /// The tenant's id.
+    pub tenant_id: String,
     /// A fresh API token per demo agent (extension, token); older ones are revoked.
     pub agent_tokens: Vec<(&'static str, IssuedToken)>,
 }
@@ -64,11 +106,14 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
         store.ensure_queue(&tenant.id, queue).await?;
     }
     store
-        .save_ivr_flow(&tenant.id, "default", DEFAULT_FLOW)
+        .ensure_calendar(&tenant.id, "support", &support_calendar())
         .await?;
-    store
-        .set_number_route(&tenant.id, "4000", &RouteTarget::Ivr("default".into()))
-        .await?;
+    for (name, did, source) in FLOWS {
+        store.ensure_ivr_flow(&tenant.id, name, source).await?;
+        store
+            .set_number_route(&tenant.id, did, &RouteTarget::Ivr(name.into()))
+            .await?;
+    }
     store
         .set_number_route(&tenant.id, "4001", &RouteTarget::Echo)
         .await?;
@@ -110,5 +155,35 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
             .await?;
         agent_tokens.push((agent.extension, token));
     }
-    Ok(DemoTenant { agent_tokens })
+    Ok(DemoTenant {
+        tenant_id: tenant.id,
+        agent_tokens,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+    use crate::ivr::{check_against, validate::Known};
+
+    #[test]
+    fn demo_flows_validate_against_the_demo_calendars() {
+        assert!(Calendar::from_spec(&support_calendar()).is_ok());
+        let calendars = ["support".to_owned()];
+        for (name, _, source) in FLOWS {
+            let file = format!("{name}.toml");
+            let checked = check_against(
+                &file,
+                source,
+                Known {
+                    calendars: &calendars,
+                },
+            );
+            let flow = checked
+                .flow
+                .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+            assert_eq!(flow.name, name);
+        }
+    }
 }

@@ -6,10 +6,12 @@
 //! integration tests can reach the same code.
 
 pub mod admin_token;
+pub mod calendar;
 pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod flows;
 pub mod http;
 pub mod ivr;
 pub mod listen;

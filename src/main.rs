@@ -189,6 +189,7 @@ fn print_config(config: &Config) {
         }
     );
     println!("  demo            = {}", config.demo);
+    println!("  ivr.scripts_dir = {}", config.ivr_scripts_dir.display());
     println!(
         "  log             = {:?}, {}",
         config.log_format, config.log_level

@@ -1,4 +1,5 @@
-//! `kefu serve`: opens the store, provisions what is asked for, binds the
+//! `kefu serve`: opens the store, provisions what is asked for (the demo
+//! tenant, with the IVR scripts folder loaded and watched), binds the
 //! listeners, serves HTTP and SIP (the `kefu-signaling` driver: UDP, TCP, TLS
 //! when configured, and WebSocket through the HTTP server) until
 //! SIGTERM/SIGINT, then drains within 5 seconds.
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::calls::{CallControl, Media, Prompts, Recordings};
 use crate::config::Config;
+use crate::flows::ScriptsFolder;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
 use crate::{admin_token, demo, listen, registration, routing, telemetry};
@@ -61,11 +63,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let http_listener = listen::bind_http(&config.http_listen).await?;
     let sip_addr = sip.local_addr()?;
     let http_addr = http_listener.local_addr()?;
+    let mut scripts = None;
     if config.demo {
         let tenant = demo::provision(&store)
             .await
             .context("cannot provision the demo tenant")?;
         notices.push_str(&demo_announcement(&tenant, sip_addr));
+        let mut folder = ScriptsFolder::new(config.ivr_scripts_dir.clone(), tenant.tenant_id);
+        folder.scan(&store).await;
+        scripts = Some(folder);
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
     let (registration, registration_tasks) = registration::start(&store, &config)
@@ -120,6 +126,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         acd,
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let scripts = scripts.map(|folder| folder.watch(store.clone(), stop_tx.subscribe()));
     let server = tokio::spawn(
         axum::serve(
             http_listener,
@@ -162,6 +169,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     acd_service.stop(ACD_STOP_TIMEOUT).await;
     registration_tasks.stop(Duration::from_millis(300)).await;
+    if let Some(scripts) = scripts {
+        let _ = tokio::time::timeout(Duration::from_millis(100), scripts).await;
+    }
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
     tracing::info!("stopped");
     Ok(())

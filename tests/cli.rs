@@ -42,6 +42,7 @@ fn check_config_accepts_the_shipped_example() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("config ok:"), "{text}");
     assert!(text.contains("sip.listen      = 0.0.0.0:5060"), "{text}");
+    assert!(text.contains("ivr.scripts_dir = ./ivr-scripts"), "{text}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod common;
 
+use kefu::calendar::{CalendarSpec, Weekly};
 use kefu::config::DatabaseUrl;
 use kefu::store::{
     AgentCapacity, AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
@@ -278,6 +279,89 @@ async fn ivr_flow_versions_grow_only_on_change(store: &Store) {
         .await
         .unwrap();
     assert_eq!((v2.version, v2.source.as_str()), (2, "start = \"b\""));
+    store
+        .ensure_ivr_flow(&tenant.id, "main", "start = \"c\"")
+        .await
+        .unwrap();
+    store
+        .ensure_ivr_flow(&tenant.id, "extra", "start = \"x\"")
+        .await
+        .unwrap();
+    let flows = store.ivr_flows(&tenant.id).await.unwrap();
+    let listed: Vec<(&str, i64)> = flows.iter().map(|f| (f.name.as_str(), f.version)).collect();
+    assert_eq!(listed, vec![("extra", 1), ("main", 2)]);
+    assert_eq!(flows[1].source, "start = \"b\"", "ensure keeps what exists");
+}
+
+on_both_engines!(calendars_keep_the_spec_per_tenant);
+async fn calendars_keep_the_spec_per_tenant(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let other = store.ensure_tenant("beta", "beta.example").await.unwrap();
+    let spec = CalendarSpec {
+        time_zone: "Asia/Shanghai".into(),
+        weekly: Weekly {
+            mon: vec!["09:00-12:00".into(), "13:00-18:00".into()],
+            sat: vec!["10:00-14:00".into()],
+            ..Weekly::default()
+        },
+        holidays: vec!["2026-10-01".into()],
+    };
+    assert!(
+        store
+            .calendar(&tenant.id, "support")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let saved = store
+        .save_calendar(&tenant.id, "support", &spec)
+        .await
+        .unwrap();
+    assert_eq!((saved.name.as_str(), &saved.spec), ("support", &spec));
+    let read = store
+        .calendar(&tenant.id, "support")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, saved);
+    assert!(
+        store
+            .calendar(&other.id, "support")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let changed = CalendarSpec {
+        time_zone: "UTC".into(),
+        ..spec.clone()
+    };
+    store
+        .ensure_calendar(&tenant.id, "support", &changed)
+        .await
+        .unwrap();
+    let kept = store
+        .calendar(&tenant.id, "support")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.spec.time_zone, "Asia/Shanghai",
+        "ensure keeps what exists"
+    );
+    let replaced = store
+        .save_calendar(&tenant.id, "support", &changed)
+        .await
+        .unwrap();
+    assert_eq!(replaced.spec, changed);
+    store
+        .ensure_calendar(&tenant.id, "sales", &spec)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.calendar_names(&tenant.id).await.unwrap(),
+        vec!["sales".to_owned(), "support".to_owned()]
+    );
 }
 
 on_both_engines!(call_detail_records_follow_the_call);

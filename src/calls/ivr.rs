@@ -7,8 +7,10 @@
 //!
 //! `webhook` nodes POST to the business system ([`super::webhook`]) while
 //! the call goes on: the request runs on a task whose result is raced in
-//! the call's select loop, so a caller hanging up meanwhile ends the call at once (a webhook
-//! before the answer answers the call first).
+//! the call's select loop, so a caller hanging up meanwhile ends the call
+//! at once (a webhook before the answer answers the call first). `hours`
+//! nodes ask the tenant's calendar in the store ([`crate::calendar`]); an
+//! unknown calendar counts as closed.
 //!
 //! What later work brings: `queue` hands the call to the ACD (until then
 //! the caller hears that nobody can take the call, and kefu hangs up),
@@ -20,6 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use jiff::Timestamp;
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 use kefu_media::prompt::{Prompt, PromptCache, Tts};
@@ -33,6 +36,7 @@ use super::call::Start;
 use super::cdr::Cdr;
 use super::session::{Ended, Happening, Session, with_warning};
 use super::webhook;
+use crate::calendar::{self, Calendar};
 use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
 use crate::ivr::{self, model::Flow};
 
@@ -83,6 +87,7 @@ pub(super) async fn run(
         cdr,
         execution: Execution::new(loaded.flow, variables(start, flow.did, cdr.id())),
         flow: (flow.name.to_owned(), loaded.version),
+        tenant_id: flow.tenant_id.to_owned(),
         digits: String::new(),
         playing: false,
         collecting: false,
@@ -201,14 +206,22 @@ async fn load(context: &CallContext, flow: &FlowRef<'_>) -> Result<Loaded, Strin
     }
 }
 
-/// The variables a flow starts with: who calls, which number, and the
-/// call's id (that of its record).
+/// The variables a flow starts with: who calls, which number, the call's
+/// id (that of its record), and the date, time and weekday in kefu's time
+/// zone (`TZ` or the system's).
 fn variables(start: &Start, did: &str, call_id: Option<&str>) -> BTreeMap<String, String> {
     let caller = super::call::caller_number(&start.invite).unwrap_or_default();
+    let now = jiff::ZonedDateTime::now();
     BTreeMap::from([
         ("caller".to_owned(), caller),
         ("did".to_owned(), did.to_owned()),
         ("call_id".to_owned(), call_id.unwrap_or_default().to_owned()),
+        ("date".to_owned(), now.strftime("%Y-%m-%d").to_string()),
+        ("time".to_owned(), now.strftime("%H:%M").to_string()),
+        (
+            "weekday".to_owned(),
+            now.strftime("%a").to_string().to_ascii_lowercase(),
+        ),
     ])
 }
 
@@ -218,6 +231,8 @@ struct FlowRun<'a> {
     cdr: &'a Cdr,
     execution: Execution,
     flow: (String, i64),
+    /// Whose calendars `hours` nodes ask.
+    tenant_id: String,
     digits: String,
     /// Whether a prompt is playing (its end has not been reported yet).
     playing: bool,
@@ -280,9 +295,9 @@ impl FlowRun<'_> {
                 None
             }
             IvrCommand::CheckHours { calendar } => {
-                tracing::warn!(%calendar, "business-hours calendars are not evaluated yet; open");
+                let open = self.calendar_open(&calendar).await;
                 self.execution
-                    .handle(now(), IvrEvent::HoursAnswered { open: true });
+                    .handle(now(), IvrEvent::HoursAnswered { open });
                 None
             }
             IvrCommand::Transfer { to, .. } => {
@@ -300,7 +315,9 @@ impl FlowRun<'_> {
                 if let Err(ended) = self.answer(start, session, pending).await {
                     return Some(ended);
                 }
-                self.webhook = Some(WebhookCall(tokio::spawn(webhook::event(url, body, timeout))));
+                self.webhook = Some(WebhookCall(tokio::spawn(webhook::event(
+                    url, body, timeout,
+                ))));
                 None
             }
             IvrCommand::Hangup => {
@@ -308,6 +325,33 @@ impl FlowRun<'_> {
                     session.hang_up().await;
                 }
                 Some(Ended::HungUp("flow_hangup".to_owned()))
+            }
+        }
+    }
+
+    /// Whether the tenant's calendar is open now; an unknown or unreadable
+    /// calendar counts as closed (and is logged).
+    async fn calendar_open(&self, name: &str) -> bool {
+        let stored = match self.context.store.calendar(&self.tenant_id, name).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                tracing::warn!(calendar = name, "no such business-hours calendar; closed");
+                return false;
+            }
+            Err(error) => {
+                tracing::error!(calendar = name, %error, "cannot read the calendar; closed");
+                return false;
+            }
+        };
+        match Calendar::from_spec(&stored.spec) {
+            Ok(calendar) => {
+                let open = calendar::is_open(&calendar, Timestamp::now());
+                tracing::info!(calendar = name, open, "business hours asked");
+                open
+            }
+            Err(why) => {
+                tracing::warn!(calendar = name, %why, "the calendar does not check; closed");
+                false
             }
         }
     }

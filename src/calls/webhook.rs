@@ -52,13 +52,20 @@ pub(super) async fn call(
         .timeout(timeout)
         .body(body);
     let reply = async {
-        let mut response = request.send().await.map_err(|e| request_error(e, timeout))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| request_error(e, timeout))?;
         let status = response.status();
         if !status.is_success() {
             return Err(WebhookError::Status(status));
         }
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| request_error(e, timeout))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| request_error(e, timeout))?
+        {
             if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(WebhookError::TooLarge);
             }
@@ -152,8 +159,7 @@ mod tests {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_owned();
-                    let caller: serde_json::Value =
-                        serde_json::from_str(&body).unwrap_or_default();
+                    let caller: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                     axum::Json(serde_json::json!({
                         "vip": "gold",
                         "score": 7,
@@ -164,7 +170,10 @@ mod tests {
                     }))
                 }),
             )
-            .route("/broken", post(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+            .route(
+                "/broken",
+                post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+            )
             .route(
                 "/slow",
                 post(|| async {

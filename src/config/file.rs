@@ -14,6 +14,7 @@ pub(super) struct FileConfig {
     pub media: MediaSection,
     pub recordings: RecordingsSection,
     pub api: ApiSection,
+    pub ivr: IvrSection,
     pub log: LogSection,
 }
 
@@ -61,6 +62,12 @@ pub(super) struct DatabaseSection {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct ApiSection {
     pub admin_token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct IvrSection {
+    pub scripts_dir: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -100,6 +100,9 @@ pub struct Config {
     pub recordings_enabled: bool,
     /// Provision the demo tenant at start.
     pub demo: bool,
+    /// The IVR scripts folder (`ivr.scripts_dir`): its `*.toml` flows are
+    /// loaded for the demo tenant at start and reloaded when they change.
+    pub ivr_scripts_dir: PathBuf,
     /// Log line format.
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info` or `kefu=debug,sqlx=warn`.

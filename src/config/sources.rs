@@ -144,6 +144,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "ivr.scripts_dir",
+        env: "KEFU_IVR_SCRIPTS_DIR",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "log.format",
         env: "KEFU_LOG_FORMAT",
         flag: Some("--log-format"),
@@ -491,6 +497,20 @@ fn resolve(
             ));
         }
     }
+    let ivr_scripts_dir = PathBuf::from(
+        parsed
+            .ivr
+            .scripts_dir
+            .unwrap_or_else(|| "./ivr-scripts".to_owned()),
+    );
+    if ivr_scripts_dir.as_os_str().is_empty() {
+        return Err(invalid(
+            "ivr.scripts_dir",
+            "",
+            &origin_of("ivr.scripts_dir"),
+            "must not be empty; e.g. ./ivr-scripts",
+        ));
+    }
     let log_format = match parsed.log.format.as_deref().unwrap_or("human") {
         "human" => LogFormat::Human,
         "json" => LogFormat::Json,
@@ -530,6 +550,7 @@ fn resolve(
         media_address,
         demo: parsed.demo.unwrap_or(false),
         recordings_enabled: parsed.recordings.enabled.unwrap_or(true),
+        ivr_scripts_dir,
         log_format,
         log_level,
     })

@@ -51,6 +51,13 @@ pub fn router(state: AppState) -> Router {
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
         .route("/recordings/{id}", get(api::calls::recording))
+        .route(
+            "/calendars/{name}",
+            get(api::calendars::get).put(api::calendars::put),
+        )
+        .route("/ivr/flows", get(api::ivr::list))
+        .route("/ivr/flows/{name}", get(api::ivr::get).put(api::ivr::put))
+        .route("/ivr/flows/{name}/svg", get(api::ivr::svg))
         .route("/tenants", get(api::tenants::list))
         .route("/tenants/{tenant}/agents", get(api::tenants::agents))
         .route("/tenants/{tenant}/queues", get(api::tenants::queues))

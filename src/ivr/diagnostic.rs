@@ -18,9 +18,12 @@ pub struct Diagnostic {
     pub file: String,
     /// 1-based line in the file, when known.
     pub line: Option<usize>,
+    /// 1-based column (in characters), known for TOML syntax errors.
+    pub column: Option<usize>,
     pub node: Option<String>,
     pub field: Option<String>,
-    /// What is wrong and, where there is one, the fix.
+    /// What is wrong and, where there is one, the fix, written as
+    /// `problem; fix` (see [`Diagnostic::problem`] and [`Diagnostic::hint`]).
     pub message: String,
 }
 
@@ -28,6 +31,18 @@ impl Diagnostic {
     /// Whether this is an error (not a warning).
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// The message up to its first `; `: what is wrong.
+    pub fn problem(&self) -> &str {
+        self.message
+            .split_once("; ")
+            .map_or(self.message.as_str(), |(problem, _)| problem)
+    }
+
+    /// The message after its first `; `: how to fix it, if it says.
+    pub fn hint(&self) -> Option<&str> {
+        self.message.split_once("; ").map(|(_, hint)| hint)
     }
 }
 
@@ -67,6 +82,7 @@ mod tests {
             severity: Severity::Error,
             file: "default.toml".into(),
             line: Some(23),
+            column: None,
             node: Some("menu".into()),
             field: Some("invalid".into()),
             message: "points to unknown node \"goodbey\"".into(),
@@ -75,6 +91,14 @@ mod tests {
             d.to_string(),
             "default.toml:23: error: node \"menu\": field \"invalid\": points to unknown node \"goodbey\""
         );
+        assert_eq!(d.problem(), d.message);
+        assert_eq!(d.hint(), None);
+        let typo = Diagnostic {
+            message: "exit points to unknown node \"goodbey\"; did you mean \"goodbye\"?".into(),
+            ..d
+        };
+        assert_eq!(typo.problem(), "exit points to unknown node \"goodbey\"");
+        assert_eq!(typo.hint(), Some("did you mean \"goodbye\"?"));
     }
 
     #[test]

@@ -28,6 +28,19 @@ pub struct Checked {
 /// (its stem) is the flow's name when the file sets none. Problems come in
 /// the order of their lines.
 pub fn check(file: &str, text: &str) -> Checked {
+    check_with(file, text, |_| Vec::new())
+}
+
+/// Like [`check`], and also reports references to what `known` lacks
+/// (`hours` nodes naming an unknown calendar): the check a flow passes
+/// before it is activated for a tenant.
+pub fn check_against(file: &str, text: &str, known: validate::Known<'_>) -> Checked {
+    check_with(file, text, |flow| {
+        validate::check_references(file, flow, known)
+    })
+}
+
+fn check_with(file: &str, text: &str, extra: impl FnOnce(&Flow) -> Vec<Diagnostic>) -> Checked {
     let stem = file
         .rsplit('/')
         .next()
@@ -40,6 +53,7 @@ pub fn check(file: &str, text: &str) -> Checked {
     } = parse::parse(file, stem, text);
     let flow = flow.and_then(|flow| {
         diagnostics.extend(validate::validate(file, &flow, &unreadable));
+        diagnostics.extend(extra(&flow));
         (!diagnostics.iter().any(Diagnostic::is_error)).then_some(flow)
     });
     let positions = position::Positions::of(text);
@@ -110,6 +124,49 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[1].starts_with("f.toml:11: error: node \"c\": field \"next\": exit points to unknown node \"nowhere\""), "{lines:?}");
+    }
+
+    #[test]
+    fn ivr_check_against_known_calendars_reports_unknown_ones() {
+        let text = include_str!("../../ivr-scripts/after-hours.toml");
+        let known = ["support".to_owned()];
+        let checked = check_against(
+            "after-hours.toml",
+            text,
+            validate::Known { calendars: &known },
+        );
+        assert!(checked.flow.is_some(), "{:?}", checked.diagnostics);
+        let known = ["suport".to_owned()];
+        let checked = check_against(
+            "after-hours.toml",
+            text,
+            validate::Known { calendars: &known },
+        );
+        assert!(checked.flow.is_none());
+        let lines: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "after-hours.toml:17: error: node \"open_now\": field \"calendar\": no business-hours calendar named \"support\"; did you mean \"suport\"?"
+            ]
+        );
+        let none = check_against("after-hours.toml", text, validate::Known { calendars: &[] });
+        assert!(
+            none.diagnostics[0]
+                .message
+                .ends_with("create it with PUT /api/v1/calendars/support")
+        );
+    }
+
+    #[test]
+    fn ivr_toml_syntax_errors_have_line_and_column() {
+        let checked = check("f.toml", "start = \"a\"\n[nodes.a\n");
+        assert_eq!(checked.diagnostics[0].line, Some(2));
+        assert!(checked.diagnostics[0].column.is_some());
     }
 
     #[test]

@@ -44,6 +44,7 @@ impl Report<'_> {
             severity: Severity::Error,
             file: self.file.to_owned(),
             line: None,
+            column: None,
             node: node.map(str::to_owned),
             field: field.map(str::to_owned),
             message,
@@ -72,13 +73,15 @@ pub fn parse(file: &str, default_name: &str, text: &str) -> Parsed {
         Ok(table) => table,
         Err(err) => {
             let message = format!("not valid TOML: {}", err.message());
-            let at = err
-                .span()
-                .map(|span| line_column(text, span.start))
-                .map_or_else(String::new, |(line, col)| {
-                    format!(" (line {line}, column {col})")
-                });
-            report.error(None, None, format!("{message}{at}"));
+            let at = err.span().map(|span| line_column(text, span.start));
+            let place = at.map_or_else(String::new, |(line, col)| {
+                format!(" (line {line}, column {col})")
+            });
+            report.error(None, None, format!("{message}{place}"));
+            if let (Some(diagnostic), Some((line, column))) = (report.diagnostics.last_mut(), at) {
+                diagnostic.line = Some(line);
+                diagnostic.column = Some(column);
+            }
             return Parsed {
                 flow: None,
                 unreadable: BTreeSet::new(),

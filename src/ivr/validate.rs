@@ -44,6 +44,7 @@ impl Checker<'_> {
             severity,
             file: self.file.to_owned(),
             line: None,
+            column: None,
             node: node.map(str::to_owned),
             field: field.map(str::to_owned),
             message,
@@ -95,6 +96,47 @@ pub fn validate(file: &str, flow: &Flow, unreadable: &BTreeSet<String>) -> Vec<D
     if unreadable.is_empty() {
         check_graph(&mut checker);
         check_variables(&mut checker);
+    }
+    checker.diagnostics
+}
+
+/// What a flow refers to outside itself, where the caller knows it: the
+/// store does at activation; `kefu ivr validate` on a bare file does not.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// The tenant's business-hours calendars.
+    pub calendars: &'a [String],
+}
+
+/// Errors for references to things that do not exist: `hours` nodes naming
+/// a calendar the tenant does not have.
+pub fn check_references(file: &str, flow: &Flow, known: Known<'_>) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        file,
+        flow,
+        diagnostics: Vec::new(),
+    };
+    for (name, node) in &flow.nodes {
+        if let Node::Hours(hours) = node {
+            if !known.calendars.contains(&hours.calendar) {
+                let hint =
+                    did_you_mean(&hours.calendar, known.calendars.iter().map(String::as_str));
+                let fix = if hint.is_empty() {
+                    "; create it with PUT /api/v1/calendars/{name}"
+                        .replace("{name}", &hours.calendar)
+                } else {
+                    hint
+                };
+                checker.error(
+                    name,
+                    "calendar",
+                    format!(
+                        "no business-hours calendar named \"{}\"{fix}",
+                        hours.calendar
+                    ),
+                );
+            }
+        }
     }
     checker.diagnostics
 }

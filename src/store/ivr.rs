@@ -43,6 +43,38 @@ impl Store {
         found(self.ivr_flow(tenant_id, name).await?, "IVR flow")
     }
 
+    /// Stores a flow's source unless a flow of that name exists (kept as is).
+    pub async fn ensure_ivr_flow(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        source: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ivr_flows (id, tenant_id, name, source, version, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT (tenant_id, name) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(tenant_id)
+        .bind(name)
+        .bind(source)
+        .bind(Millis::now().0)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's flows, by name.
+    pub async fn ivr_flows(&self, tenant_id: &str) -> Result<Vec<IvrFlow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, tenant_id, name, source, version, updated_at FROM ivr_flows \
+             WHERE tenant_id = $1 ORDER BY name",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// The flow with this name, if any.
     pub async fn ivr_flow(
         &self,

@@ -6,6 +6,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`). Ids are UUIDv7 text made here,
 //! times are Unix milliseconds ([`Millis`]).
 
+mod calendars;
 mod calls;
 mod contacts;
 mod directory;
@@ -18,6 +19,7 @@ mod tenants;
 mod tokens;
 mod users;
 
+pub use calendars::StoredCalendar;
 pub use calls::{Call, CallFilter, CallLeg, NewCall, NewCallLeg};
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};

@@ -2,10 +2,13 @@
 
 pub mod agent_ws;
 pub mod agents;
+pub mod calendars;
 pub mod calls;
 pub mod contacts;
+pub mod ivr;
 pub mod me;
 pub mod queues;
+pub mod scope;
 pub mod tenants;
 
 use axum::Router;
