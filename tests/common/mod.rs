@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod crm;
 pub mod kefu;
 pub mod postgres;
 pub mod sip;
