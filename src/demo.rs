@@ -67,7 +67,7 @@ const AGENTS: &[DemoAgent] = &[
         extension: "1001",
         name: "Alice Wang",
         queues: &["sales", "support"],
-        skills: &[("english", 8), ("chinese", 6)],
+        skills: &[("english", 8), ("chinese", 6), ("vip", 8)],
     },
     DemoAgent {
         extension: "1002",
