@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! `ivr-scripts/after-hours.toml` on the demo's DID 4003 asks the calendar
+//! `ivr-scripts/after-hours.toml` on the demo's DID 4004 asks the calendar
 //! `support` on real calls: open, the caller gets the language menu;
 //! closed (the calendar replaced through the API), the closed message.
 
@@ -38,11 +38,11 @@ fn set_support_hours(kefu: &Kefu, token: &str, hours: &[&str]) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// Calls 4003, waits until the flow path reaches `node`, hangs up and
+/// Calls 4004, waits until the flow path reaches `node`, hangs up and
 /// returns the finished record.
 fn call_until(kefu: &Kefu, token: &str, node: &str) -> Value {
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4003");
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4004");
     let answer = uac
         .invite(&offer(phone_rtp.local_addr().unwrap(), "0 101"), WAIT)
         .expect("an answer");
@@ -54,7 +54,7 @@ fn call_until(kefu: &Kefu, token: &str, node: &str) -> Value {
             .as_str()
             .is_some_and(|path| path.split(',').any(|n| n == node))
     };
-    let newest = || get(kefu, token, "/api/v1/calls?did=4003&limit=1")[0].clone();
+    let newest = || get(kefu, token, "/api/v1/calls?did=4004&limit=1")[0].clone();
     while !reached(&newest()) {
         assert!(
             Instant::now() < deadline,

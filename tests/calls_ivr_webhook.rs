@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! The shipped example `ivr-scripts/vip.toml` on the demo's DID 4002,
+//! The shipped example `ivr-scripts/vip.toml` on the demo's DID 4003,
 //! asking a stand-in CRM on loopback: a gold customer is greeted and routed
 //! to the priority queue; a CRM that answers 500, or not within the node's
 //! timeout, sends the caller down the failure exit to the normal menu. The
@@ -54,11 +54,11 @@ fn get(kefu: &Kefu, token: &str, path: &str) -> Value {
         .unwrap()
 }
 
-/// The newest call to 4002 once `done` holds for its record.
+/// The newest call to 4003 once `done` holds for its record.
 fn newest_call(kefu: &Kefu, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let calls = get(kefu, token, "/api/v1/calls?did=4002&limit=1");
+        let calls = get(kefu, token, "/api/v1/calls?did=4003&limit=1");
         if let Some(call) = calls.as_array().unwrap().first() {
             if done(call) {
                 return get(
@@ -70,16 +70,16 @@ fn newest_call(kefu: &Kefu, token: &str, done: impl Fn(&Value) -> bool) -> Value
         }
         assert!(
             Instant::now() < deadline,
-            "no such call to 4002: {calls}\nkefu:\n{}",
+            "no such call to 4003: {calls}\nkefu:\n{}",
             kefu.stderr()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-/// Calls 4002 and returns the answered caller.
-fn call_4002(kefu: &Kefu, phone_rtp: &UdpSocket) -> Uac {
-    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4002");
+/// Calls 4003 and returns the answered caller.
+fn call_4003(kefu: &Kefu, phone_rtp: &UdpSocket) -> Uac {
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4003");
     let answer = uac
         .invite(&offer(phone_rtp.local_addr().unwrap(), "0 101"), WAIT)
         .expect("an answer");
@@ -113,7 +113,7 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
     );
 
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let uac = call_4002(&kefu, &phone_rtp);
+    let uac = call_4003(&kefu, &phone_rtp);
     let bye = uac
         .answer_next_request(Duration::from_secs(40))
         .expect("kefu's BYE once the greeting has played");
@@ -132,7 +132,7 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
     assert_eq!(received[0].content_type, "application/json");
     let body: Value = serde_json::from_str(&received[0].body).unwrap();
     assert_eq!(body["caller"], "caller", "{body}");
-    assert_eq!(body["did"], "4002", "{body}");
+    assert_eq!(body["did"], "4003", "{body}");
     assert_eq!(body["call_id"], call["id"], "{body}");
 }
 
@@ -145,7 +145,7 @@ fn a_crm_answering_500_or_too_late_sends_the_caller_to_the_normal_menu() {
     let (_dir, kefu, token) = start(scripts.path());
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
 
-    let mut uac = call_4002(&kefu, &phone_rtp);
+    let mut uac = call_4003(&kefu, &phone_rtp);
     let broken = hang_up_at_the_menu(&kefu, &token, &mut uac);
     assert_eq!(
         broken["flow_path"], "answer,lookup,normal_greeting,menu",
@@ -169,7 +169,7 @@ fn a_crm_answering_500_or_too_late_sends_the_caller_to_the_normal_menu() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let mut uac = call_4002(&kefu, &phone_rtp);
+    let mut uac = call_4003(&kefu, &phone_rtp);
     let slow = hang_up_at_the_menu(&kefu, &token, &mut uac);
     assert_eq!(slow["flow_version"], before + 1, "{slow}");
     assert_eq!(
