@@ -294,6 +294,48 @@ mod tests {
         assert!(Calendar::from_spec(&spec("UTC", &["00:00-24:00"], &[])).is_ok());
     }
 
+    fn every_day(hours: &[&str]) -> CalendarSpec {
+        let hours: Vec<String> = hours.iter().map(|s| (*s).to_owned()).collect();
+        CalendarSpec {
+            time_zone: "America/New_York".to_owned(),
+            weekly: Weekly {
+                mon: hours.clone(),
+                tue: hours.clone(),
+                wed: hours.clone(),
+                thu: hours.clone(),
+                fri: hours.clone(),
+                sat: hours.clone(),
+                sun: hours,
+            },
+            holidays: Vec::new(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn calendar_open_all_day_is_open_and_without_hours_closed_at_any_instant(
+            seconds in -9_000_000_000i64..9_000_000_000i64,
+        ) {
+            let now = Timestamp::from_second(seconds).unwrap();
+            let always = Calendar::from_spec(&every_day(&["00:00-24:00"])).unwrap();
+            let never = Calendar::from_spec(&every_day(&[])).unwrap();
+            proptest::prop_assert!(is_open(&always, now));
+            proptest::prop_assert!(!is_open(&never, now));
+            let local = now.to_zoned_datetime(always.time_zone.clone());
+            let mut holiday = every_day(&["00:00-24:00"]);
+            holiday.holidays.push(local.date().to_string());
+            proptest::prop_assert!(!is_open(&Calendar::from_spec(&holiday).unwrap(), now));
+        }
+
+        #[test]
+        fn calendar_spec_never_panics_on_any_text(opening in ".{0,16}", day in ".{0,12}") {
+            let mut spec = every_day(&[]);
+            spec.weekly.mon = vec![opening];
+            spec.holidays = vec![day];
+            let _ = Calendar::from_spec(&spec);
+        }
+    }
+
     #[test]
     fn calendar_spec_json_rejects_unknown_days() {
         let json = r#"{"time_zone": "UTC", "weekly": {"mon": [], "mond": []}}"#;

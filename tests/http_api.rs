@@ -321,6 +321,7 @@ fn openapi_document_lists_the_api() {
         "/metrics",
         "/api/v1/me",
         "/api/v1/tenants/{tenant}/numbers",
+        "/api/v1/calendars",
         "/api/v1/calendars/{name}",
         "/api/v1/ivr/flows",
         "/api/v1/ivr/flows/{name}",

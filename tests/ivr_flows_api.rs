@@ -223,6 +223,14 @@ fn calendars_api_shows_the_demo_calendar_and_names_bad_fields() {
         .json()
         .unwrap();
     assert_eq!(saved["open_now"], true, "{saved}");
+    let all: Value = get(&kefu, &token, "/api/v1/calendars").json().unwrap();
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["always", "support"], "{all}");
     let agent = kefu.agent_token("1002");
     let forbidden = put_calendar(&kefu, &agent, "always", &always.to_string());
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);

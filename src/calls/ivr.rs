@@ -146,6 +146,8 @@ pub(super) async fn run(
             () = timer => {
                 if run.webhook.take().is_some() {
                     tracing::warn!("webhook did not answer in time; taking the failure exit");
+                    metrics::counter!("kefu_ivr_webhooks_total", "outcome" => "failure")
+                        .increment(1);
                 }
                 IvrEvent::Timeout
             }

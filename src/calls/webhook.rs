@@ -80,13 +80,19 @@ pub(super) async fn call(
 
 /// The event for the execution, logging why a call failed.
 pub(super) async fn event(url: String, body: String, timeout: Duration) -> IvrEvent {
+    metrics::describe_counter!(
+        "kefu_ivr_webhooks_total",
+        "IVR webhook calls, by outcome (success, failure)"
+    );
     match call(&url, body, timeout).await {
         Ok(reply) => {
             tracing::info!(%url, fields = reply.len(), "webhook answered");
+            metrics::counter!("kefu_ivr_webhooks_total", "outcome" => "success").increment(1);
             IvrEvent::WebhookSucceeded(reply)
         }
         Err(why) => {
             tracing::warn!(%url, %why, "webhook failed; taking the failure exit");
+            metrics::counter!("kefu_ivr_webhooks_total", "outcome" => "failure").increment(1);
             IvrEvent::WebhookFailed
         }
     }

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
         .route("/recordings/{id}", get(api::calls::recording))
+        .route("/calendars", get(api::calendars::list))
         .route(
             "/calendars/{name}",
             get(api::calendars::get).put(api::calendars::put),

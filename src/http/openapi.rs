@@ -31,6 +31,7 @@ use super::problem::Problem;
         api::contacts::end,
         api::contacts::abandon,
         api::agent_ws::connect,
+        api::calendars::list,
         api::calendars::get,
         api::calendars::put,
         api::ivr::list,

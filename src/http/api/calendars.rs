@@ -1,5 +1,6 @@
-//! Business-hours calendars: `GET /api/v1/calendars/{name}` and
-//! `PUT /api/v1/calendars/{name}` (create or replace; admin token). The
+//! Business-hours calendars: `GET /api/v1/calendars` (all of a tenant's),
+//! `GET /api/v1/calendars/{name}` and `PUT /api/v1/calendars/{name}`
+//! (create or replace; admin token). The
 //! body is a [`CalendarSpec`]; a bad one is answered with a problem naming
 //! the field (`weekly.mon[0]`, `holidays[2]`, `time_zone`).
 
@@ -23,6 +24,25 @@ pub struct CalendarView {
     #[serde(flatten)]
     pub calendar: StoredCalendar,
     pub open_now: bool,
+}
+
+/// The tenant's calendars, by name.
+#[utoipa::path(get, path = "/api/v1/calendars", tag = "ivr", security(("bearer" = [])),
+    params(TenantQuery),
+    responses((status = 200, body = [CalendarView]), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<Vec<CalendarView>>, Problem> {
+    let tenant = scope::tenant(&state, &caller, &query).await?;
+    let mut calendars = Vec::new();
+    for name in state.store.calendar_names(&tenant.id).await? {
+        if let Some(stored) = state.store.calendar(&tenant.id, &name).await? {
+            calendars.push(view(stored));
+        }
+    }
+    Ok(Json(calendars))
 }
 
 /// One calendar.
