@@ -145,6 +145,17 @@ fn flows_api_lists_shows_draws_and_refuses_a_flow_with_errors() {
     assert_eq!(saved["version"], 2, "{saved}");
     assert!(saved["warnings"].as_array().unwrap().is_empty());
 
+    let renamed: Value = put_flow(
+        &kefu,
+        &token,
+        "default",
+        &format!("name = \"other\"\n{ANNOUNCEMENT}"),
+    )
+    .json()
+    .unwrap();
+    assert_eq!(renamed["status"], 422, "{renamed}");
+    assert_eq!(renamed["diagnostics"][0]["field"], "name", "{renamed}");
+
     let agent = kefu.agent_token("1001");
     let forbidden = put_flow(&kefu, &agent, "default", ANNOUNCEMENT);
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
