@@ -126,7 +126,7 @@ impl ScriptsFolder {
     }
 
     /// Activates every `*.toml` file that is new or changed since the last
-    /// scan; returns how many became active. Problems are logged.
+    /// scan; returns how many of them are active now. Problems are logged.
     pub async fn scan(&mut self, store: &Store) -> usize {
         let files = match self.files().await {
             Ok(files) => {

@@ -70,7 +70,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .context("cannot provision the demo tenant")?;
         notices.push_str(&demo_announcement(&tenant, sip_addr));
         let mut folder = ScriptsFolder::new(config.ivr_scripts_dir.clone(), tenant.tenant_id);
-        folder.scan(&store).await;
+        let changed = folder.scan(&store).await;
+        tracing::info!(dir = %config.ivr_scripts_dir.display(), changed, "IVR scripts folder read; watching it for changes");
         scripts = Some(folder);
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
