@@ -4,6 +4,10 @@
 #                                  codec, linked at build time) and espeak-ng (IVR `say` nodes)
 #   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox)
 #                                  and graphviz (`kefu ivr render --format svg`)
+#   scripts/install-deps.sh bench  what `make bench` needs beyond `run`: sipp (sip-tester), and the
+#                                  reference peers Kamailio (stateful proxy; its rtpengine, tm, rr
+#                                  modules are in the base package) and rtpengine's userspace daemon
+#                                  (Debian 12: `rtpengine-daemon`; its service is never started here)
 # Idempotent: runs `apt-get update` once, and only when something is missing.
 set -euo pipefail
 
@@ -11,6 +15,8 @@ profile="${1:-run}"
 packages=(build-essential pkg-config ca-certificates curl libopus-dev espeak-ng)
 if [[ "$profile" == "test" ]]; then
     packages+=(postgresql sip-tester baresip-core sox graphviz)
+elif [[ "$profile" == "bench" ]]; then
+    packages+=(sip-tester kamailio rtpengine-daemon)
 fi
 
 missing=()
