@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Calls per second with media anchored (issue 6), kefu against Kamailio + rtpengine.
+
+A sipp caller (bench/sipp/uac_media.xml: PCMU offer, RTP for the whole call from
+sipp's rtp_stream threads) places calls of --call-seconds at each rate of
+--rates in turn, one sipp run of --step seconds per rate, against:
+
+  kefu       `kefu serve --demo`, DID 4001: the echo test, media anchored in
+             kefu's endpoint (kefu answers and echoes every packet). The
+             B2BUA-to-trunk path (sipp -> kefu -> sipp UAS) needs the outbound
+             trunk route, which kefu does not have yet.
+  kamailio   Kamailio as a stateful record-routing proxy (bench/peers/kamailio.cfg)
+             with rtpengine (userspace) relaying the media to a sipp UAS that
+             echoes it (-rtp_echo).
+
+Per step: calls attempted, failed, setup time (INVITE to 200) p50/p99 from
+sipp's -trace_rtt, peak concurrent calls, CPU of the server side (kefu, or
+Kamailio's processes + rtpengine) and of the sipp processes in % of one core,
+and the server's peak RSS. A target's ramp stops at its first step with a
+failed call. Everything runs on loopback; every process started is stopped at
+the end. Figures: printed, and written to --out (default bench/results/calls.json).
+
+  python3 bench/calls.py [--rates 10,25,50] [--step 10] [--call-seconds 10]
+                         [--targets kefu,kamailio] [--kefu PATH] [--out FILE]
+"""
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Loopback ports; RTP ranges stay clear of each other and of sipp's media ports.
+KEFU_SIP = "127.0.0.1:25060"
+KEFU_HTTP = "127.0.0.1:28080"
+KEFU_RTP = "16000-31999"
+KAMAILIO_SIP = "127.0.0.1:25070"
+UAS_SIP_PORT = 25090
+UAS_MEDIA_PORT = 7000
+UAC_SIP_PORT = 25080
+UAC_MEDIA_PORT = 9000
+NG_PORT = 22224
+RTPENGINE_PORTS = ("36000", "59999")
+
+
+def fail(message):
+    print(f"calls.py: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def need(binary, install):
+    path = shutil.which(binary)
+    if not path:
+        fail(f"{binary} not found: {install}")
+    return path
+
+
+class Processes:
+    """Every process this bench starts, stopped (TERM, then KILL) at the end."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, args, log, **kwargs):
+        process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kwargs
+        )
+        self.started.append(process)
+        return process
+
+    def stop(self, process):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self):
+        for process in reversed(self.started):
+            self.stop(process)
+
+
+def children(pid):
+    """The pids whose parent is pid (Kamailio's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def cpu_seconds(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def rss_mib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Peak(threading.Thread):
+    """Samples the peak RSS of a set of processes once a second."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak = 0.0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(1.0):
+            self.peak = max(self.peak, rss_mib(self.pids()))
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return max(self.peak, rss_mib(self.pids()))
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, round((len(values) - 1) * p))]
+
+
+def read_stats(step_dir):
+    """sipp's last statistics line and the setup times (ms) of the step."""
+    stats = {}
+    for path in step_dir.glob("*.csv"):
+        if path.name.endswith("_rtt.csv"):
+            continue
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f, delimiter=";"))
+        if rows:
+            stats = rows[-1]
+            stats["PeakCurrentCall"] = max(int(r.get("CurrentCall") or 0) for r in rows)
+    times = []
+    for path in step_dir.glob("*_rtt.csv"):
+        with open(path, newline="") as f:
+            for row in csv.reader(f, delimiter=";"):
+                try:
+                    times.append(float(row[1]))
+                except (IndexError, ValueError):
+                    pass
+    return stats, times
+
+
+def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, workdir):
+    """One sipp caller run at `rate` calls/s for --step seconds; the figures."""
+    step_dir = workdir / f"{target['name']}-{rate}"
+    step_dir.mkdir()
+    calls = rate * options.step
+    limit = rate * options.call_seconds * 2 + 100
+    time_limit = options.step + options.call_seconds + 60
+    args = [
+        sipp, "-sf", str(scenario), "-s", "4001", target["sip"],
+        "-i", "127.0.0.1", "-p", str(UAC_SIP_PORT), "-mi", "127.0.0.1", "-mp", str(UAC_MEDIA_PORT),
+        "-r", str(rate), "-m", str(calls), "-l", str(limit),
+        "-d", str(options.call_seconds * 1000),
+        "-trace_stat", "-fd", "1", "-trace_rtt", "-rtt_freq", "1", "-trace_err",
+        "-nostdin", "-timeout", f"{time_limit}s", "-timeout_error",
+        "-max_recv_loops", "10000", "-rtp_threadtasks", "50",
+    ]
+    peak = Peak(lambda: server_pids())
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = cpu_seconds(server_pids())
+    extra_before = cpu_seconds(extra_pids())
+    started = time.monotonic()
+    peak.start()
+    with open(step_dir / "sipp.out", "w") as log:
+        caller = subprocess.Popen(args, cwd=step_dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            code = caller.wait(timeout=time_limit + 30)
+        except subprocess.TimeoutExpired:
+            caller.kill()
+            code = caller.wait()
+    elapsed = time.monotonic() - started
+    server_rss = peak.stop()
+    server_cpu = cpu_seconds(server_pids()) - server_before
+    extra_cpu = cpu_seconds(extra_pids()) - extra_before
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sipp_cpu = (after_children.ru_utime - before_children.ru_utime) + (
+        after_children.ru_stime - before_children.ru_stime
+    )
+    stats, times = read_stats(step_dir)
+    successful = int(stats.get("SuccessfulCall(C)") or 0)
+    failed = int(stats.get("FailedCall(C)") or 0)
+    # Calls sipp never finished (killed at its time limit) count as failed too.
+    failed = max(failed, calls - successful)
+    p50 = percentile(times, 0.5)
+    p99 = percentile(times, 0.99)
+    return {
+        "target": target["name"],
+        "rate": rate,
+        "calls": calls,
+        "successful": successful,
+        "failed": failed,
+        "sipp_exit": code,
+        "setup_p50_ms": p50,
+        "setup_p99_ms": p99,
+        "peak_concurrent": stats.get("PeakCurrentCall", 0),
+        "seconds": round(elapsed, 1),
+        "server_cpu_percent": round(100 * server_cpu / elapsed, 1),
+        "server_peak_rss_mib": round(server_rss, 1),
+        "sipp_cpu_percent": round(100 * (sipp_cpu + extra_cpu) / elapsed, 1),
+        "load_average": os.getloadavg()[0],
+        "artifacts": str(step_dir),
+    }
+
+
+def wait_for_http(url, process, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            fail(f"the server exited at start ({process.returncode}); see its log")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    fail(f"{url} did not answer 200 within {seconds} s")
+
+
+def start_kefu(processes, options, workdir):
+    binary = Path(options.kefu)
+    if not binary.exists():
+        fail(f"{binary} not found: cargo build --release --bin kefu (or --kefu PATH)")
+    env = dict(
+        os.environ,
+        KEFU_SIP_RATE_LIMIT_PER_SECOND="1000000",
+        KEFU_SIP_RATE_LIMIT_BURST="1000000",
+        KEFU_MEDIA_RTP_PORTS=KEFU_RTP,
+        KEFU_MEDIA_ADDRESS="127.0.0.1",
+        KEFU_LOG_LEVEL="warn",
+    )
+    log = open(workdir / "kefu.log", "w")
+    kefu = processes.start(
+        [str(binary), "serve", "--demo", "--data-dir", str(workdir / "kefu-data"),
+         "--sip-listen", KEFU_SIP, "--http-listen", KEFU_HTTP],
+        log, env=env,
+    )
+    wait_for_http(f"http://{KEFU_HTTP}/healthz", kefu)
+    return {"name": "kefu", "sip": KEFU_SIP}, (lambda: [kefu.pid]), (lambda: [])
+
+
+def start_kamailio(processes, options, workdir):
+    sipp = need("sipp", "scripts/install-deps.sh bench")
+    kamailio = need("kamailio", "scripts/install-deps.sh bench")
+    rtpengine_log = open(workdir / "rtpengine.log", "w")
+    rtpengine = processes.start(
+        [str(ROOT / "bench/peers/rtpengine.sh"), str(NG_PORT), *RTPENGINE_PORTS],
+        rtpengine_log,
+    )
+    uas_dir = workdir / "uas"
+    uas_dir.mkdir()
+    uas = processes.start(
+        [sipp, "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(UAS_SIP_PORT),
+         "-mi", "127.0.0.1", "-mp", str(UAS_MEDIA_PORT), "-nostdin",
+         "-max_recv_loops", "10000"],
+        subprocess.DEVNULL, cwd=uas_dir,
+    )
+    config = (ROOT / "bench/peers/kamailio.cfg").read_text()
+    for placeholder, value in {
+        "@LISTEN@": KAMAILIO_SIP,
+        "@UAS@": f"sip:127.0.0.1:{UAS_SIP_PORT}",
+        "@NG@": f"udp:127.0.0.1:{NG_PORT}",
+        "@CHILDREN@": str(os.cpu_count() or 2),
+    }.items():
+        config = config.replace(placeholder, value)
+    run_dir = workdir / "kamailio"
+    run_dir.mkdir()
+    (run_dir / "kamailio.cfg").write_text(config)
+    kamailio_log = open(workdir / "kamailio.log", "w")
+    proxy = processes.start(
+        [kamailio, "-f", str(run_dir / "kamailio.cfg"), "-DD", "-E", "-m", "512", "-M", "16",
+         "-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")],
+        kamailio_log,
+    )
+    time.sleep(2)
+    for process, name in ((rtpengine, "rtpengine"), (uas, "the sipp UAS"), (proxy, "kamailio")):
+        if process.poll() is not None:
+            fail(f"{name} exited at start ({process.returncode}); logs in {workdir}")
+    server = lambda: [proxy.pid, *children(proxy.pid), rtpengine.pid]  # noqa: E731
+    return {"name": "kamailio", "sip": KAMAILIO_SIP}, server, (lambda: [uas.pid])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", default="10,25,50", help="calls per second, one step each")
+    parser.add_argument("--step", type=int, default=10, help="seconds of new calls per step")
+    parser.add_argument("--call-seconds", type=int, default=10)
+    parser.add_argument("--targets", default="kefu,kamailio")
+    target_dir = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    parser.add_argument("--kefu", default=f"{target_dir}/release/kefu")
+    parser.add_argument("--out", default=str(ROOT / "bench/results/calls.json"))
+    options = parser.parse_args()
+    rates = [int(r) for r in options.rates.split(",")]
+    targets = options.targets.split(",")
+    if any(r <= 0 or r > 2000 for r in rates) or options.step > 600 or options.call_seconds > 120:
+        fail("rates 1-2000, --step at most 600 s, --call-seconds at most 120")
+    sipp = need("sipp", "scripts/install-deps.sh bench")
+
+    workdir = Path(tempfile.mkdtemp(prefix="kefu-calls-"))
+    rtp_file = workdir / "caller.ulaw"
+    rtp_file.write_bytes(b"\xff" * (8000 * options.call_seconds))
+    scenario = workdir / "uac_media.xml"
+    scenario.write_text((ROOT / "bench/sipp/uac_media.xml").read_text().replace("@RTP_FILE@", str(rtp_file)))
+
+    print(f"calls bench: {options.call_seconds} s calls with RTP, {options.step} s per rate; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; artifacts in {workdir}")
+    print(f"{'target':<9} {'cps':>5} {'calls':>6} {'failed':>6} {'peak':>5} {'p50ms':>7} {'p99ms':>7} "
+          f"{'srv cpu%':>8} {'srv MiB':>8} {'sipp cpu%':>9} {'load':>5}")
+    results = []
+    processes = Processes()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        for name in targets:
+            if name == "kefu":
+                target, server, extra = start_kefu(processes, options, workdir)
+            elif name == "kamailio":
+                target, server, extra = start_kamailio(processes, options, workdir)
+            else:
+                fail(f"unknown target {name!r} (kefu, kamailio)")
+            for rate in rates:
+                result = run_step(sipp, scenario, target, rate, options, server, extra, workdir)
+                results.append(result)
+                fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+                print(f"{name:<9} {rate:>5} {result['calls']:>6} {result['failed']:>6} "
+                      f"{result['peak_concurrent']:>5} {fmt(result['setup_p50_ms']):>7} "
+                      f"{fmt(result['setup_p99_ms']):>7} {result['server_cpu_percent']:>8} "
+                      f"{result['server_peak_rss_mib']:>8} {result['sipp_cpu_percent']:>9} "
+                      f"{result['load_average']:>5.2f}", flush=True)
+                if result["failed"]:
+                    break
+            processes.stop_all()
+            processes.started.clear()
+    finally:
+        processes.stop_all()
+
+    summary = {}
+    for name in targets:
+        clean = [r["rate"] for r in results if r["target"] == name and not r["failed"]]
+        summary[name] = max(clean) if clean else 0
+    print("\nhighest rate with 0 failed calls: "
+          + ", ".join(f"{name} {rate} cps" for name, rate in summary.items()))
+    if summary.get("kefu") and summary.get("kamailio"):
+        print(f"ratio kefu / kamailio+rtpengine: {summary['kefu'] / summary['kamailio']:.2f}"
+              + (" (capped by the highest rate tried)" if max(rates) in summary.values() else ""))
+    Path(options.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.out).write_text(json.dumps({"steps": results, "highest_clean_cps": summary}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
