@@ -153,6 +153,16 @@ class Peak(threading.Thread):
         return max(self.peak, rss_mib(self.pids()))
 
 
+def loopback_packets():
+    """Packets received on `lo` so far (every program's, not only ours)."""
+    with open("/proc/net/dev") as f:
+        for line in f:
+            name, _, counters = line.partition(":")
+            if name.strip() == "lo":
+                return int(counters.split()[1])
+    return 0
+
+
 def percentile(values, p):
     if not values:
         return None
@@ -202,6 +212,7 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = cpu_seconds(server_pids())
     extra_before = cpu_seconds(extra_pids())
+    lo_before = loopback_packets()
     started = time.monotonic()
     peak.start()
     with open(step_dir / "sipp.out", "w") as log:
@@ -212,6 +223,7 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
             caller.kill()
             code = caller.wait()
     elapsed = time.monotonic() - started
+    lo_packets = loopback_packets() - lo_before
     server_rss = peak.stop()
     server_cpu = cpu_seconds(server_pids()) - server_before
     extra_cpu = cpu_seconds(extra_pids()) - extra_before
@@ -240,6 +252,12 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
         "server_cpu_percent": round(100 * server_cpu / elapsed, 1),
         "server_peak_rss_mib": round(server_rss, 1),
         "sipp_cpu_percent": round(100 * (sipp_cpu + extra_cpu) / elapsed, 1),
+        # Media check: RTP is most of the loopback traffic; per call and second
+        # about 100 packets for kefu's echo (50 each way) and 200 through
+        # rtpengine to the echoing UAS.
+        "loopback_packets_per_call_second": round(
+            lo_packets / max(1, successful * options.call_seconds), 1
+        ),
         "load_average": os.getloadavg()[0],
         "artifacts": str(step_dir),
     }
@@ -347,7 +365,7 @@ def main():
     print(f"calls bench: {options.call_seconds} s calls with RTP, {options.step} s per rate; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; artifacts in {workdir}")
     print(f"{'target':<9} {'cps':>5} {'calls':>6} {'failed':>6} {'peak':>5} {'p50ms':>7} {'p99ms':>7} "
-          f"{'srv cpu%':>8} {'srv MiB':>8} {'sipp cpu%':>9} {'load':>5}")
+          f"{'srv cpu%':>8} {'srv MiB':>8} {'sipp cpu%':>9} {'lo pkt/call/s':>13} {'load':>5}")
     results = []
     processes = Processes()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -367,6 +385,7 @@ def main():
                       f"{result['peak_concurrent']:>5} {fmt(result['setup_p50_ms']):>7} "
                       f"{fmt(result['setup_p99_ms']):>7} {result['server_cpu_percent']:>8} "
                       f"{result['server_peak_rss_mib']:>8} {result['sipp_cpu_percent']:>9} "
+                      f"{result['loopback_packets_per_call_second']:>13} "
                       f"{result['load_average']:>5.2f}", flush=True)
                 if result["failed"]:
                     break
