@@ -21,9 +21,11 @@ TEST_FUZZ_SECONDS ?= 10
 test:
 	TEST_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/test.sh
 
-## bench: benchmarks in bench/ (figures printed and written to bench/results/)
+## bench: benchmarks in bench/ against Kamailio + rtpengine (figures printed and
+##        written to bench/results/); BENCH_FLAGS=--full for the issues' sizes
 bench:
-	bench/run.sh
+	scripts/install-deps.sh bench
+	bench/run.sh $(BENCH_FLAGS)
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60)
 FUZZ_SECONDS ?= 60

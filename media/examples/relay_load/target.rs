@@ -105,9 +105,16 @@ impl Target {
                     )));
                 }
                 let (first, last) = RELAY_PORTS.split_once('-').unwrap_or_default();
+                // rtpengine warns per call when its queues fill: to a file.
+                let log_path = std::env::temp_dir()
+                    .join(format!("relay_load-rtpengine-{}.log", std::process::id()));
+                let log = std::fs::File::create(&log_path)?;
+                eprintln!("rtpengine's log: {}", log_path.display());
                 let child = Command::new(rtpengine_script)
                     .args([&NG_PORT.to_string(), first, last])
                     .stdin(Stdio::null())
+                    .stdout(log.try_clone()?)
+                    .stderr(log)
                     .spawn()?;
                 let mut target = Self {
                     kind,
