@@ -5,13 +5,14 @@ A sipp caller (bench/sipp/uac_media.xml: PCMU offer, RTP for the whole call from
 sipp's rtp_stream threads) places calls of --call-seconds at each rate of
 --rates in turn, one sipp run of --step seconds per rate, against:
 
-  kefu       `kefu serve --demo`, DID 4001: the echo test, media anchored in
-             kefu's endpoint (kefu answers and echoes every packet). The
-             B2BUA-to-trunk path (sipp -> kefu -> sipp UAS) needs the outbound
-             trunk route, which kefu does not have yet.
+  kefu       `kefu serve --demo`, DID 4002: the B2BUA out through the demo's
+             trunk `loopback` to a sipp UAS on 127.0.0.1:5070 that echoes the
+             media (-rtp_echo); both legs' media relayed by kefu.
+  kefu-echo  `kefu serve --demo`, DID 4001: the echo test, media anchored in
+             kefu's endpoint (kefu answers and echoes every packet; no UAS).
   kamailio   Kamailio as a stateful record-routing proxy (bench/peers/kamailio.cfg)
-             with rtpengine (userspace) relaying the media to a sipp UAS that
-             echoes it (-rtp_echo).
+             with rtpengine (userspace) relaying the media to the same echoing
+             sipp UAS: the reference for `kefu`.
 
 Per step: calls attempted, failed, setup time (INVITE to 200) p50/p99 from
 sipp's -trace_rtt, peak concurrent calls, CPU of the server side (kefu, or
@@ -21,7 +22,7 @@ failed call. Everything runs on loopback; every process started is stopped at
 the end. Figures: printed, and written to --out (default bench/results/calls.json).
 
   python3 bench/calls.py [--rates 10,25,50] [--step 10] [--call-seconds 10]
-                         [--targets kefu,kamailio] [--kefu PATH] [--out FILE]
+                         [--targets kefu,kefu-echo,kamailio] [--kefu PATH] [--out FILE]
 """
 
 import argparse
@@ -47,7 +48,8 @@ KEFU_SIP = "127.0.0.1:25060"
 KEFU_HTTP = "127.0.0.1:28080"
 KEFU_RTP = "16000-31999"
 KAMAILIO_SIP = "127.0.0.1:25070"
-UAS_SIP_PORT = 25090
+# The demo's trunk `loopback` points at this port.
+UAS_SIP_PORT = 5070
 UAS_MEDIA_PORT = 7000
 UAC_SIP_PORT = 25080
 UAC_MEDIA_PORT = 9000
@@ -200,7 +202,7 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
     limit = rate * options.call_seconds * 2 + 100
     time_limit = options.step + options.call_seconds + 60
     args = [
-        sipp, "-sf", str(scenario), "-s", "4001", target["sip"],
+        sipp, "-sf", str(scenario), "-s", target["service"], target["sip"],
         "-i", "127.0.0.1", "-p", str(UAC_SIP_PORT), "-mi", "127.0.0.1", "-mp", str(UAC_MEDIA_PORT),
         "-r", str(rate), "-m", str(calls), "-l", str(limit),
         "-d", str(options.call_seconds * 1000),
@@ -253,8 +255,8 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
         "server_peak_rss_mib": round(server_rss, 1),
         "sipp_cpu_percent": round(100 * (sipp_cpu + extra_cpu) / elapsed, 1),
         # Media check: RTP is most of the loopback traffic; per call and second
-        # about 100 packets for kefu's echo (50 each way) and 200 through
-        # rtpengine to the echoing UAS.
+        # about 100 packets for kefu's echo (50 each way) and 200 through a
+        # relay (kefu or rtpengine) to the echoing UAS and back.
         "loopback_packets_per_call_second": round(
             lo_packets / max(1, successful * options.call_seconds), 1
         ),
@@ -277,7 +279,27 @@ def wait_for_http(url, process, seconds=30):
     fail(f"{url} did not answer 200 within {seconds} s")
 
 
-def start_kefu(processes, options, workdir):
+def start_uas(processes, workdir):
+    """sipp answering every call and echoing its RTP, on UAS_SIP_PORT."""
+    sipp = need("sipp", "scripts/install-deps.sh bench")
+    uas_dir = Path(tempfile.mkdtemp(prefix="uas-", dir=workdir))
+    uas = processes.start(
+        [sipp, "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(UAS_SIP_PORT),
+         "-mi", "127.0.0.1", "-mp", str(UAS_MEDIA_PORT), "-nostdin",
+         "-max_recv_loops", "10000"],
+        open(uas_dir / "sipp.out", "w"), cwd=uas_dir,
+    )
+    return uas
+
+
+def check_started(workdir, *named):
+    time.sleep(2)
+    for process, name in named:
+        if process.poll() is not None:
+            fail(f"{name} exited at start ({process.returncode}; is a port taken?); logs in {workdir}")
+
+
+def start_kefu(processes, options, workdir, trunk):
     binary = Path(options.kefu)
     if not binary.exists():
         fail(f"{binary} not found: cargo build --release --bin kefu (or --kefu PATH)")
@@ -289,32 +311,29 @@ def start_kefu(processes, options, workdir):
         KEFU_MEDIA_ADDRESS="127.0.0.1",
         KEFU_LOG_LEVEL="warn",
     )
-    log = open(workdir / "kefu.log", "w")
+    name = "kefu" if trunk else "kefu-echo"
+    log = open(workdir / f"{name}.log", "w")
     kefu = processes.start(
-        [str(binary), "serve", "--demo", "--data-dir", str(workdir / "kefu-data"),
+        [str(binary), "serve", "--demo", "--data-dir", str(workdir / f"{name}-data"),
          "--sip-listen", KEFU_SIP, "--http-listen", KEFU_HTTP],
         log, env=env,
     )
     wait_for_http(f"http://{KEFU_HTTP}/healthz", kefu)
-    return {"name": "kefu", "sip": KEFU_SIP}, (lambda: [kefu.pid]), (lambda: [])
+    if not trunk:
+        return {"name": name, "sip": KEFU_SIP, "service": "4001"}, (lambda: [kefu.pid]), (lambda: [])
+    uas = start_uas(processes, workdir)
+    check_started(workdir, (uas, "the sipp UAS"))
+    return {"name": name, "sip": KEFU_SIP, "service": "4002"}, (lambda: [kefu.pid]), (lambda: [uas.pid])
 
 
 def start_kamailio(processes, options, workdir):
-    sipp = need("sipp", "scripts/install-deps.sh bench")
     kamailio = need("kamailio", "scripts/install-deps.sh bench")
     rtpengine_log = open(workdir / "rtpengine.log", "w")
     rtpengine = processes.start(
         [str(ROOT / "bench/peers/rtpengine.sh"), str(NG_PORT), *RTPENGINE_PORTS],
         rtpengine_log,
     )
-    uas_dir = workdir / "uas"
-    uas_dir.mkdir()
-    uas = processes.start(
-        [sipp, "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(UAS_SIP_PORT),
-         "-mi", "127.0.0.1", "-mp", str(UAS_MEDIA_PORT), "-nostdin",
-         "-max_recv_loops", "10000"],
-        subprocess.DEVNULL, cwd=uas_dir,
-    )
+    uas = start_uas(processes, workdir)
     config = (ROOT / "bench/peers/kamailio.cfg").read_text()
     for placeholder, value in {
         "@LISTEN@": KAMAILIO_SIP,
@@ -332,12 +351,9 @@ def start_kamailio(processes, options, workdir):
          "-Y", str(run_dir), "-P", str(run_dir / "kamailio.pid")],
         kamailio_log,
     )
-    time.sleep(2)
-    for process, name in ((rtpengine, "rtpengine"), (uas, "the sipp UAS"), (proxy, "kamailio")):
-        if process.poll() is not None:
-            fail(f"{name} exited at start ({process.returncode}); logs in {workdir}")
+    check_started(workdir, (rtpengine, "rtpengine"), (uas, "the sipp UAS"), (proxy, "kamailio"))
     server = lambda: [proxy.pid, *children(proxy.pid), rtpengine.pid]  # noqa: E731
-    return {"name": "kamailio", "sip": KAMAILIO_SIP}, server, (lambda: [uas.pid])
+    return {"name": "kamailio", "sip": KAMAILIO_SIP, "service": "4002"}, server, (lambda: [uas.pid])
 
 
 def main():
@@ -345,7 +361,7 @@ def main():
     parser.add_argument("--rates", default="10,25,50", help="calls per second, one step each")
     parser.add_argument("--step", type=int, default=10, help="seconds of new calls per step")
     parser.add_argument("--call-seconds", type=int, default=10)
-    parser.add_argument("--targets", default="kefu,kamailio")
+    parser.add_argument("--targets", default="kefu,kamailio,kefu-echo")
     target_dir = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     parser.add_argument("--kefu", default=f"{target_dir}/release/kefu")
     parser.add_argument("--out", default=str(ROOT / "bench/results/calls.json"))
@@ -371,12 +387,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         for name in targets:
-            if name == "kefu":
-                target, server, extra = start_kefu(processes, options, workdir)
+            if name in ("kefu", "kefu-echo"):
+                target, server, extra = start_kefu(processes, options, workdir, name == "kefu")
             elif name == "kamailio":
                 target, server, extra = start_kamailio(processes, options, workdir)
             else:
-                fail(f"unknown target {name!r} (kefu, kamailio)")
+                fail(f"unknown target {name!r} (kefu, kefu-echo, kamailio)")
             for rate in rates:
                 result = run_step(sipp, scenario, target, rate, options, server, extra, workdir)
                 results.append(result)
