@@ -18,7 +18,8 @@ Per step: calls attempted, failed, setup time (INVITE to 200) p50/p99 from
 sipp's -trace_rtt, peak concurrent calls, CPU of the server side (kefu, or
 Kamailio's processes + rtpengine) and of the sipp processes in % of one core,
 and the server's peak RSS. A target's ramp stops at its first step with a
-failed call. Everything runs on loopback; every process started is stopped at
+failed call or with a p99 setup time over --max-p99-ms (saturated: calls
+wait in queues rather than fail). Everything runs on loopback; every process started is stopped at
 the end. Figures: printed, and written to --out (default bench/results/calls.json).
 
   python3 bench/calls.py [--rates 10,25,50] [--step 10] [--call-seconds 10]
@@ -222,8 +223,13 @@ def run_step(sipp, scenario, target, rate, options, server_pids, extra_pids, wor
         try:
             code = caller.wait(timeout=time_limit + 30)
         except subprocess.TimeoutExpired:
-            caller.kill()
-            code = caller.wait()
+            code = None
+        finally:
+            # Timed out, or this bench was interrupted: the caller stops too.
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
+        code = caller.returncode if code is None else code
     elapsed = time.monotonic() - started
     lo_packets = loopback_packets() - lo_before
     server_rss = peak.stop()
@@ -365,6 +371,8 @@ def main():
     target_dir = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     parser.add_argument("--kefu", default=f"{target_dir}/release/kefu")
     parser.add_argument("--out", default=str(ROOT / "bench/results/calls.json"))
+    parser.add_argument("--max-p99-ms", type=float, default=2000.0,
+                        help="a step whose p99 setup time is over this ends the ramp")
     options = parser.parse_args()
     rates = [int(r) for r in options.rates.split(",")]
     targets = options.targets.split(",")
@@ -403,24 +411,35 @@ def main():
                       f"{result['server_peak_rss_mib']:>8} {result['sipp_cpu_percent']:>9} "
                       f"{result['loopback_packets_per_call_second']:>13} "
                       f"{result['load_average']:>5.2f}", flush=True)
-                if result["failed"]:
+                if result["failed"] or (result["setup_p99_ms"] or 0) > options.max_p99_ms:
                     break
             processes.stop_all()
             processes.started.clear()
     finally:
         processes.stop_all()
 
-    summary = {}
+    summary, prompt = {}, {}
     for name in targets:
-        clean = [r["rate"] for r in results if r["target"] == name and not r["failed"]]
-        summary[name] = max(clean) if clean else 0
+        clean = [r for r in results if r["target"] == name and not r["failed"]]
+        summary[name] = max((r["rate"] for r in clean), default=0)
+        prompt[name] = max(
+            (r["rate"] for r in clean if (r["setup_p99_ms"] or 0) <= options.max_p99_ms), default=0
+        )
     print("\nhighest rate with 0 failed calls: "
           + ", ".join(f"{name} {rate} cps" for name, rate in summary.items()))
-    if summary.get("kefu") and summary.get("kamailio"):
-        print(f"ratio kefu / kamailio+rtpengine: {summary['kefu'] / summary['kamailio']:.2f}"
-              + (" (capped by the highest rate tried)" if max(rates) in summary.values() else ""))
+    print(f"... and p99 setup within {options.max_p99_ms:.0f} ms: "
+          + ", ".join(f"{name} {rate} cps" for name, rate in prompt.items()))
+    if prompt.get("kefu") and prompt.get("kamailio"):
+        print(f"ratio kefu / kamailio+rtpengine (0 failed, p99 within the limit): "
+              f"{prompt['kefu'] / prompt['kamailio']:.2f}"
+              + (" (capped by the highest rate tried)" if max(rates) in prompt.values() else ""))
     Path(options.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(options.out).write_text(json.dumps({"steps": results, "highest_clean_cps": summary}, indent=2) + "\n")
+    Path(options.out).write_text(json.dumps({
+        "steps": results,
+        "highest_cps_without_failures": summary,
+        "highest_cps_without_failures_within_p99": prompt,
+        "max_p99_ms": options.max_p99_ms,
+    }, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@
 //! One thread sends; a one-worker tokio runtime receives.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -160,7 +159,6 @@ async fn receive(
     window: Window,
     mut stopped: watch::Receiver<bool>,
 ) -> Tally {
-    let socket = Arc::new(socket);
     let mut tally = Tally::default();
     let mut buffer = [0u8; 2_048];
     loop {
