@@ -170,13 +170,21 @@ fn bench(options: &Options) -> Result<(), String> {
         "maxus",
         "gen%"
     );
+    let mut targets = options
+        .targets
+        .iter()
+        .map(|&kind| {
+            Target::start(kind, &options.rtpengine_script)
+                .map_err(|e| format!("{}: {e}", kind.name()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // Targets take turns at each size, so a change in the machine's other
+    // load between sizes affects them alike.
     let mut results = Vec::new();
-    for &kind in &options.targets {
-        let mut target = Target::start(kind, &options.rtpengine_script)
-            .map_err(|e| format!("{}: {e}", kind.name()))?;
-        for &pairs in &options.pairs {
-            let result = measure(&runtime, &mut target, pairs, options)
-                .map_err(|e| format!("{} with {pairs} pairs: {e}", kind.name()))?;
+    for &pairs in &options.pairs {
+        for target in &mut targets {
+            let result = measure(&runtime, target, pairs, options)
+                .map_err(|e| format!("{} with {pairs} pairs: {e}", target.kind.name()))?;
             print_row(&result);
             results.push(result);
         }
