@@ -11,11 +11,14 @@
 //!
 //! Each pair is two phones (sockets of this process) sending 50 packets a
 //! second each way ([`generator`]); the relay is a separate process
-//! ([`target`]) whose CPU time is read from `/proc/PID/task/*/schedstat`
-//! over the measured window, after a warm-up. `direct` sends phone to phone
+//! ([`target`]) whose CPU time is read from `/proc/PID/stat` over the
+//! measured window, after a warm-up. `direct` sends phone to phone
 //! without a relay: the loopback baseline that latency is added to. The
 //! generator runs on the same cores as the relay, so figures on a small
-//! machine include its competition; its own CPU is reported too.
+//! machine include its competition; its own CPU is reported too. When the
+//! generator cannot keep up it sends fewer packets than nominal; loss counts
+//! what it sent, and CPU per call divides by the calls those packets amount to
+//! (100 packets/s each), so a starved generator does not flatter a relay.
 
 mod generator;
 mod ng;
@@ -129,13 +132,25 @@ impl Measured {
         self.target_cpu.as_secs_f64() / self.seconds
     }
 
+    /// Packets per second the generator really sent in the window; below
+    /// the nominal rate when it could not keep up.
+    fn offered_pps(&self) -> f64 {
+        self.counts.sent as f64 / self.seconds
+    }
+
+    /// The calls the offered packets amount to (100 packets/s per call),
+    /// which CPU per call is divided by.
+    fn offered_calls(&self) -> f64 {
+        self.offered_pps() / (2.0 * generator::packets_per_second_per_stream())
+    }
+
     fn cpu_per_call_percent(&self) -> f64 {
-        100.0 * self.cpu_share() / self.pairs as f64
+        100.0 * self.cpu_share() / self.offered_calls().max(1.0)
     }
 
     /// Calls one fully busy core would relay at this per-call cost.
     fn calls_per_core(&self) -> Option<f64> {
-        (self.cpu_share() > 0.0).then(|| self.pairs as f64 / self.cpu_share())
+        (self.cpu_share() > 0.0).then(|| self.offered_calls() / self.cpu_share())
     }
 
     fn loss_percent(&self) -> f64 {
@@ -160,7 +175,7 @@ fn bench(options: &Options) -> Result<(), String> {
         "{:<10} {:>5} {:>8} {:>8} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7} {:>6}",
         "target",
         "pairs",
-        "pkt/s",
+        "sent/s",
         "cpu%",
         "cpu%/call",
         "calls/cpu",
@@ -262,22 +277,25 @@ fn measure(
     })
 }
 
-/// CPU time of every thread of process `pid` so far (nanosecond schedstat,
-/// summed over `/proc/PID/task/*`).
+/// CPU time (user + system) of process `pid` so far, threads that ended
+/// included: `/proc/PID/stat`, in clock ticks of 10 ms (Linux's USER_HZ).
 fn cpu_time(pid: u32) -> Duration {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
-    let nanos: u64 = tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|text| text.split_whitespace().next()?.parse::<u64>().ok())
+    // Fields after the command name in parentheses: utime is the 12th, stime the 13th.
+    let after_name = text.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
         .sum();
-    Duration::from_nanos(nanos)
+    Duration::from_millis(ticks * 10)
 }
 
 fn print_row(result: &Measured) {
-    let packets = result.pairs as f64 * 2.0 * generator::packets_per_second_per_stream();
+    let nominal = result.pairs as f64 * 2.0 * generator::packets_per_second_per_stream();
     let calls_per_core = result
         .calls_per_core()
         .map_or_else(|| "-".to_owned(), |calls| format!("{calls:.0}"));
@@ -285,7 +303,7 @@ fn print_row(result: &Measured) {
         "{:<10} {:>5} {:>8.0} {:>8.1} {:>9.4} {:>9} {:>8.3} {:>7} {:>7} {:>7} {:>6.1}",
         result.target.name(),
         result.pairs,
-        packets,
+        result.offered_pps(),
         100.0 * result.cpu_share(),
         result.cpu_per_call_percent(),
         calls_per_core,
@@ -295,6 +313,12 @@ fn print_row(result: &Measured) {
         result.counts.latencies.last().copied().unwrap_or(0),
         100.0 * result.generator_cpu.as_secs_f64() / result.seconds,
     );
+    if result.offered_pps() < 0.95 * nominal {
+        println!(
+            "           (the generator sent {:.0} % of the nominal {nominal:.0} packets/s: per call figures use what it sent)",
+            100.0 * result.offered_pps() / nominal
+        );
+    }
     if result.counts.misrouted > 0 || result.counts.send_failed > 0 {
         println!(
             "           ({} misrouted packets, {} sends refused by the generator's socket)",
@@ -355,7 +379,7 @@ fn json(results: &[Measured]) -> String {
         let _ = write!(
             out,
             "  {{\"target\": \"{}\", \"pairs\": {}, \"seconds\": {:.3}, \"sent\": {}, \"received\": {}, \
-             \"misrouted\": {}, \"send_failed\": {}, \"loss_percent\": {:.4}, \"cpu_percent\": {:.2}, \
+             \"offered_pps\": {:.0}, \"misrouted\": {}, \"send_failed\": {}, \"loss_percent\": {:.4}, \"cpu_percent\": {:.2}, \
              \"cpu_percent_per_call\": {:.5}, \"calls_per_core\": {:.1}, \"latency_p50_us\": {}, \
              \"latency_p99_us\": {}, \"latency_max_us\": {}, \"generator_cpu_percent\": {:.2}}}{}\n",
             result.target.name(),
@@ -363,6 +387,7 @@ fn json(results: &[Measured]) -> String {
             result.seconds,
             result.counts.sent,
             result.counts.received,
+            result.offered_pps(),
             result.counts.misrouted,
             result.counts.send_failed,
             result.loss_percent(),
