@@ -376,12 +376,12 @@ fn print_ratios(results: &[Measured]) {
 fn json(results: &[Measured]) -> String {
     let mut out = String::from("[\n");
     for (index, result) in results.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             out,
             "  {{\"target\": \"{}\", \"pairs\": {}, \"seconds\": {:.3}, \"sent\": {}, \"received\": {}, \
              \"offered_pps\": {:.0}, \"misrouted\": {}, \"send_failed\": {}, \"loss_percent\": {:.4}, \"cpu_percent\": {:.2}, \
              \"cpu_percent_per_call\": {:.5}, \"calls_per_core\": {:.1}, \"latency_p50_us\": {}, \
-             \"latency_p99_us\": {}, \"latency_max_us\": {}, \"generator_cpu_percent\": {:.2}}}{}\n",
+             \"latency_p99_us\": {}, \"latency_max_us\": {}, \"generator_cpu_percent\": {:.2}}}{}",
             result.target.name(),
             result.pairs,
             result.seconds,
