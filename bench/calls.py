@@ -33,6 +33,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -332,6 +333,24 @@ def start_kefu(processes, options, workdir, trunk):
     return {"name": name, "sip": KEFU_SIP, "service": "4002"}, (lambda: [kefu.pid]), (lambda: [uas.pid])
 
 
+def wait_for_rtpengine(process, seconds=10):
+    """Until rtpengine answers an ng ping, so Kamailio finds it up."""
+    deadline = time.monotonic() + seconds
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ng:
+        ng.settimeout(0.5)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                fail(f"rtpengine exited at start ({process.returncode}); is it installed? "
+                     "scripts/install-deps.sh bench")
+            try:
+                ng.sendto(b"1 d7:command4:pinge", ("127.0.0.1", NG_PORT))
+                if b"pong" in ng.recv(1000):
+                    return
+            except OSError:
+                time.sleep(0.2)
+    fail(f"rtpengine did not answer ng pings on 127.0.0.1:{NG_PORT}")
+
+
 def start_kamailio(processes, options, workdir):
     kamailio = need("kamailio", "scripts/install-deps.sh bench")
     rtpengine_log = open(workdir / "rtpengine.log", "w")
@@ -339,6 +358,7 @@ def start_kamailio(processes, options, workdir):
         [str(ROOT / "bench/peers/rtpengine.sh"), str(NG_PORT), *RTPENGINE_PORTS],
         rtpengine_log,
     )
+    wait_for_rtpengine(rtpengine)
     uas = start_uas(processes, workdir)
     config = (ROOT / "bench/peers/kamailio.cfg").read_text()
     for placeholder, value in {
@@ -432,7 +452,8 @@ def main():
     if prompt.get("kefu") and prompt.get("kamailio"):
         print(f"ratio kefu / kamailio+rtpengine (0 failed, p99 within the limit): "
               f"{prompt['kefu'] / prompt['kamailio']:.2f}"
-              + (" (capped by the highest rate tried)" if max(rates) in prompt.values() else ""))
+              + (" (capped by the highest rate tried)"
+                 if max(rates) in (prompt["kefu"], prompt["kamailio"]) else ""))
     Path(options.out).parent.mkdir(parents=True, exist_ok=True)
     Path(options.out).write_text(json.dumps({
         "steps": results,
