@@ -17,7 +17,8 @@ sipp's rtp_stream threads) places calls of --call-seconds at each rate of
 Per step: calls attempted, failed, setup time (INVITE to 200) p50/p99 from
 sipp's -trace_rtt, peak concurrent calls, CPU of the server side (kefu, or
 Kamailio's processes + rtpengine) and of the sipp processes in % of one core,
-and the server's peak RSS. A target's ramp stops at its first step with a
+and the server's peak RSS. kefu's data dirs (a recording of every bridged
+call) are removed at the end; logs and sipp's files stay in the printed dir. A target's ramp stops at its first step with a
 failed call or with a p99 setup time over --max-p99-ms (saturated: calls
 wait in queues rather than fail). Everything runs on loopback; every process started is stopped at
 the end. Figures: printed, and written to --out (default bench/results/calls.json).
@@ -437,6 +438,10 @@ def main():
             processes.started.clear()
     finally:
         processes.stop_all()
+        # kefu's data dirs hold a recording of every bridged call (GBs at
+        # high rates); sipp's statistics and the logs stay.
+        for data in workdir.glob("*-data"):
+            shutil.rmtree(data, ignore_errors=True)
 
     summary, prompt = {}, {}
     for name in targets:
