@@ -7,7 +7,8 @@ sipp's rtp_stream threads) places calls of --call-seconds at each rate of
 
   kefu       `kefu serve --demo`, DID 4002: the B2BUA out through the demo's
              trunk `loopback` to a sipp UAS on 127.0.0.1:5070 that echoes the
-             media (-rtp_echo); both legs' media relayed by kefu.
+             media (-rtp_echo); both legs' media relayed by kefu. Unrecorded,
+             like the reference, unless --record.
   kefu-echo  `kefu serve --demo`, DID 4001: the echo test, media anchored in
              kefu's endpoint (kefu answers and echoes every packet; no UAS).
   kamailio   Kamailio as a stateful record-routing proxy (bench/peers/kamailio.cfg)
@@ -25,6 +26,7 @@ the end. Figures: printed, and written to --out (default bench/results/calls.jso
 
   python3 bench/calls.py [--rates 10,25,50] [--step 10] [--call-seconds 10]
                          [--targets kefu,kefu-echo,kamailio] [--kefu PATH] [--out FILE]
+                         [--max-p99-ms 2000] [--record]
 """
 
 import argparse
@@ -318,6 +320,7 @@ def start_kefu(processes, options, workdir, trunk):
         KEFU_MEDIA_RTP_PORTS=KEFU_RTP,
         KEFU_MEDIA_ADDRESS="127.0.0.1",
         KEFU_LOG_LEVEL="warn",
+        KEFU_RECORDINGS_ENABLED="true" if options.record else "false",
     )
     name = "kefu" if trunk else "kefu-echo"
     log = open(workdir / f"{name}.log", "w")
@@ -394,6 +397,8 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "bench/results/calls.json"))
     parser.add_argument("--max-p99-ms", type=float, default=2000.0,
                         help="a step whose p99 setup time is over this ends the ramp")
+    parser.add_argument("--record", action="store_true",
+                        help="kefu records every bridged call (a stereo WAV each), as by default")
     options = parser.parse_args()
     rates = [int(r) for r in options.rates.split(",")]
     targets = options.targets.split(",")
@@ -407,7 +412,8 @@ def main():
     scenario = workdir / "uac_media.xml"
     scenario.write_text((ROOT / "bench/sipp/uac_media.xml").read_text().replace("@RTP_FILE@", str(rtp_file)))
 
-    print(f"calls bench: {options.call_seconds} s calls with RTP, {options.step} s per rate; "
+    print(f"calls bench: {options.call_seconds} s calls with RTP, {options.step} s per rate, "
+          f"kefu's bridged calls {'recorded' if options.record else 'not recorded'}; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; artifacts in {workdir}")
     print(f"{'target':<9} {'cps':>5} {'calls':>6} {'failed':>6} {'peak':>5} {'p50ms':>7} {'p99ms':>7} "
           f"{'srv cpu%':>8} {'srv MiB':>8} {'sipp cpu%':>9} {'lo pkt/call/s':>13} {'load':>5}")
@@ -465,6 +471,7 @@ def main():
         "highest_cps_without_failures": summary,
         "highest_cps_without_failures_within_p99": prompt,
         "max_p99_ms": options.max_p99_ms,
+        "kefu_records_calls": options.record,
     }, indent=2) + "\n")
 
 

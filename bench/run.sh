@@ -9,7 +9,8 @@
 #                                 pairs for 10 s, calls ramping 50 ... 500 per second
 #   bench/run.sh --only NAME      one of startup, register, relay, calls
 # Sizes can also be set one by one: RELAY_PAIRS=100,1000 RELAY_SECONDS=10
-# CALL_RATES=50,100 CALL_STEP=20 CALL_SECONDS=10 RUNS=20 REGISTER_CALLS=20000.
+# CALL_RATES=50,100 CALL_STEP=20 CALL_SECONDS=10 RUNS=20 REGISTER_CALLS=20000;
+# CALL_RECORD=1 has kefu record its bridged calls (off by default, as the reference).
 # Needs the peers of scripts/install-deps.sh bench (sipp, Kamailio, rtpengine).
 # Figures are measured on whatever else the machine is doing: the load average
 # is printed before and after; compare figures from the same run only.
@@ -56,6 +57,7 @@ if runs relay; then
 fi
 if runs calls; then
     python3 bench/calls.py --kefu "$target_dir/release/kefu" --rates "$CALL_RATES" \
-        --step "$CALL_STEP" --call-seconds "$CALL_SECONDS" --out bench/results/calls.json
+        --step "$CALL_STEP" --call-seconds "$CALL_SECONDS" ${CALL_RECORD:+--record} \
+        --out bench/results/calls.json
 fi
 echo "bench: done, $(uptime)"
