@@ -14,7 +14,7 @@ use super::cdr::{Cdr, Parties};
 use super::echo;
 use super::ivr::{self, FlowRef};
 use super::route::{self, Refused, Routed, Sender};
-use super::session::{Ended, with_warning};
+use super::session::{Ended, refuse};
 use super::{CallContext, LegRoutes, bridge};
 use crate::store::RouteTarget;
 
@@ -52,7 +52,7 @@ pub(super) async fn run(
         };
         let routed = match route::route(&context.store, &start.invite, &sender).await {
             Ok(Ok(routed)) => routed,
-            Ok(Err(refused)) => return refuse(&context, &start, refused).await,
+            Ok(Err(refused)) => return refuse_route(&context, &start, refused).await,
             Err(error) => {
                 tracing::error!(%error, "cannot route a call: storage failed");
                 let busy = response_to(&start.invite, 503, "Service Unavailable");
@@ -127,19 +127,21 @@ async fn serve(
                 "{} routes are not served by this kefu version yet",
                 kind(other)
             );
-            let unavailable = response_to(&start.invite, 480, "Temporarily Unavailable");
-            let _ = context
-                .sip
-                .respond(start.tx, with_warning(unavailable, &why))
-                .await;
-            cdr.caller_setup_finished(480).await;
-            Ended::Refused(480)
+            refuse(
+                context,
+                start,
+                cdr,
+                480,
+                "Temporarily Unavailable",
+                Some(&why),
+            )
+            .await
         }
     }
 }
 
 /// Answers a refused INVITE; calls from trusted trunks get a record too.
-async fn refuse(context: &CallContext, start: &Start, refused: Refused) {
+async fn refuse_route(context: &CallContext, start: &Start, refused: Refused) {
     if refused.challenge {
         metrics::counter!("kefu_calls_total", "outcome" => "challenged").increment(1);
         context.sip.challenge(start.tx);

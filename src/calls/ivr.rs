@@ -26,7 +26,6 @@ use jiff::Timestamp;
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 use kefu_media::prompt::{Prompt, PromptCache, Tts};
-use kefu_signaling::message::response_to;
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -34,7 +33,7 @@ use tokio::task::JoinHandle;
 use super::CallContext;
 use super::call::Start;
 use super::cdr::Cdr;
-use super::session::{Ended, Happening, Session, with_warning};
+use super::session::{Ended, Happening, Session, refuse};
 use super::webhook;
 use crate::calendar::{self, Calendar};
 use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
@@ -73,13 +72,8 @@ pub(super) async fn run(
         Ok(loaded) => loaded,
         Err(why) => {
             tracing::error!(flow = flow.name, %why, "cannot run the IVR flow");
-            let unavailable = response_to(&start.invite, 480, "Temporarily Unavailable");
-            let _ = context
-                .sip
-                .respond(start.tx, with_warning(unavailable, &why))
-                .await;
-            cdr.caller_setup_finished(480).await;
-            return Ended::Refused(480);
+            let unavailable = "Temporarily Unavailable";
+            return refuse(context, start, cdr, 480, unavailable, Some(&why)).await;
         }
     };
     let mut run = FlowRun {
