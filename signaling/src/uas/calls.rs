@@ -153,8 +153,9 @@ pub(super) enum Handling {
     Taken,
     /// The core sends this answer.
     Answer(Response),
-    /// Not a call matter: the core answers as it would without calls.
-    NotMine,
+    /// Not a call matter: the core answers it, handed back, as it would
+    /// without calls.
+    NotMine(Box<Request>),
 }
 
 /// An INVITE call control sends: a B-leg to a phone or a trunk.
@@ -261,7 +262,7 @@ impl Calls {
     ) -> Handling {
         let Some(local_tag) = to_tag(&request) else {
             if request.method != Method::Invite {
-                return Handling::NotMine;
+                return Handling::NotMine(Box::new(request));
             }
             let tag = new_tag();
             let session_timer = match session_timer::asked(&request) {
@@ -331,7 +332,7 @@ impl Calls {
                 });
                 Handling::Answer(ok)
             }
-            Method::Options => Handling::NotMine,
+            Method::Options => Handling::NotMine(Box::new(request)),
             _ => {
                 self.in_dialog.insert(tx, id.clone());
                 self.events.push_back(CallEvent::Request {

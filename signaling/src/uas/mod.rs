@@ -499,20 +499,20 @@ impl UasCore {
                     Caller::Refused(response) => return Some(response),
                 }
             }
-            match calls.on_request(now, id, request.clone(), source, &mut *self.to_tags, user) {
-                Handling::Taken => return None,
-                Handling::Answer(response) => return Some(response),
-                Handling::NotMine => {}
-            }
+            return match calls.on_request(now, id, request, source, &mut *self.to_tags, user) {
+                Handling::Taken => None,
+                Handling::Answer(response) => Some(response),
+                Handling::NotMine(request) => Some(self.answer_plainly(&request)),
+            };
         }
+        Some(self.answer_plainly(&request))
+    }
+
+    /// The core's own answer to a request no registrar or call takes.
+    fn answer_plainly(&mut self, request: &Request) -> Response {
         let registers = self.registration.is_some();
         let calls = self.calls.is_some();
-        Some(answers::answer(
-            &request,
-            &(self.to_tags)(),
-            registers,
-            calls,
-        ))
+        answers::answer(request, &(self.to_tags)(), registers, calls)
     }
 
     fn answer_cancel(&mut self, now: Instant, cancel: &Request, invite: Option<TransactionId>) {
