@@ -10,10 +10,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone, tone_presence};
-use common::kefu::{Kefu, Options, http};
+use common::demo::{ended, newest_call, start_demo};
+use common::kefu::{Kefu, http};
 use common::uac::{Uac, offer};
 use kefu_media::g711::G711;
-use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -22,25 +22,10 @@ fn start() -> (tempfile::TempDir, Kefu, String) {
 }
 
 fn start_with(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
     // baresip 1.0 cannot answer a SHA-256 digest challenge (see sip_baresip.rs).
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            env: {
-                env.push(("KEFU_SIP_DIGEST_ALGORITHMS".into(), "MD5".into()));
-                env
-            },
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
-    (dir, kefu, token)
+    let mut env = env.to_vec();
+    env.push(("KEFU_SIP_DIGEST_ALGORITHMS", "MD5"));
+    start_demo(&env)
 }
 
 /// baresip registered as `extension`, auto-answering with a `hz` tone.
@@ -155,28 +140,7 @@ fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
         "440 Hz is only {agent_heard:.2} of what the phone heard"
     );
 
-    let calls: Value = http()
-        .get(kefu.url("/api/v1/calls?did=1001&limit=1"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let id = calls[0]["id"].as_str().unwrap();
-    let deadline = Instant::now() + WAIT;
-    let call = loop {
-        let call: Value = http()
-            .get(kefu.url(&format!("/api/v1/calls/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if !call["ended_at"].is_null() || Instant::now() > deadline {
-            break call;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let call = newest_call(&kefu, &token, "1001", WAIT, ended);
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
     let roles: Vec<&str> = call["legs"]
         .as_array()
@@ -300,21 +264,7 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
         echoed > 0.7,
         "440 Hz is only {echoed:.2} of what came back through the trunk"
     );
-    let calls: Value = http()
-        .get(kefu.url("/api/v1/calls?did=4002&limit=1"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let id = calls[0]["id"].as_str().unwrap();
-    let call: Value = http()
-        .get(kefu.url(&format!("/api/v1/calls/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let call = newest_call(&kefu, &token, "4002", WAIT, |_| true);
     assert_eq!(call["legs"][1]["role"], "trunk", "{call}");
     assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
     assert_eq!(

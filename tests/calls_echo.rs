@@ -8,55 +8,16 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::kefu::{Kefu, Options, http};
+use common::demo::{ended, newest_call, start_demo};
+use common::kefu::{Kefu, Options};
 use common::uac::{Uac, offer};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn start() -> (tempfile::TempDir, Kefu, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
-    (dir, kefu, token)
-}
-
-fn api(kefu: &Kefu, token: &str, path: &str) -> Value {
-    let response = http()
-        .get(kefu.url(path))
-        .bearer_auth(token)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().unwrap()
-}
-
 /// The newest call to `did`, once its record is finished.
 fn finished_call(kefu: &Kefu, token: &str, did: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let calls = api(kefu, token, &format!("/api/v1/calls?did={did}&limit=1"));
-        if let Some(call) = calls.as_array().unwrap().first() {
-            if !call["ended_at"].is_null() {
-                return api(
-                    kefu,
-                    token,
-                    &format!("/api/v1/calls/{}", call["id"].as_str().unwrap()),
-                );
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no finished call to {did}: {calls}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    newest_call(kefu, token, did, WAIT, ended)
 }
 
 /// An RTP packet: PCMU, 160 bytes of payload, this sequence number.
@@ -100,7 +61,7 @@ fn send_and_count_echoes(socket: &UdpSocket, to: SocketAddr, count: u16) -> (usi
 
 #[test]
 fn the_echo_test_answers_and_sends_every_packet_back_then_records_the_call() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4001");
     let answer = uac
@@ -143,7 +104,7 @@ fn the_echo_test_answers_and_sends_every_packet_back_then_records_the_call() {
 
 #[test]
 fn a_late_offer_gets_kefus_offer_in_the_200_and_echo_starts_after_the_ack() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4001");
     let answer = uac.invite("", WAIT).expect("an answer");
@@ -163,7 +124,7 @@ fn a_late_offer_gets_kefus_offer_in_the_200_and_echo_starts_after_the_ack() {
 
 #[test]
 fn an_offer_without_a_common_codec_is_refused_488_naming_what_was_offered() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4001");
     let rtp: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let answer = uac.invite(&offer(rtp, "18"), WAIT).expect("an answer");
@@ -177,7 +138,7 @@ fn an_offer_without_a_common_codec_is_refused_488_naming_what_was_offered() {
 
 #[test]
 fn an_unknown_number_gets_404_and_an_untrusted_source_is_challenged() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let rtp: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut unknown = Uac::new("127.0.0.1:0", kefu.sip, "4999");
     let answer = unknown.invite(&offer(rtp, "0"), WAIT).expect("an answer");
@@ -197,7 +158,7 @@ fn an_unknown_number_gets_404_and_an_untrusted_source_is_challenged() {
 
 #[test]
 fn a_phone_outside_the_trunk_calls_with_its_agents_credentials_and_a_wrong_password_is_refused() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.2:0").unwrap();
     let mut agent = Uac::new("127.0.0.2:0", kefu.sip, "4001");
     let answer = agent
@@ -259,7 +220,7 @@ fn stopping_kefu_hangs_up_calls_with_bye_and_finishes_their_records() {
 #[test]
 fn a_baresip_caller_on_the_echo_test_hears_its_own_440_hz_tone() {
     use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone};
-    let (dir, kefu, token) = start();
+    let (dir, kefu, token) = start_demo(&[]);
     let source = dir.path().join("tone_440.wav");
     tone(&source, 440, 30);
     let phone_dir = dir.path().join("caller");

@@ -11,48 +11,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::kefu::{Kefu, Options, http};
+use common::demo::{ended, newest_call, start_demo};
+use common::kefu::Kefu;
 use common::uac::{Uac, offer};
 use kefu_media::g711::G711;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn start() -> (tempfile::TempDir, Kefu, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
-    (dir, kefu, token)
-}
-
 /// The newest call to 4000, once its record is finished.
 fn finished_ivr_call(kefu: &Kefu, token: &str, limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let calls: Value = http()
-            .get(kefu.url("/api/v1/calls?did=4000&limit=1"))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if let Some(call) = calls.as_array().unwrap().first() {
-            if !call["ended_at"].is_null() {
-                return call.clone();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no finished call to 4000: {calls}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    newest_call(kefu, token, "4000", limit, ended)
 }
 
 fn free_udp_port() -> u16 {
@@ -65,7 +34,7 @@ fn free_udp_port() -> u16 {
 
 #[test]
 fn sipp_pressing_2_as_rfc_4733_reaches_support_and_the_record_shows_the_path() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     assert!(
         Command::new("sipp").arg("-v").output().is_ok(),
         "sipp is missing: run `scripts/install-deps.sh test` (Debian package sip-tester)"
@@ -149,7 +118,7 @@ fn stream(
 
 #[test]
 fn a_key_pressed_as_a_tone_in_the_audio_reaches_sales() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
     let answer = uac
@@ -178,7 +147,7 @@ fn a_key_pressed_as_a_tone_in_the_audio_reaches_sales() {
 
 #[test]
 fn a_caller_who_presses_nothing_is_prompted_again_then_said_goodbye() {
-    let (_dir, kefu, token) = start();
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
     let answer = uac

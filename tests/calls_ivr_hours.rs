@@ -8,7 +8,8 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::kefu::{Kefu, Options, http};
+use common::demo::start_demo;
+use common::kefu::{Kefu, http};
 use common::uac::{Uac, offer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -78,15 +79,7 @@ fn call_until(kefu: &Kefu, token: &str, node: &str) -> Value {
 
 #[test]
 fn the_support_calendar_decides_between_the_menu_and_the_closed_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
+    let (_dir, kefu, token) = start_demo(&[]);
 
     set_support_hours(&kefu, &token, &["00:00-24:00"]);
     let open = call_until(&kefu, &token, "language");

@@ -13,7 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::crm::Crm;
-use common::kefu::{Kefu, Options, http};
+use common::demo::{self, get_json, start_demo};
+use common::kefu::Kefu;
 use common::uac::{Uac, offer};
 use serde_json::Value;
 
@@ -28,53 +29,13 @@ fn vip_flow(url: &str) -> String {
 }
 
 fn start(scripts: &Path) -> (tempfile::TempDir, Kefu, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            env: vec![(
-                "KEFU_IVR_SCRIPTS_DIR".to_owned(),
-                scripts.display().to_string(),
-            )],
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
-    (dir, kefu, token)
-}
-
-fn get(kefu: &Kefu, token: &str, path: &str) -> Value {
-    http()
-        .get(kefu.url(path))
-        .bearer_auth(token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
+    let scripts = scripts.display().to_string();
+    start_demo(&[("KEFU_IVR_SCRIPTS_DIR", &scripts)])
 }
 
 /// The newest call to 4003 once `done` holds for its record.
 fn newest_call(kefu: &Kefu, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let calls = get(kefu, token, "/api/v1/calls?did=4003&limit=1");
-        if let Some(call) = calls.as_array().unwrap().first() {
-            if done(call) {
-                return get(
-                    kefu,
-                    token,
-                    &format!("/api/v1/calls/{}", call["id"].as_str().unwrap()),
-                );
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no such call to 4003: {calls}\nkefu:\n{}",
-            kefu.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    demo::newest_call(kefu, token, "4003", Duration::from_secs(30), done)
 }
 
 /// Calls 4003 and returns the answered caller.
@@ -106,7 +67,7 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
     let scripts = tempfile::tempdir().unwrap();
     std::fs::write(scripts.path().join("vip.toml"), vip_flow(&crm.url("/vip"))).unwrap();
     let (_dir, kefu, token) = start(scripts.path());
-    let flow = get(&kefu, &token, "/api/v1/ivr/flows/vip");
+    let flow = get_json(&kefu, &token, "/api/v1/ivr/flows/vip");
     assert!(
         flow["source"].as_str().unwrap().contains(&crm.url("/vip")),
         "the folder's vip.toml is active: {flow}"
@@ -156,12 +117,12 @@ fn a_crm_answering_500_or_too_late_sends_the_caller_to_the_normal_menu() {
         "the log says why the webhook failed"
     );
 
-    let before = get(&kefu, &token, "/api/v1/ivr/flows/vip")["version"]
+    let before = get_json(&kefu, &token, "/api/v1/ivr/flows/vip")["version"]
         .as_i64()
         .unwrap();
     std::fs::write(&file, vip_flow(&crm.url("/slow"))).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while get(&kefu, &token, "/api/v1/ivr/flows/vip")["version"].as_i64() == Some(before) {
+    while get_json(&kefu, &token, "/api/v1/ivr/flows/vip")["version"].as_i64() == Some(before) {
         assert!(
             Instant::now() < deadline,
             "the changed vip.toml was not loaded"

@@ -10,26 +10,13 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::kefu::{Kefu, Options, http};
+use common::demo::start_demo;
+use common::kefu::{Kefu, http};
 use common::uac::{Uac, offer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn start(env: Vec<(String, String)>) -> (tempfile::TempDir, Kefu, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let kefu = Kefu::start(
-        dir.path(),
-        Options {
-            demo: true,
-            env,
-            ..Options::default()
-        },
-    );
-    let token = kefu.printed_token("kefu_admin_").expect("admin token");
-    (dir, kefu, token)
-}
 
 fn get(kefu: &Kefu, token: &str, path: &str) -> reqwest::blocking::Response {
     http()
@@ -83,7 +70,7 @@ type = "hangup"
 
 #[test]
 fn flows_api_lists_shows_draws_and_refuses_a_flow_with_errors() {
-    let (_dir, kefu, token) = start(vec![]);
+    let (_dir, kefu, token) = start_demo(&[]);
     let flows: Value = get(&kefu, &token, "/api/v1/ivr/flows").json().unwrap();
     let names: Vec<&str> = flows
         .as_array()
@@ -177,7 +164,7 @@ fn flows_api_lists_shows_draws_and_refuses_a_flow_with_errors() {
 
 #[test]
 fn calendars_api_shows_the_demo_calendar_and_names_bad_fields() {
-    let (_dir, kefu, token) = start(vec![]);
+    let (_dir, kefu, token) = start_demo(&[]);
     let support: Value = get(&kefu, &token, "/api/v1/calendars/support")
         .json()
         .unwrap();
@@ -270,7 +257,7 @@ fn calls_to_4000(kefu: &Kefu, token: &str) -> Vec<Value> {
 
 #[test]
 fn a_call_in_progress_keeps_its_flow_version_and_the_next_call_gets_the_new_one() {
-    let (_dir, kefu, token) = start(vec![]);
+    let (_dir, kefu, token) = start_demo(&[]);
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut first = Uac::new("127.0.0.1:0", kefu.sip, "4000");
     let answer = first
@@ -333,10 +320,8 @@ fn scripts_folder_changes_become_versions_and_broken_files_are_not_used() {
     let scripts = tempfile::tempdir().unwrap();
     let file = scripts.path().join("extra.toml");
     std::fs::write(&file, ANNOUNCEMENT).unwrap();
-    let (_dir, kefu, token) = start(vec![(
-        "KEFU_IVR_SCRIPTS_DIR".to_owned(),
-        scripts.path().display().to_string(),
-    )]);
+    let folder = scripts.path().display().to_string();
+    let (_dir, kefu, token) = start_demo(&[("KEFU_IVR_SCRIPTS_DIR", &folder)]);
     assert_eq!(version(&kefu, &token, "extra"), 1, "loaded at start");
 
     std::fs::write(&file, ANNOUNCEMENT.replace("version two", "version 2")).unwrap();

@@ -5,6 +5,7 @@
 
 pub mod baresip;
 pub mod crm;
+pub mod demo;
 pub mod kefu;
 pub mod postgres;
 pub mod sip;

@@ -1,0 +1,71 @@
+//! `kefu serve --demo` for API and call tests: a started server with its
+//! admin token, JSON reads with that token, and the newest call record of a
+//! number once it reaches a given state.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::kefu::{Kefu, Options, http};
+
+/// Starts `kefu serve --demo` with these extra environment variables in a
+/// fresh data dir; returns the dir, the server and its admin token.
+pub fn start_demo(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let kefu = Kefu::start(
+        dir.path(),
+        Options {
+            demo: true,
+            env: env
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            ..Options::default()
+        },
+    );
+    let token = kefu.printed_token("kefu_admin_").expect("admin token");
+    (dir, kefu, token)
+}
+
+/// `GET path` with `token`; the answer must be 200 JSON.
+pub fn get_json(kefu: &Kefu, token: &str, path: &str) -> Value {
+    let response = http()
+        .get(kefu.url(path))
+        .bearer_auth(token)
+        .send()
+        .expect("an HTTP answer");
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().expect("JSON")
+}
+
+/// The newest call to `did`, with its legs and recordings, once `done`
+/// holds for its record; waits at most `limit`.
+pub fn newest_call(
+    kefu: &Kefu,
+    token: &str,
+    did: &str,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let calls = get_json(kefu, token, &format!("/api/v1/calls?did={did}&limit=1"));
+        if let Some(call) = calls.as_array().and_then(|calls| calls.first()) {
+            if done(call) {
+                let id = call["id"].as_str().expect("a call id");
+                return get_json(kefu, token, &format!("/api/v1/calls/{id}"));
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no call to {did} as awaited: {calls}\nkefu:\n{}",
+            kefu.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether a call record is finished.
+pub fn ended(call: &Value) -> bool {
+    !call["ended_at"].is_null()
+}
