@@ -101,6 +101,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tts: Tts::new(&config.data_dir),
         cache: PromptCache::new(),
     };
+    let (acd, acd_service) = routing::start(&store)
+        .await
+        .context("cannot start the ACD")?;
     let calls = CallControl::start(
         store.clone(),
         call_channel,
@@ -111,10 +114,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             data_dir: config.data_dir.clone(),
             enabled: config.recordings_enabled,
         },
+        acd.clone(),
     );
-    let (acd, acd_service) = routing::start(&store)
-        .await
-        .context("cannot start the ACD")?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {

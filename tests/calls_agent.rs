@@ -7,13 +7,13 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::baresip::{Baresip, PhoneConfig, samples, share_of, tone, tone_presence};
+use common::baresip::{agent_phone, samples, share_of, tone_presence};
 use common::demo::{ended, newest_call, start_demo};
 use common::kefu::{Kefu, http};
+use common::rtp::{frame_of, stream};
 use common::uac::{Uac, offer};
-use kefu_media::g711::G711;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -28,72 +28,10 @@ fn start_with(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
     start_demo(&env)
 }
 
-/// baresip registered as `extension`, auto-answering with a `hz` tone.
-fn agent_phone(dir: &std::path::Path, kefu: &Kefu, extension: &str, hz: u32) -> Baresip {
-    let source = dir.join(format!("tone_{hz}.wav"));
-    tone(&source, hz, 30);
-    let phone_dir = dir.join(format!("phone-{extension}"));
-    std::fs::create_dir_all(&phone_dir).unwrap();
-    let account = format!(
-        "<sip:{extension}@{}>;auth_pass=demo{extension};answermode=auto;audio_codecs=PCMU;regint=600",
-        kefu.sip
-    );
-    let phone = Baresip::start(
-        &phone_dir,
-        &PhoneConfig {
-            accounts: &[account],
-            audio_source: Some(&source),
-        },
-        &[],
-    );
-    assert!(
-        phone.wait_for_log("200 OK", WAIT),
-        "{extension} did not register:\n{}",
-        phone.output()
-    );
-    phone
-}
-
-/// Streams `seconds` of a 440 Hz PCMU tone to `to` and returns the PCM of
-/// what came back meanwhile.
-fn talk(socket: &UdpSocket, to: SocketAddr, seconds: u32) -> Vec<i16> {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(2)))
-        .unwrap();
-    let mut heard = Vec::new();
-    let mut buffer = [0; 2048];
-    // Paced on an absolute schedule, as a phone's sound card clocks it: a
-    // stall of this (busy) test process is caught up, not carried on.
-    let start = Instant::now();
-    for n in 0..(seconds * 50) as usize {
-        let samples: Vec<i16> = (0..160)
-            .map(|i| {
-                let t = (n * 160 + i) as f64 / 8000.0;
-                (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
-            })
-            .collect();
-        let mut packet = vec![0x80, 0x00];
-        packet.extend_from_slice(&(n as u16).to_be_bytes());
-        packet.extend_from_slice(&((n as u32) * 160).to_be_bytes());
-        packet.extend_from_slice(&0x0044_0440_u32.to_be_bytes());
-        packet.extend(G711::Pcmu.encode(&samples));
-        socket.send_to(&packet, to).unwrap();
-        let next = start + Duration::from_millis(20 * (n as u64 + 1));
-        while Instant::now() < next {
-            if let Ok((size, _)) = socket.recv_from(&mut buffer) {
-                if size > 12 && buffer[1] & 0x7f == 0 {
-                    heard.extend(G711::Pcmu.decode(&buffer[12..size]));
-                }
-            }
-        }
-    }
-    heard
-}
-
 #[test]
 fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
     let (dir, kefu, token) = start();
-    let mut phone = agent_phone(dir.path(), &kefu, "1001", 1000);
+    let mut phone = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
 
     let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1001");
@@ -108,7 +46,9 @@ fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
         kefu.stderr()
     );
     uac.ack("");
-    let heard = talk(&caller_rtp, answer.media_addr(), 4);
+    let heard = stream(&caller_rtp, answer.media_addr(), 0, 4 * 50, |n| {
+        frame_of(&[440.0], n)
+    });
     assert_eq!(uac.bye(WAIT), Some(200));
     std::thread::sleep(Duration::from_millis(500));
     phone.stop();
@@ -236,7 +176,9 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
         kefu.stderr()
     );
     uac.ack("");
-    let heard = talk(&caller_rtp, answer.media_addr(), 2);
+    let heard = stream(&caller_rtp, answer.media_addr(), 0, 2 * 50, |n| {
+        frame_of(&[440.0], n)
+    });
 
     // The caller moves to another port (and holds, then resumes): a re-INVITE
     // answered by kefu on the caller's side alone, and the relay follows.
@@ -250,7 +192,9 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
         .expect("an answer to the resume");
     assert_eq!(resumed.status, 200, "{}", resumed.text);
     assert_eq!(resumed.media_addr(), answer.media_addr(), "same kefu port");
-    let heard_after_move = talk(&moved_rtp, resumed.media_addr(), 1);
+    let heard_after_move = stream(&moved_rtp, resumed.media_addr(), 0, 50, |n| {
+        frame_of(&[440.0], n)
+    });
     assert!(
         heard_after_move.len() > 4000,
         "after moving, only {} samples came back",

@@ -11,11 +11,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::demo::{ended, newest_call, start_demo};
+use common::demo::{configure_queue, ended, newest_call, start_demo};
 use common::kefu::Kefu;
 use common::uac::{Uac, offer};
 use kefu_media::g711::G711;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -35,6 +35,8 @@ fn free_udp_port() -> u16 {
 #[test]
 fn sipp_pressing_2_as_rfc_4733_reaches_support_and_the_record_shows_the_path() {
     let (_dir, kefu, token) = start_demo(&[]);
+    // Nobody works: the queue lets the caller go after a second.
+    configure_queue(&kefu, &token, "support", &json!({"max_wait_secs": 1}));
     assert!(
         Command::new("sipp").arg("-v").output().is_ok(),
         "sipp is missing: run `scripts/install-deps.sh test` (Debian package sip-tester)"
@@ -119,6 +121,7 @@ fn stream(
 #[test]
 fn a_key_pressed_as_a_tone_in_the_audio_reaches_sales() {
     let (_dir, kefu, token) = start_demo(&[]);
+    configure_queue(&kefu, &token, "sales", &json!({"max_wait_secs": 1}));
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
     let answer = uac

@@ -37,7 +37,9 @@ use tokio::sync::{mpsc, watch};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
 use super::recording::CallRecording;
-use super::session::{Ended, PREFERENCES, negotiate_offer, refuse, with_sdp, with_warning};
+use super::session::{
+    Ended, PREFERENCES, SideMedia, negotiate_offer, refuse, with_sdp, with_warning,
+};
 use super::{CallContext, LegRoutes};
 
 /// How long the agent's phones ring before the caller is told nobody answered.
@@ -70,10 +72,10 @@ struct Targets {
 }
 
 /// Why the callee cannot be rung: the caller's status and a `Warning` text.
-struct Unreachable {
-    status: u16,
-    reason: &'static str,
-    why: String,
+pub(super) struct Unreachable {
+    pub status: u16,
+    pub reason: &'static str,
+    pub why: String,
 }
 
 impl Callee<'_> {
@@ -160,34 +162,222 @@ impl Callee<'_> {
     }
 }
 
-/// One INVITE to one of the agent's phones.
+/// One INVITE to one of the callee's phones.
 struct Fork {
     contact: String,
     leg: Option<String>,
     done: bool,
 }
 
-/// The answered call: both dialogs and the relay between them.
-struct Bridged {
-    caller: DialogId,
-    agent: DialogId,
-    relay: RelayHandle,
-    codec: Codec,
-    agent_leg: Option<String>,
-    recording: Option<CallRecording>,
-    /// Each side's SDP state, caller first, for re-INVITEs.
-    sides: [SideMedia; 2],
-}
-
-/// What one side of the bridge agreed, and our SDP's identity towards it.
-struct SideMedia {
-    negotiated: Negotiated,
+/// B-legs being set up towards one callee: one INVITE per phone (parallel
+/// forking), each offering the caller's codec from our media address.
+pub(super) struct Dialing {
+    forks: HashMap<TransactionId, Fork>,
+    /// Our RTP ports towards the callee, until a phone answers.
+    ports: Option<PortPair>,
     local: SocketAddr,
     session_id: u64,
-    version: u64,
+    codecs: Vec<Codec>,
 }
 
-/// Rings the agent, bridges the answer, and runs until either side hangs up.
+/// What a call event meant for a [`Dialing`].
+pub(super) enum Dialed {
+    /// A phone rings (an 18x).
+    Ringing,
+    /// Every phone failed; the last one with this status.
+    Failed(u16),
+    /// A phone answered; the others are being cancelled.
+    Answered(AgentSide),
+    /// A phone answered with SDP kefu cannot use: it was hung up, and the
+    /// others cancelled.
+    Unusable(String),
+    /// A B-leg event that changes nothing (a late answer, hung up at once).
+    Nothing,
+    /// Not an event of these B-legs.
+    NotMine(CallEvent),
+}
+
+/// The answered B-leg.
+pub(super) struct AgentSide {
+    pub dialog: DialogId,
+    pub media: SideMedia,
+    ports: PortPair,
+    /// Its CDR leg.
+    leg: Option<String>,
+}
+
+impl Dialing {
+    /// Rings every phone of `callee`, offering what the caller agreed
+    /// (`caller`) as `caller_name`. B-leg Call-IDs join `routes`.
+    pub async fn start(
+        context: &CallContext,
+        cdr: &Cdr,
+        routes: &LegRoutes,
+        callee: &Callee<'_>,
+        caller: &Negotiated,
+        caller_name: &str,
+    ) -> Result<Self, Unreachable> {
+        let targets = callee.targets(context).await?;
+        let ports = context
+            .media
+            .ports
+            .allocate()
+            .map_err(|error| Unreachable {
+                status: 503,
+                reason: "Service Unavailable",
+                why: format!("no RTP port for the callee: {error}"),
+            })?;
+        let local = SocketAddr::new(context.media.address, ports.port());
+        let mut codecs = vec![caller.codec];
+        if caller.telephone_event.is_some() {
+            codecs.push(Codec::TelephoneEvent);
+        }
+        let session_id = u64::from(rand::random::<u32>());
+        let offer = sdp::offer(&codecs, local, Direction::SendRecv, session_id, 1);
+        let mut forks = HashMap::new();
+        for (contact, source) in targets.targets {
+            let Some(target) = contact_uri(&contact) else {
+                tracing::warn!(%contact, "a registered contact is not a SIP URI; skipped");
+                continue;
+            };
+            let call_id = random_token();
+            routes.add(&call_id);
+            let invite = OutgoingInvite {
+                target,
+                from: format!(
+                    "<sip:{caller_name}@{}>;tag={}",
+                    targets.domain,
+                    random_token()
+                ),
+                to: targets.to.clone(),
+                call_id: call_id.clone(),
+                body: Body::sdp(offer.clone()),
+                destination: source,
+            };
+            match context.sip.invite(invite).await {
+                Ok(tx) => {
+                    let leg = cdr.add_leg(targets.role, &call_id, &contact).await;
+                    let fork = Fork {
+                        contact,
+                        leg,
+                        done: false,
+                    };
+                    forks.insert(tx, fork);
+                }
+                Err(error) => tracing::warn!(%error, %contact, "cannot ring a phone"),
+            }
+        }
+        if forks.is_empty() {
+            return Err(Unreachable {
+                status: 480,
+                reason: "Temporarily Unavailable",
+                why: "no phone could be rung".to_owned(),
+            });
+        }
+        Ok(Self {
+            forks,
+            ports: Some(ports),
+            local,
+            session_id,
+            codecs,
+        })
+    }
+
+    /// Takes one call event: a B-leg's response or answer, or not ours.
+    pub async fn on_event(&mut self, context: &CallContext, cdr: &Cdr, event: CallEvent) -> Dialed {
+        match event {
+            CallEvent::Response { tx, response, .. } if self.forks.contains_key(&tx) => {
+                let code = response.status_code.code();
+                if (180..200).contains(&code) {
+                    return Dialed::Ringing;
+                }
+                let Some(fork) = self.forks.get_mut(&tx).filter(|fork| !fork.done) else {
+                    return Dialed::Nothing;
+                };
+                if code < 300 {
+                    return Dialed::Nothing;
+                }
+                fork.done = true;
+                if let Some(leg) = &fork.leg {
+                    cdr.leg_setup_finished(leg, code).await;
+                }
+                if self.forks.values().all(|fork| fork.done) {
+                    Dialed::Failed(code)
+                } else {
+                    Dialed::Nothing
+                }
+            }
+            CallEvent::Answered {
+                tx,
+                dialog,
+                response,
+            } => {
+                let Some(winner) = self.forks.remove(&tx).filter(|fork| !fork.done) else {
+                    // A second phone answered before its CANCEL arrived.
+                    hang_up(context, &dialog).await;
+                    return Dialed::Nothing;
+                };
+                self.cancel_all(context, cdr).await;
+                if let Some(leg) = &winner.leg {
+                    cdr.leg_setup_finished(leg, 200).await;
+                }
+                match self.answered(dialog.clone(), &response, winner.leg) {
+                    Ok(side) => Dialed::Answered(side),
+                    Err(why) => {
+                        tracing::warn!(%why, contact = %winner.contact, "unusable answer from a phone");
+                        hang_up(context, &dialog).await;
+                        Dialed::Unusable(why)
+                    }
+                }
+            }
+            other => Dialed::NotMine(other),
+        }
+    }
+
+    /// The answered phone's side, from its 2xx's SDP.
+    fn answered(
+        &mut self,
+        dialog: DialogId,
+        answer: &Response,
+        leg: Option<String>,
+    ) -> Result<AgentSide, String> {
+        let negotiated = std::str::from_utf8(&answer.body)
+            .map_err(|_| "the SDP is not UTF-8".to_owned())
+            .and_then(|text| SessionDescription::parse(text).map_err(|e| e.to_string()))
+            .and_then(|sdp| sdp::accept_answer(&self.codecs, &sdp).map_err(|e| e.to_string()))?;
+        let ports = self
+            .ports
+            .take()
+            .ok_or_else(|| "a phone answered twice".to_owned())?;
+        Ok(AgentSide {
+            dialog,
+            media: SideMedia {
+                negotiated,
+                local: self.local,
+                session_id: self.session_id,
+                version: 1,
+            },
+            ports,
+            leg,
+        })
+    }
+
+    /// CANCELs every fork still ringing; their legs are recorded as
+    /// cancelled (487), which their INVITEs will be answered with.
+    pub async fn cancel_all(&mut self, context: &CallContext, cdr: &Cdr) {
+        for (tx, fork) in &mut self.forks {
+            if !fork.done {
+                fork.done = true;
+                context.sip.cancel(*tx);
+                if let Some(leg) = &fork.leg {
+                    cdr.leg_setup_finished(leg, 487).await;
+                }
+            }
+        }
+    }
+}
+
+/// Rings the callee, bridges the answer, and runs until either side hangs up.
 pub(super) async fn run(
     context: &CallContext,
     start: &Start,
@@ -208,320 +398,185 @@ pub(super) async fn run(
             return refuse(context, start, cdr, 488, "Not Acceptable Here", Some(&why)).await;
         }
     };
-    let targets = match callee.targets(context).await {
-        Ok(targets) => targets,
-        Err(unreachable) => {
-            let why = Some(unreachable.why.as_str());
-            return refuse(
-                context,
-                start,
-                cdr,
-                unreachable.status,
-                unreachable.reason,
-                why,
-            )
-            .await;
-        }
+    let Ok(caller_ports) = context.media.ports.allocate() else {
+        return refuse(context, start, cdr, 503, "Service Unavailable", None).await;
     };
-    let (caller_ports, agent_ports) = match (
-        context.media.ports.allocate(),
-        context.media.ports.allocate(),
-    ) {
-        (Ok(caller), Ok(agent)) => (caller, agent),
-        _ => return refuse(context, start, cdr, 503, "Service Unavailable", None).await,
-    };
-    let agent_media = SocketAddr::new(context.media.address, agent_ports.port());
-    let mut codecs = vec![negotiated.codec];
-    if negotiated.telephone_event.is_some() {
-        codecs.push(Codec::TelephoneEvent);
-    }
-    let session_id = u64::from(rand::random::<u32>());
-    let agent_offer = sdp::offer(&codecs, agent_media, Direction::SendRecv, session_id, 1);
     let caller_name = caller_number(&start.invite).unwrap_or_else(|| "anonymous".to_owned());
-
-    let mut forks: HashMap<TransactionId, Fork> = HashMap::new();
-    for (contact, source) in targets.targets {
-        let Some(target) = contact_uri(&contact) else {
-            tracing::warn!(%contact, "a registered contact is not a SIP URI; skipped");
-            continue;
-        };
-        let call_id = random_token();
-        routes.add(&call_id);
-        let invite = OutgoingInvite {
-            target,
-            from: format!(
-                "<sip:{caller_name}@{}>;tag={}",
-                targets.domain,
-                random_token()
-            ),
-            to: targets.to.clone(),
-            call_id: call_id.clone(),
-            body: Body::sdp(agent_offer.clone()),
-            destination: source,
-        };
-        match context.sip.invite(invite).await {
-            Ok(tx) => {
-                let leg = cdr.add_leg(targets.role, &call_id, &contact).await;
-                forks.insert(
-                    tx,
-                    Fork {
-                        contact,
-                        leg,
-                        done: false,
-                    },
-                );
+    let mut dialing =
+        match Dialing::start(context, cdr, &routes, &callee, &negotiated, &caller_name).await {
+            Ok(dialing) => dialing,
+            Err(unreachable) => {
+                let why = Some(unreachable.why.as_str());
+                let (status, reason) = (unreachable.status, unreachable.reason);
+                return refuse(context, start, cdr, status, reason, why).await;
             }
-            Err(error) => tracing::warn!(%error, %contact, "cannot ring a phone"),
-        }
-    }
-    if forks.is_empty() {
-        return refuse(context, start, cdr, 480, "Temporarily Unavailable", None).await;
-    }
-
-    let ringing = Ringing {
+        };
+    let agent = match ring(
         context,
-        tenant_id: callee.tenant_id(),
-        agent_media,
-        agent_session: session_id,
         start,
         cdr,
-        offer: &offer,
-        negotiated,
-        codecs: &codecs,
-        forks,
-    };
-    let bridged = match ringing
-        .wait_for_answer(&mut events, &mut stopping, caller_ports, agent_ports)
-        .await
+        &mut dialing,
+        &mut events,
+        &mut stopping,
+    )
+    .await
     {
-        Ok(bridged) => bridged,
+        Ok(agent) => agent,
         Err(ended) => return ended,
     };
-    talk(context, cdr, bridged, events, stopping).await
+    let caller_media = SocketAddr::new(context.media.address, caller_ports.port());
+    let session_id = u64::from(rand::random::<u32>());
+    let sdp = sdp::answer(&offer, &negotiated, caller_media, session_id, 1);
+    let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
+    let Ok(Some(dialog)) = context.sip.respond(start.tx, ok).await else {
+        hang_up(context, &agent.dialog).await;
+        return Ended::Cancelled;
+    };
+    cdr.caller_setup_finished(200).await;
+    let caller = CallerSide {
+        dialog,
+        media: SideMedia {
+            negotiated,
+            local: caller_media,
+            session_id,
+            version: 1,
+        },
+        ports: caller_ports,
+    };
+    match Bridged::start(context, cdr, callee.tenant_id(), caller, agent).await {
+        Ok(bridged) => talk(context, cdr, bridged, events, stopping).await,
+        Err(ended) => ended,
+    }
 }
 
-/// The call while the agent's phones ring.
-struct Ringing<'a> {
-    context: &'a CallContext,
-    tenant_id: &'a str,
-    /// Our media address towards the callee, and our offer's session id.
-    agent_media: SocketAddr,
-    agent_session: u64,
-    start: &'a Start,
-    cdr: &'a Cdr,
-    offer: &'a SessionDescription,
-    negotiated: Negotiated,
-    codecs: &'a [Codec],
-    forks: HashMap<TransactionId, Fork>,
+/// Waits while the callee's phones ring: the caller hears ringing (180),
+/// and gets the closest final status if every phone fails or none answers
+/// in time. Returns the phone that answered.
+async fn ring(
+    context: &CallContext,
+    start: &Start,
+    cdr: &Cdr,
+    dialing: &mut Dialing,
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    stopping: &mut watch::Receiver<bool>,
+) -> Result<AgentSide, Ended> {
+    let deadline = tokio::time::Instant::now() + RING_TIMEOUT;
+    let mut told_ringing = false;
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = tokio::time::sleep_until(deadline) => {
+                dialing.cancel_all(context, cdr).await;
+                let why = Some("nobody answered");
+                return Err(refuse(context, start, cdr, 480, "Temporarily Unavailable", why).await);
+            }
+            _ = stopping.changed() => {
+                dialing.cancel_all(context, cdr).await;
+                let busy = response_to(&start.invite, 503, "Service Unavailable");
+                let _ = context.sip.respond(start.tx, busy).await;
+                return Err(Ended::Shutdown);
+            }
+        };
+        let Some(event) = event else {
+            return Err(Ended::Shutdown);
+        };
+        if let CallEvent::Cancelled { tx, .. } = &event {
+            if *tx == start.tx {
+                dialing.cancel_all(context, cdr).await;
+                cdr.caller_setup_finished(487).await;
+                return Err(Ended::Cancelled);
+            }
+        }
+        match dialing.on_event(context, cdr, event).await {
+            Dialed::Ringing if !told_ringing => {
+                told_ringing = true;
+                let ringing = response_to(&start.invite, 180, "Ringing");
+                let _ = context.sip.respond(start.tx, ringing).await;
+            }
+            Dialed::Failed(status) => {
+                let (code, reason) = match status {
+                    486 | 600 => (486, "Busy Here"),
+                    603 => (603, "Decline"),
+                    _ => (480, "Temporarily Unavailable"),
+                };
+                return Err(refuse(context, start, cdr, code, reason, None).await);
+            }
+            Dialed::Unusable(why) => {
+                let why = Some(why.as_str());
+                return Err(refuse(context, start, cdr, 488, "Not Acceptable Here", why).await);
+            }
+            Dialed::Answered(agent) => return Ok(agent),
+            Dialed::NotMine(other) => tracing::debug!(?other, "ignored while ringing"),
+            Dialed::Ringing | Dialed::Nothing => {}
+        }
+    }
 }
 
-impl Ringing<'_> {
-    async fn wait_for_answer(
-        mut self,
-        events: &mut mpsc::UnboundedReceiver<CallEvent>,
-        stopping: &mut watch::Receiver<bool>,
-        caller_ports: PortPair,
-        agent_ports: PortPair,
-    ) -> Result<Bridged, Ended> {
-        let deadline = tokio::time::Instant::now() + RING_TIMEOUT;
-        let mut told_ringing = false;
-        loop {
-            let event = tokio::select! {
-                event = events.recv() => event,
-                () = tokio::time::sleep_until(deadline) => {
-                    self.cancel_all();
-                    let no_answer = response_to(&self.start.invite, 480, "Temporarily Unavailable");
-                    let why = "nobody answered";
-                    let _ = self.context.sip.respond(self.start.tx, with_warning(no_answer, why)).await;
-                    self.cdr.caller_setup_finished(480).await;
-                    return Err(Ended::Refused(480));
-                }
-                _ = stopping.changed() => {
-                    self.cancel_all();
-                    let busy = response_to(&self.start.invite, 503, "Service Unavailable");
-                    let _ = self.context.sip.respond(self.start.tx, busy).await;
-                    return Err(Ended::Shutdown);
-                }
-            };
-            match event {
-                None => return Err(Ended::Shutdown),
-                Some(CallEvent::Cancelled { tx, .. }) if tx == self.start.tx => {
-                    self.cancel_all();
-                    self.cdr.caller_setup_finished(487).await;
-                    return Err(Ended::Cancelled);
-                }
-                Some(CallEvent::Response { tx, response, .. }) => {
-                    let code = response.status_code.code();
-                    if (180..200).contains(&code) && !told_ringing {
-                        told_ringing = true;
-                        let ringing = response_to(&self.start.invite, 180, "Ringing");
-                        let _ = self.context.sip.respond(self.start.tx, ringing).await;
-                    }
-                    if code >= 300 {
-                        if let Some(fork) = self.forks.get_mut(&tx) {
-                            fork.done = true;
-                            if let Some(leg) = &fork.leg {
-                                self.cdr.leg_setup_finished(leg, code).await;
-                            }
-                        }
-                        if self.forks.values().all(|fork| fork.done) {
-                            return Err(self.fail(code).await);
-                        }
-                    }
-                }
-                Some(CallEvent::Answered {
-                    tx,
-                    dialog,
-                    response,
-                }) => {
-                    return self
-                        .bridge(tx, dialog, &response, caller_ports, agent_ports)
-                        .await;
-                }
-                Some(other) => tracing::debug!(?other, "ignored while ringing"),
-            }
-        }
-    }
+/// The answered caller's side of a bridge.
+pub(super) struct CallerSide {
+    pub dialog: DialogId,
+    pub media: SideMedia,
+    /// Our RTP ports towards the caller, for the relay.
+    pub ports: PortPair,
+}
 
-    /// Every fork failed: the caller gets the closest status.
-    async fn fail(&self, status: u16) -> Ended {
-        let (code, reason) = match status {
-            486 | 600 => (486, "Busy Here"),
-            603 => (603, "Decline"),
-            _ => (480, "Temporarily Unavailable"),
-        };
-        let response = response_to(&self.start.invite, code, reason);
-        let _ = self.context.sip.respond(self.start.tx, response).await;
-        self.cdr.caller_setup_finished(code).await;
-        Ended::Refused(code)
-    }
+/// The answered call: both dialogs and the relay between them.
+pub(super) struct Bridged {
+    caller: DialogId,
+    agent: DialogId,
+    relay: RelayHandle,
+    agent_leg: Option<String>,
+    recording: Option<CallRecording>,
+    /// Each side's SDP state, caller first, for re-INVITEs.
+    sides: [SideMedia; 2],
+}
 
-    /// The agent answered on fork `tx`: cancel the others, start the relay,
-    /// answer the caller.
-    async fn bridge(
-        mut self,
-        tx: TransactionId,
-        dialog: DialogId,
-        answer: &Response,
-        caller_ports: PortPair,
-        agent_ports: PortPair,
-    ) -> Result<Bridged, Ended> {
-        let winner = self.forks.remove(&tx);
-        self.cancel_all();
-        let agent_leg = winner.as_ref().and_then(|fork| fork.leg.clone());
-        if let Some(leg) = &agent_leg {
-            self.cdr.leg_setup_finished(leg, 200).await;
-        }
-        let agreed = std::str::from_utf8(&answer.body)
-            .map_err(|_| "the agent's SDP is not UTF-8".to_owned())
-            .and_then(|text| SessionDescription::parse(text).map_err(|e| e.to_string()))
-            .and_then(|sdp| sdp::accept_answer(self.codecs, &sdp).map_err(|e| e.to_string()));
-        let agent_side = match agreed {
-            Ok(agent_side) => agent_side,
-            Err(why) => {
-                tracing::warn!(%why, contact = ?winner.map(|f| f.contact), "unusable answer from the agent's phone");
-                let _ = self
-                    .context
-                    .sip
-                    .send_request(&dialog, Method::Bye, None)
-                    .await;
-                let response = response_to(&self.start.invite, 488, "Not Acceptable Here");
-                let _ = self
-                    .context
-                    .sip
-                    .respond(self.start.tx, with_warning(response, &why))
-                    .await;
-                self.cdr.caller_setup_finished(488).await;
-                return Err(Ended::Refused(488));
-            }
-        };
-        let caller_media = SocketAddr::new(self.context.media.address, caller_ports.port());
-        let recording = match self.cdr.id() {
-            Some(call) if self.context.record => {
-                CallRecording::start(self.context, call, self.tenant_id).await
-            }
+impl Bridged {
+    /// Joins the two answered sides through the relay, recording the call
+    /// when recordings are on. If the relay cannot start, both are hung up.
+    pub async fn start(
+        context: &CallContext,
+        cdr: &Cdr,
+        tenant_id: &str,
+        caller: CallerSide,
+        agent: AgentSide,
+    ) -> Result<Self, Ended> {
+        let recording = match cdr.id() {
+            Some(call) if context.record => CallRecording::start(context, call, tenant_id).await,
             _ => None,
         };
+        let (caller_side, agent_side) = (&caller.media.negotiated, &agent.media.negotiated);
         let tap = recording.as_ref().map(|recording| {
             recording.tap(
-                (self.negotiated.payload_type, law(self.negotiated.codec)),
+                (caller_side.payload_type, law(caller_side.codec)),
                 (agent_side.payload_type, law(agent_side.codec)),
             )
         });
-        let relay = match spawn_recorded_relay(
-            relay_config(&self.negotiated, &agent_side),
-            caller_ports,
-            agent_ports,
-            tap,
-        ) {
-            Ok(relay) => relay,
+        let config = relay_config(caller_side, agent_side);
+        match spawn_recorded_relay(config, caller.ports, agent.ports, tap) {
+            Ok(relay) => Ok(Self {
+                caller: caller.dialog,
+                agent: agent.dialog,
+                relay,
+                agent_leg: agent.leg,
+                recording,
+                sides: [caller.media, agent.media],
+            }),
             Err(error) => {
                 tracing::error!(%error, "cannot start the relay");
-                let _ = self
-                    .context
-                    .sip
-                    .send_request(&dialog, Method::Bye, None)
-                    .await;
-                let response = response_to(&self.start.invite, 500, "Server Internal Error");
-                let _ = self.context.sip.respond(self.start.tx, response).await;
-                self.cdr.caller_setup_finished(500).await;
-                return Err(Ended::Refused(500));
-            }
-        };
-        let session_id = u64::from(rand::random::<u32>());
-        let sdp = sdp::answer(self.offer, &self.negotiated, caller_media, session_id, 1);
-        let ok = with_sdp(response_to(&self.start.invite, 200, "OK"), &sdp);
-        let sides = [
-            SideMedia {
-                negotiated: self.negotiated,
-                local: caller_media,
-                session_id,
-                version: 1,
-            },
-            SideMedia {
-                negotiated: agent_side,
-                local: self.agent_media,
-                session_id: self.agent_session,
-                version: 1,
-            },
-        ];
-        let caller = match self.context.sip.respond(self.start.tx, ok).await {
-            Ok(Some(caller)) => caller,
-            _ => {
-                let _ = self
-                    .context
-                    .sip
-                    .send_request(&dialog, Method::Bye, None)
-                    .await;
-                let _ = relay.stop().await;
-                return Err(Ended::Cancelled);
-            }
-        };
-        self.cdr.caller_setup_finished(200).await;
-        Ok(Bridged {
-            caller,
-            agent: dialog,
-            relay,
-            codec: self.negotiated.codec,
-            agent_leg,
-            recording,
-            sides,
-        })
-    }
-
-    /// CANCELs every fork still ringing.
-    fn cancel_all(&mut self) {
-        for (tx, fork) in &mut self.forks {
-            if !fork.done {
-                fork.done = true;
-                self.context.sip.cancel(*tx);
+                hang_up(context, &caller.dialog).await;
+                hang_up(context, &agent.dialog).await;
+                if let Some(recording) = recording {
+                    recording.finish().await;
+                }
+                Err(Ended::HungUp("media_failed".to_owned()))
             }
         }
     }
 }
 
 /// The bridged call until one side hangs up.
-async fn talk(
+pub(super) async fn talk(
     context: &CallContext,
     cdr: &Cdr,
     mut bridged: Bridged,
@@ -579,9 +634,12 @@ async fn talk(
     };
     match bridged.relay.stop().await {
         Ok(stats) => {
-            cdr.caller_media(bridged.codec, &stats.caller).await;
+            let [caller, agent] = &bridged.sides;
+            cdr.caller_media(caller.negotiated.codec, &stats.caller)
+                .await;
             if let Some(leg) = &bridged.agent_leg {
-                cdr.leg_media(leg, bridged.codec, &stats.agent).await;
+                cdr.leg_media(leg, agent.negotiated.codec, &stats.agent)
+                    .await;
             }
         }
         Err(error) => tracing::warn!(%error, "the relay ended badly"),
@@ -657,7 +715,8 @@ impl Bridged {
     }
 }
 
-async fn hang_up(context: &CallContext, dialog: &DialogId) {
+/// Sends BYE in `dialog` (its 200 is not awaited).
+pub(super) async fn hang_up(context: &CallContext, dialog: &DialogId) {
     if let Err(error) = context.sip.send_request(dialog, Method::Bye, None).await {
         tracing::debug!(%error, "BYE not sent");
     }

@@ -14,8 +14,8 @@ use super::cdr::{Cdr, Parties};
 use super::echo;
 use super::ivr::{self, FlowRef};
 use super::route::{self, Refused, Routed, Sender};
-use super::session::{Ended, refuse};
-use super::{CallContext, LegRoutes, bridge};
+use super::session::Ended;
+use super::{CallContext, LegRoutes, bridge, queue};
 use crate::store::RouteTarget;
 
 /// What a call task listens on: its events, its B-legs' routes, shutdown.
@@ -120,22 +120,14 @@ async fn serve(
                 name,
                 did: &routed.did,
             };
-            ivr::run(context, start, cdr, flow, events, stopping).await
+            ivr::run(context, start, cdr, flow, events, &routes, stopping).await
         }
-        other => {
-            let why = format!(
-                "{} routes are not served by this kefu version yet",
-                kind(other)
-            );
-            refuse(
-                context,
-                start,
-                cdr,
-                480,
-                "Temporarily Unavailable",
-                Some(&why),
-            )
-            .await
+        RouteTarget::Queue(name) => {
+            let queue = queue::Direct {
+                tenant_id: &routed.tenant_id,
+                queue: name,
+            };
+            queue::serve(context, start, cdr, queue, events, &routes, stopping).await
         }
     }
 }
@@ -203,16 +195,6 @@ pub(super) fn caller_number(invite: &Request) -> Option<String> {
     use rsip::headers::ToTypedHeader;
     let from = invite.from_header().ok()?.typed().ok()?;
     from.uri.user().map(str::to_owned)
-}
-
-fn kind(target: &RouteTarget) -> &'static str {
-    match target {
-        RouteTarget::Ivr(_) => "IVR",
-        RouteTarget::Queue(_) => "queue",
-        RouteTarget::Agent(_) => "agent",
-        RouteTarget::Echo => "echo",
-        RouteTarget::Trunk(_) => "trunk",
-    }
 }
 
 fn header<'a>(

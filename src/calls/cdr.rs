@@ -3,6 +3,8 @@
 //! storage failure is logged and never stops the call (the caller keeps
 //! talking while the database recovers).
 
+use std::time::Duration;
+
 use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::Codec;
 
@@ -116,6 +118,33 @@ impl Cdr {
         logged(result, "record a leg's media quality");
     }
 
+    /// The call entered the ACD as `contact` in `queue`.
+    pub async fn queued(&self, contact: &str, queue: &str) {
+        if let Some(id) = &self.id {
+            let result = self.store.record_call_queued(id, contact, queue).await;
+            logged(result, "record the call's queue");
+        }
+    }
+
+    /// The agent with extension `agent` took the queued call after `waited`.
+    pub async fn taken_by(&self, agent: &str, waited: Duration) {
+        if let Some(id) = &self.id {
+            let result = self
+                .store
+                .record_call_agent(id, agent, millis(waited))
+                .await;
+            logged(result, "record the call's agent");
+        }
+    }
+
+    /// The caller and the agent talked for `talk`.
+    pub async fn talked(&self, talk: Duration) {
+        if let Some(id) = &self.id {
+            let result = self.store.record_call_talk(id, millis(talk)).await;
+            logged(result, "record the call's talk time");
+        }
+    }
+
     /// Finishes the record with why the call ended.
     pub async fn end(&self, reason: &str) {
         if let Some(id) = &self.id {
@@ -123,6 +152,10 @@ impl Cdr {
             logged(result, "finish the call record");
         }
     }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn logged<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> Option<T> {

@@ -31,7 +31,7 @@ pub(super) async fn run(
             }
         }
         match session.next().await {
-            Happening::Media(_) | Happening::MediaStarted => {}
+            Happening::Media(_) | Happening::MediaStarted | Happening::Other(_) => {}
             Happening::Ended(ended) => break ended,
         }
     };

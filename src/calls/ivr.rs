@@ -12,10 +12,10 @@
 //! nodes ask the tenant's calendar in the store ([`crate::calendar`]); an
 //! unknown calendar counts as closed.
 //!
-//! What later work brings: `queue` hands the call to the ACD (until then
-//! the caller hears that nobody can take the call, and kefu hangs up),
-//! `transfer` and `record`; until they land those nodes take their failure
-//! exit, each with a warning in the log.
+//! `queue` nodes hand the call to the ACD ([`super::queue`]); a call the
+//! queue lets go unserved hears that nobody can take it, and kefu hangs up.
+//! What later work brings: `transfer` and `record`; until they land those
+//! nodes take their failure exit, each with a warning in the log.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,17 +30,15 @@ use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::CallContext;
 use super::call::Start;
 use super::cdr::Cdr;
+use super::queue::{self, Outcome, QueueRequest};
 use super::session::{Ended, Happening, Session, refuse};
 use super::webhook;
+use super::{CallContext, LegRoutes};
 use crate::calendar::{self, Calendar};
 use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
 use crate::ivr::{self, model::Flow};
-
-/// Said when a flow hands the call to a queue, until the ACD takes calls.
-const NO_QUEUE_YET: &str = "Sorry, nobody can take your call right now. Please call again later.";
 
 /// Prompts for IVR flows: admins' WAV files and the text-to-speech cache.
 pub struct Prompts {
@@ -66,6 +64,7 @@ pub(super) async fn run(
     cdr: &Cdr,
     flow: FlowRef<'_>,
     events: mpsc::UnboundedReceiver<CallEvent>,
+    routes: &LegRoutes,
     stopping: watch::Receiver<bool>,
 ) -> Ended {
     let loaded = match load(context, &flow).await {
@@ -79,6 +78,7 @@ pub(super) async fn run(
     let mut run = FlowRun {
         context,
         cdr,
+        routes,
         execution: Execution::new(loaded.flow, variables(start, flow.did, cdr.id())),
         flow: (flow.name.to_owned(), loaded.version),
         tenant_id: flow.tenant_id.to_owned(),
@@ -130,7 +130,7 @@ pub(super) async fn run(
                     run.playing = false;
                     IvrEvent::PromptFinished
                 }
-                Happening::MediaStarted => continue,
+                Happening::MediaStarted | Happening::Other(_) => continue,
                 Happening::Ended(ended) => break ended,
             },
             event = webhook_reply(&mut run.webhook) => {
@@ -225,6 +225,8 @@ fn variables(start: &Start, did: &str, call_id: Option<&str>) -> BTreeMap<String
 struct FlowRun<'a> {
     context: &'a CallContext,
     cdr: &'a Cdr,
+    /// Where the B-legs of a queued call's offers are routed.
+    routes: &'a LegRoutes,
     execution: Execution,
     flow: (String, i64),
     /// Whose calendars `hours` nodes ask.
@@ -277,18 +279,31 @@ impl FlowRun<'_> {
                 self.collecting = true;
                 None
             }
-            IvrCommand::Enqueue { queue, .. } => {
-                tracing::warn!(%queue, "queues do not take calls yet; telling the caller");
-                let voice = "en".to_owned();
-                self.play(
-                    session,
-                    Source::Speech {
-                        voice,
-                        text: NO_QUEUE_YET.to_owned(),
-                    },
-                )
-                .await;
-                None
+            IvrCommand::Enqueue {
+                queue,
+                priority,
+                skills,
+            } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                let active = session.take()?;
+                let request = QueueRequest {
+                    tenant_id: &self.tenant_id,
+                    queue: &queue,
+                    priority,
+                    skills: &skills,
+                    caller: super::call::caller_number(&start.invite),
+                };
+                match queue::wait(self.context, self.cdr, self.routes, active, request).await {
+                    Outcome::Over(ended) => Some(ended),
+                    Outcome::Unserved { session: back, why } => {
+                        tracing::info!(%queue, %why, "telling the caller nobody can take the call");
+                        *session = Some(*back);
+                        self.play(session, queue::unserved()).await;
+                        None
+                    }
+                }
             }
             IvrCommand::CheckHours { calendar } => {
                 let open = self.calendar_open(&calendar).await;
@@ -372,7 +387,7 @@ impl FlowRun<'_> {
     /// Plays a prompt; one that cannot be had counts as played, so the flow
     /// goes on (the reason is logged).
     async fn play(&mut self, session: &mut Option<Session>, source: Source) {
-        let prompt = self.prompt(source).await;
+        let prompt = render(&self.context.prompts, source).await;
         let endpoint = session.as_ref().and_then(Session::endpoint);
         let played = match (prompt, endpoint) {
             (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
@@ -390,25 +405,6 @@ impl FlowRun<'_> {
         }
     }
 
-    /// The prompt at the endpoint's rate (G.711: 8 kHz), rendered or loaded
-    /// off the async threads.
-    async fn prompt(&self, source: Source) -> Result<Arc<Prompt>, String> {
-        let prompts = self.context.prompts.clone();
-        let rate = SampleRate::NARROWBAND;
-        tokio::task::spawn_blocking(move || match source {
-            Source::Speech { voice, text } => prompts
-                .tts
-                .prompt(&prompts.cache, &voice, &text, rate)
-                .map_err(|e| e.to_string()),
-            Source::File(file) => {
-                let path = prompts.folder.join(&file);
-                prompts.cache.load(&path, rate).map_err(|e| e.to_string())
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?
-    }
-
     /// Whether the flow is over: a queue hand-over ends the call once its
     /// message has played.
     async fn finished(&mut self, session: &mut Option<Session>) -> Option<Ended> {
@@ -421,7 +417,7 @@ impl FlowRun<'_> {
         while self.playing {
             match active.next().await {
                 Happening::Media(EndpointEvent::PlaybackFinished) => self.playing = false,
-                Happening::Media(_) | Happening::MediaStarted => {}
+                Happening::Media(_) | Happening::MediaStarted | Happening::Other(_) => {}
                 Happening::Ended(ended) => return Some(ended),
             }
         }
@@ -444,9 +440,30 @@ impl FlowRun<'_> {
 }
 
 /// Where a prompt comes from.
-enum Source {
+pub(super) enum Source {
+    /// `text` spoken by espeak-ng's `voice`.
     Speech { voice: String, text: String },
+    /// A WAV file in the prompts folder.
     File(String),
+}
+
+/// The prompt at the endpoint's rate (G.711: 8 kHz), rendered or loaded
+/// off the async threads.
+pub(super) async fn render(prompts: &Arc<Prompts>, source: Source) -> Result<Arc<Prompt>, String> {
+    let prompts = prompts.clone();
+    let rate = SampleRate::NARROWBAND;
+    tokio::task::spawn_blocking(move || match source {
+        Source::Speech { voice, text } => prompts
+            .tts
+            .prompt(&prompts.cache, &voice, &text, rate)
+            .map_err(|e| e.to_string()),
+        Source::File(file) => {
+            let path = prompts.folder.join(&file);
+            prompts.cache.load(&path, rate).map_err(|e| e.to_string())
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// The espeak-ng voice for a flow's `language`: Chinese flows (`zh`, `cmn`)

@@ -16,6 +16,7 @@ mod call;
 mod cdr;
 mod echo;
 mod ivr;
+mod queue;
 mod recording;
 mod route;
 mod session;
@@ -32,6 +33,7 @@ use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::routing::AcdHandle;
 use crate::store::Store;
 
 pub use ivr::Prompts;
@@ -49,6 +51,8 @@ pub(crate) struct CallContext {
     pub data_dir: std::path::PathBuf,
     /// Whether bridged calls are recorded.
     pub record: bool,
+    /// The ACD, which queued calls wait in.
+    pub acd: AcdHandle,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in SDP.
@@ -83,6 +87,7 @@ impl CallControl {
         prompts: Prompts,
         sip_realm: String,
         recordings: Recordings,
+        acd: AcdHandle,
     ) -> Self {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
@@ -95,6 +100,7 @@ impl CallControl {
             sip_realm,
             data_dir: recordings.data_dir,
             record: recordings.enabled,
+            acd,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self { shutdown, task }

@@ -72,6 +72,8 @@ pub(super) enum Happening {
     MediaStarted,
     /// The call is over; the session has hung up if it was its part to.
     Ended(Ended),
+    /// An event of another dialog of the call (a B-leg kefu placed).
+    Other(CallEvent),
 }
 
 /// The answered caller leg. See the [module docs](self).
@@ -83,6 +85,25 @@ pub(super) struct Session {
     sdp_version: u64,
     events: mpsc::UnboundedReceiver<CallEvent>,
     stopping: watch::Receiver<bool>,
+}
+
+/// An answered caller leg handed to a bridge. See [`Session::into_caller_leg`].
+pub(super) struct CallerLeg {
+    pub dialog: DialogId,
+    /// The leg's media endpoint, whose ports the bridge's relay takes over.
+    pub endpoint: EndpointHandle,
+    pub media: SideMedia,
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// What one side of a call agreed in SDP, and our SDP's identity towards
+/// it (for answering its re-INVITEs).
+pub(super) struct SideMedia {
+    pub negotiated: Negotiated,
+    pub local: SocketAddr,
+    pub session_id: u64,
+    pub version: u64,
 }
 
 /// The media side: running, or waiting for the ACK's answer to our offer.
@@ -173,6 +194,14 @@ impl Session {
         }
     }
 
+    /// What the caller agreed, once media runs.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        match &self.media {
+            Media::Running { negotiated, .. } => Some(negotiated),
+            _ => None,
+        }
+    }
+
     /// Waits for the next thing the call's logic must hear about, handling
     /// the signalling in between.
     pub async fn next(&mut self) -> Happening {
@@ -228,8 +257,50 @@ impl Session {
         }
     }
 
+    /// Gives up the answered leg to a bridge: its dialog, signalling, and
+    /// media (the endpoint, to release its ports to a relay). A session whose
+    /// media has not started cannot be bridged: it hangs up.
+    pub async fn into_caller_leg(mut self) -> Result<CallerLeg, Ended> {
+        let media = std::mem::replace(&mut self.media, Media::Stopped);
+        let Media::Running {
+            endpoint,
+            negotiated,
+            local,
+        } = media
+        else {
+            self.hang_up().await;
+            return Err(Ended::HungUp("no_media".to_owned()));
+        };
+        Ok(CallerLeg {
+            dialog: self.dialog,
+            endpoint,
+            media: SideMedia {
+                negotiated,
+                local,
+                session_id: self.session_id,
+                version: self.sdp_version,
+            },
+            events: self.events,
+            stopping: self.stopping,
+        })
+    }
+
     /// Handles one signalling event; returns what the call's logic must hear.
     async fn on_signal(&mut self, event: CallEvent) -> Option<Happening> {
+        let ours = match &event {
+            CallEvent::Ack { dialog, .. }
+            | CallEvent::AckTimeout { dialog }
+            | CallEvent::SessionExpired { dialog }
+            | CallEvent::Request { dialog, .. }
+            | CallEvent::Bye { dialog, .. } => *dialog == self.dialog,
+            CallEvent::Answered { .. }
+            | CallEvent::Response { .. }
+            | CallEvent::RequestFailed { .. } => false,
+            CallEvent::Invite { .. } | CallEvent::Cancelled { .. } => return None,
+        };
+        if !ours {
+            return Some(Happening::Other(event));
+        }
         match event {
             CallEvent::Ack { request, .. } => match self.take_late_answer(&request) {
                 Ok(true) => Some(Happening::MediaStarted),
@@ -255,11 +326,7 @@ impl Session {
                 self.answer_in_dialog(tx, &request).await;
                 None
             }
-            CallEvent::Invite { .. }
-            | CallEvent::Answered { .. }
-            | CallEvent::Cancelled { .. }
-            | CallEvent::Response { .. }
-            | CallEvent::RequestFailed { .. } => None,
+            _ => None,
         }
     }
 

@@ -38,6 +38,15 @@ pub struct Call {
     pub flow_path: Option<String>,
     /// The keys the caller pressed in the flow, in order.
     pub digits: Option<String>,
+    /// The ACD contact a queued call became, and the queue's name.
+    pub contact_id: Option<String>,
+    pub queue: Option<String>,
+    /// The extension of the agent who took the queued call.
+    pub agent: Option<String>,
+    /// How long the caller waited in the queue for that agent, in ms.
+    pub wait_ms: Option<i64>,
+    /// How long the caller and the agent talked, in ms.
+    pub talk_ms: Option<i64>,
 }
 
 /// A leg about to be recorded.
@@ -82,7 +91,8 @@ pub struct CallFilter<'a> {
 }
 
 const CALL_COLUMNS: &str = "id, tenant_id, direction, from_uri, to_uri, did, started_at, \
-     answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits";
+     answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits, \
+     contact_id, queue, agent, wait_ms, talk_ms";
 
 impl Store {
     /// Calls matching `filter`, newest first.
@@ -165,6 +175,49 @@ impl Store {
         .bind(call_id)
         .execute(self.pool())
         .await?;
+        Ok(())
+    }
+
+    /// Records that the call entered the ACD as `contact_id` in `queue`.
+    pub async fn record_call_queued(
+        &self,
+        call_id: &str,
+        contact_id: &str,
+        queue: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET contact_id = $1, queue = $2 WHERE id = $3")
+            .bind(contact_id)
+            .bind(queue)
+            .bind(call_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records the agent (extension) who took the queued call after the
+    /// caller waited `wait_ms`.
+    pub async fn record_call_agent(
+        &self,
+        call_id: &str,
+        agent: &str,
+        wait_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET agent = $1, wait_ms = $2 WHERE id = $3")
+            .bind(agent)
+            .bind(wait_ms)
+            .bind(call_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records how long the caller and the agent talked.
+    pub async fn record_call_talk(&self, call_id: &str, talk_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET talk_ms = $1 WHERE id = $2")
+            .bind(talk_ms)
+            .bind(call_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

@@ -175,6 +175,41 @@ impl Drop for Baresip {
     }
 }
 
+/// A demo agent's phone: baresip registered at `sip` as `extension`
+/// (password `demo<extension>`, PCMU, MD5 digest), "speaking" a `hz` tone,
+/// answering calls itself when `answer` is true and otherwise ringing until
+/// cancelled. Its files live in `dir/phone-<extension>`.
+pub fn agent_phone(
+    dir: &Path,
+    sip: std::net::SocketAddr,
+    extension: &str,
+    hz: u32,
+    answer: bool,
+) -> Baresip {
+    let source = dir.join(format!("tone_{hz}.wav"));
+    tone(&source, hz, 60);
+    let phone_dir = dir.join(format!("phone-{extension}"));
+    std::fs::create_dir_all(&phone_dir).expect("the phone's dir");
+    let mode = if answer { "auto" } else { "manual" };
+    let account = format!(
+        "<sip:{extension}@{sip}>;auth_pass=demo{extension};answermode={mode};audio_codecs=PCMU;regint=600"
+    );
+    let phone = Baresip::start(
+        &phone_dir,
+        &PhoneConfig {
+            accounts: &[account],
+            audio_source: Some(&source),
+        },
+        &[],
+    );
+    assert!(
+        phone.wait_for_log("200 OK", Duration::from_secs(10)),
+        "{extension} did not register:\n{}",
+        phone.output()
+    );
+    phone
+}
+
 /// Writes an 8 kHz mono sine of `hz` for `seconds` with sox.
 pub fn tone(path: &Path, hz: u32, seconds: u32) {
     let status = Command::new("sox")

@@ -38,6 +38,17 @@ pub fn get_json(kefu: &Kefu, token: &str, path: &str) -> Value {
     response.json().expect("JSON")
 }
 
+/// Changes the demo queue `queue`'s routing settings (`PUT /api/v1/queues/{name}`).
+pub fn configure_queue(kefu: &Kefu, token: &str, queue: &str, settings: &Value) {
+    let response = http()
+        .put(kefu.url(&format!("/api/v1/queues/{queue}?tenant=demo")))
+        .bearer_auth(token)
+        .json(settings)
+        .send()
+        .expect("an HTTP answer");
+    assert_eq!(response.status(), 200, "PUT queue {queue}");
+}
+
 /// The newest call to `did`, with its legs and recordings, once `done`
 /// holds for its record; waits at most `limit`.
 pub fn newest_call(

@@ -8,6 +8,7 @@ pub mod crm;
 pub mod demo;
 pub mod kefu;
 pub mod postgres;
+pub mod rtp;
 pub mod sip;
 pub mod sipp;
 pub mod uac;

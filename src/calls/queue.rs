@@ -1,0 +1,516 @@
+//! A caller waiting in an ACD queue — from an IVR `queue` node or a DID
+//! routed to a queue — until an agent takes the call or the queue lets go.
+//!
+//! The answered call becomes a voice contact in the ACD ([`crate::routing`]).
+//! While it waits the caller hears their place in line whenever the ACD
+//! announces it, and music on hold in between: the WAV files in the prompts
+//! folder's `moh/` in name order, or a soft chime when there are none. Each
+//! offer rings the agent's registered phones ([`Dialing`]) while the music
+//! goes on. The first phone to answer is accepted in the ACD and bridged to
+//! the caller through the relay (recorded when recordings are on); the
+//! endpoint that played the music hands its ports to the relay, so the
+//! caller's SDP does not change. A busy, declined or unusable answer
+//! declines the offer, a phone that cannot be rung counts as unanswered,
+//! and the ACD's ring timeout withdraws the offer; the ACD then offers the
+//! call to the next agent. A caller who hangs up while waiting abandons the
+//! contact; when the bridged call ends the contact ends (the agent wraps up).
+//! The CDR gets the contact, queue, agent, wait and talk times.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kefu_media::endpoint::EndpointEvent;
+use kefu_media::pcm::SampleRate;
+use kefu_media::prompt::MusicOnHold;
+use kefu_media::tone::{CadenceStep, ToneGenerator, TonePlan};
+use kefu_signaling::uas::CallEvent;
+use tokio::sync::{mpsc, watch};
+
+use super::bridge::{AgentSide, Bridged, Callee, CallerSide, Dialed, Dialing, hang_up, talk};
+use super::call::{Start, caller_number};
+use super::cdr::Cdr;
+use super::ivr::{Prompts, Source, render};
+use super::session::{Ended, Happening, Session};
+use super::{CallContext, LegRoutes};
+use crate::routing::{
+    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, Offer, SkillNeed,
+};
+
+/// The folder of hold music inside the prompts folder.
+const MUSIC_FOLDER: &str = "moh";
+
+/// Said to a caller the queue lets go unserved.
+const UNSERVED: &str = "Sorry, nobody can take your call right now. Please call again later.";
+
+/// What a caller the queue let go hears.
+pub(super) fn unserved() -> Source {
+    Source::Speech {
+        voice: "en".to_owned(),
+        text: UNSERVED.to_owned(),
+    }
+}
+
+/// A number routed straight to a queue (priority 0, no skills).
+pub(super) struct Direct<'a> {
+    pub tenant_id: &'a str,
+    pub queue: &'a str,
+}
+
+/// Answers a call to a number routed to a queue and queues it; a caller
+/// the queue lets go hears that nobody can take the call, and kefu hangs up.
+pub(super) async fn serve(
+    context: &CallContext,
+    start: &Start,
+    cdr: &Cdr,
+    direct: Direct<'_>,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    routes: &LegRoutes,
+    stopping: watch::Receiver<bool>,
+) -> Ended {
+    let session = match Session::answer(context, start, cdr, events, stopping).await {
+        Ok(session) => session,
+        Err(ended) => return ended,
+    };
+    let request = QueueRequest {
+        tenant_id: direct.tenant_id,
+        queue: direct.queue,
+        priority: 0,
+        skills: &[],
+        caller: caller_number(&start.invite),
+    };
+    let (mut session, why) = match wait(context, cdr, routes, session, request).await {
+        Outcome::Over(ended) => return ended,
+        Outcome::Unserved { session, why } => (session, why),
+    };
+    tracing::info!(queue = direct.queue, %why, "telling the caller nobody can take the call");
+    if let (Ok(prompt), Some(endpoint)) = (
+        render(&context.prompts, unserved()).await,
+        session.endpoint(),
+    ) {
+        if endpoint.play(prompt.clip()).await.is_ok() {
+            loop {
+                match session.next().await {
+                    Happening::Media(EndpointEvent::PlaybackFinished) => break,
+                    Happening::Ended(ended) => {
+                        session.finish(cdr).await;
+                        return ended;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    session.hang_up().await;
+    session.finish(cdr).await;
+    Ended::HungUp("queue_let_go".to_owned())
+}
+
+/// Where a call waits and what it needs.
+pub(super) struct QueueRequest<'a> {
+    pub tenant_id: &'a str,
+    pub queue: &'a str,
+    /// 0 (lowest) to 9.
+    pub priority: u8,
+    /// Skills the agent needs (any level).
+    pub skills: &'a [String],
+    /// The caller's number: the customer, for the sticky agent, and the
+    /// name the agent's phone shows.
+    pub caller: Option<String>,
+}
+
+/// How the wait ended.
+pub(super) enum Outcome {
+    /// The call is over: talked and hung up, or the caller left.
+    Over(Ended),
+    /// The queue let the caller go unserved (refused, timed out, stopped);
+    /// the caller is still on the line.
+    Unserved { session: Box<Session>, why: String },
+}
+
+/// Queues the answered call and runs it until it is over or let go.
+pub(super) async fn wait(
+    context: &CallContext,
+    cdr: &Cdr,
+    routes: &LegRoutes,
+    session: Session,
+    request: QueueRequest<'_>,
+) -> Outcome {
+    let contact = ContactRequest {
+        tenant: request.tenant_id.to_owned(),
+        channel: Channel::Voice,
+        queue: request.queue.to_owned(),
+        priority: request.priority,
+        skills: request
+            .skills
+            .iter()
+            .map(|name| SkillNeed {
+                name: name.clone(),
+                min_level: 1,
+            })
+            .collect(),
+        customer: request.caller.clone(),
+        call_id: cdr.id().map(str::to_owned),
+    };
+    let enqueued = match context.acd.enqueue(contact).await {
+        Ok(enqueued) => enqueued,
+        Err(error) => {
+            tracing::warn!(queue = request.queue, %error, "the ACD does not take the call");
+            let why = error.to_string();
+            let session = Box::new(session);
+            return Outcome::Unserved { session, why };
+        }
+    };
+    tracing::info!(queue = request.queue, contact = %enqueued.id, "call queued");
+    cdr.queued(&enqueued.id.0, request.queue).await;
+    let waiting = Waiting {
+        context,
+        cdr,
+        routes,
+        tenant_id: request.tenant_id,
+        caller_name: request.caller.unwrap_or_else(|| "anonymous".to_owned()),
+        contact: enqueued.id,
+        updates: enqueued.updates,
+        entered: Instant::now(),
+        hold: Hold::load(&context.prompts).await,
+        session,
+        ringing: None,
+    };
+    waiting.run().await
+}
+
+/// A queued call. See the [module docs](self).
+struct Waiting<'a> {
+    context: &'a CallContext,
+    cdr: &'a Cdr,
+    routes: &'a LegRoutes,
+    tenant_id: &'a str,
+    caller_name: String,
+    contact: ContactId,
+    updates: ContactUpdates,
+    entered: Instant,
+    hold: Hold,
+    session: Session,
+    /// The offer being rung, and its phones.
+    ringing: Option<(Offer, Dialing)>,
+}
+
+/// What the ACD's update asks of the wait.
+enum Next {
+    Wait,
+    LetGo(String),
+}
+
+impl Waiting<'_> {
+    async fn run(mut self) -> Outcome {
+        self.hold.play_next(&self.session).await;
+        loop {
+            tokio::select! {
+                happening = self.session.next() => match happening {
+                    Happening::Media(EndpointEvent::PlaybackFinished) => {
+                        self.hold.play_next(&self.session).await;
+                    }
+                    Happening::Media(_) | Happening::MediaStarted => {}
+                    Happening::Other(event) => {
+                        if let Some((offer, agent)) = self.on_leg_event(event).await {
+                            return self.connect(offer, agent).await;
+                        }
+                    }
+                    Happening::Ended(ended) => {
+                        self.stop_ringing().await;
+                        if let Err(error) = self.context.acd.abandon(&self.contact).await {
+                            tracing::warn!(%error, "cannot abandon the contact");
+                        }
+                        return Outcome::Over(ended);
+                    }
+                },
+                update = self.updates.next() => {
+                    let next = match update {
+                        Some(update) => self.on_update(update).await,
+                        None => Next::LetGo("the ACD stopped".to_owned()),
+                    };
+                    if let Next::LetGo(why) = next {
+                        self.stop_ringing().await;
+                        if let Some(endpoint) = self.session.endpoint() {
+                            let _ = endpoint.stop_playing().await;
+                        }
+                        let session = Box::new(self.session);
+                        return Outcome::Unserved { session, why };
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_update(&mut self, update: ContactUpdate) -> Next {
+        match update {
+            ContactUpdate::Waiting {
+                position,
+                expected_wait,
+            } => {
+                let text = place_in_line(position, expected_wait);
+                let voice = "en".to_owned();
+                match render(&self.context.prompts, Source::Speech { voice, text }).await {
+                    Ok(prompt) => self.hold.announce(&self.session, prompt.clip()).await,
+                    Err(why) => tracing::warn!(%why, "place in line not announced"),
+                }
+                Next::Wait
+            }
+            ContactUpdate::Offered(offer) => {
+                self.ring(offer).await;
+                Next::Wait
+            }
+            ContactUpdate::OfferEnded { agent, reason } => {
+                tracing::info!(agent = %agent.extension, reason = reason.as_str(), "offer ended");
+                self.stop_ringing().await;
+                Next::Wait
+            }
+            ContactUpdate::Overflowed { from, to } => {
+                tracing::info!(%from, %to, "call moved to another queue");
+                self.cdr.queued(&self.contact.0, &to).await;
+                Next::Wait
+            }
+            ContactUpdate::TimedOut { reason, target } => {
+                tracing::info!(?reason, ?target, "the queue lets the call go");
+                Next::LetGo(format!("the queue let the call go ({reason:?})"))
+            }
+            ContactUpdate::Answered { .. } => Next::Wait,
+            ContactUpdate::Abandoned { .. } | ContactUpdate::Ended { .. } => {
+                Next::LetGo("the contact ended".to_owned())
+            }
+        }
+    }
+
+    /// Rings the offered agent's phones; one that cannot be rung counts as
+    /// an unanswered offer.
+    async fn ring(&mut self, offer: Offer) {
+        self.stop_ringing().await;
+        let callee = Callee::Agent {
+            tenant_id: self.tenant_id,
+            extension: &offer.agent.extension,
+        };
+        let Some(caller) = self.session.negotiated() else {
+            return;
+        };
+        let (context, cdr, routes) = (self.context, self.cdr, self.routes);
+        match Dialing::start(context, cdr, routes, &callee, caller, &self.caller_name).await {
+            Ok(dialing) => {
+                tracing::info!(agent = %offer.agent.extension, "ringing the agent");
+                self.ringing = Some((offer, dialing));
+            }
+            Err(unreachable) => {
+                tracing::info!(agent = %offer.agent.extension, why = %unreachable.why,
+                    "the agent cannot be rung; counted as unanswered");
+                if let Err(error) = self.context.acd.timeout(&offer).await {
+                    tracing::debug!(%error, "the offer had ended already");
+                }
+            }
+        }
+    }
+
+    /// Takes an event of the ringing phones; returns the answered phone once
+    /// the ACD has given the call to its agent.
+    async fn on_leg_event(&mut self, event: CallEvent) -> Option<(Offer, AgentSide)> {
+        let (offer, dialing) = self.ringing.as_mut()?;
+        match dialing.on_event(self.context, self.cdr, event).await {
+            Dialed::Answered(agent) => {
+                let (offer, _) = self.ringing.take()?;
+                match self.context.acd.accept(&offer).await {
+                    Ok(()) => Some((offer, agent)),
+                    Err(error) => {
+                        tracing::info!(%error, "the offer ended before the phone answered");
+                        hang_up(self.context, &agent.dialog).await;
+                        None
+                    }
+                }
+            }
+            Dialed::Failed(status) => {
+                tracing::info!(agent = %offer.agent.extension, status, "the agent's phones refused");
+                self.decline().await;
+                None
+            }
+            Dialed::Unusable(why) => {
+                tracing::info!(agent = %offer.agent.extension, %why, "the agent's answer is unusable");
+                self.decline().await;
+                None
+            }
+            Dialed::Ringing | Dialed::Nothing | Dialed::NotMine(_) => None,
+        }
+    }
+
+    async fn decline(&mut self) {
+        if let Some((offer, _)) = self.ringing.take() {
+            if let Err(error) = self.context.acd.decline(&offer).await {
+                tracing::debug!(%error, "the offer had ended already");
+            }
+        }
+    }
+
+    /// Cancels the phones of the offer being rung, if any.
+    async fn stop_ringing(&mut self) {
+        if let Some((_, mut dialing)) = self.ringing.take() {
+            dialing.cancel_all(self.context, self.cdr).await;
+        }
+    }
+
+    /// Bridges the caller to the agent who answered, until the call ends.
+    async fn connect(self, offer: Offer, agent: AgentSide) -> Outcome {
+        let Waiting {
+            context,
+            cdr,
+            tenant_id,
+            contact,
+            entered,
+            session,
+            ..
+        } = self;
+        let waited = entered.elapsed();
+        tracing::info!(agent = %offer.agent.extension, waited_ms = waited.as_millis() as u64,
+            "the agent took the call");
+        cdr.taken_by(&offer.agent.extension, waited).await;
+        let ended = match session.into_caller_leg().await {
+            Ok(leg) => match leg.endpoint.release().await {
+                Ok((_, ports)) => {
+                    let caller = CallerSide {
+                        dialog: leg.dialog,
+                        media: leg.media,
+                        ports,
+                    };
+                    match Bridged::start(context, cdr, tenant_id, caller, agent).await {
+                        Ok(bridged) => {
+                            let talking = Instant::now();
+                            let ended = talk(context, cdr, bridged, leg.events, leg.stopping).await;
+                            cdr.talked(talking.elapsed()).await;
+                            ended
+                        }
+                        Err(ended) => ended,
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the caller's media ended badly");
+                    hang_up(context, &leg.dialog).await;
+                    hang_up(context, &agent.dialog).await;
+                    Ended::HungUp("media_failed".to_owned())
+                }
+            },
+            Err(ended) => {
+                hang_up(context, &agent.dialog).await;
+                ended
+            }
+        };
+        if let Err(error) = context.acd.end(&contact).await {
+            tracing::warn!(%error, "cannot end the contact");
+        }
+        Outcome::Over(ended)
+    }
+}
+
+/// What the caller hears while waiting: announcements as they come, music
+/// in between.
+struct Hold {
+    music: Vec<Arc<[i16]>>,
+    next_track: usize,
+    announcements: VecDeque<Arc<[i16]>>,
+}
+
+impl Hold {
+    /// The prompts folder's hold music, or the chime when it has none.
+    async fn load(prompts: &Arc<Prompts>) -> Self {
+        let prompts = prompts.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let folder = prompts.folder.join(MUSIC_FOLDER);
+            MusicOnHold::from_folder(&prompts.cache, &folder, SampleRate::NARROWBAND)
+        })
+        .await;
+        let music = match loaded {
+            Ok(Ok(music)) => music.tracks().iter().map(|track| track.clip()).collect(),
+            Ok(Err(why)) => {
+                tracing::debug!(%why, "no hold music; the chime plays");
+                vec![chime()]
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot load the hold music; the chime plays");
+                vec![chime()]
+            }
+        };
+        Self {
+            music,
+            next_track: 0,
+            announcements: VecDeque::new(),
+        }
+    }
+
+    /// Plays the next announcement, else the next track of music.
+    async fn play_next(&mut self, session: &Session) {
+        let clip = match self.announcements.pop_front() {
+            Some(announcement) => announcement,
+            None => {
+                let track = self.music[self.next_track % self.music.len()].clone();
+                self.next_track += 1;
+                track
+            }
+        };
+        if let Some(endpoint) = session.endpoint() {
+            let _ = endpoint.play(clip).await;
+        }
+    }
+
+    /// Interrupts the music for an announcement.
+    async fn announce(&mut self, session: &Session, clip: Arc<[i16]>) {
+        self.announcements.push_back(clip);
+        if let Some(endpoint) = session.endpoint() {
+            let _ = endpoint.stop_playing().await;
+        }
+        self.play_next(session).await;
+    }
+}
+
+/// The chime played when there is no hold music: a soft two-note chord
+/// every four seconds.
+fn chime() -> Arc<[i16]> {
+    let plan =
+        TonePlan::steady(&[523.25, 659.25], -24.0).with_cadence(&[CadenceStep::millis(400, 3600)]);
+    let mut generator = ToneGenerator::new(plan, SampleRate::NARROWBAND);
+    let frames = 4000 / 20;
+    (0..frames)
+        .flat_map(|_| generator.next_frame())
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// "You are number 2 in line. The expected wait is about 3 minutes."
+fn place_in_line(position: usize, expected_wait: Duration) -> String {
+    let minutes = expected_wait.as_secs().div_ceil(60);
+    let wait = match minutes {
+        0 => String::new(),
+        1 => " The expected wait is about 1 minute.".to_owned(),
+        n => format!(" The expected wait is about {n} minutes."),
+    };
+    format!("Please hold. You are number {position} in line.{wait}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_place_in_line_says_the_wait_in_whole_minutes_rounded_up() {
+        assert_eq!(
+            place_in_line(1, Duration::ZERO),
+            "Please hold. You are number 1 in line."
+        );
+        assert_eq!(
+            place_in_line(3, Duration::from_secs(61)),
+            "Please hold. You are number 3 in line. The expected wait is about 2 minutes."
+        );
+        assert!(place_in_line(2, Duration::from_secs(30)).ends_with("about 1 minute."));
+    }
+
+    #[test]
+    fn the_chime_is_four_seconds_of_mostly_silence() {
+        let chime = chime();
+        assert_eq!(chime.len(), 4 * 8000);
+        let loud = chime.iter().filter(|s| s.unsigned_abs() > 100).count();
+        assert!(loud > 0 && loud < chime.len() / 5, "{loud} loud samples");
+    }
+}

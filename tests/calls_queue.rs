@@ -1,0 +1,282 @@
+#![allow(clippy::unwrap_used)]
+//! Calls queued by the demo IVR (`4000`, key 1 → queue `sales`) through
+//! `kefu serve --demo`, with agents on real phones (baresip registered as
+//! 1001/1002, "speaking" a tone) made ready through the API: the caller
+//! (sending 440 Hz, keys as in-band tones) is offered to an agent, bridged
+//! and recorded; an offer that rings out goes to the next agent; a caller who
+//! hangs up while waiting abandons; one who waits too long is let go.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use common::baresip::{agent_phone, samples, share_of, tone_presence};
+use common::demo::{configure_queue, ended, get_json, newest_call, start_demo};
+use common::kefu::{Kefu, http};
+use common::rtp::{dtmf, frame_of, stream};
+use common::uac::{Answer, Uac, offer};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start() -> (tempfile::TempDir, Kefu, String) {
+    // baresip 1.0 cannot answer a SHA-256 digest challenge (see sip_baresip.rs).
+    start_demo(&[("KEFU_SIP_DIGEST_ALGORITHMS", "MD5")])
+}
+
+/// `method path` with `token` and a JSON body; the answer must be a success.
+fn api(kefu: &Kefu, token: &str, method: &str, path: &str, body: Value) -> Value {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let response = http()
+        .request(method.clone(), kefu.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = response.status();
+    let value: Value = response.json().unwrap_or(Value::Null);
+    assert!(status.is_success(), "{method} {path}: {status} {value}");
+    value
+}
+
+/// Logs the agent in with their own token; ready when `ready`.
+fn log_in(kefu: &Kefu, extension: &str, ready: bool) {
+    let token = kefu.agent_token(extension);
+    let login = format!("/api/v1/agents/{extension}/login");
+    api(kefu, &token, "POST", &login, Value::Null);
+    if ready {
+        let state = format!("/api/v1/agents/{extension}/state");
+        api(kefu, &token, "PUT", &state, json!({"state": "ready"}));
+    }
+}
+
+/// The queue's live figures.
+fn queue(kefu: &Kefu, token: &str, name: &str) -> Value {
+    get_json(kefu, token, "/api/v1/queues?tenant=demo")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|queue| queue["name"] == name)
+        .unwrap()
+        .clone()
+}
+
+/// Calls 4000 from `rtp`, listens to a second of the greeting, and presses 1
+/// (sales) as an in-band tone; frames go on from number 60.
+fn call_sales(kefu: &Kefu, rtp: &UdpSocket) -> (Uac, Answer) {
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
+    let answer = uac
+        .invite(&offer(rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}\n{}", answer.text, kefu.stderr());
+    uac.ack("");
+    let media = answer.media_addr();
+    let greeting = stream(rtp, media, 0, 50, |_| frame_of(&[], 0));
+    assert!(!greeting.is_empty(), "the greeting should be playing");
+    stream(rtp, media, 50, 10, |n| frame_of(&dtmf('1'), n));
+    (uac, answer)
+}
+
+#[test]
+fn a_caller_queued_in_sales_talks_to_the_ready_agent_and_the_call_is_recorded() {
+    let (dir, kefu, token) = start();
+    let mut phone = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    log_in(&kefu, "1001", true);
+
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut uac, answer) = call_sales(&kefu, &rtp);
+    let heard = stream(&rtp, answer.media_addr(), 60, 6 * 50, |n| {
+        frame_of(&[440.0], n)
+    });
+    assert_eq!(uac.bye(WAIT), Some(200));
+    std::thread::sleep(Duration::from_millis(500));
+    phone.stop();
+
+    let last_seconds = &heard[heard.len().saturating_sub(3 * 8000)..];
+    let (holding, sounding) = tone_presence(last_seconds, 8000, 1000.0);
+    assert!(
+        holding > 0.8 && sounding > 0.6,
+        "the caller should hear the agent's 1000 Hz: {holding:.2} of {sounding:.2}\n{}",
+        kefu.stderr()
+    );
+    let recordings = phone.heard();
+    let [recording] = &recordings[..] else {
+        panic!("expected one call on the phone, got {recordings:?}");
+    };
+    let (rate, audio) = samples(recording);
+    let tail = &audio[audio.len().saturating_sub(rate as usize * 3)..];
+    let agent_heard = share_of(tail, rate, 440.0);
+    assert!(
+        agent_heard > 0.7,
+        "440 Hz is only {agent_heard:.2} of what the agent heard"
+    );
+
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["flow_path"], "welcome,menu,sales", "{call}");
+    assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(call["agent"], "1001", "{call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    let wait_ms = call["wait_ms"].as_i64().unwrap();
+    let talk_ms = call["talk_ms"].as_i64().unwrap();
+    assert!((0..5000).contains(&wait_ms), "{call}");
+    assert!(talk_ms > 3000, "{call}");
+    let roles: Vec<&str> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|leg| leg["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["caller", "agent"], "{call}");
+
+    let id = call["recordings"][0]["id"].as_str().expect("a recording");
+    let wav = http()
+        .get(kefu.url(&format!("/api/v1/recordings/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let reader = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
+    assert_eq!(reader.spec().channels, 2);
+    let rate = reader.spec().sample_rate;
+    let stereo: Vec<i16> = reader.into_samples::<i16>().map(Result::unwrap).collect();
+    let frames = stereo.len() / 2;
+    let (left, right): (Vec<i16>, Vec<i16>) = stereo
+        .chunks_exact(2)
+        .map(|frame| (frame[0], frame[1]))
+        .skip(frames.saturating_sub(rate as usize * 3))
+        .take(rate as usize * 2)
+        .unzip();
+    for (channel, audio, hz) in [("left", &left, 440.0), ("right", &right, 1000.0)] {
+        let (holding, sounding) = tone_presence(audio, rate, hz);
+        assert!(
+            holding > 0.8 && sounding > 0.6,
+            "{channel}: {hz} Hz in {holding:.2} of its sound, sound in {sounding:.2}"
+        );
+    }
+
+    let sales = queue(&kefu, &token, "sales");
+    assert_eq!(sales["answered"], 1, "{sales}");
+    let agents = get_json(&kefu, &token, "/api/v1/agents?tenant=demo");
+    let agent = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|agent| agent["extension"] == "1001")
+        .unwrap();
+    assert_eq!(agent["state"], "wrap_up", "{agent}");
+}
+
+#[test]
+fn an_offer_that_rings_out_goes_to_the_next_agent() {
+    let (dir, kefu, token) = start();
+    let settings = json!({"offer_timeout_secs": 2, "strategy": "top-down"});
+    configure_queue(&kefu, &token, "sales", &settings);
+    let mut silent = agent_phone(dir.path(), kefu.sip, "1001", 1000, false);
+    let mut answering = agent_phone(dir.path(), kefu.sip, "1002", 1000, true);
+    log_in(&kefu, "1001", true);
+    log_in(&kefu, "1002", true);
+
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut uac, answer) = call_sales(&kefu, &rtp);
+    let heard = stream(&rtp, answer.media_addr(), 60, 6 * 50, |n| {
+        frame_of(&[440.0], n)
+    });
+    assert_eq!(uac.bye(WAIT), Some(200));
+    silent.stop();
+    answering.stop();
+
+    let last_second = &heard[heard.len().saturating_sub(8000)..];
+    assert!(
+        share_of(last_second, 8000, 1000.0) > 0.7,
+        "the caller should be talking to 1002 by now\n{}",
+        kefu.stderr()
+    );
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["agent"], "1002", "{call}");
+    let legs: Vec<(&str, i64)> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|leg| {
+            let status = leg["final_status"].as_i64().unwrap_or(0);
+            (leg["role"].as_str().unwrap(), status)
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [("caller", 200), ("agent", 487), ("agent", 200)],
+        "1001 rang out (cancelled), 1002 answered: {call}"
+    );
+    let contact = get_json(
+        &kefu,
+        &token,
+        &format!(
+            "/api/v1/contacts/{}?tenant=demo",
+            call["contact_id"].as_str().unwrap()
+        ),
+    );
+    let kinds: Vec<&str> = contact["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"no_answer") && kinds.contains(&"accepted"),
+        "{contact}"
+    );
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_waiting_abandons_and_heard_the_wait() {
+    let (_dir, kefu, token) = start();
+    log_in(&kefu, "1001", false);
+
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut uac, answer) = call_sales(&kefu, &rtp);
+    let waiting = stream(&rtp, answer.media_addr(), 60, 4 * 50, |_| frame_of(&[], 0));
+    assert_eq!(uac.bye(WAIT), Some(200));
+
+    assert!(
+        waiting.iter().filter(|s| s.unsigned_abs() > 300).count() > 8000,
+        "the waiting caller should hear their place in line and the hold chime"
+    );
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(call["agent"], Value::Null, "{call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let sales = queue(&kefu, &token, "sales");
+        if sales["abandoned"] == 1 {
+            assert!(
+                sales["average_abandon_wait_ms"].as_u64().unwrap() > 2000,
+                "{sales}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{sales}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_caller_who_waits_the_longest_wait_is_let_go_with_a_message() {
+    let (_dir, kefu, token) = start();
+    configure_queue(&kefu, &token, "sales", &json!({"max_wait_secs": 2}));
+    log_in(&kefu, "1001", false);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (uac, answer) = call_sales(&kefu, &rtp);
+    let told = stream(&rtp, answer.media_addr(), 60, 2 * 50, |_| frame_of(&[], 0));
+    assert!(!told.is_empty(), "the caller should hear why");
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(call["end_reason"], "kefu_hangup:flow_ended", "{call}");
+    assert_eq!(queue(&kefu, &token, "sales")["timed_out"], 1);
+}
