@@ -109,6 +109,24 @@ impl ToneRegion {
     }
 }
 
+impl TonePlan {
+    /// One cadence cycle of the tone at `rate` (one second of a continuous
+    /// tone), for playing in a loop.
+    pub fn render_cycle(&self, rate: SampleRate) -> Vec<i16> {
+        let length = if self.cadence.is_empty() {
+            Duration::from_secs(1)
+        } else {
+            self.cycle()
+        };
+        let samples =
+            usize::try_from(length.as_millis()).unwrap_or(usize::MAX) * rate.hz() as usize / 1000;
+        let mut generator = ToneGenerator::new(self.clone(), rate);
+        let mut out = vec![0; samples];
+        generator.fill(&mut out);
+        out
+    }
+}
+
 /// A region name that is not one of `us`, `uk`, `cn`, `eu`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown tone region {0:?}: expected one of \"us\", \"uk\", \"cn\", \"eu\"")]
@@ -338,5 +356,17 @@ mod tests {
             .repeat(2)
         );
         assert!(energy_share(&samples[..1_600], 1_400.0, SampleRate::WIDEBAND) > 0.95);
+    }
+
+    #[test]
+    fn one_rendered_cycle_holds_the_cadence() {
+        let rate = SampleRate::NARROWBAND;
+        let ringback = ToneRegion::Us.ringback().render_cycle(rate);
+        assert_eq!(ringback.len(), 6 * 8000, "2 s on, 4 s off");
+        let (on, off) = ringback.split_at(2 * 8000);
+        assert!(on.iter().filter(|s| s.unsigned_abs() > 100).count() > 15_000);
+        assert!(off.iter().all(|s| *s == 0));
+        let steady = TonePlan::steady(&[1000.0], -6.0).render_cycle(rate);
+        assert_eq!(steady.len(), 8000, "a continuous tone renders a second");
     }
 }

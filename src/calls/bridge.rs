@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kefu_media::driver::ports::PortPair;
 use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
@@ -38,7 +38,7 @@ use super::call::{Start, caller_number};
 use super::cdr::Cdr;
 use super::recording::CallRecording;
 use super::session::{
-    Ended, PREFERENCES, SideMedia, negotiate_offer, refuse, with_sdp, with_warning,
+    Ended, PREFERENCES, Session, SideMedia, negotiate_offer, refuse, with_sdp, with_warning,
 };
 use super::{CallContext, LegRoutes};
 
@@ -575,8 +575,50 @@ impl Bridged {
     }
 }
 
+/// Bridges an answered caller — its session, whose endpoint hands its
+/// ports to the relay, so the caller's SDP stays as it was — to the answered
+/// callee, until either hangs up. Returns how it ended and how long the two
+/// talked (zero when they never did).
+pub(super) async fn join(
+    context: &CallContext,
+    cdr: &Cdr,
+    tenant_id: &str,
+    session: Session,
+    callee: AgentSide,
+) -> (Ended, Duration) {
+    let leg = match session.into_caller_leg().await {
+        Ok(leg) => leg,
+        Err(ended) => {
+            hang_up(context, &callee.dialog).await;
+            return (ended, Duration::ZERO);
+        }
+    };
+    let ports = match leg.endpoint.release().await {
+        Ok((_, ports)) => ports,
+        Err(error) => {
+            tracing::error!(%error, "the caller's media ended badly");
+            hang_up(context, &leg.dialog).await;
+            hang_up(context, &callee.dialog).await;
+            return (Ended::HungUp("media_failed".to_owned()), Duration::ZERO);
+        }
+    };
+    let caller = CallerSide {
+        dialog: leg.dialog,
+        media: leg.media,
+        ports,
+    };
+    match Bridged::start(context, cdr, tenant_id, caller, callee).await {
+        Ok(bridged) => {
+            let talking = Instant::now();
+            let ended = talk(context, cdr, bridged, leg.events, leg.stopping).await;
+            (ended, talking.elapsed())
+        }
+        Err(ended) => (ended, Duration::ZERO),
+    }
+}
+
 /// The bridged call until one side hangs up.
-pub(super) async fn talk(
+async fn talk(
     context: &CallContext,
     cdr: &Cdr,
     mut bridged: Bridged,

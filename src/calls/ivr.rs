@@ -14,8 +14,9 @@
 //!
 //! `queue` nodes hand the call to the ACD ([`super::queue`]); a call the
 //! queue lets go unserved hears that nobody can take it, and kefu hangs up.
-//! What later work brings: `transfer` and `record`; until they land those
-//! nodes take their failure exit, each with a warning in the log.
+//! `transfer` nodes put the caller through ([`super::transfer`]). What later
+//! work brings: `record`; until it lands that node goes on to its `next`
+//! with a warning in the log.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,10 +35,11 @@ use super::call::Start;
 use super::cdr::Cdr;
 use super::queue::{self, Outcome, QueueRequest};
 use super::session::{Ended, Happening, Session, refuse};
+use super::transfer::{TransferRequest, Transferred, transfer};
 use super::webhook;
 use super::{CallContext, LegRoutes};
 use crate::calendar::{self, Calendar};
-use crate::ivr::exec::{Execution, IvrCommand, IvrEvent, TransferFailure};
+use crate::ivr::exec::{Execution, IvrCommand, IvrEvent};
 use crate::ivr::{self, model::Flow};
 
 /// Prompts for IVR flows: admins' WAV files and the text-to-speech cache.
@@ -311,11 +313,26 @@ impl FlowRun<'_> {
                     .handle(now(), IvrEvent::HoursAnswered { open });
                 None
             }
-            IvrCommand::Transfer { to, .. } => {
-                tracing::warn!(%to, "transfers are not made yet; taking the failure exit");
-                let failed = IvrEvent::TransferFailed(TransferFailure::Failed);
-                self.execution.handle(now(), failed);
-                None
+            IvrCommand::Transfer { to, timeout } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                let active = session.take()?;
+                let caller = super::call::caller_number(&start.invite);
+                let request = TransferRequest {
+                    tenant_id: &self.tenant_id,
+                    to: &to,
+                    timeout,
+                    caller: caller.as_deref().unwrap_or("anonymous"),
+                };
+                match transfer(self.context, self.cdr, self.routes, active, request).await {
+                    Transferred::Over(ended) => Some(ended),
+                    Transferred::Failed { session: back, why } => {
+                        *session = Some(*back);
+                        self.execution.handle(now(), IvrEvent::TransferFailed(why));
+                        None
+                    }
+                }
             }
             IvrCommand::Record { .. } => {
                 tracing::warn!("recording from a flow is not made yet; going on");

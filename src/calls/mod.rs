@@ -20,6 +20,7 @@ mod queue;
 mod recording;
 mod route;
 mod session;
+mod transfer;
 mod webhook;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kefu_media::driver::ports::PortAllocator;
+use kefu_media::tone::ToneRegion;
 use kefu_signaling::driver::{CallChannel, SipCommands};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
@@ -53,15 +55,20 @@ pub(crate) struct CallContext {
     pub record: bool,
     /// The ACD, which queued calls wait in.
     pub acd: AcdHandle,
+    /// Whose ringback and busy tones callers hear.
+    pub tones: ToneRegion,
 }
 
-/// Where calls' media lives: the RTP port pool and the address announced in SDP.
+/// Where calls' media lives: the RTP port pool and the address announced in
+/// SDP, and whose call-progress tones callers hear.
 #[derive(Debug, Clone)]
 pub struct Media {
     /// RTP/RTCP port pairs, bound on `address`.
     pub ports: PortAllocator,
     /// The address in our SDP.
     pub address: IpAddr,
+    /// `media.tone_region`.
+    pub tones: ToneRegion,
 }
 
 /// Where and whether bridged calls are recorded.
@@ -92,6 +99,7 @@ impl CallControl {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
         let (shutdown, stopping) = watch::channel(false);
+        let tones = media.tones;
         let context = CallContext {
             store,
             sip: channel.commands,
@@ -101,6 +109,7 @@ impl CallControl {
             data_dir: recordings.data_dir,
             record: recordings.enabled,
             acd,
+            tones,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self { shutdown, task }

@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 use kefu_media::prompt::MusicOnHold;
-use kefu_media::tone::{CadenceStep, ToneGenerator, TonePlan};
+use kefu_media::tone::{CadenceStep, TonePlan};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Bridged, Callee, CallerSide, Dialed, Dialing, hang_up, talk};
+use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up, join};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
 use super::ivr::{Prompts, Source, render};
@@ -355,50 +355,16 @@ impl Waiting<'_> {
 
     /// Bridges the caller to the agent who answered, until the call ends.
     async fn connect(self, offer: Offer, agent: AgentSide) -> Outcome {
-        let Waiting {
-            context,
-            cdr,
-            tenant_id,
-            contact,
-            entered,
-            session,
-            ..
-        } = self;
-        let waited = entered.elapsed();
+        let waited = self.entered.elapsed();
         tracing::info!(agent = %offer.agent.extension, waited_ms = waited.as_millis() as u64,
             "the agent took the call");
-        cdr.taken_by(&offer.agent.extension, waited).await;
-        let ended = match session.into_caller_leg().await {
-            Ok(leg) => match leg.endpoint.release().await {
-                Ok((_, ports)) => {
-                    let caller = CallerSide {
-                        dialog: leg.dialog,
-                        media: leg.media,
-                        ports,
-                    };
-                    match Bridged::start(context, cdr, tenant_id, caller, agent).await {
-                        Ok(bridged) => {
-                            let talking = Instant::now();
-                            let ended = talk(context, cdr, bridged, leg.events, leg.stopping).await;
-                            cdr.talked(talking.elapsed()).await;
-                            ended
-                        }
-                        Err(ended) => ended,
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, "the caller's media ended badly");
-                    hang_up(context, &leg.dialog).await;
-                    hang_up(context, &agent.dialog).await;
-                    Ended::HungUp("media_failed".to_owned())
-                }
-            },
-            Err(ended) => {
-                hang_up(context, &agent.dialog).await;
-                ended
-            }
-        };
-        if let Err(error) = context.acd.end(&contact).await {
+        self.cdr.taken_by(&offer.agent.extension, waited).await;
+        let (ended, talked) =
+            join(self.context, self.cdr, self.tenant_id, self.session, agent).await;
+        if !talked.is_zero() {
+            self.cdr.talked(talked).await;
+        }
+        if let Err(error) = self.context.acd.end(&self.contact).await {
             tracing::warn!(%error, "cannot end the contact");
         }
         Outcome::Over(ended)
@@ -468,13 +434,9 @@ impl Hold {
 /// The chime played when there is no hold music: a soft two-note chord
 /// every four seconds.
 fn chime() -> Arc<[i16]> {
-    let plan =
-        TonePlan::steady(&[523.25, 659.25], -24.0).with_cadence(&[CadenceStep::millis(400, 3600)]);
-    let mut generator = ToneGenerator::new(plan, SampleRate::NARROWBAND);
-    let frames = 4000 / 20;
-    (0..frames)
-        .flat_map(|_| generator.next_frame())
-        .collect::<Vec<_>>()
+    TonePlan::steady(&[523.25, 659.25], -24.0)
+        .with_cadence(&[CadenceStep::millis(400, 3600)])
+        .render_cycle(SampleRate::NARROWBAND)
         .into()
 }
 

@@ -49,6 +49,7 @@ pub(super) struct RecordingsSection {
 pub(super) struct MediaSection {
     pub rtp_ports: Option<String>,
     pub address: Option<String>,
+    pub tone_region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

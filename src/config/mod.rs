@@ -96,6 +96,8 @@ pub struct Config {
     /// unset: the SIP listen address, or the host's outward address when SIP
     /// listens on all interfaces.
     pub media_address: Option<std::net::IpAddr>,
+    /// Whose ringback and busy tones callers hear (`media.tone_region`).
+    pub tone_region: kefu_media::tone::ToneRegion,
     /// Record bridged calls (`recordings.enabled`).
     pub recordings_enabled: bool,
     /// Provision the demo tenant at start.

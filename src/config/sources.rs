@@ -8,6 +8,7 @@ use std::time::Duration;
 use kefu_signaling::auth::Algorithm;
 
 use kefu_media::driver::ports::PortRange;
+use kefu_media::tone::ToneRegion;
 
 use super::error::Origin;
 use super::file::{FileConfig, SipSection};
@@ -134,6 +135,12 @@ const OVERRIDABLE: &[Overridable] = &[
     Overridable {
         key: "media.address",
         env: "KEFU_MEDIA_ADDRESS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
+        key: "media.tone_region",
+        env: "KEFU_MEDIA_TONE_REGION",
         flag: None,
         is_bool: false,
     },
@@ -456,6 +463,17 @@ fn resolve(
             )
         })?),
     };
+    let tone_region = match parsed.media.tone_region.filter(|r| !r.is_empty()) {
+        None => ToneRegion::Us,
+        Some(text) => text.parse::<ToneRegion>().map_err(|error| {
+            invalid(
+                "media.tone_region",
+                &text,
+                &origin_of("media.tone_region"),
+                error.to_string(),
+            )
+        })?,
+    };
     let database_url = match parsed.database.url.filter(|u| !u.is_empty()) {
         None => DatabaseUrl::Sqlite(format!(
             "sqlite://{}?mode=rwc",
@@ -547,6 +565,7 @@ fn resolve(
         database_max_connections,
         admin_token,
         rtp_ports,
+        tone_region,
         media_address,
         demo: parsed.demo.unwrap_or(false),
         recordings_enabled: parsed.recordings.enabled.unwrap_or(true),
