@@ -16,6 +16,7 @@ pub mod http;
 pub mod ivr;
 pub mod listen;
 pub mod registration;
+pub mod retention;
 pub mod routing;
 pub mod serve;
 pub mod store;

@@ -1,5 +1,6 @@
 //! `kefu serve`: opens the store, provisions what is asked for (the demo
-//! tenant, with the IVR scripts folder loaded and watched), binds the
+//! tenant, with the IVR scripts folder loaded and watched), starts the
+//! recording retention sweep when `recordings.retention_days` is set, binds the
 //! listeners, serves HTTP and SIP (the `kefu-signaling` driver: UDP, TCP, TLS
 //! when configured, and WebSocket through the HTTP server) until
 //! SIGTERM/SIGINT, then drains within 5 seconds.
@@ -23,7 +24,7 @@ use crate::config::Config;
 use crate::flows::ScriptsFolder;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
-use crate::{admin_token, demo, listen, registration, routing, telemetry};
+use crate::{admin_token, demo, listen, registration, retention, routing, telemetry};
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(4500);
@@ -130,6 +131,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let scripts = scripts.map(|folder| folder.watch(store.clone(), stop_tx.subscribe()));
+    let retention = config.recordings_retention_days.map(|keep_days| {
+        retention::start(
+            store.clone(),
+            config.data_dir.clone(),
+            keep_days,
+            stop_tx.subscribe(),
+        )
+    });
     let server = tokio::spawn(
         axum::serve(
             http_listener,
@@ -174,6 +183,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     registration_tasks.stop(Duration::from_millis(300)).await;
     if let Some(scripts) = scripts {
         let _ = tokio::time::timeout(Duration::from_millis(100), scripts).await;
+    }
+    if let Some(retention) = retention {
+        let _ = tokio::time::timeout(Duration::from_millis(100), retention).await;
     }
     let _ = tokio::time::timeout(Duration::from_millis(400), store.close()).await;
     tracing::info!("stopped");

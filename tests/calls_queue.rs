@@ -156,6 +156,15 @@ fn a_caller_queued_in_sales_talks_to_the_ready_agent_and_the_call_is_recorded() 
         );
     }
 
+    for (agent, status) in [("1001", 200), ("1002", 404)] {
+        let listened = http()
+            .get(kefu.url(&format!("/api/v1/recordings/{id}")))
+            .bearer_auth(kefu.agent_token(agent))
+            .send()
+            .unwrap();
+        assert_eq!(listened.status(), status, "agent {agent}");
+    }
+
     let sales = queue(&kefu, &token, "sales");
     assert_eq!(sales["answered"], 1, "{sales}");
     let agents = get_json(&kefu, &token, "/api/v1/agents?tenant=demo");

@@ -530,6 +530,118 @@ async fn recordings_are_listed_per_call(store: &Store) {
     assert_eq!(recordings[0].pauses, "[[1000,2000]]");
 }
 
+on_both_engines!(old_recording_rows_are_found_and_deleted_by_path);
+async fn old_recording_rows_are_found_and_deleted_by_path(store: &Store) {
+    let call_id = store
+        .create_call(&NewCall {
+            tenant_id: None,
+            direction: "internal",
+            from_uri: "sip:1001@kefu",
+            to_uri: "sip:1002@kefu",
+            did: None,
+            started_at: Millis(0),
+        })
+        .await
+        .unwrap();
+    for (path, started_at) in [
+        ("recordings/2026/10/01/old.wav", 1_000),
+        ("recordings/2026/10/02/older-by-id.wav", 1_000),
+        ("recordings/2026/11/25/new.wav", 5_000),
+    ] {
+        store
+            .create_recording(&NewRecording {
+                tenant_id: None,
+                call_id: &call_id,
+                path,
+                sample_rate: 8000,
+                started_at: Millis(started_at),
+            })
+            .await
+            .unwrap();
+    }
+    let mut old = store
+        .recording_paths_started_before(Millis(5_000))
+        .await
+        .unwrap();
+    old.sort();
+    assert_eq!(
+        old,
+        [
+            "recordings/2026/10/01/old.wav",
+            "recordings/2026/10/02/older-by-id.wav"
+        ]
+    );
+    old.push("recordings/not/a/row.wav".to_owned());
+    assert_eq!(store.delete_recordings_at(&old).await.unwrap(), 2);
+    let left = store.recordings_of_call(&call_id).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].path, "recordings/2026/11/25/new.wav");
+    assert_eq!(store.delete_recordings_at(&[]).await.unwrap(), 0);
+}
+
+on_both_engines!(a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to);
+async fn a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let agent = |name: &'static str| NewUser {
+        tenant_id: &tenant.id,
+        username: name,
+        display_name: name,
+        role: Role::Agent,
+        extension: Some(name),
+        password: None,
+    };
+    let (dana, _) = store.ensure_user(&agent("2001")).await.unwrap();
+    let (eli, _) = store.ensure_user(&agent("2002")).await.unwrap();
+    let call_id = store
+        .create_call(&NewCall {
+            tenant_id: Some(&tenant.id),
+            direction: "inbound",
+            from_uri: "sip:caller@example.com",
+            to_uri: "sip:4000@acme.example",
+            did: Some("4000"),
+            started_at: Millis(0),
+        })
+        .await
+        .unwrap();
+    let contact = store
+        .create_contact(&NewContact {
+            tenant_id: &tenant.id,
+            channel: "voice",
+            queue_id: None,
+            priority: 0,
+            customer_id: None,
+            call_id: Some(&call_id),
+            created_at: Millis(10),
+        })
+        .await
+        .unwrap();
+    let step = |kind, state, user: &str, assigns| ContactRecord {
+        contact_id: contact.id.clone(),
+        at: Millis(20),
+        kind,
+        user_id: Some(user.to_owned()),
+        data: serde_json::json!({}),
+        state,
+        assigns,
+        ends: None,
+    };
+    store
+        .apply_contact_record(&step("offered", "offered", &eli.id, false))
+        .await
+        .unwrap();
+    assert!(
+        !store.handled_call(&eli.id, &call_id).await.unwrap(),
+        "only offered"
+    );
+    store
+        .apply_contact_record(&step("accepted", "assigned", &dana.id, true))
+        .await
+        .unwrap();
+    assert!(store.handled_call(&dana.id, &call_id).await.unwrap());
+    assert!(!store.handled_call(&eli.id, &call_id).await.unwrap());
+    assert!(!store.handled_call(&dana.id, "another-call").await.unwrap());
+}
+
 on_both_engines!(sip_bindings_and_server_secret_persist);
 async fn sip_bindings_and_server_secret_persist(store: &Store) {
     let secret = store.server_secret("nonce").await.unwrap();

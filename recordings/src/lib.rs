@@ -58,7 +58,7 @@ pub use layout::{
 };
 pub use meta::{PauseInterval, RecordingMeta};
 pub use recorder::{DEFAULT_QUEUE_FRAMES, Fed, Recorder, RecorderConfig, RecorderError, TICK};
-pub use retention::{SweepError, SweepReport, sweep};
+pub use retention::{SweepError, SweepFailure, SweepReport, retention_cutoff, sweep};
 pub use sample_rate::{SampleRate, UnsupportedSampleRate};
 pub use timeline::Side;
 pub use utc::TimestampOutOfRange;

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 use time::{Date, Month};
 
 use crate::layout::{RECORDINGS_DIR, recordings_root};
-use crate::utc::{TimestampOutOfRange, to_utc};
+use crate::utc::{TimestampOutOfRange, from_utc, to_utc};
 
 /// What a sweep removed, as paths relative to the data dir (the form of
 /// [`crate::RecordingMeta::path`], so the matching rows can be deleted).
@@ -27,6 +27,8 @@ use crate::utc::{TimestampOutOfRange, to_utc};
 pub struct SweepReport {
     /// Recordings deleted.
     pub removed_files: Vec<PathBuf>,
+    /// The bytes those recordings took.
+    pub freed_bytes: u64,
     /// Day, month and year directories deleted because they became empty.
     pub removed_dirs: Vec<PathBuf>,
     /// Entries that could not be read or removed; the next sweep retries them.
@@ -59,14 +61,29 @@ pub enum SweepError {
     },
 }
 
+/// The first day kept: `keep_days` days before the UTC day of `now`.
+fn cutoff_date(keep_days: u32, now: SystemTime) -> Result<Date, TimestampOutOfRange> {
+    Ok(to_utc(now)?
+        .date()
+        .checked_sub(time::Duration::days(i64::from(keep_days)))
+        .unwrap_or(Date::MIN))
+}
+
+/// The start (UTC midnight) of the first day [`sweep`] keeps: a recording
+/// that started before this instant is dated before the cutoff and goes, so
+/// its metadata row can go with it.
+pub fn retention_cutoff(
+    keep_days: u32,
+    now: SystemTime,
+) -> Result<SystemTime, TimestampOutOfRange> {
+    from_utc(cutoff_date(keep_days, now)?.midnight().assume_utc())
+}
+
 /// Deletes the recordings under `DATA_DIR/recordings` dated more than
 /// `keep_days` days before the UTC day of `now`, and the directories that
 /// leaves empty. A missing recordings directory is an empty sweep.
 pub fn sweep(data_dir: &Path, keep_days: u32, now: SystemTime) -> Result<SweepReport, SweepError> {
-    let cutoff = to_utc(now)?
-        .date()
-        .checked_sub(time::Duration::days(i64::from(keep_days)))
-        .unwrap_or(Date::MIN);
+    let cutoff = cutoff_date(keep_days, now)?;
     let root = recordings_root(data_dir);
     let years = match fs::read_dir(&root) {
         Ok(entries) => entries,
@@ -142,13 +159,17 @@ impl Sweeper<'_> {
             let is_recording = entry.file_type().is_ok_and(|kind| kind.is_file())
                 && path.extension().is_some_and(|ext| ext == "wav");
             if is_recording {
-                recordings.push(path);
+                let bytes = entry.metadata().map_or(0, |meta| meta.len());
+                recordings.push((path, bytes));
             }
         }
         recordings.sort();
-        for path in recordings {
+        for (path, bytes) in recordings {
             match fs::remove_file(self.data_dir.join(&path)) {
-                Ok(()) => self.report.removed_files.push(path),
+                Ok(()) => {
+                    self.report.removed_files.push(path);
+                    self.report.freed_bytes += bytes;
+                }
                 Err(error) => self.fail(&path, error),
             }
         }
@@ -262,6 +283,7 @@ mod tests {
                 "recordings/2026/10/25",
             ]
         );
+        assert_eq!(report.freed_bytes, 3 * 4);
         assert!(report.failures.is_empty());
         assert!(data.path().join("recordings/2026/10/26/kept.wav").exists());
         assert!(data.path().join("recordings/2026/11/25/today.wav").exists());
@@ -344,6 +366,16 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let report = sweep(data.path(), 30, nov_25()).unwrap();
         assert!(report.removed_files.is_empty() && report.removed_dirs.is_empty());
+    }
+
+    #[test]
+    fn the_cutoff_is_utc_midnight_of_the_first_day_kept() {
+        // 2026-10-26T00:00:00Z: 30 days before 25 November, the first day kept.
+        let oct_26 = UNIX_EPOCH + Duration::from_secs(1_792_972_800);
+        assert_eq!(retention_cutoff(30, nov_25()).unwrap(), oct_26);
+        // 2026-11-25T00:00:00Z
+        let midnight = nov_25() - Duration::from_secs(12 * 3600);
+        assert_eq!(retention_cutoff(0, nov_25()).unwrap(), midnight);
     }
 
     #[test]

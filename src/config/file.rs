@@ -42,6 +42,7 @@ pub(super) struct HttpSection {
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RecordingsSection {
     pub enabled: Option<bool>,
+    pub retention_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -100,6 +100,10 @@ pub struct Config {
     pub tone_region: kefu_media::tone::ToneRegion,
     /// Record bridged calls (`recordings.enabled`).
     pub recordings_enabled: bool,
+    /// Days recordings are kept (`recordings.retention_days`); `None` (0 or
+    /// unset) keeps them forever. A sweep at start and then daily deletes
+    /// older ones, files and rows.
+    pub recordings_retention_days: Option<std::num::NonZeroU32>,
     /// Provision the demo tenant at start.
     pub demo: bool,
     /// The IVR scripts folder (`ivr.scripts_dir`): its `*.toml` flows are

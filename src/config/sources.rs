@@ -2,6 +2,7 @@
 //! validates the result into a [`Config`].
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -127,6 +128,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: true,
     },
     Overridable {
+        key: "recordings.retention_days",
+        env: "KEFU_RECORDINGS_RETENTION_DAYS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "media.rtp_ports",
         env: "KEFU_MEDIA_RTP_PORTS",
         flag: None,
@@ -175,6 +182,9 @@ const DEFAULT_FILE: &str = "kefu.toml";
 /// RTP/RTCP ports when `media.rtp_ports` is not set.
 const DEFAULT_RTP_PORTS: &str = "20000-30000";
 
+/// The longest `recordings.retention_days` (about a century).
+const MAX_RETENTION_DAYS: i64 = 36_500;
+
 /// Loads the configuration: flag > env > file > default. `env` looks up an
 /// environment variable (injected so tests do not touch the process's).
 pub fn load(
@@ -194,6 +204,7 @@ pub fn load(
             } else if matches!(
                 item.key,
                 "database.max_connections"
+                    | "recordings.retention_days"
                     | "sip.min_expires"
                     | "sip.rate_limit_per_second"
                     | "sip.rate_limit_burst"
@@ -504,6 +515,21 @@ fn resolve(
                 "must be 1-1000",
             )
         })?;
+    let retention_days = parsed.recordings.retention_days.unwrap_or(0);
+    let recordings_retention_days = u32::try_from(retention_days)
+        .ok()
+        .filter(|_| retention_days <= MAX_RETENTION_DAYS)
+        .map(NonZeroU32::new)
+        .ok_or_else(|| {
+            invalid(
+                "recordings.retention_days",
+                &retention_days.to_string(),
+                &origin_of("recordings.retention_days"),
+                format!(
+                    "must be 0 (keep forever) or a number of days, at most {MAX_RETENTION_DAYS}"
+                ),
+            )
+        })?;
     let admin_token = parsed.api.admin_token.filter(|t| !t.is_empty());
     if let Some(token) = &admin_token {
         if token.len() < 16 {
@@ -569,6 +595,7 @@ fn resolve(
         media_address,
         demo: parsed.demo.unwrap_or(false),
         recordings_enabled: parsed.recordings.enabled.unwrap_or(true),
+        recordings_retention_days,
         ivr_scripts_dir,
         log_format,
         log_level,
@@ -715,6 +742,32 @@ mod tests {
         assert_eq!(raised.sip_rate_limit_burst, 10_000);
         let err = load_err("[sip]\nrate_limit_burst = 0\n");
         assert!(err.contains("sip.rate_limit_burst"), "{err}");
+    }
+
+    #[test]
+    fn recordings_are_kept_forever_unless_retention_days_is_set() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.recordings_retention_days, None);
+        let zero = load_str(
+            "[recordings]\nretention_days = 0\n",
+            &[],
+            Overrides::default(),
+        );
+        assert_eq!(zero.unwrap().recordings_retention_days, None);
+        let month = load_str(
+            "",
+            &[("KEFU_RECORDINGS_RETENTION_DAYS", "30")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(month.recordings_retention_days, NonZeroU32::new(30));
+        for bad in ["-1", "36501"] {
+            let err = load_err(&format!("[recordings]\nretention_days = {bad}\n"));
+            assert!(
+                err.contains("recordings.retention_days") && err.contains("keep forever"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod byte_ranges;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(api::me::me))
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
-        .route("/recordings/{id}", get(api::calls::recording))
+        .route("/recordings/{id}", get(api::recordings::download))
         .route("/calendars", get(api::calendars::list))
         .route(
             "/calendars/{name}",

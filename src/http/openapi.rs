@@ -16,7 +16,7 @@ use super::problem::Problem;
         api::me::me,
         api::calls::list,
         api::calls::get,
-        api::calls::recording,
+        api::recordings::download,
         api::agents::list,
         api::agents::login,
         api::agents::logout,

@@ -82,6 +82,19 @@ impl Store {
         self.contact(&id).await
     }
 
+    /// Whether the user was the agent a contact of this call was assigned
+    /// to (`contacts.agent_id`, set when the agent accepts).
+    pub async fn handled_call(&self, user_id: &str, call_id: &str) -> Result<bool, StoreError> {
+        let contacts: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM contacts WHERE call_id = $1 AND agent_id = $2",
+        )
+        .bind(call_id)
+        .bind(user_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(contacts > 0)
+    }
+
     /// The contact's current row.
     pub async fn contact(&self, contact_id: &str) -> Result<Contact, StoreError> {
         found(

@@ -85,6 +85,36 @@ impl Store {
         .await?)
     }
 
+    /// The paths of the recordings that started before `cutoff`, the ones a
+    /// retention sweep with that cutoff removes.
+    pub async fn recording_paths_started_before(
+        &self,
+        cutoff: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT path FROM recordings WHERE started_at < $1 ORDER BY started_at, id",
+        )
+        .bind(cutoff.0)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Deletes the rows of the recordings at these paths (relative to the
+    /// data dir) in one transaction; returns how many there were.
+    pub async fn delete_recordings_at(&self, paths: &[String]) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut deleted = 0;
+        for path in paths {
+            deleted += sqlx::query("DELETE FROM recordings WHERE path = $1")
+                .bind(path)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     /// The recording with this id.
     pub async fn recording(&self, id: &str) -> Result<Recording, StoreError> {
         found(

@@ -1,15 +1,15 @@
 //! Call detail records: `GET /api/v1/calls` (newest first, filtered by DID,
-//! paged with `before`), `GET /api/v1/calls/{id}` (the call, its legs and
-//! recordings) and `GET /api/v1/recordings/{id}` (the WAV file).
+//! paged with `before`) and `GET /api/v1/calls/{id}` (the call, its legs and
+//! the recordings the caller may listen to, see [`super::recordings`]).
 //! The admin token sees every tenant's calls; a user token its tenant's.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::recordings::may_listen;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
@@ -38,7 +38,9 @@ pub struct CallDetail {
     #[serde(flatten)]
     pub call: Call,
     pub legs: Vec<CallLeg>,
-    /// Download each with `GET /api/v1/recordings/{id}`.
+    /// The call's recordings if the caller may listen to them (the admin
+    /// token, supervisors, admins, the call's agent), else none. Download
+    /// each with `GET /api/v1/recordings/{id}`.
     pub recordings: Vec<Recording>,
 }
 
@@ -80,7 +82,7 @@ pub async fn list(
     Ok(Json(state.store.calls(&filter).await?))
 }
 
-/// One call and its legs.
+/// One call, its legs and the recordings the caller may listen to.
 #[utoipa::path(get, path = "/api/v1/calls/{id}", tag = "calls", security(("bearer" = [])),
     params(("id" = String, Path, description = "call id")),
     responses((status = 200, body = CallDetail), (status = 404, body = Problem)))]
@@ -91,7 +93,11 @@ pub async fn get(
 ) -> Result<Json<CallDetail>, Problem> {
     let call = visible_call(&state, &caller, &id).await?;
     let legs = state.store.call_legs(&call.id).await?;
-    let recordings = state.store.recordings_of_call(&call.id).await?;
+    let recordings = if may_listen(&state, &caller, &call).await? {
+        state.store.recordings_of_call(&call.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(CallDetail {
         call,
         legs,
@@ -99,44 +105,13 @@ pub async fn get(
     }))
 }
 
-/// A call's stereo WAV recording (caller left, callee right).
-#[utoipa::path(get, path = "/api/v1/recordings/{id}", tag = "calls", security(("bearer" = [])),
-    params(("id" = String, Path, description = "recording id")),
-    responses((status = 200, content_type = "audio/wav"), (status = 404, body = Problem)))]
-pub async fn recording(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    let not_found = || Problem::not_found(format!("no recording `{id}`"));
-    let recording = match state.store.recording(&id).await {
-        Ok(recording) => recording,
-        Err(StoreError::NotFound { .. }) => return Err(not_found()),
-        Err(error) => return Err(error.into()),
-    };
-    visible_call(&state, &caller, &recording.call_id)
-        .await
-        .map_err(|_| not_found())?;
-    let data_dir = state.data_dir.clone();
-    let path = std::path::PathBuf::from(&recording.path);
-    let bytes = tokio::task::spawn_blocking(move || {
-        let mut file = kefu_recordings::open_for_read(&data_dir, &path)?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut bytes)?;
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(bytes)
-    })
-    .await
-    .map_err(|error| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?
-    .map_err(|error| {
-        tracing::warn!(%error, recording = %id, "cannot read a recording");
-        Problem::new(StatusCode::GONE, "the recording's file is no longer there")
-    })?;
-    Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
-}
-
 /// The call with this id, if the caller may see it (404 otherwise, so ids
 /// of other tenants' calls do not leak).
-async fn visible_call(state: &AppState, caller: &Caller, id: &str) -> Result<Call, Problem> {
+pub(super) async fn visible_call(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Call, Problem> {
     let not_found = || Problem::not_found(format!("no call `{id}`"));
     let call = match state.store.call(id).await {
         Ok(call) => call,
