@@ -396,9 +396,10 @@ impl<R: RandomSource> Acd<R> {
         let queue_id = contact.spec.queue;
         let waited = now.saturating_duration_since(contact.arrived);
         let customer = contact.spec.customer.clone();
+        let channel = contact.spec.channel;
         self.line.remove(&key);
         if let Some(queue) = self.queues.get_mut(&queue_id) {
-            queue.line.remove(&key);
+            queue.leave_line(&key, channel);
             let service_level = queue.config.service_level;
             queue.tally.answered(waited, service_level);
         }
@@ -684,7 +685,7 @@ impl<R: RandomSource> Acd<R> {
         let key = contact.line_key();
         self.line.insert(key);
         if let Some(queue) = self.queues.get_mut(&contact.spec.queue) {
-            queue.line.insert(key);
+            queue.enter_line(key, contact.spec.channel);
         }
         self.changes.contacts.insert(contact.spec.id);
         self.contacts.insert(contact.spec.id, contact);
@@ -698,7 +699,7 @@ impl<R: RandomSource> Acd<R> {
         let key = contact.line_key();
         self.line.remove(&key);
         if let Some(queue) = self.queues.get_mut(&contact.spec.queue) {
-            queue.line.remove(&key);
+            queue.leave_line(&key, contact.spec.channel);
         }
         Some(contact)
     }

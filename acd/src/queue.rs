@@ -1,5 +1,7 @@
-//! A queue in the engine: its configuration, its line of waiting contacts, the
-//! round-robin cursor, the recent handle times for estimates and its tallies.
+//! A queue in the engine: its configuration, its line of waiting contacts (also
+//! split by channel, so that an agent with room on one channel walks only the
+//! contacts of that channel), the round-robin cursor, the recent handle times
+//! for estimates and its tallies.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -7,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::config::{QueueConfig, TierPolicy};
 use crate::contact::LineKey;
 use crate::estimate::HandleTimes;
-use crate::ids::AgentId;
+use crate::ids::{AgentId, Channel};
 use crate::metrics::QueueTally;
 
 #[derive(Debug, Clone)]
@@ -15,6 +17,8 @@ pub(crate) struct Queue {
     pub(crate) config: QueueConfig,
     /// Contacts waiting or being offered, in line order.
     pub(crate) line: BTreeSet<LineKey>,
+    /// The same contacts by channel (indexed by `Channel::index`).
+    by_channel: [BTreeSet<LineKey>; 5],
     pub(crate) round_robin_after: Option<AgentId>,
     pub(crate) handle_times: HandleTimes,
     pub(crate) tally: QueueTally,
@@ -29,11 +33,27 @@ impl Queue {
         Self {
             config,
             line: BTreeSet::new(),
+            by_channel: Default::default(),
             round_robin_after: None,
             handle_times: HandleTimes::default(),
             tally: QueueTally::default(),
             highest_tier: 1,
         }
+    }
+
+    pub(crate) fn enter_line(&mut self, key: LineKey, channel: Channel) {
+        self.line.insert(key);
+        self.by_channel[channel.index()].insert(key);
+    }
+
+    pub(crate) fn leave_line(&mut self, key: &LineKey, channel: Channel) {
+        self.line.remove(key);
+        self.by_channel[channel.index()].remove(key);
+    }
+
+    /// The contacts of one channel waiting or being offered, in line order.
+    pub(crate) fn line_of(&self, channel: Channel) -> &BTreeSet<LineKey> {
+        &self.by_channel[channel.index()]
     }
 
     /// Whether members of `tier` may be offered a contact that entered at `entered`.

@@ -502,6 +502,21 @@ impl World {
                 prop_assert_eq!(agent.load(channel), self.load(*id, channel));
             }
         }
+        for queue in self.acd.queues.values() {
+            for channel in Channel::ALL {
+                for key in queue.line_of(channel) {
+                    prop_assert!(queue.line.contains(key));
+                    let spec = self.acd.contacts.get(&key.contact).map(|c| &c.spec);
+                    prop_assert_eq!(spec.map(|s| s.channel), Some(channel));
+                }
+            }
+            let split: usize = Channel::ALL.iter().map(|&c| queue.line_of(c).len()).sum();
+            prop_assert_eq!(
+                split,
+                queue.line.len(),
+                "channel lines differ from the line"
+            );
+        }
         self.check_schedule()?;
         self.check_no_able_agent_idles()
     }
@@ -667,7 +682,11 @@ impl World {
         );
         prop_assert!(self.acd.contacts.is_empty());
         prop_assert!(self.acd.line.is_empty());
-        prop_assert!(self.acd.queues.values().all(|q| q.line.is_empty()));
+        let lines_empty =
+            self.acd.queues.values().all(|q| {
+                q.line.is_empty() && Channel::ALL.iter().all(|&c| q.line_of(c).is_empty())
+            });
+        prop_assert!(lines_empty);
         Ok(())
     }
 }

@@ -3,7 +3,8 @@
 //! free members of its queue able to take it become `Candidate`s (unlocked
 //! tier, skills, capacity on its channel, sticky reservation), and the queue's
 //! strategy picks. Routing stops as soon as no agent is free, and looks only at
-//! what changed since it last ran (see `Changes`).
+//! what changed since it last ran (see `Changes`): for an agent who gained
+//! room, the lines of their queues on the channels they have room on.
 
 use std::collections::BTreeSet;
 use std::ops::Bound::{Excluded, Unbounded};
@@ -13,7 +14,7 @@ use super::{Acd, TICK};
 use crate::action::{Action, StateCause};
 use crate::agent::{Engagement, Load};
 use crate::contact::{Contact, LineKey, PendingOffer, Stage};
-use crate::ids::{AgentId, ContactId};
+use crate::ids::{AgentId, Channel, ContactId, QueueId};
 use crate::queue::Queue;
 use crate::rng::RandomSource;
 use crate::strategy::{self, Candidate};
@@ -35,33 +36,45 @@ impl<R: RandomSource> Acd<R> {
             .filter_map(|id| self.contacts.get(id))
             .map(Contact::line_key)
             .collect();
+        // Unchanged contacts can only suit changed agents, so only the lines of
+        // their queues on the channels they have room for are walked (the
+        // whole line when everything changed); changed contacts are taken in
+        // line order with them, for any free agent.
+        let lines: BTreeSet<(QueueId, Channel)> = agents
+            .iter()
+            .filter_map(|a| self.agents.get(a))
+            .flat_map(|a| {
+                let channels = Channel::ALL.into_iter().filter(|&c| a.can_take(c));
+                a.profile
+                    .queues
+                    .keys()
+                    .flat_map(move |&q| channels.clone().map(move |c| (q, c)))
+            })
+            .collect();
         let mut cursor: Option<LineKey> = None;
-        if changes.everything || !agents.is_empty() {
-            // Walk the whole line; unchanged contacts can only suit changed agents.
-            let only = (!changes.everything).then_some(&agents);
-            while !self.free.is_empty() && only.is_none_or(|a| !a.is_disjoint(&self.free)) {
-                let next = match cursor {
-                    None => self.line.first(),
-                    Some(last) => self.line.range((Excluded(last), Unbounded)).next(),
-                };
-                let Some(&key) = next else {
-                    break;
-                };
-                cursor = Some(key);
-                let only = only.filter(|_| !contacts.contains(&key));
-                self.offer_to_best(key.contact, only, now);
-            }
-        }
-        // Changed contacts the walk did not reach.
-        let rest = match cursor {
-            None => contacts.range(..),
-            Some(last) => contacts.range((Excluded(last), Unbounded)),
-        };
-        for key in rest {
-            if self.free.is_empty() {
+        while !self.free.is_empty() {
+            let after = |line: &BTreeSet<LineKey>| match cursor {
+                None => line.first().copied(),
+                Some(last) => line.range((Excluded(last), Unbounded)).next().copied(),
+            };
+            let agents_left = changes.everything || !agents.is_disjoint(&self.free);
+            let from_line = if !agents_left {
+                None
+            } else if changes.everything {
+                after(&self.line)
+            } else {
+                lines
+                    .iter()
+                    .filter_map(|(q, c)| Some(after(self.queues.get(q)?.line_of(*c))))
+                    .flatten()
+                    .min()
+            };
+            let Some(key) = from_line.into_iter().chain(after(&contacts)).min() else {
                 break;
-            }
-            self.offer_to_best(key.contact, None, now);
+            };
+            cursor = Some(key);
+            let only = (!changes.everything && !contacts.contains(&key)).then_some(&agents);
+            self.offer_to_best(key.contact, only, now);
         }
     }
 
