@@ -289,3 +289,47 @@ fn a_caller_who_waits_the_longest_wait_is_let_go_with_a_message() {
     assert_eq!(call["end_reason"], "kefu_hangup:flow_ended", "{call}");
     assert_eq!(queue(&kefu, &token, "sales")["timed_out"], 1);
 }
+
+/// Dials `code` from 1001's phone (outside the trusted trunk, so with its
+/// SIP credentials) and waits for kefu to say the state and hang up.
+fn feature_code(kefu: &Kefu, code: &str) {
+    let rtp = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let mut phone = Uac::new("127.0.0.2:0", kefu.sip, code);
+    let answer = phone
+        .invite_as(
+            "1001",
+            "demo1001",
+            &offer(rtp.local_addr().unwrap(), "0"),
+            WAIT,
+        )
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    phone.ack("");
+    let said = stream(&rtp, answer.media_addr(), 0, 50, |_| frame_of(&[], 0));
+    assert!(!said.is_empty(), "kefu should say the new state");
+    let bye = phone
+        .answer_next_request(Duration::from_secs(15))
+        .expect("kefu's BYE");
+    assert!(bye.starts_with("BYE "), "{bye}");
+}
+
+#[test]
+fn an_agent_goes_ready_with_star_50_and_not_ready_with_star_51_from_the_phone() {
+    let (_dir, kefu, token) = start();
+    let agent = |token: &str| {
+        get_json(&kefu, token, "/api/v1/agents?tenant=demo")
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|agent| agent["extension"] == "1001")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(agent(&token)["state"], "logged_out");
+    feature_code(&kefu, "*50");
+    assert_eq!(agent(&token)["state"], "ready", "{}", kefu.stderr());
+    feature_code(&kefu, "*51");
+    let status = agent(&token);
+    assert_eq!(status["state"], "not_ready", "{status}");
+    assert_eq!(status["reason"], "phone", "{status}");
+}

@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::cdr::{Cdr, Parties};
 use super::echo;
+use super::feature::{self, FeatureCode};
 use super::ivr::{self, FlowRef};
 use super::route::{self, Refused, Routed, Sender};
 use super::session::Ended;
@@ -45,6 +46,9 @@ pub(super) async fn run(
     let sip_call_id = header(&start.invite, |r| r.call_id_header().map(|h| h.value()));
     let span = tracing::info_span!("call", sip_call_id = %sip_call_id);
     async move {
+        if let Some(code) = FeatureCode::dialled(&start.invite) {
+            return feature::run(&context, &start, code, events, stopping).await;
+        }
         let sender = Sender {
             source: start.source.addr.ip(),
             user: start.user.as_deref(),
@@ -169,7 +173,7 @@ pub(super) async fn refuse_merged(context: &CallContext, tx: TransactionId, invi
     let _ = context.sip.respond(tx, response).await;
 }
 
-async fn open_record(
+pub(super) async fn open_record(
     context: &CallContext,
     start: &Start,
     direction: &'static str,

@@ -483,6 +483,41 @@ pub(super) async fn render(prompts: &Arc<Prompts>, source: Source) -> Result<Arc
     .map_err(|e| e.to_string())?
 }
 
+/// Plays `source` to the answered caller, then hangs up (`why` is the end
+/// reason) — unless the caller hangs up first.
+pub(super) async fn say_then_hang_up(
+    context: &CallContext,
+    cdr: &Cdr,
+    mut session: Session,
+    source: Source,
+    why: &str,
+) -> Ended {
+    let prompt = render(&context.prompts, source).await;
+    let playing = match (prompt, session.endpoint()) {
+        (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
+        (Err(why), _) => {
+            tracing::warn!(%why, "prompt skipped");
+            false
+        }
+        (Ok(_), None) => false,
+    };
+    if playing {
+        loop {
+            match session.next().await {
+                Happening::Media(EndpointEvent::PlaybackFinished) => break,
+                Happening::Ended(ended) => {
+                    session.finish(cdr).await;
+                    return ended;
+                }
+                _ => {}
+            }
+        }
+    }
+    session.hang_up().await;
+    session.finish(cdr).await;
+    Ended::HungUp(why.to_owned())
+}
+
 /// The espeak-ng voice for a flow's `language`: Chinese flows (`zh`, `cmn`)
 /// speak Mandarin; any other language code is a voice name itself.
 fn espeak_voice(language: &str) -> &str {

@@ -15,6 +15,7 @@ mod bridge;
 mod call;
 mod cdr;
 mod echo;
+mod feature;
 mod ivr;
 mod queue;
 mod recording;

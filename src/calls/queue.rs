@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up, join};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
-use super::ivr::{Prompts, Source, render};
+use super::ivr::{Prompts, Source, render, say_then_hang_up};
 use super::session::{Ended, Happening, Session};
 use super::{CallContext, LegRoutes};
 use crate::routing::{
@@ -79,31 +79,12 @@ pub(super) async fn serve(
         skills: &[],
         caller: caller_number(&start.invite),
     };
-    let (mut session, why) = match wait(context, cdr, routes, session, request).await {
+    let (session, why) = match wait(context, cdr, routes, session, request).await {
         Outcome::Over(ended) => return ended,
         Outcome::Unserved { session, why } => (session, why),
     };
     tracing::info!(queue = direct.queue, %why, "telling the caller nobody can take the call");
-    if let (Ok(prompt), Some(endpoint)) = (
-        render(&context.prompts, unserved()).await,
-        session.endpoint(),
-    ) {
-        if endpoint.play(prompt.clip()).await.is_ok() {
-            loop {
-                match session.next().await {
-                    Happening::Media(EndpointEvent::PlaybackFinished) => break,
-                    Happening::Ended(ended) => {
-                        session.finish(cdr).await;
-                        return ended;
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    session.hang_up().await;
-    session.finish(cdr).await;
-    Ended::HungUp("queue_let_go".to_owned())
+    say_then_hang_up(context, cdr, *session, unserved(), "queue_let_go").await
 }
 
 /// Where a call waits and what it needs.
