@@ -38,6 +38,7 @@
 //! endpoint. [`prompt`]'s cache and text to speech read files and run
 //! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
+pub mod conference;
 pub mod driver;
 pub mod dtmf;
 pub mod endpoint;
