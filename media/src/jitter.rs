@@ -288,8 +288,10 @@ impl JitterBuffer {
         2 * (self.config.max_delay.as_millis() / FRAME_DURATION.as_millis()).max(1) as usize
     }
 
-    /// Forgets the stream but keeps the counters (and the configuration).
-    fn start_over(&mut self) {
+    /// Forgets the stream but keeps the counters (and the configuration):
+    /// for a new stream the buffer cannot tell apart by its numbers, such
+    /// as another SSRC after a transfer. Counted as a restart.
+    pub fn start_over(&mut self) {
         let stats = JitterStats {
             restarts: self.stats.restarts + 1,
             ..self.stats

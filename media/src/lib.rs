@@ -28,16 +28,20 @@
 //!   timestamp rewriting, and the RTP leg with symmetric latching and strict
 //!   source;
 //! - [`relay`]: two legs bridged packet for packet without decoding;
+//! - [`conference`]: N legs that end in kefu mixed through a hear-matrix —
+//!   a supervisor's monitor, whisper and barge on a caller and an agent —
+//!   with jitter buffers in and one G.711 stream out per leg;
 //! - [`endpoint`]: a leg that ends in kefu — echo test, prompts played as
 //!   paced G.711 frames, key presses heard as RFC 4733 events or in-band tones;
 //! - [`sdp`]: SDP offer/answer for the audio stream — parsing, codec and
 //!   direction negotiation, our answers and offers.
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
-//! pairs from the configured range and one socket task per relayed call or
-//! endpoint. [`prompt`]'s cache and text to speech read files and run
+//! pairs from the configured range and one socket task per relayed call,
+//! endpoint or conference. [`prompt`]'s cache and text to speech read files and run
 //! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
+pub mod conference;
 pub mod driver;
 pub mod dtmf;
 pub mod endpoint;

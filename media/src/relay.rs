@@ -105,9 +105,11 @@ pub struct Relay {
 }
 
 /// What a recording tap decodes: each side's audio payload type and law,
-/// and per side the clock that places frames by their RTP timestamps.
+/// and per side the clock that places frames by their RTP timestamps. The
+/// conference taps its caller and agent the same way, so a recording goes
+/// on unchanged when a supervisor joins.
 #[derive(Debug, Clone)]
-struct Tap {
+pub(crate) struct Tap {
     codecs: [(u8, G711); 2],
     clocks: [Option<TapClock>; 2],
     frames: VecDeque<TappedFrame>,
@@ -159,16 +161,12 @@ impl Relay {
     /// payload type is decoded (telephone-events and comfort noise are not);
     /// forwarding is unchanged.
     pub fn set_tap(&mut self, codecs: [(u8, G711); 2]) {
-        self.tap = Some(Tap {
-            codecs,
-            clocks: [None; 2],
-            frames: VecDeque::new(),
-        });
+        self.tap = Some(Tap::new(codecs));
     }
 
     /// The next decoded frame for the recorder, oldest first.
     pub fn poll_tap(&mut self) -> Option<TappedFrame> {
-        self.tap.as_mut()?.frames.pop_front()
+        self.tap.as_mut()?.poll()
     }
 
     /// Takes a datagram received on side `from`'s RTP port from `source`. RTP
@@ -273,9 +271,23 @@ impl Relay {
 }
 
 impl Tap {
+    /// A tap of the caller's and the agent's audio, `codecs` in that order.
+    pub(crate) fn new(codecs: [(u8, G711); 2]) -> Self {
+        Self {
+            codecs,
+            clocks: [None; 2],
+            frames: VecDeque::new(),
+        }
+    }
+
+    /// The next decoded frame, oldest first.
+    pub(crate) fn poll(&mut self) -> Option<TappedFrame> {
+        self.frames.pop_front()
+    }
+
     /// Decodes `packet` (whose header is `header`) if it is `side`'s audio,
     /// placed at the instant its RTP timestamp stands for.
-    fn take(&mut self, side: Side, now: Instant, header: &RtpHeader, packet: &[u8]) {
+    pub(crate) fn take(&mut self, side: Side, now: Instant, header: &RtpHeader, packet: &[u8]) {
         let (audio, law) = self.codecs[side.index()];
         if header.payload_type != audio {
             return;

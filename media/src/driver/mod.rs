@@ -2,13 +2,16 @@
 //! `kefu-media` that uses tokio: it allocates RTP/RTCP port pairs from the
 //! configured range ([`ports`]) and runs one task per call leg that moves
 //! datagrams between sockets and a sans-IO core — a relayed call's two legs
-//! and their [`crate::relay::Relay`] ([`relay_task`]), or a leg that ends in
+//! and their [`crate::relay::Relay`] ([`relay_task`]), a leg that ends in
 //! kefu and its [`crate::endpoint::Endpoint`] ([`endpoint_task`]: echo test,
-//! IVR prompts and key presses). All protocol decisions are the cores';
+//! IVR prompts and key presses), or the legs of a supervised call and their
+//! [`crate::conference::Conference`] ([`conference_task`]: monitor, whisper,
+//! barge). All protocol decisions are the cores';
 //! the tasks share their socket handling and command plumbing.
 
 use std::time::Duration;
 
+pub mod conference_task;
 pub mod endpoint_task;
 mod leg_sockets;
 pub mod ports;

@@ -5,7 +5,9 @@
 //! relay returns from the other leg's socket. Through its [`RelayHandle`] call
 //! control reads live statistics and key presses and repoints legs. The task
 //! stops when the handle says so (or is dropped) and hands back the final
-//! statistics; the ports return to their pool then.
+//! statistics; the ports return to their pool then, or to call control
+//! ([`RelayHandle::release`]) when the call's media goes on in another task
+//! (a supervisor's conference).
 //!
 //! Datagrams are read and sent one system call each. Batching with
 //! `recvmmsg`/`sendmmsg` (GSO/GRO) is the planned optimisation for this loop.
@@ -50,7 +52,7 @@ impl From<TaskEnded> for RelayTaskError {
 #[derive(Debug)]
 pub struct RelayHandle {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<RelayStats>,
+    task: JoinHandle<(RelayStats, [LegSockets; 2])>,
     stats: watch::Receiver<RelayStats>,
     key_presses: mpsc::Receiver<(Side, Dtmf)>,
     commands: mpsc::Sender<Request<Command>>,
@@ -103,8 +105,30 @@ impl RelayHandle {
         self.key_presses.recv().await
     }
 
-    /// Stops the task and returns the relay's final statistics.
+    /// Stops the task and returns the relay's final statistics; the ports
+    /// go back to their pool.
     pub async fn stop(self) -> Result<RelayStats, RelayTaskError> {
+        Ok(self.finish().await?.0)
+    }
+
+    /// Stops the task and hands back its ports, the caller's then the
+    /// agent's, with the final statistics, so the call's media goes on on
+    /// the same addresses (a conference when a supervisor joins) without a
+    /// new offer to either phone.
+    pub async fn release(self) -> Result<(RelayStats, [PortPair; 2]), RelayTaskError> {
+        let (stats, [caller, agent]) = self.finish().await?;
+        let ports = |side, sockets: LegSockets| {
+            sockets
+                .into_ports()
+                .map_err(|source| RelayTaskError::Socket { side, source })
+        };
+        Ok((
+            stats,
+            [ports(Side::Caller, caller)?, ports(Side::Agent, agent)?],
+        ))
+    }
+
+    async fn finish(self) -> Result<(RelayStats, [LegSockets; 2]), RelayTaskError> {
         // The task may have ended already; its result says how.
         let _ = self.stop.send(());
         Ok(self.task.await?)
@@ -213,7 +237,7 @@ async fn run(
     mut stopped: oneshot::Receiver<()>,
     mut commands: mpsc::Receiver<Request<Command>>,
     mut outputs: Outputs,
-) -> RelayStats {
+) -> (RelayStats, [LegSockets; 2]) {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
     let [caller, agent] = &legs;
     let mut buffer = [0u8; MAX_DATAGRAM];
@@ -276,5 +300,5 @@ async fn run(
             outputs.stats.send_replace(relay.stats());
         }
     }
-    relay.stats()
+    (relay.stats(), legs)
 }
