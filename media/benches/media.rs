@@ -4,16 +4,19 @@
 //! in-band DTMF detection, and one packet through the relay fast path (parse,
 //! source check, receive statistics, rewrite; no sockets), the endpoint's echo
 //! of one packet and playback of one frame (G.711 encoding, packet building,
-//! rewrite); and per call, SDP offer/answer of a Linphone audio+video offer
+//! rewrite), one 20 ms frame of a three-party conference (three packets
+//! into the jitter buffers, mix, encode and send one packet per leg); and
+//! per call, SDP offer/answer of a Linphone audio+video offer
 //! (parse, negotiate, write the answer).
 //! Run with `cargo bench -p kefu-media -- --quick`.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kefu_media::conference::{Conference, Participant};
 use kefu_media::dtmf::inband::InbandDtmfDetector;
 use kefu_media::endpoint::{Endpoint, EndpointConfig};
 use kefu_media::g711::G711;
@@ -189,6 +192,56 @@ fn endpoint(c: &mut Criterion) {
     });
 }
 
+fn conference(c: &mut Criterion) {
+    let phones: Vec<SocketAddr> = (0..3)
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], 4_000 + 10 * p)))
+        .collect();
+    let participants = phones
+        .iter()
+        .zip(1..)
+        .map(|(&phone, ssrc)| Participant {
+            leg: relay_leg(ssrc, phone),
+            codec: G711::Pcmu,
+            payload_type: 0,
+        })
+        .collect();
+    let start = Instant::now();
+    let mut conference = Conference::new(
+        participants,
+        SupervisorMode::Barge.hear_matrix(),
+        start,
+        SystemTime::now(),
+    )
+    .expect("three 8 kHz legs");
+    let payloads: Vec<Vec<u8>> = [440.0, 1_000.0, 1_800.0]
+        .into_iter()
+        .map(|hz| G711::Pcmu.encode(&frame_of(hz)))
+        .collect();
+    // Counts frames beyond the u16 of sequence numbers, so time never goes back.
+    let mut frame: u32 = 0;
+    c.bench_function("conference barge 3 parties one 20 ms frame", |b| {
+        b.iter(|| {
+            let now = start + Duration::from_millis(20) * frame;
+            for (p, (phone, payload)) in phones.iter().zip(&payloads).enumerate() {
+                let packet = RtpHeader {
+                    marker: false,
+                    payload_type: 0,
+                    sequence: frame as u16,
+                    timestamp: frame.wrapping_mul(160),
+                    ssrc: 7 + p as u32,
+                }
+                .encode(payload);
+                let _ = conference.handle_rtp(p, now, *phone, black_box(&packet));
+            }
+            conference.handle_timeout(now);
+            while let Some(transmit) = conference.poll_transmit() {
+                black_box(transmit);
+            }
+            frame = frame.wrapping_add(1);
+        })
+    });
+}
+
 fn sdp(c: &mut Criterion) {
     let offer = include_str!("../fuzz/seeds/sdp/linphone.sdp");
     let local = SocketAddr::from(([127, 0, 0, 1], 30_000));
@@ -210,6 +263,7 @@ criterion_group!(
     inband_dtmf,
     relay,
     endpoint,
+    conference,
     sdp
 );
 criterion_main!(benches);
