@@ -1,45 +1,38 @@
-//! Calls kefu places onwards — to an agent's extension or out through a
-//! trunk: the B2BUA rings every phone the agent has registered (parallel
-//! forking, one INVITE per contact, each a new dialog with its own Call-ID
-//! and tags) or the trunk's address, the first to answer wins and the others
-//! get CANCEL (or BYE, when two answer at once), and the two legs are
-//! bridged by the media relay — packet for packet, both legs anchored in
-//! kefu, no decoding. The callee is offered the codec the caller negotiated
-//! (plus telephone-events), so no transcoding is ever needed. Outbound trunks
-//! are reached over UDP (TCP/TLS trunks need kefu to open connections, which
-//! it does not yet).
+//! Calls kefu places onwards — to an agent's or a supervisor's extension,
+//! or out through a trunk. [`Dialing`] rings every phone the user has
+//! registered (parallel forking, one INVITE per contact, each a new dialog
+//! with its own Call-ID and tags) or the trunk's address; the first to
+//! answer wins and the others get CANCEL (or BYE, when two answer at once).
+//! The callee is offered the codec the caller negotiated (plus
+//! telephone-events), so no transcoding is ever needed. Outbound trunks are
+//! reached over UDP (TCP/TLS trunks need kefu to open connections, which it
+//! does not yet).
 //!
-//! Before the answer the caller hears the agent's ringing (180); busy,
-//! declined and unanswered forks map to the caller's final response; the
-//! ring timeout and the caller's CANCEL end the forks. Once bridged, a BYE
-//! from either side hangs up the other, and a re-INVITE from either side
-//! (hold, resume, a new address) is answered on that side alone. A caller's INVITE without SDP (late
-//! offer) is refused with 488 here: kefu needs the caller's codec to offer
-//! it to the phones.
+//! [`run`] serves a call dialled straight to an extension or a trunk: the
+//! caller hears the callee's ringing (180); busy, declined and unanswered
+//! forks map to the caller's final response; the ring timeout and the
+//! caller's CANCEL end the forks; the answer is bridged
+//! ([`super::bridged`]). A caller's INVITE without SDP (late offer) is
+//! refused with 488 here: kefu needs the caller's codec to offer it to the
+//! phones.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kefu_media::driver::ports::PortPair;
-use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
-use kefu_media::g711::G711;
-use kefu_media::relay::{PayloadMap, RelayConfig, Side};
-use kefu_media::rtp::leg::LegConfig;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
 use kefu_signaling::message::response_to;
 use kefu_signaling::transaction::{Peer, TransactionId, Transport};
 use kefu_signaling::uas::{CallEvent, OutgoingInvite};
-use rsip::{Method, Request, Response};
+use rsip::{Method, Response};
 use tokio::sync::{mpsc, watch};
 
+use super::bridged::{Bridged, CallerSide};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
-use super::recording::CallRecording;
-use super::session::{
-    Ended, PREFERENCES, Session, SideMedia, negotiate_offer, refuse, with_sdp, with_warning,
-};
+use super::session::{Ended, PREFERENCES, SideMedia, negotiate_offer, refuse, with_sdp};
 use super::{CallContext, LegRoutes};
 
 /// How long the agent's phones ring before the caller is told nobody answered.
@@ -49,6 +42,12 @@ const RING_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) enum Callee<'a> {
     /// Every registered phone of the tenant's user `extension`.
     Agent {
+        tenant_id: &'a str,
+        extension: &'a str,
+    },
+    /// Every registered phone of the tenant's user `extension`, to join a
+    /// call as its supervisor.
+    Supervisor {
         tenant_id: &'a str,
         extension: &'a str,
     },
@@ -81,7 +80,9 @@ pub(super) struct Unreachable {
 impl Callee<'_> {
     fn tenant_id(&self) -> &str {
         match self {
-            Callee::Agent { tenant_id, .. } | Callee::Trunk { tenant_id, .. } => tenant_id,
+            Callee::Agent { tenant_id, .. }
+            | Callee::Supervisor { tenant_id, .. }
+            | Callee::Trunk { tenant_id, .. } => tenant_id,
         }
     }
 
@@ -103,6 +104,10 @@ impl Callee<'_> {
             Callee::Agent {
                 tenant_id,
                 extension,
+            }
+            | Callee::Supervisor {
+                tenant_id,
+                extension,
             } => {
                 let realm = context
                     .store
@@ -118,7 +123,11 @@ impl Callee<'_> {
                     targets,
                     to: format!("<sip:{extension}@{realm}>"),
                     domain: realm,
-                    role: "agent",
+                    role: if matches!(self, Callee::Supervisor { .. }) {
+                        "supervisor"
+                    } else {
+                        "agent"
+                    },
                 })
             }
             Callee::Trunk {
@@ -201,9 +210,10 @@ pub(super) enum Dialed {
 pub(super) struct AgentSide {
     pub dialog: DialogId,
     pub media: SideMedia,
-    ports: PortPair,
+    /// Our RTP ports towards it.
+    pub ports: PortPair,
     /// Its CDR leg.
-    leg: Option<String>,
+    pub leg: Option<String>,
 }
 
 impl Dialing {
@@ -444,7 +454,7 @@ pub(super) async fn run(
         ports: caller_ports,
     };
     match Bridged::start(context, cdr, callee.tenant_id(), caller, agent).await {
-        Ok(bridged) => talk(context, cdr, bridged, events, stopping).await,
+        Ok(bridged) => bridged.talk(context, cdr, &routes, events, stopping).await,
         Err(ended) => ended,
     }
 }
@@ -512,279 +522,10 @@ async fn ring(
     }
 }
 
-/// The answered caller's side of a bridge.
-pub(super) struct CallerSide {
-    pub dialog: DialogId,
-    pub media: SideMedia,
-    /// Our RTP ports towards the caller, for the relay.
-    pub ports: PortPair,
-}
-
-/// The answered call: both dialogs and the relay between them.
-pub(super) struct Bridged {
-    caller: DialogId,
-    agent: DialogId,
-    relay: RelayHandle,
-    agent_leg: Option<String>,
-    recording: Option<CallRecording>,
-    /// Each side's SDP state, caller first, for re-INVITEs.
-    sides: [SideMedia; 2],
-}
-
-impl Bridged {
-    /// Joins the two answered sides through the relay, recording the call
-    /// when recordings are on. If the relay cannot start, both are hung up.
-    pub async fn start(
-        context: &CallContext,
-        cdr: &Cdr,
-        tenant_id: &str,
-        caller: CallerSide,
-        agent: AgentSide,
-    ) -> Result<Self, Ended> {
-        let recording = match cdr.id() {
-            Some(call) if context.record => CallRecording::start(context, call, tenant_id).await,
-            _ => None,
-        };
-        let (caller_side, agent_side) = (&caller.media.negotiated, &agent.media.negotiated);
-        let tap = recording.as_ref().map(|recording| {
-            recording.tap(
-                (caller_side.payload_type, law(caller_side.codec)),
-                (agent_side.payload_type, law(agent_side.codec)),
-            )
-        });
-        let config = relay_config(caller_side, agent_side);
-        match spawn_recorded_relay(config, caller.ports, agent.ports, tap) {
-            Ok(relay) => Ok(Self {
-                caller: caller.dialog,
-                agent: agent.dialog,
-                relay,
-                agent_leg: agent.leg,
-                recording,
-                sides: [caller.media, agent.media],
-            }),
-            Err(error) => {
-                tracing::error!(%error, "cannot start the relay");
-                hang_up(context, &caller.dialog).await;
-                hang_up(context, &agent.dialog).await;
-                if let Some(recording) = recording {
-                    recording.finish().await;
-                }
-                Err(Ended::HungUp("media_failed".to_owned()))
-            }
-        }
-    }
-}
-
-/// Bridges an answered caller — its session, whose endpoint hands its
-/// ports to the relay, so the caller's SDP stays as it was — to the answered
-/// callee, until either hangs up. Returns how it ended and how long the two
-/// talked (zero when they never did).
-pub(super) async fn join(
-    context: &CallContext,
-    cdr: &Cdr,
-    tenant_id: &str,
-    session: Session,
-    callee: AgentSide,
-) -> (Ended, Duration) {
-    let leg = match session.into_caller_leg().await {
-        Ok(leg) => leg,
-        Err(ended) => {
-            hang_up(context, &callee.dialog).await;
-            return (ended, Duration::ZERO);
-        }
-    };
-    let ports = match leg.endpoint.release().await {
-        Ok((_, ports)) => ports,
-        Err(error) => {
-            tracing::error!(%error, "the caller's media ended badly");
-            hang_up(context, &leg.dialog).await;
-            hang_up(context, &callee.dialog).await;
-            return (Ended::HungUp("media_failed".to_owned()), Duration::ZERO);
-        }
-    };
-    let caller = CallerSide {
-        dialog: leg.dialog,
-        media: leg.media,
-        ports,
-    };
-    match Bridged::start(context, cdr, tenant_id, caller, callee).await {
-        Ok(bridged) => {
-            let talking = Instant::now();
-            let ended = talk(context, cdr, bridged, leg.events, leg.stopping).await;
-            (ended, talking.elapsed())
-        }
-        Err(ended) => (ended, Duration::ZERO),
-    }
-}
-
-/// The bridged call until one side hangs up.
-async fn talk(
-    context: &CallContext,
-    cdr: &Cdr,
-    mut bridged: Bridged,
-    mut events: mpsc::UnboundedReceiver<CallEvent>,
-    mut stopping: watch::Receiver<bool>,
-) -> Ended {
-    let ended = loop {
-        let event = tokio::select! {
-            event = events.recv() => event,
-            _ = stopping.changed() => {
-                hang_up(context, &bridged.caller).await;
-                hang_up(context, &bridged.agent).await;
-                break Ended::Shutdown;
-            }
-        };
-        match event {
-            None => break Ended::Shutdown,
-            Some(CallEvent::Bye { dialog, .. }) if dialog == bridged.caller => {
-                hang_up(context, &bridged.agent).await;
-                break Ended::CallerHungUp;
-            }
-            Some(CallEvent::Bye { dialog, .. }) if dialog == bridged.agent => {
-                hang_up(context, &bridged.caller).await;
-                break Ended::CalleeHungUp;
-            }
-            Some(CallEvent::AckTimeout { .. }) => {
-                hang_up(context, &bridged.caller).await;
-                hang_up(context, &bridged.agent).await;
-                break Ended::AckTimeout;
-            }
-            Some(CallEvent::SessionExpired { .. }) => {
-                hang_up(context, &bridged.caller).await;
-                hang_up(context, &bridged.agent).await;
-                break Ended::HungUp("session_expired".to_owned());
-            }
-            Some(CallEvent::Answered { dialog, .. }) => {
-                // A second phone answered before its CANCEL arrived.
-                hang_up(context, &dialog).await;
-            }
-            Some(CallEvent::Request {
-                tx,
-                dialog,
-                request,
-            }) => {
-                let side = if dialog == bridged.caller {
-                    Side::Caller
-                } else {
-                    Side::Agent
-                };
-                let response = bridged.answer_in_call(side, &request).await;
-                let _ = context.sip.respond(tx, response).await;
-            }
-            Some(_) => {}
-        }
-    };
-    match bridged.relay.stop().await {
-        Ok(stats) => {
-            let [caller, agent] = &bridged.sides;
-            cdr.caller_media(caller.negotiated.codec, &stats.caller)
-                .await;
-            if let Some(leg) = &bridged.agent_leg {
-                cdr.leg_media(leg, agent.negotiated.codec, &stats.agent)
-                    .await;
-            }
-        }
-        Err(error) => tracing::warn!(%error, "the relay ended badly"),
-    }
-    if let Some(recording) = bridged.recording {
-        recording.finish().await;
-    }
-    ended
-}
-
-/// The G.711 law of a negotiated codec (the relay only bridges G.711).
-fn law(codec: Codec) -> G711 {
-    match codec {
-        Codec::Pcma => G711::Pcma,
-        _ => G711::Pcmu,
-    }
-}
-
-impl Bridged {
-    /// The answer to a request inside one side's dialog. A new offer (hold,
-    /// resume, a phone that moved) is answered on that side alone: the codec
-    /// stays, the relay follows a new address and payload types, and the
-    /// other side is not disturbed. INFO and offer-less refreshes get 200.
-    async fn answer_in_call(&mut self, side: Side, request: &Request) -> Response {
-        match request.method {
-            Method::Invite | Method::Update if !request.body.is_empty() => {
-                match self.renegotiate(side, &request.body).await {
-                    Ok(sdp) => with_sdp(response_to(request, 200, "OK"), &sdp),
-                    Err(why) => {
-                        with_warning(response_to(request, 488, "Not Acceptable Here"), &why)
-                    }
-                }
-            }
-            Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
-            _ => response_to(request, 405, "Method Not Allowed"),
-        }
-    }
-
-    async fn renegotiate(&mut self, side: Side, body: &[u8]) -> Result<String, String> {
-        let index = match side {
-            Side::Caller => 0,
-            Side::Agent => 1,
-        };
-        let current = &self.sides[index];
-        let keep = [current.negotiated.codec, Codec::TelephoneEvent];
-        let (offer, renewed) = negotiate_offer(body, &keep)?;
-        if renewed.remote != current.negotiated.remote {
-            self.relay
-                .repoint(side, renewed.remote)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let changed_types = renewed.payload_type != current.negotiated.payload_type
-            || renewed.telephone_event != current.negotiated.telephone_event;
-        let current = &mut self.sides[index];
-        current.negotiated = renewed;
-        current.version += 1;
-        let answer = sdp::answer(
-            &offer,
-            &current.negotiated,
-            current.local,
-            current.session_id,
-            current.version,
-        );
-        if changed_types {
-            let config = relay_config(&self.sides[0].negotiated, &self.sides[1].negotiated);
-            self.relay
-                .set_payload_maps(config.caller_to_agent, config.agent_to_caller)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(answer)
-    }
-}
-
 /// Sends BYE in `dialog` (its 200 is not awaited).
 pub(super) async fn hang_up(context: &CallContext, dialog: &DialogId) {
     if let Err(error) = context.sip.send_request(dialog, Method::Bye, None).await {
         tracing::debug!(%error, "BYE not sent");
-    }
-}
-
-/// The relay between what the caller and the agent's phone negotiated:
-/// each side's payload types mapped to the other's.
-fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
-    let leg = |side: &Negotiated| {
-        let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
-        config.remote = side.remote;
-        config.telephone_event = side.telephone_event;
-        config
-    };
-    let map = |from: &Negotiated, to: &Negotiated| {
-        let mut pairs = vec![(from.payload_type, to.payload_type)];
-        if let (Some(a), Some(b)) = (from.telephone_event, to.telephone_event) {
-            pairs.push((a, b));
-        }
-        PayloadMap::Mapped(pairs)
-    };
-    RelayConfig {
-        caller: leg(caller),
-        agent: leg(agent),
-        caller_to_agent: map(caller, agent),
-        agent_to_caller: map(agent, caller),
     }
 }
 
@@ -829,36 +570,5 @@ mod tests {
             contact_uri("<sí:x>").is_none(),
             "no panic on a multibyte scheme"
         );
-    }
-
-    #[test]
-    fn payload_types_are_mapped_each_way_with_telephone_events() {
-        let caller = Negotiated {
-            codec: Codec::Pcmu,
-            payload_type: 0,
-            telephone_event: Some(101),
-            remote: None,
-            direction: Direction::SendRecv,
-            ptime: 20,
-        };
-        let agent = Negotiated {
-            telephone_event: Some(96),
-            ..caller
-        };
-        let config = relay_config(&caller, &agent);
-        assert_eq!(
-            config.caller_to_agent,
-            PayloadMap::Mapped(vec![(0, 0), (101, 96)])
-        );
-        assert_eq!(
-            config.agent_to_caller,
-            PayloadMap::Mapped(vec![(0, 0), (96, 101)])
-        );
-        let plain = Negotiated {
-            telephone_event: None,
-            ..agent
-        };
-        let config = relay_config(&caller, &plain);
-        assert_eq!(config.caller_to_agent, PayloadMap::Mapped(vec![(0, 0)]));
     }
 }

@@ -12,6 +12,7 @@
 //! call is hung up (BYE, or 503 before the answer) and its CDR finished.
 
 mod bridge;
+mod bridged;
 mod call;
 mod cdr;
 mod echo;
@@ -21,6 +22,7 @@ mod queue;
 mod recording;
 mod route;
 mod session;
+mod supervise;
 mod transfer;
 mod webhook;
 
@@ -40,6 +42,7 @@ use crate::routing::AcdHandle;
 use crate::store::Store;
 
 pub use ivr::Prompts;
+pub use supervise::{LiveCalls, SuperviseError, mode_name, parse_mode};
 
 /// What every call task shares.
 #[derive(Clone)]
@@ -58,6 +61,8 @@ pub(crate) struct CallContext {
     pub acd: AcdHandle,
     /// Whose ringback and busy tones callers hear.
     pub tones: ToneRegion,
+    /// The bridged calls, for supervisors.
+    pub live: LiveCalls,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in
@@ -84,6 +89,7 @@ pub struct Recordings {
 pub struct CallControl {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    live: LiveCalls,
 }
 
 impl CallControl {
@@ -101,6 +107,7 @@ impl CallControl {
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
         let (shutdown, stopping) = watch::channel(false);
         let tones = media.tones;
+        let live = LiveCalls::default();
         let context = CallContext {
             store,
             sip: channel.commands,
@@ -111,9 +118,19 @@ impl CallControl {
             record: recordings.enabled,
             acd,
             tones,
+            live: live.clone(),
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
-        Self { shutdown, task }
+        Self {
+            shutdown,
+            task,
+            live,
+        }
+    }
+
+    /// The bridged calls, for supervisors (shared with the HTTP API).
+    pub fn live(&self) -> LiveCalls {
+        self.live.clone()
     }
 
     /// Hangs up every call and waits (at most `limit`) for their records to be

@@ -27,7 +27,8 @@ use kefu_media::tone::{CadenceStep, TonePlan};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up, join};
+use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
+use super::bridged::join;
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
 use super::ivr::{Prompts, Source, render, say_then_hang_up};
@@ -340,8 +341,15 @@ impl Waiting<'_> {
         tracing::info!(agent = %offer.agent.extension, waited_ms = waited.as_millis() as u64,
             "the agent took the call");
         self.cdr.taken_by(&offer.agent.extension, waited).await;
-        let (ended, talked) =
-            join(self.context, self.cdr, self.tenant_id, self.session, agent).await;
+        let (ended, talked) = join(
+            self.context,
+            self.cdr,
+            self.routes,
+            self.tenant_id,
+            self.session,
+            agent,
+        )
+        .await;
         if !talked.is_zero() {
             self.cdr.talked(talked).await;
         }

@@ -14,7 +14,8 @@ use std::time::Duration;
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 
-use super::bridge::{Callee, Dialed, Dialing, join};
+use super::bridge::{Callee, Dialed, Dialing};
+use super::bridged::join;
 use super::cdr::Cdr;
 use super::session::{Ended, Happening, Session};
 use super::{CallContext, LegRoutes};
@@ -118,7 +119,8 @@ pub(super) async fn transfer(
             Happening::Other(event) => match dialing.on_event(context, cdr, event).await {
                 Dialed::Answered(callee) => {
                     tracing::info!(to = request.to, "transfer answered");
-                    let (ended, _) = join(context, cdr, request.tenant_id, session, callee).await;
+                    let (ended, _) =
+                        join(context, cdr, routes, request.tenant_id, session, callee).await;
                     return Transferred::Over(ended);
                 }
                 Dialed::Failed(status) => {

@@ -6,6 +6,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`). Ids are UUIDv7 text made here,
 //! times are Unix milliseconds ([`Millis`]).
 
+mod audit;
 mod calendars;
 mod calls;
 mod contacts;
@@ -19,6 +20,7 @@ mod tenants;
 mod tokens;
 mod users;
 
+pub use audit::{AuditEntry, NewAudit};
 pub use calendars::StoredCalendar;
 pub use calls::{Call, CallFilter, CallLeg, NewCall, NewCallLeg};
 pub use contacts::{Contact, ContactEvent, NewContact};

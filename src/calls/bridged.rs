@@ -1,0 +1,702 @@
+//! An answered call bridged between the caller and the callee (an agent, a
+//! trunk), until either hangs up.
+//!
+//! The media goes through the relay — packet for packet, both legs anchored
+//! in kefu, recorded to one stereo file when recordings are on. While a
+//! supervisor takes part ([`super::supervise`]) it goes through a three-way
+//! conference instead: the relay hands its ports to the conference, whose
+//! hear-matrix is the supervisor's mode (monitor, whisper, barge), and the
+//! recording goes on from it. When the supervisor hangs up the conference
+//! hands the ports back to a new relay; the caller and the callee notice
+//! nothing (their SDP never changes).
+//!
+//! A BYE from the caller or the callee hangs up everyone else. A re-INVITE
+//! from any party (hold, resume, a phone that moved) is answered on that
+//! side alone: the codec stays and the media follows the new address.
+
+use std::time::{Duration, Instant};
+
+use kefu_media::driver::conference_task::{ConferenceHandle, ConferenceLeg, spawn_conference};
+use kefu_media::driver::ports::PortPair;
+use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
+use kefu_media::g711::G711;
+use kefu_media::mixer::SupervisorMode;
+use kefu_media::relay::{PayloadMap, RelayConfig, Side};
+use kefu_media::rtp::leg::{LegConfig, LegStats};
+use kefu_media::sdp::{self, Codec, Negotiated};
+use kefu_signaling::dialog::DialogId;
+use kefu_signaling::message::response_to;
+use kefu_signaling::uas::CallEvent;
+use rsip::{Method, Request, Response};
+use tokio::sync::{mpsc, watch};
+
+use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
+use super::cdr::Cdr;
+use super::recording::CallRecording;
+use super::session::{Ended, Session, SideMedia, negotiate_offer, with_sdp, with_warning};
+use super::supervise::{CallCommand, SuperviseError};
+use super::{CallContext, LegRoutes};
+
+/// The caller's number a supervisor's phone shows.
+const SUPERVISE_CALLER: &str = "supervise";
+
+/// The answered caller's side of a bridge.
+pub(super) struct CallerSide {
+    pub dialog: DialogId,
+    pub media: SideMedia,
+    /// Our RTP ports towards the caller, for the relay.
+    pub ports: PortPair,
+}
+
+/// What carries the media.
+enum Media {
+    /// Caller and callee only: packets forwarded as they are.
+    Relay(RelayHandle),
+    /// With a supervisor: decoded, mixed by the hear-matrix, encoded.
+    Conference(ConferenceHandle),
+}
+
+/// A supervisor taking part, or being rung.
+struct Supervisor {
+    mode: SupervisorMode,
+    stage: Stage,
+}
+
+enum Stage {
+    Ringing(Dialing),
+    Joined {
+        dialog: DialogId,
+        media: SideMedia,
+        leg: Option<String>,
+    },
+}
+
+/// The answered call. See the [module docs](self).
+pub(super) struct Bridged {
+    tenant_id: String,
+    caller: DialogId,
+    agent: DialogId,
+    /// `None` only while switching between relay and conference.
+    media: Option<Media>,
+    agent_leg: Option<String>,
+    recording: Option<CallRecording>,
+    /// Each side's SDP state, caller first, for re-INVITEs.
+    sides: [SideMedia; 2],
+    supervisor: Option<Supervisor>,
+}
+
+impl Bridged {
+    /// Joins the two answered sides through the relay, recording the call
+    /// when recordings are on. If the relay cannot start, both are hung up.
+    pub async fn start(
+        context: &CallContext,
+        cdr: &Cdr,
+        tenant_id: &str,
+        caller: CallerSide,
+        agent: AgentSide,
+    ) -> Result<Self, Ended> {
+        let recording = match cdr.id() {
+            Some(call) if context.record => CallRecording::start(context, call, tenant_id).await,
+            _ => None,
+        };
+        let mut bridged = Self {
+            tenant_id: tenant_id.to_owned(),
+            caller: caller.dialog,
+            agent: agent.dialog,
+            media: None,
+            agent_leg: agent.leg,
+            recording,
+            sides: [caller.media, agent.media],
+            supervisor: None,
+        };
+        match bridged.relay(caller.ports, agent.ports) {
+            Ok(relay) => {
+                bridged.media = Some(Media::Relay(relay));
+                Ok(bridged)
+            }
+            Err(why) => {
+                tracing::error!(%why, "cannot start the relay");
+                bridged.hang_up_all(context, cdr).await;
+                bridged.finish(cdr).await;
+                Err(Ended::HungUp("media_failed".to_owned()))
+            }
+        }
+    }
+
+    /// Runs the call until it ends. The call takes supervisors' commands
+    /// while it runs; their phones' Call-IDs join `routes`.
+    pub async fn talk(
+        mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        routes: &LegRoutes,
+        mut events: mpsc::UnboundedReceiver<CallEvent>,
+        mut stopping: watch::Receiver<bool>,
+    ) -> Ended {
+        let listed = cdr.id().map(|id| context.live.enter(id));
+        let (_listed, mut commands) = match listed {
+            Some((call, commands)) => (Some(call), Some(commands)),
+            None => (None, None),
+        };
+        let ended = loop {
+            let command = async {
+                match &mut commands {
+                    Some(commands) => commands.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { break Ended::Shutdown };
+                    if let Some(ended) = self.on_event(context, cdr, event).await {
+                        break ended;
+                    }
+                }
+                Some(command) = command => {
+                    if let Some(ended) = self.on_command(context, cdr, routes, command).await {
+                        break ended;
+                    }
+                }
+                _ = stopping.changed() => {
+                    self.hang_up_all(context, cdr).await;
+                    break Ended::Shutdown;
+                }
+            }
+        };
+        self.finish(cdr).await;
+        ended
+    }
+
+    /// The relay between caller and callee on these ports, recorded.
+    fn relay(&self, caller: PortPair, agent: PortPair) -> Result<RelayHandle, String> {
+        let [caller_side, agent_side] = &self.sides;
+        let tap = self.recording.as_ref().map(|recording| {
+            recording.tap(
+                (
+                    caller_side.negotiated.payload_type,
+                    law(caller_side.negotiated.codec),
+                ),
+                (
+                    agent_side.negotiated.payload_type,
+                    law(agent_side.negotiated.codec),
+                ),
+            )
+        });
+        let config = relay_config(&caller_side.negotiated, &agent_side.negotiated);
+        spawn_recorded_relay(config, caller, agent, tap).map_err(|error| error.to_string())
+    }
+
+    async fn on_event(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        event: CallEvent,
+    ) -> Option<Ended> {
+        let event = match self.supervisor.as_mut().map(|s| &mut s.stage) {
+            Some(Stage::Ringing(dialing)) => match dialing.on_event(context, cdr, event).await {
+                Dialed::NotMine(event) => event,
+                Dialed::Answered(side) => return self.join_supervisor(context, cdr, side).await,
+                Dialed::Failed(status) => {
+                    tracing::info!(status, "the supervisor's phones refused");
+                    self.supervisor = None;
+                    return None;
+                }
+                Dialed::Unusable(why) => {
+                    tracing::info!(%why, "the supervisor's answer is unusable");
+                    self.supervisor = None;
+                    return None;
+                }
+                Dialed::Ringing | Dialed::Nothing => return None,
+            },
+            _ => event,
+        };
+        match event {
+            CallEvent::Bye { dialog, .. } if dialog == self.caller => {
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::CallerHungUp)
+            }
+            CallEvent::Bye { dialog, .. } if dialog == self.agent => {
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::CalleeHungUp)
+            }
+            CallEvent::Bye { dialog, .. }
+            | CallEvent::AckTimeout { dialog }
+            | CallEvent::SessionExpired { dialog }
+                if self.is_supervisor(&dialog) =>
+            {
+                self.leave_supervisor(context, cdr).await
+            }
+            CallEvent::AckTimeout { .. } => {
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::AckTimeout)
+            }
+            CallEvent::SessionExpired { .. } => {
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::HungUp("session_expired".to_owned()))
+            }
+            CallEvent::Answered { dialog, .. } => {
+                // A second phone answered before its CANCEL arrived.
+                hang_up(context, &dialog).await;
+                None
+            }
+            CallEvent::Request {
+                tx,
+                dialog,
+                request,
+            } => {
+                let response = self.answer_in_call(&dialog, &request).await;
+                let _ = context.sip.respond(tx, response).await;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    async fn on_command(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        routes: &LegRoutes,
+        command: CallCommand,
+    ) -> Option<Ended> {
+        match command {
+            CallCommand::Supervise {
+                extension,
+                mode,
+                reply,
+            } => {
+                if self.supervisor.is_some() {
+                    let _ = reply.send(Err(SuperviseError::Supervised));
+                    return None;
+                }
+                let callee = Callee::Supervisor {
+                    tenant_id: &self.tenant_id,
+                    extension: &extension,
+                };
+                let caller = self.sides[0].negotiated;
+                let dialing =
+                    Dialing::start(context, cdr, routes, &callee, &caller, SUPERVISE_CALLER).await;
+                let answer = match dialing {
+                    Ok(dialing) => {
+                        tracing::info!(supervisor = %extension, ?mode, "ringing the supervisor");
+                        let stage = Stage::Ringing(dialing);
+                        self.supervisor = Some(Supervisor { mode, stage });
+                        Ok(())
+                    }
+                    Err(unreachable) => Err(SuperviseError::Unreachable(unreachable.why)),
+                };
+                let _ = reply.send(answer);
+                None
+            }
+            CallCommand::SetMode { mode, reply } => {
+                let Some(supervisor) = self.supervisor.as_mut() else {
+                    let _ = reply.send(Err(SuperviseError::Unsupervised));
+                    return None;
+                };
+                supervisor.mode = mode;
+                let applied = match &self.media {
+                    Some(Media::Conference(conference)) => conference
+                        .set_matrix(mode.hear_matrix())
+                        .await
+                        .map_err(|error| {
+                            tracing::error!(%error, "cannot change the hear-matrix");
+                            SuperviseError::Ended
+                        }),
+                    _ => Ok(()),
+                };
+                tracing::info!(?mode, "supervisor mode changed");
+                let _ = reply.send(applied);
+                None
+            }
+        }
+    }
+
+    fn is_supervisor(&self, dialog: &DialogId) -> bool {
+        matches!(
+            &self.supervisor,
+            Some(Supervisor { stage: Stage::Joined { dialog: joined, .. }, .. }) if joined == dialog
+        )
+    }
+
+    /// The supervisor answered: the relay's ports and theirs go to a
+    /// conference in their mode.
+    async fn join_supervisor(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        side: AgentSide,
+    ) -> Option<Ended> {
+        let mode = self.supervisor.as_ref()?.mode;
+        let Some(Media::Relay(relay)) = self.media.take() else {
+            hang_up(context, &side.dialog).await;
+            self.supervisor = None;
+            return None;
+        };
+        let switched = match relay.release().await {
+            Ok((_, [caller, agent])) => {
+                let participants = vec![
+                    conference_leg(&self.sides[0].negotiated, caller),
+                    conference_leg(&self.sides[1].negotiated, agent),
+                    conference_leg(&side.media.negotiated, side.ports),
+                ];
+                spawn_conference(participants, mode.hear_matrix(), self.tap())
+                    .map_err(|error| error.to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        self.supervisor = Some(Supervisor {
+            mode,
+            stage: Stage::Joined {
+                dialog: side.dialog,
+                media: side.media,
+                leg: side.leg,
+            },
+        });
+        match switched {
+            Ok(conference) => {
+                tracing::info!(?mode, "the supervisor joined");
+                self.media = Some(Media::Conference(conference));
+                None
+            }
+            Err(why) => {
+                tracing::error!(%why, "cannot join the supervisor; the call's media is lost");
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::HungUp("media_failed".to_owned()))
+            }
+        }
+    }
+
+    /// The supervisor hung up: the conference's ports go back to a relay.
+    async fn leave_supervisor(&mut self, context: &CallContext, cdr: &Cdr) -> Option<Ended> {
+        let supervisor = self.supervisor.take()?;
+        let Stage::Joined { media, leg, .. } = supervisor.stage else {
+            return None;
+        };
+        let Some(Media::Conference(conference)) = self.media.take() else {
+            return None;
+        };
+        let released = conference.release().await.map_err(|e| e.to_string());
+        let relay = released.and_then(|released| {
+            let mut legs = released.into_iter();
+            let (Some((_, caller)), Some((_, agent)), Some((stats, _))) =
+                (legs.next(), legs.next(), legs.next())
+            else {
+                return Err("the conference lost a participant".to_owned());
+            };
+            Ok((self.relay(caller, agent)?, stats))
+        });
+        match relay {
+            Ok((relay, stats)) => {
+                tracing::info!("the supervisor left");
+                if let Some(leg) = &leg {
+                    cdr.leg_media(leg, media.negotiated.codec, &stats).await;
+                }
+                self.media = Some(Media::Relay(relay));
+                None
+            }
+            Err(why) => {
+                tracing::error!(%why, "cannot return to the relay; the call's media is lost");
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::HungUp("media_failed".to_owned()))
+            }
+        }
+    }
+
+    /// The recording's tap, for a conference.
+    fn tap(&self) -> Option<kefu_media::driver::relay_task::TapSink> {
+        let [caller, agent] = &self.sides;
+        self.recording.as_ref().map(|recording| {
+            recording
+                .tap(
+                    (caller.negotiated.payload_type, law(caller.negotiated.codec)),
+                    (agent.negotiated.payload_type, law(agent.negotiated.codec)),
+                )
+                .sink
+        })
+    }
+
+    /// Hangs up the caller, the callee and any supervisor (ringing ones are
+    /// cancelled).
+    async fn hang_up_all(&mut self, context: &CallContext, cdr: &Cdr) {
+        hang_up(context, &self.caller).await;
+        hang_up(context, &self.agent).await;
+        match self.supervisor.as_mut().map(|s| &mut s.stage) {
+            Some(Stage::Ringing(dialing)) => dialing.cancel_all(context, cdr).await,
+            Some(Stage::Joined { dialog, .. }) => hang_up(context, dialog).await,
+            None => {}
+        }
+    }
+
+    /// Stops the media, records its quality, closes the recording.
+    async fn finish(self, cdr: &Cdr) {
+        let [caller, agent] = &self.sides;
+        let stats: Option<Vec<LegStats>> = match self.media {
+            Some(Media::Relay(relay)) => match relay.stop().await {
+                Ok(stats) => Some(vec![stats.caller, stats.agent]),
+                Err(error) => {
+                    tracing::warn!(%error, "the relay ended badly");
+                    None
+                }
+            },
+            Some(Media::Conference(conference)) => match conference.stop().await {
+                Ok(stats) => Some(stats),
+                Err(error) => {
+                    tracing::warn!(%error, "the conference ended badly");
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some(stats) = stats {
+            if let Some(caller_stats) = stats.first() {
+                cdr.caller_media(caller.negotiated.codec, caller_stats)
+                    .await;
+            }
+            if let (Some(leg), Some(agent_stats)) = (&self.agent_leg, stats.get(1)) {
+                cdr.leg_media(leg, agent.negotiated.codec, agent_stats)
+                    .await;
+            }
+            if let (
+                Some(Supervisor {
+                    stage:
+                        Stage::Joined {
+                            media,
+                            leg: Some(leg),
+                            ..
+                        },
+                    ..
+                }),
+                Some(supervisor_stats),
+            ) = (&self.supervisor, stats.get(2))
+            {
+                cdr.leg_media(leg, media.negotiated.codec, supervisor_stats)
+                    .await;
+            }
+        }
+        if let Some(recording) = self.recording {
+            recording.finish().await;
+        }
+    }
+
+    /// The answer to a request inside one party's dialog. A new offer (hold,
+    /// resume, a phone that moved) is answered on that side alone: the codec
+    /// stays, the media follows a new address and payload types, and the
+    /// others are not disturbed. INFO and offer-less refreshes get 200.
+    async fn answer_in_call(&mut self, dialog: &DialogId, request: &Request) -> Response {
+        match request.method {
+            Method::Invite | Method::Update if !request.body.is_empty() => {
+                match self.renegotiate(dialog, &request.body).await {
+                    Ok(sdp) => with_sdp(response_to(request, 200, "OK"), &sdp),
+                    Err(why) => {
+                        with_warning(response_to(request, 488, "Not Acceptable Here"), &why)
+                    }
+                }
+            }
+            Method::Invite | Method::Update | Method::Info => response_to(request, 200, "OK"),
+            _ => response_to(request, 405, "Method Not Allowed"),
+        }
+    }
+
+    async fn renegotiate(&mut self, dialog: &DialogId, body: &[u8]) -> Result<String, String> {
+        let participant = if *dialog == self.caller {
+            0
+        } else if *dialog == self.agent {
+            1
+        } else if self.is_supervisor(dialog) {
+            2
+        } else {
+            return Err("not a dialog of this call".to_owned());
+        };
+        let current = self.side_mut(participant).ok_or("no such party")?;
+        let keep = [current.negotiated.codec, Codec::TelephoneEvent];
+        let (offer, renewed) = negotiate_offer(body, &keep)?;
+        let moved = renewed.remote != current.negotiated.remote;
+        let changed_types = renewed.payload_type != current.negotiated.payload_type
+            || renewed.telephone_event != current.negotiated.telephone_event;
+        match &self.media {
+            Some(Media::Relay(relay)) => {
+                let side = if participant == 0 {
+                    Side::Caller
+                } else {
+                    Side::Agent
+                };
+                if moved {
+                    relay
+                        .repoint(side, renewed.remote)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Some(Media::Conference(conference)) => {
+                if changed_types {
+                    return Err("payload types cannot change while a supervisor takes part".into());
+                }
+                if moved {
+                    conference
+                        .repoint(participant, renewed.remote)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            None => return Err("the call's media is switching".to_owned()),
+        }
+        let current = self.side_mut(participant).ok_or("no such party")?;
+        current.negotiated = renewed;
+        current.version += 1;
+        let answer = sdp::answer(
+            &offer,
+            &current.negotiated,
+            current.local,
+            current.session_id,
+            current.version,
+        );
+        if let (true, Some(Media::Relay(relay))) = (changed_types, &self.media) {
+            let config = relay_config(&self.sides[0].negotiated, &self.sides[1].negotiated);
+            relay
+                .set_payload_maps(config.caller_to_agent, config.agent_to_caller)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(answer)
+    }
+
+    fn side_mut(&mut self, participant: usize) -> Option<&mut SideMedia> {
+        match participant {
+            0 | 1 => self.sides.get_mut(participant),
+            _ => match &mut self.supervisor {
+                Some(Supervisor {
+                    stage: Stage::Joined { media, .. },
+                    ..
+                }) => Some(media),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Bridges an answered caller — its session, whose endpoint hands its
+/// ports to the relay, so the caller's SDP stays as it was — to the answered
+/// callee, until either hangs up. Returns how it ended and how long the two
+/// talked (zero when they never did).
+pub(super) async fn join(
+    context: &CallContext,
+    cdr: &Cdr,
+    routes: &LegRoutes,
+    tenant_id: &str,
+    session: Session,
+    callee: AgentSide,
+) -> (Ended, Duration) {
+    let leg = match session.into_caller_leg().await {
+        Ok(leg) => leg,
+        Err(ended) => {
+            hang_up(context, &callee.dialog).await;
+            return (ended, Duration::ZERO);
+        }
+    };
+    let ports = match leg.endpoint.release().await {
+        Ok((_, ports)) => ports,
+        Err(error) => {
+            tracing::error!(%error, "the caller's media ended badly");
+            hang_up(context, &leg.dialog).await;
+            hang_up(context, &callee.dialog).await;
+            return (Ended::HungUp("media_failed".to_owned()), Duration::ZERO);
+        }
+    };
+    let caller = CallerSide {
+        dialog: leg.dialog,
+        media: leg.media,
+        ports,
+    };
+    match Bridged::start(context, cdr, tenant_id, caller, callee).await {
+        Ok(bridged) => {
+            let talking = Instant::now();
+            let ended = bridged
+                .talk(context, cdr, routes, leg.events, leg.stopping)
+                .await;
+            (ended, talking.elapsed())
+        }
+        Err(ended) => (ended, Duration::ZERO),
+    }
+}
+
+/// A conference participant from what its side negotiated.
+fn conference_leg(side: &Negotiated, ports: PortPair) -> ConferenceLeg {
+    let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
+    config.remote = side.remote;
+    config.telephone_event = side.telephone_event;
+    ConferenceLeg {
+        config,
+        codec: law(side.codec),
+        payload_type: side.payload_type,
+        ports,
+    }
+}
+
+/// The G.711 law of a negotiated codec (calls are G.711 end to end).
+fn law(codec: Codec) -> G711 {
+    match codec {
+        Codec::Pcma => G711::Pcma,
+        _ => G711::Pcmu,
+    }
+}
+
+/// The relay between what the caller and the callee negotiated: each
+/// side's payload types mapped to the other's.
+fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
+    let leg = |side: &Negotiated| {
+        let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
+        config.remote = side.remote;
+        config.telephone_event = side.telephone_event;
+        config
+    };
+    let map = |from: &Negotiated, to: &Negotiated| {
+        let mut pairs = vec![(from.payload_type, to.payload_type)];
+        if let (Some(a), Some(b)) = (from.telephone_event, to.telephone_event) {
+            pairs.push((a, b));
+        }
+        PayloadMap::Mapped(pairs)
+    };
+    RelayConfig {
+        caller: leg(caller),
+        agent: leg(agent),
+        caller_to_agent: map(caller, agent),
+        agent_to_caller: map(agent, caller),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_media::sdp::Direction;
+
+    #[test]
+    fn payload_types_are_mapped_each_way_with_telephone_events() {
+        let caller = Negotiated {
+            codec: Codec::Pcmu,
+            payload_type: 0,
+            telephone_event: Some(101),
+            remote: None,
+            direction: Direction::SendRecv,
+            ptime: 20,
+        };
+        let agent = Negotiated {
+            telephone_event: Some(96),
+            ..caller
+        };
+        let config = relay_config(&caller, &agent);
+        assert_eq!(
+            config.caller_to_agent,
+            PayloadMap::Mapped(vec![(0, 0), (101, 96)])
+        );
+        assert_eq!(
+            config.agent_to_caller,
+            PayloadMap::Mapped(vec![(0, 0), (96, 101)])
+        );
+        let plain = Negotiated {
+            telephone_event: None,
+            ..agent
+        };
+        let config = relay_config(&caller, &plain);
+        assert_eq!(config.caller_to_agent, PayloadMap::Mapped(vec![(0, 0)]));
+    }
+}
