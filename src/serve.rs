@@ -128,6 +128,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         data_dir: config.data_dir.clone(),
         sip: sip_driver.connections(),
         acd,
+        calls: calls.live(),
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let scripts = scripts.map(|folder| folder.watch(store.clone(), stop_tx.subscribe()));

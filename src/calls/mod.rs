@@ -42,7 +42,7 @@ use crate::routing::AcdHandle;
 use crate::store::Store;
 
 pub use ivr::Prompts;
-pub use supervise::{LiveCalls, SuperviseError, mode_name, parse_mode};
+pub use supervise::{LiveCalls, SuperviseError};
 
 /// What every call task shares.
 #[derive(Clone)]

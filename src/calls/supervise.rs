@@ -121,40 +121,9 @@ impl LiveCalls {
     }
 }
 
-/// The API name of a mode.
-pub fn mode_name(mode: SupervisorMode) -> &'static str {
-    match mode {
-        SupervisorMode::Monitor => "monitor",
-        SupervisorMode::Whisper => "whisper",
-        SupervisorMode::Barge => "barge",
-    }
-}
-
-/// The mode an API name names.
-pub fn parse_mode(name: &str) -> Option<SupervisorMode> {
-    match name {
-        "monitor" => Some(SupervisorMode::Monitor),
-        "whisper" => Some(SupervisorMode::Whisper),
-        "barge" => Some(SupervisorMode::Barge),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn modes_are_named_as_the_api_names_them() {
-        for mode in [
-            SupervisorMode::Monitor,
-            SupervisorMode::Whisper,
-            SupervisorMode::Barge,
-        ] {
-            assert_eq!(parse_mode(mode_name(mode)), Some(mode));
-        }
-        assert_eq!(parse_mode("listen"), None);
-    }
 
     #[tokio::test]
     async fn a_call_that_left_cannot_be_supervised() {

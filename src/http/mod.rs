@@ -20,10 +20,11 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use kefu_signaling::driver::ConnectionSink;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::calls::LiveCalls;
 use crate::routing::AcdHandle;
 use crate::store::Store;
 use problem::Problem;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub sip: ConnectionSink,
     /// The routing service (agents, queues, contacts).
     pub acd: AcdHandle,
+    /// The bridged calls, for supervisors.
+    pub calls: LiveCalls,
 }
 
 /// The whole HTTP router.
@@ -51,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(api::me::me))
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
+        .route(
+            "/calls/{id}/supervise",
+            post(api::supervise::join).put(api::supervise::change),
+        )
         .route("/recordings/{id}", get(api::recordings::download))
         .route("/calendars", get(api::calendars::list))
         .route(

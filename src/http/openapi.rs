@@ -16,6 +16,8 @@ use super::problem::Problem;
         api::me::me,
         api::calls::list,
         api::calls::get,
+        api::supervise::join,
+        api::supervise::change,
         api::recordings::download,
         api::agents::list,
         api::agents::login,

@@ -13,7 +13,7 @@ use super::recordings::may_listen;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::problem::Problem;
-use crate::store::{Call, CallFilter, CallLeg, Recording, StoreError};
+use crate::store::{AuditEntry, Call, CallFilter, CallLeg, Recording, StoreError};
 
 /// Calls per page when `limit` is not given, and the most a page may hold.
 const DEFAULT_LIMIT: i64 = 50;
@@ -42,6 +42,9 @@ pub struct CallDetail {
     /// token, supervisors, admins, the call's agent), else none. Download
     /// each with `GET /api/v1/recordings/{id}`.
     pub recordings: Vec<Recording>,
+    /// Who supervised the call, and how (the audit log's entries on it),
+    /// for the same readers as the recordings.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// The calls the caller may see, newest first.
@@ -93,15 +96,18 @@ pub async fn get(
 ) -> Result<Json<CallDetail>, Problem> {
     let call = visible_call(&state, &caller, &id).await?;
     let legs = state.store.call_legs(&call.id).await?;
-    let recordings = if may_listen(&state, &caller, &call).await? {
-        state.store.recordings_of_call(&call.id).await?
-    } else {
-        Vec::new()
+    let (recordings, audit) = match (&call.tenant_id, may_listen(&state, &caller, &call).await?) {
+        (Some(tenant_id), true) => (
+            state.store.recordings_of_call(&call.id).await?,
+            state.store.audit_of(tenant_id, &call.id).await?,
+        ),
+        _ => (Vec::new(), Vec::new()),
     };
     Ok(Json(CallDetail {
         call,
         legs,
         recordings,
+        audit,
     }))
 }
 

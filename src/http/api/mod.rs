@@ -10,6 +10,7 @@ pub mod me;
 pub mod queues;
 pub mod recordings;
 pub mod scope;
+pub mod supervise;
 pub mod tenants;
 
 use axum::Router;
