@@ -333,3 +333,54 @@ fn an_agent_goes_ready_with_star_50_and_not_ready_with_star_51_from_the_phone() 
     assert_eq!(status["state"], "not_ready", "{status}");
     assert_eq!(status["reason"], "phone", "{status}");
 }
+
+#[test]
+fn a_baresip_caller_pressing_1_is_queued_in_sales_and_talks_to_the_agent() {
+    use common::baresip::{Baresip, PhoneConfig, tone};
+    let (dir, kefu, token) = start();
+    let mut agent = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    log_in(&kefu, "1001", true);
+    let source = dir.path().join("tone_440.wav");
+    tone(&source, 440, 60);
+    let caller_dir = dir.path().join("caller");
+    std::fs::create_dir_all(&caller_dir).unwrap();
+    let dial = format!("/dial sip:4000@{}", kefu.sip);
+    let mut caller = Baresip::start(
+        &caller_dir,
+        &PhoneConfig {
+            accounts: &["<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU".to_owned()],
+            audio_source: Some(&source),
+        },
+        &[&dial],
+    );
+    assert!(
+        caller.wait_for_log("Call established", WAIT),
+        "{}",
+        caller.output()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    caller.type_keys("/sndcode 1\n");
+    let bridged = newest_call(&kefu, &token, "4000", WAIT, |call| call["agent"] == "1001");
+    std::thread::sleep(Duration::from_secs(4));
+    caller.type_keys("/hangup\n");
+    std::thread::sleep(Duration::from_millis(500));
+    caller.stop();
+    agent.stop();
+
+    let (rate, heard) = samples(&caller.heard()[0]);
+    let last_seconds = &heard[heard.len().saturating_sub(rate as usize * 3)..];
+    let (holding, sounding) = tone_presence(last_seconds, rate, 1000.0);
+    assert!(
+        holding > 0.8 && sounding > 0.6,
+        "the caller should hear the agent: {holding:.2} of {sounding:.2}"
+    );
+    let (rate, agent_heard) = samples(&agent.heard()[0]);
+    let tail = &agent_heard[agent_heard.len().saturating_sub(rate as usize * 3)..];
+    let share = share_of(tail, rate, 440.0);
+    assert!(share > 0.7, "the agent should hear the caller: {share:.2}");
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["id"], bridged["id"]);
+    assert_eq!(call["digits"], "1", "{call}");
+    assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+}
