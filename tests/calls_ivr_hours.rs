@@ -93,3 +93,91 @@ fn the_support_calendar_decides_between_the_menu_and_the_closed_message() {
         "{closed}"
     );
 }
+
+/// The newest call to 4004 once its flow path reaches `node`.
+fn wait_for_node(kefu: &Kefu, token: &str, node: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(call) = wait_for_node_now(kefu, token, node) {
+            return call;
+        }
+        assert!(Instant::now() < deadline, "never reached {node}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn after_hours_a_caller_leaves_a_voicemail_ended_with_the_hash_key() {
+    use common::demo::{ended, newest_call};
+    use common::baresip::share_of;
+    use common::rtp::{dtmf, frame_of, stream};
+    let (_dir, kefu, token) = start_demo(&[]);
+    set_support_hours(&kefu, &token, &[]);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4004");
+    let answer = uac
+        .invite(&offer(rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    uac.ack("");
+    let media = answer.media_addr();
+    // Silence until the beep, as a caller waits for it.
+    let mut frame = 0;
+    loop {
+        let heard = stream(&rtp, media, frame, 5, |_| frame_of(&[], 0));
+        frame += 5;
+        if heard.len() >= 400 && share_of(&heard, 8000, 1000.0) > 0.6 {
+            break;
+        }
+        assert!(frame < 30 * 50, "no beep heard");
+    }
+    assert!(wait_for_node_now(&kefu, &token, "voicemail").is_some());
+    // Three seconds of "speech", then # to finish.
+    stream(&rtp, media, frame, 30, |_| frame_of(&[], 0));
+    stream(&rtp, media, frame + 30, 150, |n| frame_of(&[440.0], n));
+    stream(&rtp, media, frame + 180, 10, |n| frame_of(&dtmf('#'), n));
+    stream(&rtp, media, frame + 190, 10, |_| frame_of(&[], 0));
+    wait_for_node(&kefu, &token, "thanks");
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE after the thanks");
+    assert!(bye.starts_with("BYE "), "{bye}");
+
+    let call = newest_call(&kefu, &token, "4004", WAIT, ended);
+    assert_eq!(
+        call["flow_path"], "answer,open_now,closed_message,voicemail,thanks,bye",
+        "{call}"
+    );
+    let recording = &call["recordings"][0];
+    let duration = recording["duration_ms"].as_i64().unwrap();
+    assert!((2500..6000).contains(&duration), "{call}");
+    let wav = http()
+        .get(kefu.url(&format!(
+            "/api/v1/recordings/{}",
+            recording["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let reader = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
+    let rate = reader.spec().sample_rate;
+    let left: Vec<i16> = reader
+        .into_samples::<i16>()
+        .map(Result::unwrap)
+        .step_by(2)
+        .collect();
+    let loud = left.iter().filter(|s| s.unsigned_abs() > 1000).count();
+    assert!(
+        loud > rate as usize * 2,
+        "the caller's three seconds of tone are in the left channel: {loud} loud samples"
+    );
+}
+
+/// The newest call to 4004 if its flow path has reached `node`.
+fn wait_for_node_now(kefu: &Kefu, token: &str, node: &str) -> Option<Value> {
+    let call = get(kefu, token, "/api/v1/calls?did=4004&limit=1")[0].clone();
+    let path = call["flow_path"].as_str().unwrap_or_default().to_owned();
+    path.split(',').any(|n| n == node).then_some(call)
+}

@@ -23,6 +23,10 @@
 //!   decoded audio. With telephone-event negotiated the in-band detector
 //!   does not run, so a phone that sends both is heard once.
 //!
+//! - **Capture** ([`Endpoint::set_capture`]): the decoded audio of every
+//!   accepted audio packet, with its arrival time, for a recorder
+//!   (voicemail) to take with [`Endpoint::poll_captured`].
+//!
 //! Echo and playback share the leg's outgoing stream: playback is one more
 //! source to it (numbered on our own SSRC, timed from the RTP clock), so a
 //! switch between echo and prompts continues the sequence numbers and
@@ -48,6 +52,10 @@ use crate::rtp::packet::{RtpHeader, RtpPacket, is_rtcp};
 /// How late a playback frame may be and still be sent in its place in the
 /// stream; frames later than this (a stalled task) start a new talkspurt.
 pub const MAX_FRAME_LATENESS: Duration = Duration::from_millis(100);
+
+/// Captured frames kept until taken (10 s at 20 ms); later ones are dropped
+/// rather than let memory grow when nobody takes them.
+const MAX_CAPTURED_FRAMES: usize = 500;
 
 /// What an endpoint is told when it is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +133,8 @@ pub struct Endpoint {
     /// Only when asked for and no telephone-event was negotiated.
     inband: Option<InbandDtmfDetector>,
     echo: bool,
+    /// Decoded audio kept for [`Self::poll_captured`], while capturing.
+    captured: Option<VecDeque<(Instant, Vec<i16>)>>,
     playback: Playback,
     /// Playback frames are timestamped with the time since the start.
     started: Instant,
@@ -152,6 +162,7 @@ impl Endpoint {
             clock_rate,
             inband,
             echo: false,
+            captured: None,
             playback: Playback {
                 player: Player::new(clock_rate),
                 pacing: Pacing::Idle,
@@ -185,7 +196,7 @@ impl Endpoint {
         self.collect_telephone_events();
         let accepted = accepted?;
         if accepted.header.payload_type == self.payload_type {
-            self.detect_inband(datagram);
+            self.listen(now, datagram);
         }
         if self.echo {
             self.send_echo(now, &accepted, datagram);
@@ -289,19 +300,38 @@ impl Endpoint {
         }
     }
 
-    /// Runs the in-band detector, if any, over an accepted audio packet.
-    fn detect_inband(&mut self, datagram: &[u8]) {
-        let Some(detector) = &mut self.inband else {
+    /// Decodes an accepted audio packet for the in-band detector and the
+    /// capture, when either wants it.
+    fn listen(&mut self, now: Instant, datagram: &[u8]) {
+        if self.inband.is_none() && self.captured.is_none() {
             return;
-        };
+        }
         let Ok(packet) = RtpPacket::parse(datagram) else {
             return;
         };
         self.codec.decode_into(packet.payload, &mut self.decoded);
-        detector.process(&self.decoded);
-        while let Some(press) = detector.poll_event() {
-            self.events.push_back(EndpointEvent::Dtmf(press));
+        if let Some(detector) = &mut self.inband {
+            detector.process(&self.decoded);
+            while let Some(press) = detector.poll_event() {
+                self.events.push_back(EndpointEvent::Dtmf(press));
+            }
         }
+        if let Some(captured) = &mut self.captured {
+            if captured.len() < MAX_CAPTURED_FRAMES {
+                captured.push_back((now, self.decoded.clone()));
+            }
+        }
+    }
+
+    /// Starts or stops keeping the decoded audio the peer sends (stopping
+    /// drops what was not taken).
+    pub fn set_capture(&mut self, on: bool) {
+        self.captured = on.then(VecDeque::new);
+    }
+
+    /// The oldest captured frame not taken yet: when it arrived, its PCM.
+    pub fn poll_captured(&mut self) -> Option<(Instant, Vec<i16>)> {
+        self.captured.as_mut()?.pop_front()
     }
 
     fn send_echo(&mut self, now: Instant, accepted: &Accepted, datagram: &[u8]) {
@@ -811,5 +841,41 @@ mod tests {
                 while endpoint.poll_event().is_some() {}
             }
         }
+    }
+
+    #[test]
+    fn captured_audio_is_the_decoded_payload_with_its_arrival_time_while_capturing() {
+        let (mut endpoint, start) = new_endpoint(Some(101), false);
+        let tone_frame: Vec<i16> = tone(&[440.0], FRAME);
+        let payload = G711::Pcmu.encode(&tone_frame);
+        endpoint
+            .handle_rtp(start, phone(), &rtp(0, 0x1111, 1, &payload))
+            .unwrap();
+        assert_eq!(
+            endpoint.poll_captured(),
+            None,
+            "nothing kept before capture"
+        );
+        endpoint.set_capture(true);
+        let later = start + FRAME;
+        endpoint
+            .handle_rtp(later, phone(), &rtp(0, 0x1111, 2, &payload))
+            .unwrap();
+        endpoint
+            .handle_rtp(later, phone(), &rtp(101, 0x1111, 3, &[1, 0x0a, 0, 160]))
+            .unwrap();
+        let (at, pcm) = endpoint.poll_captured().expect("one frame");
+        assert_eq!(at, later);
+        assert_eq!(pcm, G711::Pcmu.decode(&payload));
+        assert_eq!(
+            endpoint.poll_captured(),
+            None,
+            "telephone-events are not audio"
+        );
+        endpoint.set_capture(false);
+        endpoint
+            .handle_rtp(later + FRAME, phone(), &rtp(0, 0x1111, 4, &payload))
+            .unwrap();
+        assert_eq!(endpoint.poll_captured(), None);
     }
 }

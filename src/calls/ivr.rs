@@ -14,9 +14,8 @@
 //!
 //! `queue` nodes hand the call to the ACD ([`super::queue`]); a call the
 //! queue lets go unserved hears that nobody can take it, and kefu hangs up.
-//! `transfer` nodes put the caller through ([`super::transfer`]). What later
-//! work brings: `record`; until it lands that node goes on to its `next`
-//! with a warning in the log.
+//! `transfer` nodes put the caller through ([`super::transfer`]) and
+//! `record` nodes record a voicemail ([`super::voicemail`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +35,7 @@ use super::cdr::Cdr;
 use super::queue::{self, Outcome, QueueRequest};
 use super::session::{Ended, Happening, Session, refuse};
 use super::transfer::{TransferRequest, Transferred, transfer};
+use super::voicemail::{self, RecordRequest};
 use super::webhook;
 use super::{CallContext, LegRoutes};
 use crate::calendar::{self, Calendar};
@@ -88,12 +88,16 @@ pub(super) async fn run(
         playing: false,
         collecting: false,
         webhook: None,
+        voicemails: 0,
     };
     let mut pending = Some((events, stopping));
     let mut session: Option<Session> = None;
     run.execution.handle(Instant::now(), IvrEvent::Started);
     let ended = 'flow: loop {
         run.collecting = false;
+        // Recorded first too: a queue, transfer or voicemail node runs for
+        // a long time, and the record shows where the call is meanwhile.
+        run.record_path().await;
         while let Some(command) = run.execution.poll_command() {
             if let Some(ended) = run.act(command, start, &mut session, &mut pending).await {
                 break 'flow ended;
@@ -241,6 +245,8 @@ struct FlowRun<'a> {
     collecting: bool,
     /// The webhook request in flight, if any.
     webhook: Option<WebhookCall>,
+    /// Voicemails recorded so far.
+    voicemails: usize,
 }
 
 /// The call's signalling and shutdown channels, until the answer takes them.
@@ -334,10 +340,26 @@ impl FlowRun<'_> {
                     }
                 }
             }
-            IvrCommand::Record { .. } => {
-                tracing::warn!("recording from a flow is not made yet; going on");
-                self.execution.handle(now(), IvrEvent::RecordingFinished);
-                None
+            IvrCommand::Record { beep, max, silence } => {
+                if let Err(ended) = self.answer(start, session, pending).await {
+                    return Some(ended);
+                }
+                let active = session.as_mut()?;
+                self.voicemails += 1;
+                let request = RecordRequest {
+                    tenant_id: &self.tenant_id,
+                    beep,
+                    max,
+                    silence,
+                    number: self.voicemails,
+                };
+                match voicemail::record(self.context, self.cdr, active, request).await {
+                    Ok(()) => {
+                        self.execution.handle(now(), IvrEvent::RecordingFinished);
+                        None
+                    }
+                    Err(ended) => Some(ended),
+                }
             }
             IvrCommand::CallWebhook { url, body, timeout } => {
                 if let Err(ended) = self.answer(start, session, pending).await {

@@ -24,6 +24,7 @@ mod route;
 mod session;
 mod supervise;
 mod transfer;
+mod voicemail;
 mod webhook;
 
 use std::collections::HashMap;

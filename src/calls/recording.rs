@@ -24,9 +24,20 @@ pub(super) struct CallRecording {
 impl CallRecording {
     /// Starts recording call `call_id` (the CDR id) of `tenant_id`.
     pub async fn start(context: &CallContext, call_id: &str, tenant_id: &str) -> Option<Self> {
+        Self::start_as(context, call_id, call_id, tenant_id).await
+    }
+
+    /// Starts a recording of call `call_id` in the file named `file` (a
+    /// call's voicemail beside its conversation).
+    pub async fn start_as(
+        context: &CallContext,
+        call_id: &str,
+        file: &str,
+        tenant_id: &str,
+    ) -> Option<Self> {
         let config = RecorderConfig::new(&context.data_dir);
         let started = SystemTime::now();
-        let recorder = CallId::new(call_id)
+        let recorder = CallId::new(file)
             .map_err(|error| error.to_string())
             .and_then(|id| {
                 Recorder::start(&config, id, started, Instant::now()).map_err(|e| e.to_string())
@@ -72,6 +83,15 @@ impl CallRecording {
                 };
                 recorder.feed(side, at, pcm);
             }),
+        }
+    }
+
+    /// A feed of what the caller says (the left channel), for an
+    /// endpoint's capture.
+    pub fn caller_feed(&self) -> impl FnMut(Instant, &[i16]) + Send + 'static {
+        let recorder = Arc::clone(&self.recorder);
+        move |at, pcm| {
+            recorder.feed(kefu_recordings::Side::Caller, at, pcm);
         }
     }
 

@@ -3,9 +3,9 @@
 //! readable, the endpoint's timer is due or call control sends a command,
 //! feeds the waiting datagrams (a bounded burst per wake-up) into the
 //! endpoint, and sends what it returns. Through its [`EndpointHandle`] call
-//! control turns echo on and off, queues and stops prompts, repoints the
-//! leg, reads live statistics and receives key presses and the end of
-//! playback. The task stops when the handle says so (or is dropped) and
+//! control turns echo on and off, queues and stops prompts, captures what
+//! the peer says (voicemail), repoints the leg, reads live statistics and
+//! receives key presses and the end of playback. The task stops when the handle says so (or is dropped) and
 //! hands back the final statistics; the ports return to their pool then.
 //!
 //! Playback is paced by the endpoint's own schedule: the task sleeps until
@@ -98,6 +98,17 @@ impl EndpointHandle {
         Ok(request(&self.commands, Command::Repoint(remote)).await?)
     }
 
+    /// Sends the decoded audio the peer sends to `sink` from now on (until
+    /// [`Self::stop_capture`]).
+    pub async fn capture(&self, sink: CaptureSink) -> Result<(), EndpointTaskError> {
+        Ok(request(&self.commands, Command::Capture(Some(sink))).await?)
+    }
+
+    /// Stops [`Self::capture`]; the sink is dropped.
+    pub async fn stop_capture(&self) -> Result<(), EndpointTaskError> {
+        Ok(request(&self.commands, Command::Capture(None)).await?)
+    }
+
     /// The next key press or end of playback; None once the task has ended.
     /// Read events as they come: beyond 32 unread ones, new events are
     /// dropped rather than stall the media.
@@ -159,13 +170,29 @@ pub fn spawn_endpoint(
     })
 }
 
+/// Where captured audio goes (a recorder's feed): when each frame arrived,
+/// its PCM. Called on the endpoint's task, so it must not block.
+pub type CaptureSink = Box<dyn FnMut(Instant, &[i16]) + Send>;
+
 /// What call control asks of a running endpoint.
-#[derive(Debug)]
 enum Command {
     SetEcho(bool),
     Play(Arc<[i16]>),
     StopPlaying,
     Repoint(Option<SocketAddr>),
+    Capture(Option<CaptureSink>),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SetEcho(on) => f.debug_tuple("SetEcho").field(on).finish(),
+            Self::Play(clip) => f.debug_tuple("Play").field(&clip.len()).finish(),
+            Self::StopPlaying => f.write_str("StopPlaying"),
+            Self::Repoint(remote) => f.debug_tuple("Repoint").field(remote).finish(),
+            Self::Capture(sink) => f.debug_tuple("Capture").field(&sink.is_some()).finish(),
+        }
+    }
 }
 
 /// What the task tells its handle while it runs.
@@ -193,6 +220,7 @@ async fn run(
 ) -> (LegStats, LegSockets) {
     let mut next_publish = Instant::now() + STATS_INTERVAL;
     let mut buffer = [0u8; MAX_DATAGRAM];
+    let mut capture: Option<CaptureSink> = None;
     loop {
         let deadline = tokio::time::Instant::from_std(endpoint.poll_timeout().min(next_publish));
         let ready = tokio::select! {
@@ -218,7 +246,16 @@ async fn run(
                 Command::Play(clip) => endpoint.play(clip),
                 Command::StopPlaying => endpoint.stop_playing(),
                 Command::Repoint(remote) => endpoint.repoint(now, remote),
+                Command::Capture(sink) => {
+                    endpoint.set_capture(sink.is_some());
+                    capture = sink;
+                }
             }),
+        }
+        if let Some(sink) = &mut capture {
+            while let Some((at, pcm)) = endpoint.poll_captured() {
+                sink(at, &pcm);
+            }
         }
         while let Some(transmit) = endpoint.poll_transmit() {
             sockets.send(&transmit);
