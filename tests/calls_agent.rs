@@ -220,3 +220,56 @@ fn a_call_to_4002_goes_out_through_the_loopback_trunk_to_a_sipp_server_with_medi
         "recording is off: {call}"
     );
 }
+
+#[test]
+fn the_agents_phone_transfers_the_caller_blind_to_another_extension() {
+    let (dir, kefu, token) = start();
+    let mut first = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    let mut second = agent_phone(dir.path(), kefu.sip, "1002", 1800, true);
+
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1001");
+    let answer = uac
+        .invite(&offer(caller_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    uac.ack("");
+    let media = answer.media_addr();
+    let tone = |n| frame_of(&[440.0], n);
+    let before = stream(&caller_rtp, media, 0, 100, tone);
+    first.type_keys(&format!("/transfer sip:1002@{}\n", kefu.sip));
+    let after = stream(&caller_rtp, media, 100, 250, tone);
+    assert_eq!(uac.bye(WAIT), Some(200));
+    std::thread::sleep(Duration::from_millis(500));
+    first.stop();
+    second.stop();
+
+    let last_second = |heard: &[i16]| heard[heard.len() - 8000..].to_vec();
+    assert!(
+        share_of(&last_second(&before), 8000, 1000.0) > 0.7,
+        "1001 first"
+    );
+    let share = share_of(&last_second(&after), 8000, 1800.0);
+    assert!(
+        share > 0.7,
+        "after the transfer the caller hears 1002: {share:.2}\n{}\n{}",
+        first.output(),
+        kefu.stderr()
+    );
+    let call = newest_call(&kefu, &token, "1001", WAIT, ended);
+    let legs: Vec<(&str, i64)> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|leg| {
+            let status = leg["final_status"].as_i64().unwrap_or(0);
+            (leg["role"].as_str().unwrap(), status)
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [("caller", 200), ("agent", 200), ("agent", 200)],
+        "{call}"
+    );
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+}

@@ -108,8 +108,8 @@ fn wait_for_node(kefu: &Kefu, token: &str, node: &str) -> Value {
 
 #[test]
 fn after_hours_a_caller_leaves_a_voicemail_ended_with_the_hash_key() {
-    use common::demo::{ended, newest_call};
     use common::baresip::share_of;
+    use common::demo::{ended, newest_call};
     use common::rtp::{dtmf, frame_of, stream};
     let (_dir, kefu, token) = start_demo(&[]);
     set_support_hours(&kefu, &token, &[]);

@@ -444,6 +444,7 @@ pub(super) async fn run(
     };
     cdr.caller_setup_finished(200).await;
     let caller = CallerSide {
+        name: caller_name,
         dialog,
         media: SideMedia {
             negotiated,

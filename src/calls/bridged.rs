@@ -12,7 +12,12 @@
 //!
 //! A BYE from the caller or the callee hangs up everyone else. A re-INVITE
 //! from any party (hold, resume, a phone that moved) is answered on that
-//! side alone: the codec stays and the media follows the new address.
+//! side alone: the codec stays and the media follows the new address. A
+//! REFER from the callee's phone is a blind transfer ([`super::refer`]):
+//! the target rings (30 s at most) while the call goes on, and on answer
+//! the relay joins the caller to the target and the transferring phone is
+//! hung up; if the target does not answer, the callee keeps the call — or,
+//! if they hung up meanwhile, the caller is hung up.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +31,7 @@ use kefu_media::rtp::leg::{LegConfig, LegStats};
 use kefu_media::sdp::{self, Codec, Negotiated};
 use kefu_signaling::dialog::DialogId;
 use kefu_signaling::message::response_to;
+use kefu_signaling::transaction::TransactionId;
 use kefu_signaling::uas::CallEvent;
 use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
@@ -33,15 +39,21 @@ use tokio::sync::{mpsc, watch};
 use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
 use super::cdr::Cdr;
 use super::recording::CallRecording;
+use super::refer::{Refused, notify, refer_target};
 use super::session::{Ended, Session, SideMedia, negotiate_offer, with_sdp, with_warning};
 use super::supervise::{CallCommand, SuperviseError};
+use super::transfer::resolve;
 use super::{CallContext, LegRoutes};
 
 /// The caller's number a supervisor's phone shows.
 const SUPERVISE_CALLER: &str = "supervise";
+/// How long a transfer target rings before the transfer fails.
+const TRANSFER_RING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The answered caller's side of a bridge.
 pub(super) struct CallerSide {
+    /// The caller's number, which phones rung later (a transfer) show.
+    pub name: String,
     pub dialog: DialogId,
     pub media: SideMedia,
     /// Our RTP ports towards the caller, for the relay.
@@ -83,6 +95,19 @@ pub(super) struct Bridged {
     /// Each side's SDP state, caller first, for re-INVITEs.
     sides: [SideMedia; 2],
     supervisor: Option<Supervisor>,
+    /// The caller's number, which a transfer target's phone shows.
+    caller_name: String,
+    /// A blind transfer the callee asked for, while the target rings.
+    transfer: Option<Transfer>,
+}
+
+/// A blind transfer in progress.
+struct Transfer {
+    dialing: Dialing,
+    /// The transferring phone's dialog; `None` once it hung up.
+    transferor: Option<DialogId>,
+    /// When the target has rung long enough.
+    deadline: tokio::time::Instant,
 }
 
 impl Bridged {
@@ -108,6 +133,8 @@ impl Bridged {
             recording,
             sides: [caller.media, agent.media],
             supervisor: None,
+            caller_name: caller.name,
+            transfer: None,
         };
         match bridged.relay(caller.ports, agent.ports) {
             Ok(relay) => {
@@ -145,10 +172,25 @@ impl Bridged {
                     None => std::future::pending().await,
                 }
             };
+            let transfer_deadline = self.transfer.as_ref().map(|t| t.deadline);
+            let transfer_timeout = async move {
+                match transfer_deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { break Ended::Shutdown };
-                    if let Some(ended) = self.on_event(context, cdr, event).await {
+                    if let Some(ended) = self.on_event(context, cdr, routes, event).await {
+                        break ended;
+                    }
+                }
+                () = transfer_timeout => {
+                    if let Some(transfer) = self.transfer.as_mut() {
+                        transfer.dialing.cancel_all(context, cdr).await;
+                    }
+                    if let Some(ended) = self.fail_transfer(context, 480).await {
                         break ended;
                     }
                 }
@@ -190,8 +232,25 @@ impl Bridged {
         &mut self,
         context: &CallContext,
         cdr: &Cdr,
+        routes: &LegRoutes,
         event: CallEvent,
     ) -> Option<Ended> {
+        let event = match self.transfer.as_mut() {
+            Some(transfer) => match transfer.dialing.on_event(context, cdr, event).await {
+                Dialed::NotMine(event) => event,
+                Dialed::Ringing => {
+                    if let Some(transferor) = &transfer.transferor {
+                        notify(context, transferor, 180, "Ringing", false).await;
+                    }
+                    return None;
+                }
+                Dialed::Nothing => return None,
+                Dialed::Answered(side) => return self.complete_transfer(context, cdr, side).await,
+                Dialed::Failed(status) => return self.fail_transfer(context, status).await,
+                Dialed::Unusable(_) => return self.fail_transfer(context, 488).await,
+            },
+            None => event,
+        };
         let event = match self.supervisor.as_mut().map(|s| &mut s.stage) {
             Some(Stage::Ringing(dialing)) => match dialing.on_event(context, cdr, event).await {
                 Dialed::NotMine(event) => event,
@@ -216,6 +275,11 @@ impl Bridged {
                 Some(Ended::CallerHungUp)
             }
             CallEvent::Bye { dialog, .. } if dialog == self.agent => {
+                if let Some(transfer) = self.transfer.as_mut() {
+                    // A blind transfer: the caller waits for the target.
+                    transfer.transferor = None;
+                    return None;
+                }
                 self.hang_up_all(context, cdr).await;
                 Some(Ended::CalleeHungUp)
             }
@@ -237,6 +301,15 @@ impl Bridged {
             CallEvent::Answered { dialog, .. } => {
                 // A second phone answered before its CANCEL arrived.
                 hang_up(context, &dialog).await;
+                None
+            }
+            CallEvent::Request {
+                tx,
+                dialog,
+                request,
+            } if request.method == Method::Refer => {
+                self.on_refer(context, cdr, routes, tx, &dialog, &request)
+                    .await;
                 None
             }
             CallEvent::Request {
@@ -402,6 +475,153 @@ impl Bridged {
         }
     }
 
+    /// The callee's phone asks to transfer the caller (blind): 202, then
+    /// the target rings while the call goes on; NOTIFYs say how it goes.
+    async fn on_refer(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        routes: &LegRoutes,
+        tx: TransactionId,
+        dialog: &DialogId,
+        request: &Request,
+    ) {
+        let refused = match self
+            .start_transfer(context, cdr, routes, dialog, request)
+            .await
+        {
+            Ok(()) => None,
+            Err(refused) => Some(refused),
+        };
+        let response = match refused {
+            None => response_to(request, 202, "Accepted"),
+            Some(Refused { status, reason }) => response_to(request, status, reason),
+        };
+        let _ = context.sip.respond(tx, response).await;
+        if refused.is_none() {
+            notify(context, dialog, 100, "Trying", false).await;
+        }
+    }
+
+    async fn start_transfer(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        routes: &LegRoutes,
+        dialog: &DialogId,
+        request: &Request,
+    ) -> Result<(), Refused> {
+        let forbidden = Refused {
+            status: 403,
+            reason: "Forbidden",
+        };
+        if *dialog != self.agent || self.supervisor.is_some() {
+            return Err(forbidden);
+        }
+        if self.transfer.is_some() {
+            return Err(Refused {
+                status: 491,
+                reason: "Request Pending",
+            });
+        }
+        let to = refer_target(request)?;
+        let not_found = Refused {
+            status: 404,
+            reason: "Not Found",
+        };
+        let target = match resolve(context, &self.tenant_id, &to).await {
+            Ok(Some(target)) => target,
+            Ok(None) => return Err(not_found),
+            Err(error) => {
+                tracing::error!(%error, "cannot resolve a transfer target");
+                return Err(not_found);
+            }
+        };
+        let callee = target.callee(&self.tenant_id, &to);
+        let caller = self.sides[0].negotiated;
+        let dialing = Dialing::start(context, cdr, routes, &callee, &caller, &self.caller_name)
+            .await
+            .map_err(|unreachable| {
+                tracing::info!(%to, why = %unreachable.why, "transfer target unreachable");
+                Refused {
+                    status: 480,
+                    reason: "Temporarily Unavailable",
+                }
+            })?;
+        tracing::info!(%to, "blind transfer: ringing the target");
+        self.transfer = Some(Transfer {
+            dialing,
+            transferor: Some(dialog.clone()),
+            deadline: tokio::time::Instant::now() + TRANSFER_RING_TIMEOUT,
+        });
+        Ok(())
+    }
+
+    /// The transfer target answered: the relay now joins the caller and the
+    /// target, and the transferring phone is told and hung up.
+    async fn complete_transfer(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        side: AgentSide,
+    ) -> Option<Ended> {
+        let transfer = self.transfer.take()?;
+        let Some(Media::Relay(relay)) = self.media.take() else {
+            hang_up(context, &side.dialog).await;
+            return None;
+        };
+        let caller_ports = match relay.release().await {
+            Ok((stats, [caller_ports, _])) => {
+                if let Some(leg) = &self.agent_leg {
+                    let codec = self.sides[1].negotiated.codec;
+                    cdr.leg_media(leg, codec, &stats.agent).await;
+                }
+                caller_ports
+            }
+            Err(error) => {
+                tracing::error!(%error, "the relay ended badly; the call's media is lost");
+                hang_up(context, &side.dialog).await;
+                self.hang_up_all(context, cdr).await;
+                return Some(Ended::HungUp("media_failed".to_owned()));
+            }
+        };
+        let transferor = std::mem::replace(&mut self.agent, side.dialog);
+        self.sides[1] = side.media;
+        self.agent_leg = side.leg;
+        match self.relay(caller_ports, side.ports) {
+            Ok(relay) => self.media = Some(Media::Relay(relay)),
+            Err(why) => {
+                tracing::error!(%why, "cannot relay to the transfer target");
+                self.hang_up_all(context, cdr).await;
+                return Some(Ended::HungUp("media_failed".to_owned()));
+            }
+        }
+        tracing::info!("blind transfer completed");
+        if transfer.transferor.is_some() {
+            notify(context, &transferor, 200, "OK", true).await;
+            hang_up(context, &transferor).await;
+        }
+        None
+    }
+
+    /// The transfer target did not answer (`status`): the transferring
+    /// phone is told and keeps the call — unless it hung up already, and
+    /// then nobody is left for the caller.
+    async fn fail_transfer(&mut self, context: &CallContext, status: u16) -> Option<Ended> {
+        let transfer = self.transfer.take()?;
+        tracing::info!(status, "blind transfer failed");
+        match transfer.transferor {
+            Some(transferor) => {
+                notify(context, &transferor, status, reason_phrase(status), true).await;
+                None
+            }
+            None => {
+                hang_up(context, &self.caller).await;
+                Some(Ended::CalleeHungUp)
+            }
+        }
+    }
+
     /// The recording's tap, for a conference.
     fn tap(&self) -> Option<kefu_media::driver::relay_task::TapSink> {
         let [caller, agent] = &self.sides;
@@ -420,6 +640,9 @@ impl Bridged {
     async fn hang_up_all(&mut self, context: &CallContext, cdr: &Cdr) {
         hang_up(context, &self.caller).await;
         hang_up(context, &self.agent).await;
+        if let Some(mut transfer) = self.transfer.take() {
+            transfer.dialing.cancel_all(context, cdr).await;
+        }
         match self.supervisor.as_mut().map(|s| &mut s.stage) {
             Some(Stage::Ringing(dialing)) => dialing.cancel_all(context, cdr).await,
             Some(Stage::Joined { dialog, .. }) => hang_up(context, dialog).await,
@@ -603,6 +826,7 @@ pub(super) async fn join(
         }
     };
     let caller = CallerSide {
+        name: leg.caller,
         dialog: leg.dialog,
         media: leg.media,
         ports,
@@ -616,6 +840,19 @@ pub(super) async fn join(
             (ended, talking.elapsed())
         }
         Err(ended) => (ended, Duration::ZERO),
+    }
+}
+
+/// The reason phrase of a transfer's final status, for its NOTIFY.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        404 => "Not Found",
+        480 => "Temporarily Unavailable",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        603 => "Decline",
+        _ => "Service Unavailable",
     }
 }
 

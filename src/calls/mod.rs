@@ -20,6 +20,7 @@ mod feature;
 mod ivr;
 mod queue;
 mod recording;
+mod refer;
 mod route;
 mod session;
 mod supervise;

@@ -79,6 +79,8 @@ pub(super) enum Happening {
 /// The answered caller leg. See the [module docs](self).
 pub(super) struct Session {
     context: CallContext,
+    /// The caller's number (From user), `anonymous` when there is none.
+    caller: String,
     dialog: DialogId,
     media: Media,
     session_id: u64,
@@ -89,6 +91,8 @@ pub(super) struct Session {
 
 /// An answered caller leg handed to a bridge. See [`Session::into_caller_leg`].
 pub(super) struct CallerLeg {
+    /// The caller's number.
+    pub caller: String,
     pub dialog: DialogId,
     /// The leg's media endpoint, whose ports the bridge's relay takes over.
     pub endpoint: EndpointHandle,
@@ -177,6 +181,8 @@ impl Session {
         cdr.caller_setup_finished(200).await;
         Ok(Self {
             context: context.clone(),
+            caller: super::call::caller_number(&start.invite)
+                .unwrap_or_else(|| "anonymous".to_owned()),
             dialog,
             media,
             session_id,
@@ -272,6 +278,7 @@ impl Session {
             return Err(Ended::HungUp("no_media".to_owned()));
         };
         Ok(CallerLeg {
+            caller: self.caller,
             dialog: self.dialog,
             endpoint,
             media: SideMedia {

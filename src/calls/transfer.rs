@@ -65,17 +65,7 @@ pub(super) async fn transfer(
             return failed(session, TransferFailure::Failed);
         }
     };
-    let callee = match &target {
-        Target::Extension(extension) => Callee::Agent {
-            tenant_id: request.tenant_id,
-            extension,
-        },
-        Target::Trunk(trunk) => Callee::Trunk {
-            tenant_id: request.tenant_id,
-            trunk,
-            number: request.to,
-        },
-    };
+    let callee = target.callee(request.tenant_id, request.to);
     let Some(caller) = session.negotiated().copied() else {
         return failed(session, TransferFailure::Failed);
     };
@@ -153,15 +143,32 @@ fn failure(status: u16) -> TransferFailure {
 }
 
 /// Whom a transfer rings.
-enum Target {
+pub(super) enum Target {
     Extension(String),
     /// The trunk `to` goes out through.
     Trunk(String),
 }
 
+impl Target {
+    /// The callee to dial for `to` in the tenant.
+    pub fn callee<'a>(&'a self, tenant_id: &'a str, to: &'a str) -> Callee<'a> {
+        match self {
+            Target::Extension(extension) => Callee::Agent {
+                tenant_id,
+                extension,
+            },
+            Target::Trunk(trunk) => Callee::Trunk {
+                tenant_id,
+                trunk,
+                number: to,
+            },
+        }
+    }
+}
+
 /// A user with extension `to`, else the trunk `to` is routed to, else the
 /// tenant's first trunk that takes outbound calls (UDP with a host).
-async fn resolve(
+pub(super) async fn resolve(
     context: &CallContext,
     tenant_id: &str,
     to: &str,

@@ -22,6 +22,7 @@ pub(super) enum Command {
         dialog: DialogId,
         method: Method,
         body: Option<Body>,
+        headers: Vec<rsip::Header>,
         reply: oneshot::Sender<Result<TransactionId, CallError>>,
     },
     Invite {
@@ -87,11 +88,25 @@ impl SipCommands {
         method: Method,
         body: Option<Body>,
     ) -> Result<TransactionId, CallError> {
+        self.send_request_with(dialog, method, body, Vec::new())
+            .await
+    }
+
+    /// [`Self::send_request`] with extra headers, e.g. a NOTIFY's `Event`
+    /// and `Subscription-State`.
+    pub async fn send_request_with(
+        &self,
+        dialog: &DialogId,
+        method: Method,
+        body: Option<Body>,
+        headers: Vec<rsip::Header>,
+    ) -> Result<TransactionId, CallError> {
         let (reply, answer) = oneshot::channel();
         let command = Command::SendRequest {
             dialog: dialog.clone(),
             method,
             body,
+            headers,
             reply,
         };
         let stopped = || CallError::NoSuchDialog(dialog.clone());

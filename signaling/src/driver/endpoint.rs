@@ -101,9 +101,10 @@ fn apply(core: &mut UasCore, command: Command) {
             dialog,
             method,
             body,
+            headers,
             reply,
         } => {
-            let _ = reply.send(core.send_request(now, &dialog, method, body));
+            let _ = reply.send(core.send_request_with(now, &dialog, method, body, headers));
         }
         Command::Invite { invite, reply } => {
             let _ = reply.send(core.invite(now, *invite));

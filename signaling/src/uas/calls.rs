@@ -661,12 +661,14 @@ impl Calls {
         dialog: &DialogId,
         method: Method,
         body: Option<Body>,
+        headers: Vec<rsip::Header>,
     ) -> Result<TransactionId, CallError> {
         let state = self
             .dialogs
             .get_mut(dialog)
             .ok_or_else(|| CallError::NoSuchDialog(dialog.clone()))?;
-        let request = state.request(method, body);
+        let mut request = state.request(method, body);
+        request.headers.extend(headers);
         let destination = state.peer();
         if method == Method::Bye {
             self.dialogs.remove(dialog);

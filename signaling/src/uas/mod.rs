@@ -208,11 +208,24 @@ impl UasCore {
         method: rsip::Method,
         body: Option<Body>,
     ) -> Result<TransactionId, CallError> {
+        self.send_request_with(now, dialog, method, body, Vec::new())
+    }
+
+    /// [`Self::send_request`] with extra headers (`Event` and
+    /// `Subscription-State` of a NOTIFY, say).
+    pub fn send_request_with(
+        &mut self,
+        now: Instant,
+        dialog: &DialogId,
+        method: rsip::Method,
+        body: Option<Body>,
+        headers: Vec<rsip::Header>,
+    ) -> Result<TransactionId, CallError> {
         let calls = self
             .calls
             .as_mut()
             .ok_or_else(|| CallError::NoSuchDialog(dialog.clone()))?;
-        let result = calls.send_request(now, &mut self.layer, dialog, method, body);
+        let result = calls.send_request(now, &mut self.layer, dialog, method, body, headers);
         self.drain(now);
         result
     }
