@@ -486,13 +486,10 @@ impl Bridged {
         dialog: &DialogId,
         request: &Request,
     ) {
-        let refused = match self
+        let refused = self
             .start_transfer(context, cdr, routes, dialog, request)
             .await
-        {
-            Ok(()) => None,
-            Err(refused) => Some(refused),
-        };
+            .err();
         let response = match refused {
             None => response_to(request, 202, "Accepted"),
             Some(Refused { status, reason }) => response_to(request, status, reason),
