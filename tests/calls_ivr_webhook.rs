@@ -16,7 +16,7 @@ use common::crm::Crm;
 use common::demo::{self, get_json, start_demo};
 use common::kefu::Kefu;
 use common::uac::{Uac, offer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
 const SHIPPED_URL: &str = "https://crm.example.com/api/ivr/lookup";
@@ -73,11 +73,14 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
         "the folder's vip.toml is active: {flow}"
     );
 
+    // Nobody works: the queue lets the caller go after a second.
+    demo::configure_queue(&kefu, &token, "sales", &json!({"max_wait_secs": 1}));
+
     let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let uac = call_4003(&kefu, &phone_rtp);
     let bye = uac
         .answer_next_request(Duration::from_secs(40))
-        .expect("kefu's BYE once the greeting has played");
+        .expect("kefu's BYE once the queue let the caller go");
     assert!(bye.starts_with("BYE "), "{bye}");
 
     let call = newest_call(&kefu, &token, |call| !call["ended_at"].is_null());
@@ -86,6 +89,19 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
     assert_eq!(
         call["flow_path"], "answer,lookup,route,vip_greeting,vip_queue",
         "{call}"
+    );
+    assert_eq!(call["queue"], "sales", "{call}");
+    let contact = get_json(
+        &kefu,
+        &token,
+        &format!(
+            "/api/v1/contacts/{}?tenant=demo",
+            call["contact_id"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(
+        contact["priority"], 9,
+        "gold customers jump the queue: {contact}"
     );
     let received = crm.received();
     assert_eq!(received.len(), 1, "{received:?}");
