@@ -384,3 +384,64 @@ fn a_baresip_caller_pressing_1_is_queued_in_sales_and_talks_to_the_agent() {
     assert_eq!(call["queue"], "sales", "{call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
+
+#[test]
+fn a_caller_who_presses_star_is_called_back_when_an_agent_is_ready() {
+    let (dir, kefu, token) = start();
+    let mut agent = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    let mut customer = agent_phone(dir.path(), kefu.sip, "1002", 440, true);
+    log_in(&kefu, "1001", false);
+
+    customer.type_keys(&format!("/dial sip:4000@{}\n", kefu.sip));
+    assert!(
+        customer.wait_for_log("Call established", WAIT),
+        "{}",
+        customer.output()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    customer.type_keys("/sndcode 1\n");
+    newest_call(&kefu, &token, "4000", WAIT, |call| call["queue"] == "sales");
+    std::thread::sleep(Duration::from_millis(500));
+    customer.type_keys("/sndcode *\n");
+    let waited = newest_call(&kefu, &token, "4000", Duration::from_secs(20), ended);
+    assert_eq!(
+        waited["end_reason"], "kefu_hangup:callback_requested",
+        "{waited}"
+    );
+
+    log_in(&kefu, "1001", true);
+    let bridged = newest_call(&kefu, &token, "1002", Duration::from_secs(20), |call| {
+        call["agent"] == "1001"
+    });
+    assert_eq!(bridged["direction"], "outbound", "{bridged}");
+    std::thread::sleep(Duration::from_secs(4));
+    customer.type_keys("/hangup\n");
+    std::thread::sleep(Duration::from_millis(500));
+    customer.stop();
+    agent.stop();
+
+    let call = newest_call(&kefu, &token, "1002", WAIT, ended);
+    assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(call["contact_id"], waited["contact_id"], "the same contact");
+    assert!(call["talk_ms"].as_i64().unwrap() > 2000, "{call}");
+    let roles: Vec<&str> = call["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|leg| leg["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["agent", "caller"],
+        "the agent first, then the customer: {call}"
+    );
+    let mut heard = customer.heard();
+    heard.sort();
+    let (rate, audio) = samples(heard.last().unwrap());
+    let tail = &audio[audio.len().saturating_sub(rate as usize * 2)..];
+    let share = share_of(tail, rate, 1000.0);
+    assert!(
+        share > 0.7,
+        "the customer hears the agent on the callback: {share:.2}"
+    );
+}

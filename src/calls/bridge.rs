@@ -51,6 +51,12 @@ pub(super) enum Callee<'a> {
         tenant_id: &'a str,
         extension: &'a str,
     },
+    /// Every registered phone of the tenant's user `extension`, as the
+    /// customer a callback calls.
+    Customer {
+        tenant_id: &'a str,
+        extension: &'a str,
+    },
     /// `number` at the tenant's trunk named `trunk`.
     Trunk {
         tenant_id: &'a str,
@@ -82,6 +88,7 @@ impl Callee<'_> {
         match self {
             Callee::Agent { tenant_id, .. }
             | Callee::Supervisor { tenant_id, .. }
+            | Callee::Customer { tenant_id, .. }
             | Callee::Trunk { tenant_id, .. } => tenant_id,
         }
     }
@@ -108,6 +115,10 @@ impl Callee<'_> {
             | Callee::Supervisor {
                 tenant_id,
                 extension,
+            }
+            | Callee::Customer {
+                tenant_id,
+                extension,
             } => {
                 let realm = context
                     .store
@@ -123,10 +134,10 @@ impl Callee<'_> {
                     targets,
                     to: format!("<sip:{extension}@{realm}>"),
                     domain: realm,
-                    role: if matches!(self, Callee::Supervisor { .. }) {
-                        "supervisor"
-                    } else {
-                        "agent"
+                    role: match self {
+                        Callee::Supervisor { .. } => "supervisor",
+                        Callee::Customer { .. } => "caller",
+                        _ => "agent",
                     },
                 })
             }

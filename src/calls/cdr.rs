@@ -61,6 +61,24 @@ impl Cdr {
         }
     }
 
+    /// Opens the record of a call kefu places itself (a callback): no
+    /// caller leg until kefu rings the customer.
+    pub async fn open_placed(store: &Store, parties: &Parties<'_>) -> Self {
+        let call = NewCall {
+            tenant_id: parties.tenant_id,
+            direction: parties.direction,
+            from_uri: parties.from_uri,
+            to_uri: parties.to_uri,
+            did: parties.did,
+            started_at: Millis::now(),
+        };
+        Self {
+            store: store.clone(),
+            id: logged(store.create_call(&call).await, "create the call record"),
+            caller_leg: None,
+        }
+    }
+
     /// The record's id (for logs and the API).
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()

@@ -291,6 +291,7 @@ impl FlowRun<'_> {
                 queue,
                 priority,
                 skills,
+                callback_key,
             } => {
                 if let Err(ended) = self.answer(start, session, pending).await {
                     return Some(ended);
@@ -302,6 +303,7 @@ impl FlowRun<'_> {
                     priority,
                     skills: &skills,
                     caller: super::call::caller_number(&start.invite),
+                    callback_key,
                 };
                 match queue::wait(self.context, self.cdr, self.routes, active, request).await {
                     Outcome::Over(ended) => Some(ended),

@@ -14,6 +14,7 @@
 mod bridge;
 mod bridged;
 mod call;
+mod callback;
 mod cdr;
 mod echo;
 mod feature;
@@ -65,6 +66,10 @@ pub(crate) struct CallContext {
     pub tones: ToneRegion,
     /// The bridged calls, for supervisors.
     pub live: LiveCalls,
+    /// Which task each Call-ID's events go to (callbacks join it too).
+    pub calls: Registry,
+    /// Turns true when kefu stops.
+    pub stopping: watch::Receiver<bool>,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in
@@ -121,6 +126,8 @@ impl CallControl {
             acd,
             tones,
             live: live.clone(),
+            calls: Registry::default(),
+            stopping: stopping.clone(),
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self {
@@ -164,7 +171,10 @@ impl Registry {
     }
 
     /// Registers a new call under `call_id`; `None` if that Call-ID is taken.
-    fn add_call(&self, call_id: &str) -> Option<(LegRoutes, mpsc::UnboundedReceiver<CallEvent>)> {
+    pub(crate) fn add_call(
+        &self,
+        call_id: &str,
+    ) -> Option<(LegRoutes, mpsc::UnboundedReceiver<CallEvent>)> {
         let mut inner = self.lock();
         if inner.routes.contains_key(call_id) {
             return None;
@@ -234,7 +244,7 @@ async fn dispatch(
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let registry = Registry::default();
+    let registry = context.calls.clone();
     let (ended, mut ended_calls) = mpsc::unbounded_channel::<u64>();
     let mut active = 0_usize;
     let mut draining = false;

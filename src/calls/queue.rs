@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, watch};
 use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
 use super::bridged::join;
 use super::call::{Start, caller_number};
+use super::callback::{self, CallbackRequest};
 use super::cdr::Cdr;
 use super::ivr::{Prompts, Source, render, say_then_hang_up};
 use super::session::{Ended, Happening, Session};
@@ -79,6 +80,7 @@ pub(super) async fn serve(
         priority: 0,
         skills: &[],
         caller: caller_number(&start.invite),
+        callback_key: None,
     };
     let (session, why) = match wait(context, cdr, routes, session, request).await {
         Outcome::Over(ended) => return ended,
@@ -99,6 +101,8 @@ pub(super) struct QueueRequest<'a> {
     /// The caller's number: the customer, for the sticky agent, and the
     /// name the agent's phone shows.
     pub caller: Option<String>,
+    /// The key that asks for a callback, if the queue offers one.
+    pub callback_key: Option<char>,
 }
 
 /// How the wait ended.
@@ -157,6 +161,8 @@ pub(super) async fn wait(
         hold: Hold::load(&context.prompts).await,
         session,
         ringing: None,
+        queue: request.queue.to_owned(),
+        callback_key: request.callback_key,
     };
     waiting.run().await
 }
@@ -175,6 +181,10 @@ struct Waiting<'a> {
     session: Session,
     /// The offer being rung, and its phones.
     ringing: Option<(Offer, Dialing)>,
+    /// The queue's name (the latest, after an overflow).
+    queue: String,
+    /// The key that asks for a callback, if the queue offers one.
+    callback_key: Option<char>,
 }
 
 /// What the ACD's update asks of the wait.
@@ -191,6 +201,14 @@ impl Waiting<'_> {
                 happening = self.session.next() => match happening {
                     Happening::Media(EndpointEvent::PlaybackFinished) => {
                         self.hold.play_next(&self.session).await;
+                    }
+                    Happening::Media(EndpointEvent::Dtmf(press))
+                        if Some(press.digit.as_char()) == self.callback_key =>
+                    {
+                        match self.context.acd.request_callback(&self.contact).await {
+                            Ok(()) => return self.call_back_later().await,
+                            Err(error) => tracing::warn!(%error, "no callback for this call"),
+                        }
                     }
                     Happening::Media(_) | Happening::MediaStarted => {}
                     Happening::Other(event) => {
@@ -230,7 +248,13 @@ impl Waiting<'_> {
                 position,
                 expected_wait,
             } => {
-                let text = place_in_line(position, expected_wait);
+                let mut text = place_in_line(position, expected_wait);
+                if let Some(key) = self.callback_key {
+                    text.push_str(&format!(
+                        " To hang up and be called back when it is your turn, press {}.",
+                        key_name(key)
+                    ));
+                }
                 let voice = "en".to_owned();
                 match render(&self.context.prompts, Source::Speech { voice, text }).await {
                     Ok(prompt) => self.hold.announce(&self.session, prompt.clip()).await,
@@ -250,6 +274,7 @@ impl Waiting<'_> {
             ContactUpdate::Overflowed { from, to } => {
                 tracing::info!(%from, %to, "call moved to another queue");
                 self.cdr.queued(&self.contact.0, &to).await;
+                self.queue = to;
                 Next::Wait
             }
             ContactUpdate::TimedOut { reason, target } => {
@@ -333,6 +358,38 @@ impl Waiting<'_> {
         if let Some((_, mut dialing)) = self.ringing.take() {
             dialing.cancel_all(self.context, self.cdr).await;
         }
+    }
+
+    /// The caller asked for a callback: they are told, the call ends, and
+    /// a callback task keeps their place in line.
+    async fn call_back_later(mut self) -> Outcome {
+        self.stop_ringing().await;
+        tracing::info!(contact = %self.contact, "the caller will be called back");
+        let request = CallbackRequest {
+            tenant_id: self.tenant_id.to_owned(),
+            queue: self.queue.clone(),
+            customer: self.caller_name.clone(),
+            contact: self.contact.clone(),
+            updates: self.updates,
+            entered: self.entered,
+        };
+        callback::spawn(self.context.clone(), request);
+        let text = "Thank you. We will call you back when it is your turn. Goodbye.";
+        let speech = Source::Speech {
+            voice: "en".to_owned(),
+            text: text.to_owned(),
+        };
+        if let Some(endpoint) = self.session.endpoint() {
+            let _ = endpoint.stop_playing().await;
+        }
+        let ended = say_then_hang_up(
+            self.context,
+            self.cdr,
+            self.session,
+            speech,
+            "callback_requested",
+        );
+        Outcome::Over(ended.await)
     }
 
     /// Bridges the caller to the agent who answered, until the call ends.
@@ -427,6 +484,15 @@ fn chime() -> Arc<[i16]> {
         .with_cadence(&[CadenceStep::millis(400, 3600)])
         .render_cycle(SampleRate::NARROWBAND)
         .into()
+}
+
+/// How a key is said.
+fn key_name(key: char) -> String {
+    match key {
+        '*' => "star".to_owned(),
+        '#' => "pound".to_owned(),
+        digit => digit.to_string(),
+    }
 }
 
 /// "You are number 2 in line. The expected wait is about 3 minutes."

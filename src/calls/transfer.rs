@@ -164,6 +164,17 @@ impl Target {
             },
         }
     }
+
+    /// The same, dialled as the customer of a callback.
+    pub fn customer<'a>(&'a self, tenant_id: &'a str, to: &'a str) -> Callee<'a> {
+        match self {
+            Target::Extension(extension) => Callee::Customer {
+                tenant_id,
+                extension,
+            },
+            Target::Trunk(_) => self.callee(tenant_id, to),
+        }
+    }
 }
 
 /// A user with extension `to`, else the trunk `to` is routed to, else the

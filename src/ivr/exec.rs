@@ -75,6 +75,7 @@ pub enum IvrCommand {
         queue: String,
         priority: u8,
         skills: Vec<String>,
+        callback_key: Option<char>,
     },
     Transfer {
         to: String,
@@ -485,6 +486,7 @@ impl Execution {
                     queue: queue.queue.clone(),
                     priority: queue.priority,
                     skills: queue.skills.clone(),
+                    callback_key: queue.callback_key.as_deref().and_then(|k| k.chars().next()),
                 });
                 return Step::Wait(Waiting::Done);
             }
@@ -588,7 +590,8 @@ mod tests {
             vec![IvrCommand::Enqueue {
                 queue: "sales".into(),
                 priority: 5,
-                skills: vec![]
+                skills: vec![],
+                callback_key: None,
             }]
         );
         assert!(exec.is_done());
@@ -700,7 +703,8 @@ type = "hangup"
             vec![IvrCommand::Enqueue {
                 queue: "sales".into(),
                 priority: 9,
-                skills: vec!["vip".into()]
+                skills: vec!["vip".into()],
+                callback_key: None,
             }]
         );
         assert!(

@@ -176,6 +176,9 @@ pub struct Queue {
     pub priority: u8,
     #[serde(default)]
     pub skills: Vec<String>,
+    /// The key a waiting caller presses to hang up and be called back,
+    /// keeping their place in line.
+    pub callback_key: Option<String>,
 }
 
 /// Transfer (`dial`) to an extension or a number; answered ends the flow.

@@ -261,6 +261,15 @@ fn check_fields(c: &mut Checker<'_>, name: &str, node: &Node) {
             if queue.queue.trim().is_empty() {
                 c.error(name, "queue", "is empty; name a queue".to_owned());
             }
+            if let Some(key) = &queue.callback_key {
+                if !is_dtmf_key(key) {
+                    c.error(
+                        name,
+                        "callback_key",
+                        format!("is {key:?}; use one key: 0-9, * or #"),
+                    );
+                }
+            }
         }
         Node::Transfer(transfer) => {
             check_timeout(

@@ -181,6 +181,17 @@ impl AcdHandle {
         .await?
     }
 
+    /// The customer hangs up to be called back, keeping their place in
+    /// line: the contact is offered as before, and whoever holds its
+    /// updates calls the customer back once an agent accepts.
+    pub async fn request_callback(&self, contact: &ContactId) -> Result<(), RoutingError> {
+        self.ask(|reply| Command::Callback {
+            contact: contact.clone(),
+            reply,
+        })
+        .await?
+    }
+
     /// Logs the agent in (not ready, reason `logged-in`); logging in twice is harmless.
     pub async fn login(&self, tenant: &str, extension: &str) -> Result<AgentStatus, RoutingError> {
         self.ask(|reply| Command::Login {

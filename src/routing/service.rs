@@ -51,6 +51,11 @@ pub(super) enum Command {
         contact: ContactId,
         reply: Reply<()>,
     },
+    /// The customer hung up to be called back, keeping their place.
+    Callback {
+        contact: ContactId,
+        reply: Reply<()>,
+    },
     Login {
         tenant: String,
         extension: String,
@@ -335,6 +340,12 @@ impl Service {
                 let result = self
                     .engine_id(&contact)
                     .and_then(|id| self.apply(now, Event::ContactAbandoned { contact: id }));
+                let _ = reply.send(result);
+            }
+            Command::Callback { contact, reply } => {
+                let result = self
+                    .engine_id(&contact)
+                    .and_then(|id| self.apply(now, Event::CallbackRequested { contact: id }));
                 let _ = reply.send(result);
             }
             Command::Login {
