@@ -2,27 +2,33 @@
 //! commands from [`AcdHandle`](super::AcdHandle)s in order, wakes at the
 //! engine's `poll_timeout`, and carries out each [`Action`]: updates on the
 //! contact's stream, [`AgentEvent`]s on the broadcast, records for the writer.
+//! Every [`HOURS_CHECK`] (and on every reload) it asks the business-hours
+//! calendars whether their queues are open and tells the engine when one
+//! opens or closes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kefu_acd::{
     self as acd, Acd, AcdError, Action, AgentState, ContactSpec, CustomerId, Event, MetricEvent,
-    Priority, QueueExit, SkillLevel, SkillRequirement, StopReason, TimeoutTarget,
+    Priority, QueueExit, SkillLevel, SkillRequirement, StopReason,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 
-use super::directory::{Directory, IdMap, channel_name};
+use super::directory::{Directory, IdMap, channel_name, timeout_target_name};
 use super::record::{self, Record, Step, Who};
 use super::{
     AgentRef, Answer, Channel, ContactId, ContactRequest, ContactUpdate, Offer, OfferEnd, Presence,
     RoutingError,
 };
-use crate::store::{AgentRecord, Millis, RoutingConfig};
+use crate::store::{AgentRecord, Millis, RoutingConfig, RoutingQueue};
 
 type Reply<T> = oneshot::Sender<Result<T, RoutingError>>;
+
+/// How often queues bound to a calendar are opened or closed by it.
+pub(super) const HOURS_CHECK: Duration = Duration::from_secs(30);
 
 /// What handles ask of the task.
 pub(super) enum Command {
@@ -114,11 +120,14 @@ pub struct AgentContact {
     pub stage: String,
 }
 
-/// A queue's live figures (counted since this kefu node started).
+/// A queue's routing settings and live figures (counted since this kefu
+/// node started).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QueueStatus {
     pub name: String,
     pub strategy: String,
+    /// Whether the queue takes new contacts now (it follows its `calendar`).
+    pub open: bool,
     /// Contacts waiting or being offered.
     pub waiting: usize,
     /// Wait so far of the longest-waiting of them.
@@ -142,6 +151,49 @@ pub struct QueueStatus {
     /// Members logged in, and of them those ready or busy.
     pub agents_logged_in: usize,
     pub agents_available: usize,
+    /// The other settings, as `PUT /api/v1/queues/{name}` sets them.
+    #[serde(flatten)]
+    pub settings: QueueSettingsView,
+}
+
+/// A queue's routing settings besides its strategy and service level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QueueSettingsView {
+    pub offer_timeout_secs: i64,
+    pub wrap_up_secs: i64,
+    pub max_wait_secs: Option<i64>,
+    pub sticky_secs: Option<i64>,
+    pub tier_after_secs: Option<i64>,
+    pub max_size: Option<i64>,
+    pub timeout_target: String,
+    pub overflow_queue: Option<String>,
+    pub overflow_after_secs: Option<i64>,
+    pub join_when_empty: bool,
+    pub leave_when_empty: bool,
+    pub announce_every_secs: Option<i64>,
+    pub expected_handle_secs: i64,
+    pub calendar: Option<String>,
+}
+
+impl QueueSettingsView {
+    fn of(queue: &RoutingQueue) -> Self {
+        QueueSettingsView {
+            offer_timeout_secs: queue.offer_timeout_secs,
+            wrap_up_secs: queue.wrap_up_secs,
+            max_wait_secs: queue.max_wait_secs,
+            sticky_secs: queue.sticky_secs,
+            tier_after_secs: queue.tier_after_secs,
+            max_size: queue.max_size,
+            timeout_target: queue.timeout_target.clone(),
+            overflow_queue: queue.overflow_queue.clone(),
+            overflow_after_secs: queue.overflow_after_secs,
+            join_when_empty: queue.join_when_empty != 0,
+            leave_when_empty: queue.leave_when_empty != 0,
+            announce_every_secs: queue.announce_every_secs,
+            expected_handle_secs: queue.expected_handle_secs,
+            calendar: queue.calendar.clone(),
+        }
+    }
 }
 
 /// Where a waiting or in-progress contact stands.
@@ -237,6 +289,11 @@ impl Now {
         }
     }
 
+    /// The wall-clock time, as calendars read it.
+    fn timestamp(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(self.wall.0).unwrap_or_else(|_| jiff::Timestamp::now())
+    }
+
     fn wall_of(self, instant: Instant) -> Millis {
         let ahead = instant.saturating_duration_since(self.at).as_millis();
         Millis(
@@ -278,6 +335,9 @@ impl Service {
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut hours =
+            tokio::time::interval_at(tokio::time::Instant::now() + HOURS_CHECK, HOURS_CHECK);
+        hours.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let wake = self.acd.poll_timeout();
             let sleep = async {
@@ -299,6 +359,7 @@ impl Service {
                     let _ = self.acd.handle(now.at, Event::Timeout);
                     self.drain(now);
                 }
+                _ = hours.tick() => self.follow_hours(Now::read()),
             }
         }
     }
@@ -553,7 +614,7 @@ impl Service {
 
     fn reload(&mut self, config: RoutingConfig, now: Now) {
         self.directory.load(config);
-        let queues: Vec<_> = self.directory.queue_configs().collect();
+        let queues: Vec<_> = self.directory.queue_configs(now.timestamp()).collect();
         for (queue, config) in queues {
             let _ = self
                 .acd
@@ -571,6 +632,26 @@ impl Service {
             if let Err(error) = self.acd.handle(now.at, event) {
                 tracing::warn!(%agent, %error, "agent kept as they were after a configuration change");
             }
+        }
+        self.drain(now);
+    }
+
+    /// Opens and closes queues by their calendars: the engine is told of
+    /// each queue whose configuration at `now` differs from the one it has.
+    fn follow_hours(&mut self, now: Now) {
+        let changed: Vec<_> = {
+            let current: BTreeMap<acd::QueueId, &acd::QueueConfig> = self.acd.queues().collect();
+            self.directory
+                .queue_configs(now.timestamp())
+                .filter(|(id, config)| current.get(id) != Some(&config))
+                .collect()
+        };
+        for (queue, config) in changed {
+            let state = if config.open { "open" } else { "closed" };
+            tracing::info!(queue = %self.queue_name(queue), state, "queue follows its calendar");
+            let _ = self
+                .acd
+                .handle(now.at, Event::QueueConfigChanged { queue, config });
         }
         self.drain(now);
     }
@@ -954,7 +1035,7 @@ impl Service {
                     .acd
                     .queues()
                     .find(|(id, _)| *id == queue)
-                    .map(|(_, config)| target_name(&config.timeout_target))
+                    .map(|(_, config)| timeout_target_name(&config.timeout_target))
                     .unwrap_or_default();
                 self.persist_for(
                     contact,
@@ -1086,9 +1167,15 @@ impl Service {
                 let service_level = (metrics.answered > 0).then(|| {
                     metrics.answered_within_service_level as f64 / metrics.answered as f64
                 });
+                let open = self
+                    .acd
+                    .queues()
+                    .find(|(queue, _)| *queue == id)
+                    .is_some_and(|(_, config)| config.open);
                 Some(QueueStatus {
                     name: stored.name.clone(),
                     strategy: stored.strategy.clone(),
+                    open,
                     waiting: metrics.waiting,
                     longest_wait_ms: ms(metrics.longest_wait),
                     expected_wait_ms: ms(expected_wait),
@@ -1108,6 +1195,7 @@ impl Service {
                         .iter()
                         .filter(|s| matches!(s, AgentState::Ready | AgentState::Busy))
                         .count(),
+                    settings: QueueSettingsView::of(stored),
                 })
             })
             .collect()
@@ -1162,20 +1250,12 @@ fn state_event(state: &AgentState, now: Now) -> AgentEventKind {
     }
 }
 
-fn exit_name(exit: QueueExit) -> &'static str {
+/// The API name of why a contact left a queue unserved.
+pub fn exit_name(exit: QueueExit) -> &'static str {
     match exit {
         QueueExit::MaxWait => "max_wait",
         QueueExit::Full => "full",
         QueueExit::NoAgents => "no_agents",
         QueueExit::Closed => "closed",
-    }
-}
-
-fn target_name(target: &TimeoutTarget) -> String {
-    match target {
-        TimeoutTarget::Disconnect => "disconnect".to_owned(),
-        TimeoutTarget::Voicemail(box_name) => format!("voicemail:{box_name}"),
-        TimeoutTarget::Callback => "callback".to_owned(),
-        TimeoutTarget::Flow(flow) => format!("flow:{flow}"),
     }
 }
