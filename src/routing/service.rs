@@ -540,7 +540,12 @@ impl Service {
             self.forget(id);
             return Err(error);
         }
-        if let Some(live) = self.live.get(&id) {
+        // A queue with announcements has the engine announce on arrival.
+        let announces = self
+            .acd
+            .queues()
+            .any(|(q, config)| q == queue && config.announce_every.is_some());
+        if let (Some(live), false) = (self.live.get(&id), announces) {
             if live.offers.is_empty() && live.agent.is_none() {
                 if let Some((position, expected_wait)) = self.acd.position(id) {
                     let _ = live.updates.send(ContactUpdate::Waiting {
@@ -1257,5 +1262,143 @@ pub fn exit_name(exit: QueueExit) -> &'static str {
         QueueExit::Full => "full",
         QueueExit::NoAgents => "no_agents",
         QueueExit::Closed => "closed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{CalendarSpec, Weekly};
+    use crate::store::{StoredCalendar, TenantCalendar};
+
+    /// Tenant `t` with queue `sales` bound to calendar `office`, open
+    /// weekdays 09:00-18:00 UTC.
+    fn office_hours() -> RoutingConfig {
+        let hours = vec!["09:00-18:00".to_owned()];
+        RoutingConfig {
+            queues: vec![RoutingQueue {
+                id: "q".into(),
+                tenant_id: "t".into(),
+                name: "sales".into(),
+                strategy: "longest-idle".into(),
+                service_level_secs: 20,
+                wrap_up_secs: 0,
+                max_wait_secs: None,
+                offer_timeout_secs: 20,
+                sticky_secs: None,
+                tier_after_secs: None,
+                max_size: None,
+                timeout_target: "flow:after-hours".into(),
+                overflow_queue: None,
+                overflow_after_secs: None,
+                join_when_empty: 1,
+                leave_when_empty: 0,
+                announce_every_secs: None,
+                expected_handle_secs: 180,
+                calendar: Some("office".into()),
+            }],
+            calendars: vec![TenantCalendar {
+                tenant_id: "t".into(),
+                calendar: StoredCalendar {
+                    name: "office".into(),
+                    spec: CalendarSpec {
+                        time_zone: "UTC".into(),
+                        weekly: Weekly {
+                            mon: hours.clone(),
+                            tue: hours.clone(),
+                            wed: hours.clone(),
+                            thu: hours.clone(),
+                            fri: hours,
+                            ..Weekly::default()
+                        },
+                        holidays: Vec::new(),
+                    },
+                    updated_at: 0,
+                },
+            }],
+            ..RoutingConfig::default()
+        }
+    }
+
+    fn at(time: &str) -> Now {
+        let time: jiff::Timestamp = time.parse().expect("time");
+        Now {
+            at: Instant::now(),
+            wall: Millis(time.as_millisecond()),
+        }
+    }
+
+    fn chat(service: &mut Service, id: &str, now: Now) -> mpsc::UnboundedReceiver<ContactUpdate> {
+        let (updates, receiver) = mpsc::unbounded_channel();
+        let request = ContactRequest {
+            tenant: "t".into(),
+            channel: Channel::Chat,
+            queue: "sales".into(),
+            priority: 0,
+            skills: Vec::new(),
+            customer: None,
+            call_id: None,
+        };
+        service
+            .enqueue(ContactId(id.into()), request, updates, now)
+            .expect("enqueued");
+        receiver
+    }
+
+    fn waiting_updates(receiver: &mut mpsc::UnboundedReceiver<ContactUpdate>) -> usize {
+        std::iter::from_fn(|| receiver.try_recv().ok())
+            .filter(|update| matches!(update, ContactUpdate::Waiting { .. }))
+            .count()
+    }
+
+    #[test]
+    fn a_contact_hears_its_place_in_line_once_on_arrival() {
+        for every in [None, Some(0), Some(60)] {
+            let mut config = office_hours();
+            config.queues[0].calendar = None;
+            config.queues[0].announce_every_secs = every;
+            let (events, _) = broadcast::channel(16);
+            let (records, _records) = mpsc::unbounded_channel();
+            let mut service = Service::new(config, events, records);
+            let now = Now::read();
+            let mut updates = chat(&mut service, "c", now);
+            let _ = service.acd.handle(now.at, Event::Timeout);
+            service.drain(now);
+            assert_eq!(waiting_updates(&mut updates), 1, "announce every {every:?}");
+        }
+    }
+
+    #[test]
+    fn a_calendar_bound_queue_closes_and_opens_with_its_hours() {
+        let (events, _) = broadcast::channel(16);
+        let (records, _records) = mpsc::unbounded_channel();
+        let mut service = Service::new(office_hours(), events, records);
+        let open = |service: &Service| service.acd.queues().all(|(_, config)| config.open);
+
+        service.follow_hours(at("2026-03-02T12:00:00Z"));
+        assert!(open(&service), "Monday noon");
+        let mut waiting = chat(&mut service, "before", at("2026-03-02T12:00:00Z"));
+        assert!(matches!(
+            waiting.try_recv(),
+            Ok(ContactUpdate::Waiting { position: 1, .. })
+        ));
+
+        service.follow_hours(at("2026-03-02T18:00:30Z"));
+        assert!(!open(&service), "Monday after six");
+        let mut refused = chat(&mut service, "after", at("2026-03-02T18:00:30Z"));
+        assert_eq!(
+            refused.try_recv().ok(),
+            Some(ContactUpdate::TimedOut {
+                reason: QueueExit::Closed,
+                target: acd::TimeoutTarget::Flow("after-hours".into()),
+            })
+        );
+        assert!(
+            service.live_contact(&ContactId("before".into())).is_some(),
+            "whoever waits stays in line"
+        );
+
+        service.follow_hours(at("2026-03-03T09:00:00Z"));
+        assert!(open(&service), "Tuesday morning");
     }
 }
