@@ -19,27 +19,31 @@ use tungstenite::{Message, WebSocket};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 struct Demo {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     kefu: Kefu,
     admin: String,
+}
+
+fn demo_options() -> Options {
+    Options {
+        demo: true,
+        ..Options::default()
+    }
 }
 
 impl Demo {
     fn start() -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let kefu = Kefu::start(
-            dir.path(),
-            Options {
-                demo: true,
-                ..Options::default()
-            },
-        );
+        let kefu = Kefu::start(dir.path(), demo_options());
         let admin = kefu.printed_token("kefu_admin_").unwrap();
-        Demo {
-            _dir: dir,
-            kefu,
-            admin,
-        }
+        Demo { dir, kefu, admin }
+    }
+
+    /// Stops kefu (SIGTERM) and starts it again on the same data directory.
+    fn restart(&mut self) {
+        let status = self.kefu.signal_and_wait("TERM", PATIENCE);
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+        self.kefu = Kefu::start(self.dir.path(), demo_options());
     }
 
     fn token(&self, who: &str) -> String {
@@ -896,4 +900,320 @@ fn a_capacity_change_applies_to_the_next_offers() {
         Some(json!({})),
     );
     assert_eq!(stored["capacity"]["chat"], 1, "the change is stored");
+}
+
+/// A refused `POST /api/v1/contacts`: 201 with `state` `timed_out`, the
+/// reason and the target; the stored contact ended at once.
+fn assert_refused(demo: &Demo, queue: &str, reason: &str, target: &str) {
+    let (status, created) = demo.call(
+        "POST",
+        "/api/v1/contacts",
+        "admin",
+        Some(json!({"channel": "chat", "queue": queue})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["state"], &created["reason"], &created["target"]),
+        (&json!("timed_out"), &json!(reason), &json!(target)),
+        "{created}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let events = demo.events_until(id, "timed_out");
+    assert_eq!(kinds(&events), ["created", "queued", "timed_out"]);
+    assert_eq!(data(&events[2])["reason"], reason);
+    assert_eq!(data(&events[2])["target"], target);
+    let row = demo.detail(id);
+    assert_eq!(
+        (row["state"].as_str(), row["disposition"].as_str()),
+        (Some("timed_out"), Some("timed_out"))
+    );
+    assert!(row["live"].is_null(), "{row}");
+}
+
+/// A contact the queue took: 201 with `state` `queued`.
+fn assert_queued(demo: &Demo, queue: &str) -> String {
+    let (status, created) = demo.call(
+        "POST",
+        "/api/v1/contacts",
+        "admin",
+        Some(json!({"channel": "chat", "queue": queue})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["state"], "queued", "{created}");
+    assert!(created["reason"].is_null(), "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_contact_overflows_to_the_next_queue_after_its_wait() {
+    let demo = Demo::start();
+    demo.configure(
+        "sales",
+        json!({"overflow_queue": "support", "overflow_after_secs": 1}),
+    );
+    // 1003 serves support only: nobody in sales can take the contact.
+    demo.ready("1003");
+    let chat = assert_queued(&demo, "sales");
+    assert_eq!(demo.detail(&chat)["live"]["queue"], "sales");
+    demo.wait_offered(&chat, &["1003"]);
+
+    let detail = demo.detail(&chat);
+    assert_eq!(detail["live"]["queue"], "support", "{detail}");
+    let events = detail["events"].as_array().unwrap();
+    assert_eq!(
+        kinds(events),
+        ["created", "queued", "overflowed", "queued", "offered"]
+    );
+    let overflowed = data(&events[2]);
+    assert_eq!(
+        (&overflowed["from"], &overflowed["to"]),
+        (&json!("sales"), &json!("support"))
+    );
+    assert!(
+        overflowed["wait_ms"].as_u64().unwrap() >= 1000,
+        "{overflowed}"
+    );
+    assert_eq!(data(&events[4])["agent"], "1003");
+    let offered_at = events[4]["at"].as_i64().unwrap();
+    let created_at = events[0]["at"].as_i64().unwrap();
+    assert!(
+        offered_at - created_at >= 1000,
+        "offered after the overflow"
+    );
+    assert_eq!(demo.queue("sales")["overflowed"], 1);
+    assert_eq!(demo.queue("support")["offered"], 1);
+    assert_eq!(
+        demo.answer(&chat, "1003", "accept").0,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[test]
+fn a_full_queue_sends_the_next_contact_away_at_once() {
+    let demo = Demo::start();
+    demo.configure(
+        "sales",
+        json!({"max_size": 1, "timeout_target": "voicemail:sales"}),
+    );
+    let first = assert_queued(&demo, "sales");
+    assert_refused(&demo, "sales", "full", "voicemail:sales");
+    assert_eq!(demo.detail(&first)["live"]["stage"], "waiting");
+    let queue = demo.queue("sales");
+    assert_eq!(
+        (queue["waiting"].as_u64(), queue["timed_out"].as_u64()),
+        (Some(1), Some(1)),
+        "{queue}"
+    );
+
+    demo.configure("sales", json!({"max_size": 0}));
+    assert_queued(&demo, "sales");
+}
+
+#[test]
+fn a_queue_that_is_left_empty_sends_its_contacts_away() {
+    let demo = Demo::start();
+    demo.configure("sales", json!({"leave_when_empty": true}));
+    // 1002 is logged in but not ready: the contact waits for them.
+    demo.ok("POST", "/api/v1/agents/1002/login", "1002", None);
+    let chat = assert_queued(&demo, "sales");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(demo.detail(&chat)["live"]["stage"], "waiting");
+    demo.ok("POST", "/api/v1/agents/1002/logout", "1002", None);
+    let events = demo.events_until(&chat, "timed_out");
+    assert_eq!(kinds(&events), ["created", "queued", "timed_out"]);
+    assert_eq!(data(&events[2])["reason"], "no_agents");
+    assert!(data(&events[2])["wait_ms"].as_u64().unwrap() >= 300);
+
+    demo.configure("sales", json!({"join_when_empty": false}));
+    assert_refused(&demo, "sales", "no_agents", "disconnect");
+    demo.ok("POST", "/api/v1/agents/1002/login", "1002", None);
+    assert_queued(&demo, "sales");
+}
+
+#[test]
+fn a_queue_takes_contacts_only_while_its_calendar_is_open() {
+    let demo = Demo::start();
+    let calendar = |name: &str, hours: Value| {
+        let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let weekly: serde_json::Map<String, Value> = days
+            .iter()
+            .map(|day| ((*day).to_owned(), hours.clone()))
+            .collect();
+        demo.ok(
+            "PUT",
+            &format!("/api/v1/calendars/{name}"),
+            "admin",
+            Some(json!({"time_zone": "UTC", "weekly": weekly})),
+        );
+    };
+    calendar("never", json!([]));
+    calendar("always", json!(["00:00-24:00"]));
+
+    demo.configure("support", json!({"calendar": "never"}));
+    let queue = demo.queue("support");
+    assert_eq!(
+        (&queue["open"], &queue["calendar"]),
+        (&json!(false), &json!("never")),
+        "{queue}"
+    );
+    assert_refused(&demo, "support", "closed", "disconnect");
+    assert_eq!(demo.queue("sales")["open"], true, "other queues stay open");
+
+    demo.configure("support", json!({"calendar": "always"}));
+    assert_eq!(demo.queue("support")["open"], true);
+    let waiting = assert_queued(&demo, "support");
+
+    // Changing the calendar's hours closes the queue at once; whoever
+    // already waits is still served.
+    calendar("always", json!([]));
+    assert_eq!(demo.queue("support")["open"], false);
+    assert_refused(&demo, "support", "closed", "disconnect");
+    demo.ready("1003");
+    demo.wait_offered(&waiting, &["1003"]);
+
+    demo.configure("support", json!({"calendar": null}));
+    let queue = demo.queue("support");
+    assert_eq!(
+        (&queue["open"], &queue["calendar"]),
+        (&json!(true), &Value::Null),
+        "{queue}"
+    );
+}
+
+#[test]
+fn queue_settings_are_checked_field_by_field() {
+    let demo = Demo::start();
+    for (body, field, says) in [
+        (
+            json!({"overflow_queue": "billing"}),
+            "overflow_queue",
+            "billing",
+        ),
+        (
+            json!({"overflow_queue": "sales", "overflow_after_secs": 5}),
+            "overflow_queue",
+            "itself",
+        ),
+        (
+            json!({"overflow_queue": "support"}),
+            "overflow_after_secs",
+            "needed",
+        ),
+        (
+            json!({"overflow_after_secs": 0}),
+            "overflow_after_secs",
+            "at least 1",
+        ),
+        (
+            json!({"timeout_target": "hangup"}),
+            "timeout_target",
+            "hangup",
+        ),
+        (
+            json!({"timeout_target": "voicemail:"}),
+            "timeout_target",
+            "voicemail:",
+        ),
+        (
+            json!({"timeout_target": "flow:nowhere"}),
+            "timeout_target",
+            "nowhere",
+        ),
+        (json!({"calendar": "holidays"}), "calendar", "holidays"),
+        (
+            json!({"expected_handle_secs": 0}),
+            "expected_handle_secs",
+            "at least 1",
+        ),
+        (
+            json!({"offer_timeout_secs": 0}),
+            "offer_timeout_secs",
+            "at least 1",
+        ),
+    ] {
+        let (status, problem) =
+            demo.call("PUT", "/api/v1/queues/sales", "admin", Some(body.clone()));
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {problem}"
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("`{field}`")) && detail.contains(says),
+            "{body}: {detail}"
+        );
+    }
+    let (status, problem) = demo.call(
+        "PUT",
+        "/api/v1/queues/sales",
+        "admin",
+        Some(json!({"max_size": "ten"})),
+    );
+    assert!(status.is_client_error(), "{status} {problem}");
+    assert_eq!(
+        demo.queue("sales")["max_size"],
+        Value::Null,
+        "nothing was saved"
+    );
+
+    let all = json!({
+        "tier_after_secs": 30, "max_size": 25, "timeout_target": "flow:default",
+        "overflow_queue": "support", "overflow_after_secs": 120,
+        "join_when_empty": false, "leave_when_empty": true,
+        "announce_every_secs": 60, "expected_handle_secs": 240, "calendar": "support"
+    });
+    let saved = demo.ok("PUT", "/api/v1/queues/sales", "admin", Some(all.clone()));
+    let listed = demo.queue("sales");
+    for (field, value) in all.as_object().unwrap() {
+        assert_eq!(&saved[field], value, "PUT answers {field}: {saved}");
+        assert_eq!(&listed[field], value, "GET shows {field}: {listed}");
+    }
+    let cleared = demo.ok(
+        "PUT",
+        "/api/v1/queues/sales",
+        "admin",
+        Some(
+            json!({"overflow_queue": null, "announce_every_secs": 0, "tier_after_secs": 0,
+                    "max_size": null, "calendar": null}),
+        ),
+    );
+    for (field, value) in [
+        ("overflow_queue", Value::Null),
+        ("announce_every_secs", json!(0)),
+        ("tier_after_secs", Value::Null),
+        ("max_size", Value::Null),
+        ("calendar", Value::Null),
+        ("timeout_target", json!("flow:default")),
+        ("leave_when_empty", json!(true)),
+    ] {
+        assert_eq!(cleared[field], value, "{field}: {cleared}");
+    }
+
+    let openapi: Value = http()
+        .get(demo.kefu.url("/api/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let documented = openapi["components"]["schemas"]["QueueSettings"]["properties"].clone();
+    for field in ["overflow_queue", "max_size", "calendar", "timeout_target"] {
+        assert!(documented[field].is_object(), "{field} in {documented}");
+    }
+}
+
+#[test]
+fn queue_settings_survive_a_restart() {
+    let mut demo = Demo::start();
+    let settings = json!({"max_size": 1, "overflow_queue": "support",
+                          "overflow_after_secs": 30, "leave_when_empty": true,
+                          "timeout_target": "callback"});
+    demo.configure("sales", settings.clone());
+    demo.restart();
+    let queue = demo.queue("sales");
+    for (field, value) in settings.as_object().unwrap() {
+        assert_eq!(&queue[field], value, "{field}: {queue}");
+    }
+    assert_queued(&demo, "sales");
+    assert_refused(&demo, "sales", "full", "callback");
 }

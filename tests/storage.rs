@@ -362,6 +362,23 @@ async fn calendars_keep_the_spec_per_tenant(store: &Store) {
         store.calendar_names(&tenant.id).await.unwrap(),
         vec!["sales".to_owned(), "support".to_owned()]
     );
+    store
+        .save_calendar(&other.id, "night", &spec)
+        .await
+        .unwrap();
+    let all = store.all_calendars().await.unwrap();
+    let mut names: Vec<(bool, &str)> = all
+        .iter()
+        .map(|c| (c.tenant_id == tenant.id, c.calendar.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [(false, "night"), (true, "sales"), (true, "support")],
+        "every tenant's calendars, with their tenant"
+    );
+    let support = all.iter().find(|c| c.calendar.name == "support").unwrap();
+    assert_eq!(support.calendar.spec, changed);
 }
 
 on_both_engines!(call_detail_records_follow_the_call);
@@ -751,6 +768,28 @@ async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
         (20, None, 10)
     );
     assert_eq!(
+        (
+            queue.tier_after_secs,
+            queue.max_size,
+            queue.timeout_target.as_str(),
+            queue.overflow_queue.as_deref(),
+            queue.overflow_after_secs,
+        ),
+        (None, None, "disconnect", None, None),
+        "no tiers, limit or overflow by default"
+    );
+    assert_eq!(
+        (
+            queue.join_when_empty,
+            queue.leave_when_empty,
+            queue.announce_every_secs,
+            queue.expected_handle_secs,
+            queue.calendar.as_deref(),
+        ),
+        (1, 0, None, 180, None)
+    );
+    assert!(config.calendars.is_empty());
+    assert_eq!(
         config.agents.len(),
         1,
         "only users with an extension take contacts"
@@ -774,6 +813,16 @@ async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
     settings.offer_timeout_secs = 3;
     settings.sticky_secs = Some(600);
     settings.max_wait_secs = Some(90);
+    settings.tier_after_secs = Some(15);
+    settings.max_size = Some(40);
+    settings.timeout_target = "voicemail:vip".into();
+    settings.overflow_queue = Some("sales".into());
+    settings.overflow_after_secs = Some(120);
+    settings.join_when_empty = 0;
+    settings.leave_when_empty = 1;
+    settings.announce_every_secs = Some(0);
+    settings.expected_handle_secs = 300;
+    settings.calendar = Some("office".into());
     store.save_queue_settings(&settings).await.unwrap();
     assert_eq!(
         store.routing_queue(&acme.id, "vip").await.unwrap(),

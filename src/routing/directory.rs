@@ -3,14 +3,21 @@
 //! tenant-scoped names (an agent's extension, a queue's or skill's name).
 //! [`IdMap`] hands out a stable number per UUID; [`Directory`] holds the
 //! routing configuration loaded from the store and turns it into the
-//! engine's `AgentProfile`s and `QueueConfig`s.
+//! engine's `AgentProfile`s and `QueueConfig`s — a queue bound to a
+//! business-hours calendar is open only while its calendar is, at the time
+//! the caller passes in.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use kefu_acd as acd;
-use kefu_acd::{AgentProfile, Capacity, Channel, Membership, QueueConfig, SkillLevel, Strategy};
+use kefu_acd::{
+    AgentProfile, Capacity, Channel, Membership, Overflow, QueueConfig, SkillLevel, Strategy,
+    TierPolicy, TimeoutTarget,
+};
 
+use crate::calendar::{self, Calendar};
 use crate::store::{RoutingAgent, RoutingConfig, RoutingQueue};
 
 /// Stable numbers for string keys: the same key always gets the same number
@@ -67,6 +74,8 @@ pub struct Directory {
     /// (tenant id, skill name) → skill.
     skill_names: HashMap<(String, String), acd::SkillId>,
     profiles: BTreeMap<acd::AgentId, AgentProfile>,
+    /// (tenant id, calendar name) → checked calendar.
+    calendars: HashMap<(String, String), Calendar>,
 }
 
 impl Directory {
@@ -78,11 +87,39 @@ impl Directory {
         self.queue_names.clear();
         self.skill_names.clear();
         self.profiles.clear();
+        self.calendars.clear();
+        for stored in config.calendars {
+            match Calendar::from_spec(&stored.calendar.spec) {
+                Ok(checked) => {
+                    self.calendars
+                        .insert((stored.tenant_id, stored.calendar.name), checked);
+                }
+                Err(error) => tracing::warn!(calendar = %stored.calendar.name, %error,
+                    "stored calendar is invalid; queues bound to it stay open"),
+            }
+        }
         for queue in config.queues {
             let id = acd::QueueId(self.queue_ids.number(&queue.id));
             self.queue_names
                 .insert((queue.tenant_id.clone(), queue.name.clone()), id);
             self.queues.insert(id, queue);
+        }
+        for queue in self.queues.values() {
+            if let Some(name) = &queue.calendar {
+                if !self
+                    .calendars
+                    .contains_key(&(queue.tenant_id.clone(), name.clone()))
+                {
+                    tracing::warn!(queue = %queue.name, calendar = %name,
+                        "no such calendar; the queue stays open");
+                }
+            }
+            if let Some(name) = &queue.overflow_queue {
+                if self.queue_by_name(&queue.tenant_id, name).is_none() {
+                    tracing::warn!(queue = %queue.name, overflow_queue = %name,
+                        "no such queue; contacts do not overflow");
+                }
+            }
         }
         let mut skill_tenant = HashMap::new();
         for skill in config.skills {
@@ -181,9 +218,33 @@ impl Directory {
         self.queues.get(&id)
     }
 
-    /// Every queue, with its engine configuration.
-    pub fn queue_configs(&self) -> impl Iterator<Item = (acd::QueueId, QueueConfig)> + '_ {
-        self.queues.iter().map(|(&id, q)| (id, queue_config(q)))
+    /// Every queue with its engine configuration at `now`: overflow to the
+    /// named queue of the same tenant, open while its calendar is (a queue
+    /// whose calendar or overflow queue is missing stays open, or does not
+    /// overflow).
+    pub fn queue_configs(
+        &self,
+        now: Timestamp,
+    ) -> impl Iterator<Item = (acd::QueueId, QueueConfig)> + '_ {
+        self.queues.iter().map(move |(&id, queue)| {
+            let mut config = queue_config(queue);
+            config.overflow = queue
+                .overflow_queue
+                .as_deref()
+                .zip(queue.overflow_after_secs)
+                .and_then(|(name, after)| {
+                    Some(Overflow {
+                        after: secs(after),
+                        to: self.queue_by_name(&queue.tenant_id, name)?,
+                    })
+                });
+            config.open = queue.calendar.as_ref().is_none_or(|name| {
+                self.calendars
+                    .get(&(queue.tenant_id.clone(), name.clone()))
+                    .is_none_or(|checked| calendar::is_open(checked, now))
+            });
+            (id, config)
+        })
     }
 
     /// The queues of a tenant, by name.
@@ -219,10 +280,11 @@ fn base_profile(agent: &RoutingAgent) -> AgentProfile {
     profile
 }
 
-/// The engine configuration of a stored queue. An unknown strategy name
-/// (the API refuses them, so only a hand-edited row has one) routes as
-/// `longest-idle`.
-pub fn queue_config(queue: &RoutingQueue) -> QueueConfig {
+/// The engine configuration of a stored queue, but for what needs the rest
+/// of the directory (overflow queue, calendar). An unknown strategy name or
+/// timeout target (the API refuses them, so only a hand-edited row has one)
+/// routes as `longest-idle`, or disconnects.
+fn queue_config(queue: &RoutingQueue) -> QueueConfig {
     let strategy = queue.strategy.parse().unwrap_or_else(|_| {
         tracing::warn!(queue = %queue.name, strategy = %queue.strategy,
             "unknown queue strategy; routing as longest-idle");
@@ -234,7 +296,48 @@ pub fn queue_config(queue: &RoutingQueue) -> QueueConfig {
     config.max_wait = queue.max_wait_secs.map(secs);
     config.offer_timeout = secs(queue.offer_timeout_secs).max(Duration::from_secs(1));
     config.sticky_window = queue.sticky_secs.filter(|&s| s > 0).map(secs);
+    config.tiers = match queue.tier_after_secs.filter(|&s| s > 0) {
+        Some(step) => TierPolicy::Progressive { step: secs(step) },
+        None => TierPolicy::AllAtOnce,
+    };
+    config.max_size = queue
+        .max_size
+        .filter(|&n| n > 0)
+        .and_then(|n| usize::try_from(n).ok());
+    config.timeout_target = parse_timeout_target(&queue.timeout_target).unwrap_or_else(|| {
+        tracing::warn!(queue = %queue.name, target = %queue.timeout_target,
+            "unknown timeout target; disconnecting");
+        TimeoutTarget::Disconnect
+    });
+    config.join_when_empty = queue.join_when_empty != 0;
+    config.leave_when_empty = queue.leave_when_empty != 0;
+    config.announce_every = queue.announce_every_secs.map(secs);
+    config.expected_handle_time = secs(queue.expected_handle_secs).max(Duration::from_secs(1));
     config
+}
+
+/// A timeout target from its stored text: `disconnect`, `voicemail:BOX`,
+/// `callback` or `flow:NAME` (box and flow names not empty).
+pub fn parse_timeout_target(text: &str) -> Option<TimeoutTarget> {
+    match text.split_once(':') {
+        None if text == "disconnect" => Some(TimeoutTarget::Disconnect),
+        None if text == "callback" => Some(TimeoutTarget::Callback),
+        Some(("voicemail", name)) if !name.is_empty() => {
+            Some(TimeoutTarget::Voicemail(name.to_owned()))
+        }
+        Some(("flow", name)) if !name.is_empty() => Some(TimeoutTarget::Flow(name.to_owned())),
+        _ => None,
+    }
+}
+
+/// A timeout target as stored and shown.
+pub fn timeout_target_name(target: &TimeoutTarget) -> String {
+    match target {
+        TimeoutTarget::Disconnect => "disconnect".to_owned(),
+        TimeoutTarget::Voicemail(box_name) => format!("voicemail:{box_name}"),
+        TimeoutTarget::Callback => "callback".to_owned(),
+        TimeoutTarget::Flow(flow) => format!("flow:{flow}"),
+    }
 }
 
 fn secs(value: i64) -> Duration {
@@ -279,6 +382,16 @@ mod tests {
             max_wait_secs: Some(600),
             offer_timeout_secs: 15,
             sticky_secs: Some(0),
+            tier_after_secs: None,
+            max_size: None,
+            timeout_target: "disconnect".into(),
+            overflow_queue: None,
+            overflow_after_secs: None,
+            join_when_empty: 1,
+            leave_when_empty: 0,
+            announce_every_secs: None,
+            expected_handle_secs: 180,
+            calendar: None,
         }
     }
 
@@ -333,6 +446,7 @@ mod tests {
                     level: 9,
                 },
             ],
+            calendars: Vec::new(),
         }
     }
 
@@ -422,6 +536,134 @@ mod tests {
         assert_eq!(config.strategy, Strategy::LongestIdle);
         assert_eq!(config.offer_timeout, Duration::from_secs(1));
         assert_eq!(config.sticky_window, Some(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn every_stored_setting_reaches_the_engine() {
+        let mut row = queue("q", "t", "sales");
+        row.tier_after_secs = Some(30);
+        row.max_size = Some(12);
+        row.timeout_target = "voicemail:sales".into();
+        row.join_when_empty = 0;
+        row.leave_when_empty = 1;
+        row.announce_every_secs = Some(0);
+        row.expected_handle_secs = 240;
+        let config = queue_config(&row);
+        assert_eq!(
+            config.tiers,
+            TierPolicy::Progressive {
+                step: Duration::from_secs(30)
+            }
+        );
+        assert_eq!(config.max_size, Some(12));
+        assert_eq!(
+            config.timeout_target,
+            TimeoutTarget::Voicemail("sales".into())
+        );
+        assert!(!config.join_when_empty && config.leave_when_empty);
+        assert_eq!(config.announce_every, Some(Duration::ZERO));
+        assert_eq!(config.expected_handle_time, Duration::from_secs(240));
+
+        row.tier_after_secs = Some(0);
+        row.max_size = Some(0);
+        row.timeout_target = "voicemail:".into();
+        row.announce_every_secs = None;
+        let config = queue_config(&row);
+        assert_eq!(config.tiers, TierPolicy::AllAtOnce);
+        assert_eq!(config.max_size, None);
+        assert_eq!(config.timeout_target, TimeoutTarget::Disconnect);
+        assert_eq!(config.announce_every, None);
+    }
+
+    #[test]
+    fn timeout_targets_round_trip_and_bad_ones_are_refused() {
+        for text in [
+            "disconnect",
+            "callback",
+            "voicemail:sales",
+            "flow:after-hours",
+        ] {
+            let target = parse_timeout_target(text).expect(text);
+            assert_eq!(timeout_target_name(&target), text);
+        }
+        for text in ["", "hangup", "flow:", "voicemail", "callback:now", "Flow:x"] {
+            assert_eq!(parse_timeout_target(text), None, "{text}");
+        }
+    }
+
+    fn config_of(directory: &Directory, tenant: &str, name: &str, now: Timestamp) -> QueueConfig {
+        let id = directory.queue_by_name(tenant, name).expect("queue");
+        directory
+            .queue_configs(now)
+            .find(|(queue, _)| *queue == id)
+            .map(|(_, config)| config)
+            .expect("config")
+    }
+
+    #[test]
+    fn overflow_goes_to_the_named_queue_of_the_same_tenant_only() {
+        let mut config = two_tenants();
+        config.queues.push(queue("q-a2", "ta", "support"));
+        config.queues[0].overflow_queue = Some("support".into());
+        config.queues[0].overflow_after_secs = Some(45);
+        config.queues[1].overflow_queue = Some("support".into());
+        config.queues[1].overflow_after_secs = Some(45);
+        let mut directory = Directory::default();
+        directory.load(config);
+        let now = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            config_of(&directory, "ta", "sales", now).overflow,
+            Some(Overflow {
+                after: Duration::from_secs(45),
+                to: directory.queue_by_name("ta", "support").expect("support"),
+            })
+        );
+        assert_eq!(
+            config_of(&directory, "tb", "sales", now).overflow,
+            None,
+            "tenant b has no queue `support`"
+        );
+    }
+
+    #[test]
+    fn a_queue_bound_to_a_calendar_is_open_only_while_the_calendar_is() {
+        let weekdays = |hours: &str| crate::calendar::Weekly {
+            mon: vec![hours.into()],
+            tue: vec![hours.into()],
+            wed: vec![hours.into()],
+            thu: vec![hours.into()],
+            fri: vec![hours.into()],
+            ..Default::default()
+        };
+        let calendar = |tenant: &str, name: &str, weekly| crate::store::TenantCalendar {
+            tenant_id: tenant.into(),
+            calendar: crate::store::StoredCalendar {
+                name: name.into(),
+                spec: crate::calendar::CalendarSpec {
+                    time_zone: "UTC".into(),
+                    weekly,
+                    holidays: Vec::new(),
+                },
+                updated_at: 0,
+            },
+        };
+        let mut config = two_tenants();
+        config.calendars = vec![
+            calendar("ta", "office", weekdays("09:00-18:00")),
+            calendar("tb", "office", weekdays("00:00-24:00")),
+        ];
+        config.queues[0].calendar = Some("office".into());
+        config.queues[1].calendar = Some("missing".into());
+        let mut directory = Directory::default();
+        directory.load(config);
+        let monday_noon: Timestamp = "2026-03-02T12:00:00Z".parse().expect("time");
+        let monday_night: Timestamp = "2026-03-02T20:00:00Z".parse().expect("time");
+        assert!(config_of(&directory, "ta", "sales", monday_noon).open);
+        assert!(!config_of(&directory, "ta", "sales", monday_night).open);
+        assert!(
+            config_of(&directory, "tb", "sales", monday_night).open,
+            "a missing calendar leaves the queue open"
+        );
     }
 
     #[test]

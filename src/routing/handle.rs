@@ -75,6 +75,11 @@ impl AcdService {
 impl AcdHandle {
     /// Routes a new contact: its row is stored (`created`) before this
     /// returns, then the engine queues it and offers it when an agent is able.
+    /// A queue that refuses it at once (closed, full, or without agents while
+    /// it does not `join_when_empty`) still returns it: its only update,
+    /// [`ContactUpdate::TimedOut`](super::ContactUpdate::TimedOut) with the
+    /// reason, is then already in the stream
+    /// ([`ContactUpdates::try_next`]).
     pub async fn enqueue(&self, request: ContactRequest) -> Result<Enqueued, RoutingError> {
         if request.priority > 9 {
             return Err(RoutingError::Priority(request.priority));

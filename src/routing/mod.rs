@@ -49,11 +49,12 @@ mod handle;
 mod record;
 mod service;
 
-pub use directory::{channel_name, parse_channel};
+pub use directory::{channel_name, parse_channel, parse_timeout_target, timeout_target_name};
 pub use handle::{AcdHandle, AcdService, start};
 pub use kefu_acd::Channel;
 pub use service::{
-    AgentContact, AgentEvent, AgentEventKind, AgentStatus, LiveContact, QueueStatus,
+    AgentContact, AgentEvent, AgentEventKind, AgentStatus, LiveContact, QueueSettingsView,
+    QueueStatus, exit_name,
 };
 
 use std::fmt;
@@ -193,6 +194,11 @@ impl ContactUpdates {
     /// The next update; `None` after the final one (or when the ACD stops).
     pub async fn next(&mut self) -> Option<ContactUpdate> {
         self.0.recv().await
+    }
+
+    /// The next update if it has already come, without waiting.
+    pub fn try_next(&mut self) -> Option<ContactUpdate> {
+        self.0.try_recv().ok()
     }
 }
 

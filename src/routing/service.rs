@@ -2,27 +2,33 @@
 //! commands from [`AcdHandle`](super::AcdHandle)s in order, wakes at the
 //! engine's `poll_timeout`, and carries out each [`Action`]: updates on the
 //! contact's stream, [`AgentEvent`]s on the broadcast, records for the writer.
+//! Every [`HOURS_CHECK`] (and on every reload) it asks the business-hours
+//! calendars whether their queues are open and tells the engine when one
+//! opens or closes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kefu_acd::{
     self as acd, Acd, AcdError, Action, AgentState, ContactSpec, CustomerId, Event, MetricEvent,
-    Priority, QueueExit, SkillLevel, SkillRequirement, StopReason, TimeoutTarget,
+    Priority, QueueExit, SkillLevel, SkillRequirement, StopReason,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
 
-use super::directory::{Directory, IdMap, channel_name};
+use super::directory::{Directory, IdMap, channel_name, timeout_target_name};
 use super::record::{self, Record, Step, Who};
 use super::{
     AgentRef, Answer, Channel, ContactId, ContactRequest, ContactUpdate, Offer, OfferEnd, Presence,
     RoutingError,
 };
-use crate::store::{AgentRecord, Millis, RoutingConfig};
+use crate::store::{AgentRecord, Millis, RoutingConfig, RoutingQueue};
 
 type Reply<T> = oneshot::Sender<Result<T, RoutingError>>;
+
+/// How often queues bound to a calendar are opened or closed by it.
+pub(super) const HOURS_CHECK: Duration = Duration::from_secs(30);
 
 /// What handles ask of the task.
 pub(super) enum Command {
@@ -119,11 +125,14 @@ pub struct AgentContact {
     pub stage: String,
 }
 
-/// A queue's live figures (counted since this kefu node started).
+/// A queue's routing settings and live figures (counted since this kefu
+/// node started).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QueueStatus {
     pub name: String,
     pub strategy: String,
+    /// Whether the queue takes new contacts now (it follows its `calendar`).
+    pub open: bool,
     /// Contacts waiting or being offered.
     pub waiting: usize,
     /// Wait so far of the longest-waiting of them.
@@ -147,6 +156,49 @@ pub struct QueueStatus {
     /// Members logged in, and of them those ready or busy.
     pub agents_logged_in: usize,
     pub agents_available: usize,
+    /// The other settings, as `PUT /api/v1/queues/{name}` sets them.
+    #[serde(flatten)]
+    pub settings: QueueSettingsView,
+}
+
+/// A queue's routing settings besides its strategy and service level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QueueSettingsView {
+    pub offer_timeout_secs: i64,
+    pub wrap_up_secs: i64,
+    pub max_wait_secs: Option<i64>,
+    pub sticky_secs: Option<i64>,
+    pub tier_after_secs: Option<i64>,
+    pub max_size: Option<i64>,
+    pub timeout_target: String,
+    pub overflow_queue: Option<String>,
+    pub overflow_after_secs: Option<i64>,
+    pub join_when_empty: bool,
+    pub leave_when_empty: bool,
+    pub announce_every_secs: Option<i64>,
+    pub expected_handle_secs: i64,
+    pub calendar: Option<String>,
+}
+
+impl QueueSettingsView {
+    fn of(queue: &RoutingQueue) -> Self {
+        QueueSettingsView {
+            offer_timeout_secs: queue.offer_timeout_secs,
+            wrap_up_secs: queue.wrap_up_secs,
+            max_wait_secs: queue.max_wait_secs,
+            sticky_secs: queue.sticky_secs,
+            tier_after_secs: queue.tier_after_secs,
+            max_size: queue.max_size,
+            timeout_target: queue.timeout_target.clone(),
+            overflow_queue: queue.overflow_queue.clone(),
+            overflow_after_secs: queue.overflow_after_secs,
+            join_when_empty: queue.join_when_empty != 0,
+            leave_when_empty: queue.leave_when_empty != 0,
+            announce_every_secs: queue.announce_every_secs,
+            expected_handle_secs: queue.expected_handle_secs,
+            calendar: queue.calendar.clone(),
+        }
+    }
 }
 
 /// Where a waiting or in-progress contact stands.
@@ -242,6 +294,11 @@ impl Now {
         }
     }
 
+    /// The wall-clock time, as calendars read it.
+    fn timestamp(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(self.wall.0).unwrap_or_else(|_| jiff::Timestamp::now())
+    }
+
     fn wall_of(self, instant: Instant) -> Millis {
         let ahead = instant.saturating_duration_since(self.at).as_millis();
         Millis(
@@ -283,6 +340,9 @@ impl Service {
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut hours =
+            tokio::time::interval_at(tokio::time::Instant::now() + HOURS_CHECK, HOURS_CHECK);
+        hours.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let wake = self.acd.poll_timeout();
             let sleep = async {
@@ -304,6 +364,7 @@ impl Service {
                     let _ = self.acd.handle(now.at, Event::Timeout);
                     self.drain(now);
                 }
+                _ = hours.tick() => self.follow_hours(Now::read()),
             }
         }
     }
@@ -490,7 +551,12 @@ impl Service {
             self.forget(id);
             return Err(error);
         }
-        if let Some(live) = self.live.get(&id) {
+        // A queue with announcements has the engine announce on arrival.
+        let announces = self
+            .acd
+            .queues()
+            .any(|(q, config)| q == queue && config.announce_every.is_some());
+        if let (Some(live), false) = (self.live.get(&id), announces) {
             if live.offers.is_empty() && live.agent.is_none() {
                 if let Some((position, expected_wait)) = self.acd.position(id) {
                     let _ = live.updates.send(ContactUpdate::Waiting {
@@ -564,7 +630,7 @@ impl Service {
 
     fn reload(&mut self, config: RoutingConfig, now: Now) {
         self.directory.load(config);
-        let queues: Vec<_> = self.directory.queue_configs().collect();
+        let queues: Vec<_> = self.directory.queue_configs(now.timestamp()).collect();
         for (queue, config) in queues {
             let _ = self
                 .acd
@@ -582,6 +648,26 @@ impl Service {
             if let Err(error) = self.acd.handle(now.at, event) {
                 tracing::warn!(%agent, %error, "agent kept as they were after a configuration change");
             }
+        }
+        self.drain(now);
+    }
+
+    /// Opens and closes queues by their calendars: the engine is told of
+    /// each queue whose configuration at `now` differs from the one it has.
+    fn follow_hours(&mut self, now: Now) {
+        let changed: Vec<_> = {
+            let current: BTreeMap<acd::QueueId, &acd::QueueConfig> = self.acd.queues().collect();
+            self.directory
+                .queue_configs(now.timestamp())
+                .filter(|(id, config)| current.get(id) != Some(&config))
+                .collect()
+        };
+        for (queue, config) in changed {
+            let state = if config.open { "open" } else { "closed" };
+            tracing::info!(queue = %self.queue_name(queue), state, "queue follows its calendar");
+            let _ = self
+                .acd
+                .handle(now.at, Event::QueueConfigChanged { queue, config });
         }
         self.drain(now);
     }
@@ -965,7 +1051,7 @@ impl Service {
                     .acd
                     .queues()
                     .find(|(id, _)| *id == queue)
-                    .map(|(_, config)| target_name(&config.timeout_target))
+                    .map(|(_, config)| timeout_target_name(&config.timeout_target))
                     .unwrap_or_default();
                 self.persist_for(
                     contact,
@@ -1097,9 +1183,15 @@ impl Service {
                 let service_level = (metrics.answered > 0).then(|| {
                     metrics.answered_within_service_level as f64 / metrics.answered as f64
                 });
+                let open = self
+                    .acd
+                    .queues()
+                    .find(|(queue, _)| *queue == id)
+                    .is_some_and(|(_, config)| config.open);
                 Some(QueueStatus {
                     name: stored.name.clone(),
                     strategy: stored.strategy.clone(),
+                    open,
                     waiting: metrics.waiting,
                     longest_wait_ms: ms(metrics.longest_wait),
                     expected_wait_ms: ms(expected_wait),
@@ -1119,6 +1211,7 @@ impl Service {
                         .iter()
                         .filter(|s| matches!(s, AgentState::Ready | AgentState::Busy))
                         .count(),
+                    settings: QueueSettingsView::of(stored),
                 })
             })
             .collect()
@@ -1173,7 +1266,8 @@ fn state_event(state: &AgentState, now: Now) -> AgentEventKind {
     }
 }
 
-fn exit_name(exit: QueueExit) -> &'static str {
+/// The API name of why a contact left a queue unserved.
+pub fn exit_name(exit: QueueExit) -> &'static str {
     match exit {
         QueueExit::MaxWait => "max_wait",
         QueueExit::Full => "full",
@@ -1182,11 +1276,140 @@ fn exit_name(exit: QueueExit) -> &'static str {
     }
 }
 
-fn target_name(target: &TimeoutTarget) -> String {
-    match target {
-        TimeoutTarget::Disconnect => "disconnect".to_owned(),
-        TimeoutTarget::Voicemail(box_name) => format!("voicemail:{box_name}"),
-        TimeoutTarget::Callback => "callback".to_owned(),
-        TimeoutTarget::Flow(flow) => format!("flow:{flow}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::{CalendarSpec, Weekly};
+    use crate::store::{StoredCalendar, TenantCalendar};
+
+    /// Tenant `t` with queue `sales` bound to calendar `office`, open
+    /// weekdays 09:00-18:00 UTC.
+    fn office_hours() -> RoutingConfig {
+        let hours = vec!["09:00-18:00".to_owned()];
+        RoutingConfig {
+            queues: vec![RoutingQueue {
+                id: "q".into(),
+                tenant_id: "t".into(),
+                name: "sales".into(),
+                strategy: "longest-idle".into(),
+                service_level_secs: 20,
+                wrap_up_secs: 0,
+                max_wait_secs: None,
+                offer_timeout_secs: 20,
+                sticky_secs: None,
+                tier_after_secs: None,
+                max_size: None,
+                timeout_target: "flow:after-hours".into(),
+                overflow_queue: None,
+                overflow_after_secs: None,
+                join_when_empty: 1,
+                leave_when_empty: 0,
+                announce_every_secs: None,
+                expected_handle_secs: 180,
+                calendar: Some("office".into()),
+            }],
+            calendars: vec![TenantCalendar {
+                tenant_id: "t".into(),
+                calendar: StoredCalendar {
+                    name: "office".into(),
+                    spec: CalendarSpec {
+                        time_zone: "UTC".into(),
+                        weekly: Weekly {
+                            mon: hours.clone(),
+                            tue: hours.clone(),
+                            wed: hours.clone(),
+                            thu: hours.clone(),
+                            fri: hours,
+                            ..Weekly::default()
+                        },
+                        holidays: Vec::new(),
+                    },
+                    updated_at: 0,
+                },
+            }],
+            ..RoutingConfig::default()
+        }
+    }
+
+    fn at(time: &str) -> Now {
+        let time: jiff::Timestamp = time.parse().expect("time");
+        Now {
+            at: Instant::now(),
+            wall: Millis(time.as_millisecond()),
+        }
+    }
+
+    fn chat(service: &mut Service, id: &str, now: Now) -> mpsc::UnboundedReceiver<ContactUpdate> {
+        let (updates, receiver) = mpsc::unbounded_channel();
+        let request = ContactRequest {
+            tenant: "t".into(),
+            channel: Channel::Chat,
+            queue: "sales".into(),
+            priority: 0,
+            skills: Vec::new(),
+            customer: None,
+            call_id: None,
+        };
+        service
+            .enqueue(ContactId(id.into()), request, updates, now)
+            .expect("enqueued");
+        receiver
+    }
+
+    fn waiting_updates(receiver: &mut mpsc::UnboundedReceiver<ContactUpdate>) -> usize {
+        std::iter::from_fn(|| receiver.try_recv().ok())
+            .filter(|update| matches!(update, ContactUpdate::Waiting { .. }))
+            .count()
+    }
+
+    #[test]
+    fn a_contact_hears_its_place_in_line_once_on_arrival() {
+        for every in [None, Some(0), Some(60)] {
+            let mut config = office_hours();
+            config.queues[0].calendar = None;
+            config.queues[0].announce_every_secs = every;
+            let (events, _) = broadcast::channel(16);
+            let (records, _records) = mpsc::unbounded_channel();
+            let mut service = Service::new(config, events, records);
+            let now = Now::read();
+            let mut updates = chat(&mut service, "c", now);
+            let _ = service.acd.handle(now.at, Event::Timeout);
+            service.drain(now);
+            assert_eq!(waiting_updates(&mut updates), 1, "announce every {every:?}");
+        }
+    }
+
+    #[test]
+    fn a_calendar_bound_queue_closes_and_opens_with_its_hours() {
+        let (events, _) = broadcast::channel(16);
+        let (records, _records) = mpsc::unbounded_channel();
+        let mut service = Service::new(office_hours(), events, records);
+        let open = |service: &Service| service.acd.queues().all(|(_, config)| config.open);
+
+        service.follow_hours(at("2026-03-02T12:00:00Z"));
+        assert!(open(&service), "Monday noon");
+        let mut waiting = chat(&mut service, "before", at("2026-03-02T12:00:00Z"));
+        assert!(matches!(
+            waiting.try_recv(),
+            Ok(ContactUpdate::Waiting { position: 1, .. })
+        ));
+
+        service.follow_hours(at("2026-03-02T18:00:30Z"));
+        assert!(!open(&service), "Monday after six");
+        let mut refused = chat(&mut service, "after", at("2026-03-02T18:00:30Z"));
+        assert_eq!(
+            refused.try_recv().ok(),
+            Some(ContactUpdate::TimedOut {
+                reason: QueueExit::Closed,
+                target: acd::TimeoutTarget::Flow("after-hours".into()),
+            })
+        );
+        assert!(
+            service.live_contact(&ContactId("before".into())).is_some(),
+            "whoever waits stays in line"
+        );
+
+        service.follow_hours(at("2026-03-03T09:00:00Z"));
+        assert!(open(&service), "Tuesday morning");
     }
 }

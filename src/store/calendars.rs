@@ -18,6 +18,13 @@ pub struct StoredCalendar {
     pub updated_at: i64,
 }
 
+/// A stored calendar with its tenant, as the ACD loads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantCalendar {
+    pub tenant_id: String,
+    pub calendar: StoredCalendar,
+}
+
 #[derive(sqlx::FromRow)]
 struct CalendarRow {
     name: String,
@@ -25,6 +32,13 @@ struct CalendarRow {
     weekly: String,
     holidays: String,
     updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TenantCalendarRow {
+    tenant_id: String,
+    #[sqlx(flatten)]
+    calendar: CalendarRow,
 }
 
 impl TryFrom<CalendarRow> for StoredCalendar {
@@ -129,5 +143,22 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?,
         )
+    }
+
+    /// Every tenant's calendars, by tenant then name.
+    pub async fn all_calendars(&self) -> Result<Vec<TenantCalendar>, StoreError> {
+        let rows: Vec<TenantCalendarRow> = sqlx::query_as(&format!(
+            "SELECT tenant_id, {COLUMNS} FROM calendars ORDER BY tenant_id, name"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(TenantCalendar {
+                    tenant_id: row.tenant_id,
+                    calendar: StoredCalendar::try_from(row.calendar)?,
+                })
+            })
+            .collect()
     }
 }

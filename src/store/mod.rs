@@ -21,7 +21,7 @@ mod tokens;
 mod users;
 
 pub use audit::{AuditEntry, NewAudit};
-pub use calendars::StoredCalendar;
+pub use calendars::{StoredCalendar, TenantCalendar};
 pub use calls::{Call, CallFilter, CallLeg, NewCall, NewCallLeg};
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};

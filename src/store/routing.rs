@@ -1,13 +1,14 @@
 //! What the ACD service reads and writes: every tenant's routing
 //! configuration at once (queues with their ACD settings, agents with their
-//! capacity per channel, skill levels, queue memberships), queue settings
+//! capacity per channel, skill levels, queue memberships, the business-hours
+//! calendars queues are open by), queue settings
 //! saved through the API, contact lifecycle records applied atomically
 //! (an event row plus the contact's new state), and agent state changes.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Millis, Store, StoreError, new_id};
+use super::{Millis, Store, StoreError, TenantCalendar, new_id};
 
 /// A queue with every setting the ACD routes by.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
@@ -27,6 +28,39 @@ pub struct RoutingQueue {
     pub offer_timeout_secs: i64,
     /// How long a returning customer waits for their last agent (none: off).
     pub sticky_secs: Option<i64>,
+    /// Tier `n` unlocks after the contact waited `(n - 1) ×` this (none: every
+    /// tier at once).
+    pub tier_after_secs: Option<i64>,
+    /// Most contacts waiting at once (none: no limit).
+    pub max_size: Option<i64>,
+    /// Where a contact that leaves unserved goes: `disconnect`,
+    /// `voicemail:BOX`, `callback` or `flow:NAME`.
+    pub timeout_target: String,
+    /// The queue (of the same tenant, by name) contacts move to after
+    /// `overflow_after_secs` (none: no overflow).
+    pub overflow_queue: Option<String>,
+    pub overflow_after_secs: Option<i64>,
+    /// Whether contacts are accepted while no logged-in agent could serve them.
+    #[serde(serialize_with = "flag")]
+    #[schema(value_type = bool)]
+    pub join_when_empty: i64,
+    /// Whether waiting contacts leave once no logged-in agent could serve them.
+    #[serde(serialize_with = "flag")]
+    #[schema(value_type = bool)]
+    pub leave_when_empty: i64,
+    /// Position and expected-wait announcements this often (none: off, 0:
+    /// once on arrival).
+    pub announce_every_secs: Option<i64>,
+    /// Handle time assumed for wait estimates until real ones are measured.
+    pub expected_handle_secs: i64,
+    /// The tenant's business-hours calendar the queue is open by (none:
+    /// always open).
+    pub calendar: Option<String>,
+}
+
+/// A 0/1 column as a JSON boolean.
+fn flag<S: serde::Serializer>(value: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(*value != 0)
 }
 
 /// A user who can take contacts: has an extension in its tenant.
@@ -80,6 +114,8 @@ pub struct RoutingConfig {
     pub members: Vec<RoutingMember>,
     pub skills: Vec<RoutingSkill>,
     pub agent_skills: Vec<RoutingAgentSkill>,
+    /// Business-hours calendars, which queues may be bound to.
+    pub calendars: Vec<TenantCalendar>,
 }
 
 /// One step of a contact's life, to log and apply to its row.
@@ -102,7 +138,9 @@ pub struct ContactRecord {
 }
 
 const ROUTING_QUEUE_COLUMNS: &str = "id, tenant_id, name, strategy, service_level_secs, \
-     wrap_up_secs, max_wait_secs, offer_timeout_secs, sticky_secs";
+     wrap_up_secs, max_wait_secs, offer_timeout_secs, sticky_secs, tier_after_secs, max_size, \
+     timeout_target, overflow_queue, overflow_after_secs, join_when_empty, leave_when_empty, \
+     announce_every_secs, expected_handle_secs, calendar";
 
 impl Store {
     /// Every tenant's routing configuration; agents are the enabled users
@@ -135,12 +173,14 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
+        let calendars = self.all_calendars().await?;
         Ok(RoutingConfig {
             queues,
             agents,
             members,
             skills,
             agent_skills,
+            calendars,
         })
     }
 
@@ -163,7 +203,11 @@ impl Store {
     pub async fn save_queue_settings(&self, queue: &RoutingQueue) -> Result<(), StoreError> {
         let updated = sqlx::query(
             "UPDATE queues SET strategy = $1, service_level_secs = $2, wrap_up_secs = $3, \
-             max_wait_secs = $4, offer_timeout_secs = $5, sticky_secs = $6 WHERE id = $7",
+             max_wait_secs = $4, offer_timeout_secs = $5, sticky_secs = $6, \
+             tier_after_secs = $7, max_size = $8, timeout_target = $9, overflow_queue = $10, \
+             overflow_after_secs = $11, join_when_empty = $12, leave_when_empty = $13, \
+             announce_every_secs = $14, expected_handle_secs = $15, calendar = $16 \
+             WHERE id = $17",
         )
         .bind(&queue.strategy)
         .bind(queue.service_level_secs)
@@ -171,6 +215,16 @@ impl Store {
         .bind(queue.max_wait_secs)
         .bind(queue.offer_timeout_secs)
         .bind(queue.sticky_secs)
+        .bind(queue.tier_after_secs)
+        .bind(queue.max_size)
+        .bind(&queue.timeout_target)
+        .bind(queue.overflow_queue.as_deref())
+        .bind(queue.overflow_after_secs)
+        .bind(queue.join_when_empty)
+        .bind(queue.leave_when_empty)
+        .bind(queue.announce_every_secs)
+        .bind(queue.expected_handle_secs)
+        .bind(queue.calendar.as_deref())
         .bind(&queue.id)
         .execute(self.pool())
         .await?

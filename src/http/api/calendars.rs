@@ -1,6 +1,7 @@
 //! Business-hours calendars: `GET /api/v1/calendars` (all of a tenant's),
 //! `GET /api/v1/calendars/{name}` and `PUT /api/v1/calendars/{name}`
-//! (create or replace; admin token). The
+//! (create or replace; admin token; queues bound to the calendar follow the
+//! change at once). The
 //! body is a [`CalendarSpec`]; a bad one is answered with a problem naming
 //! the field (`weekly.mon[0]`, `holidays[2]`, `time_zone`).
 
@@ -95,6 +96,7 @@ pub async fn put(
         .map_err(|error| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
     let stored = state.store.save_calendar(&tenant.id, &name, &spec).await?;
     tracing::info!(tenant = %tenant.name, calendar = %name, "calendar saved");
+    state.acd.reload().await?;
     Ok(Json(view(stored)))
 }
 

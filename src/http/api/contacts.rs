@@ -17,7 +17,10 @@ use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::{self, JsonBody};
 use crate::http::problem::Problem;
-use crate::routing::{Answer, ContactId, ContactRequest, LiveContact, SkillNeed, parse_channel};
+use crate::routing::{
+    Answer, ContactId, ContactRequest, ContactUpdate, LiveContact, SkillNeed, exit_name,
+    parse_channel, timeout_target_name,
+};
 use crate::store::{Contact, ContactEvent, StoreError};
 
 /// A contact to route.
@@ -56,6 +59,14 @@ fn first_level() -> u8 {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Created {
     pub id: String,
+    /// `queued`, or `timed_out` when the queue refused it at once.
+    pub state: &'static str,
+    /// Why it was refused: `closed` (outside the queue's business hours),
+    /// `full` (`max_size` reached) or `no_agents` (the queue does not
+    /// `join_when_empty`).
+    pub reason: Option<&'static str>,
+    /// Where a refused contact goes, as the queue's `timeout_target` says.
+    pub target: Option<String>,
 }
 
 /// Who answers an offer: the caller's own agent, or (supervisors, admins)
@@ -103,7 +114,7 @@ pub async fn create(
             "`customer`: at most 200 characters",
         ));
     }
-    let enqueued = state
+    let mut enqueued = state
         .acd
         .enqueue(ContactRequest {
             tenant: actor.tenant_id,
@@ -122,7 +133,21 @@ pub async fn create(
             call_id: None,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(Created { id: enqueued.id.0 })))
+    let created = match enqueued.updates.try_next() {
+        Some(ContactUpdate::TimedOut { reason, target }) => Created {
+            id: enqueued.id.0,
+            state: "timed_out",
+            reason: Some(exit_name(reason)),
+            target: Some(timeout_target_name(&target)),
+        },
+        _ => Created {
+            id: enqueued.id.0,
+            state: "queued",
+            reason: None,
+            target: None,
+        },
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// The contact, if the caller's tenant holds it (404 otherwise).
