@@ -445,3 +445,42 @@ fn a_caller_who_presses_star_is_called_back_when_an_agent_is_ready() {
         "the customer hears the agent on the callback: {share:.2}"
     );
 }
+
+#[test]
+fn a_queue_whose_timeout_target_is_voicemail_records_the_caller_it_lets_go() {
+    let (_dir, kefu, token) = start();
+    let settings = json!({"max_wait_secs": 1, "timeout_target": "voicemail:sales"});
+    configure_queue(&kefu, &token, "sales", &settings);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (uac, answer) = call_sales(&kefu, &rtp);
+    let media = answer.media_addr();
+    let mut frame = 60;
+    loop {
+        let heard = stream(&rtp, media, frame, 5, |_| frame_of(&[], 0));
+        frame += 5;
+        if heard.len() >= 400 && share_of(&heard, 8000, 1000.0) > 0.6 {
+            break;
+        }
+        assert!(frame < 30 * 50, "no beep heard\n{}", kefu.stderr());
+    }
+    stream(&rtp, media, frame, 30, |_| frame_of(&[], 0));
+    stream(&rtp, media, frame + 30, 100, |n| frame_of(&[440.0], n));
+    stream(&rtp, media, frame + 130, 10, |n| frame_of(&dtmf('#'), n));
+    stream(&rtp, media, frame + 140, 10, |_| frame_of(&[], 0));
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE after the message");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["end_reason"], "kefu_hangup:queue_voicemail", "{call}");
+    let recording = &call["recordings"][0];
+    assert!(
+        recording["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("-voicemail-1.wav"),
+        "{call}"
+    );
+    let duration = recording["duration_ms"].as_i64().unwrap();
+    assert!((1500..5000).contains(&duration), "{call}");
+}

@@ -307,11 +307,22 @@ impl FlowRun<'_> {
                 };
                 match queue::wait(self.context, self.cdr, self.routes, active, request).await {
                     Outcome::Over(ended) => Some(ended),
-                    Outcome::Unserved { session: back, why } => {
-                        tracing::info!(%queue, %why, "telling the caller nobody can take the call");
-                        *session = Some(*back);
-                        self.play(session, queue::unserved()).await;
-                        None
+                    Outcome::Unserved {
+                        session: back,
+                        why,
+                        target,
+                    } => {
+                        tracing::info!(%queue, %why, "the queue let the caller go");
+                        let tenant_id = &self.tenant_id;
+                        let ended = queue::let_go(
+                            self.context,
+                            self.cdr,
+                            tenant_id,
+                            *back,
+                            &target,
+                            "flow_ended",
+                        );
+                        Some(ended.await)
                     }
                 }
             }

@@ -34,13 +34,19 @@ use super::callback::{self, CallbackRequest};
 use super::cdr::Cdr;
 use super::ivr::{Prompts, Source, render, say_then_hang_up};
 use super::session::{Ended, Happening, Session};
+use super::voicemail::{self, RecordRequest};
 use super::{CallContext, LegRoutes};
 use crate::routing::{
     Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, Offer, SkillNeed,
+    TimeoutTarget,
 };
 
 /// The folder of hold music inside the prompts folder.
 const MUSIC_FOLDER: &str = "moh";
+
+/// A queue's voicemail: at most this long, ended by this much silence.
+const QUEUE_VOICEMAIL_MAX: Duration = Duration::from_secs(120);
+const QUEUE_VOICEMAIL_SILENCE: Duration = Duration::from_secs(5);
 
 /// Said to a caller the queue lets go unserved.
 const UNSERVED: &str = "Sorry, nobody can take your call right now. Please call again later.";
@@ -82,12 +88,71 @@ pub(super) async fn serve(
         caller: caller_number(&start.invite),
         callback_key: None,
     };
-    let (session, why) = match wait(context, cdr, routes, session, request).await {
-        Outcome::Over(ended) => return ended,
-        Outcome::Unserved { session, why } => (session, why),
+    match wait(context, cdr, routes, session, request).await {
+        Outcome::Over(ended) => ended,
+        Outcome::Unserved {
+            session,
+            why,
+            target,
+        } => {
+            tracing::info!(queue = direct.queue, %why, "the queue let the caller go");
+            let_go(
+                context,
+                cdr,
+                direct.tenant_id,
+                *session,
+                &target,
+                "queue_let_go",
+            )
+            .await
+        }
+    }
+}
+
+/// A caller the queue let go: a voicemail target records a message after
+/// the apology; any other target hears the apology, then kefu hangs up
+/// (`why` is the end reason then).
+pub(super) async fn let_go(
+    context: &CallContext,
+    cdr: &Cdr,
+    tenant_id: &str,
+    mut session: Session,
+    target: &TimeoutTarget,
+    why: &str,
+) -> Ended {
+    let TimeoutTarget::Voicemail(mailbox) = target else {
+        if !matches!(target, TimeoutTarget::Disconnect) {
+            tracing::warn!(
+                ?target,
+                "voice calls follow only voicemail targets; hanging up"
+            );
+        }
+        return say_then_hang_up(context, cdr, session, unserved(), why).await;
     };
-    tracing::info!(queue = direct.queue, %why, "telling the caller nobody can take the call");
-    say_then_hang_up(context, cdr, *session, unserved(), "queue_let_go").await
+    let leave = Source::Speech {
+        voice: "en".to_owned(),
+        text: format!("{UNSERVED} Please leave a message after the beep."),
+    };
+    if let (Ok(prompt), Some(endpoint)) =
+        (render(&context.prompts, leave).await, session.endpoint())
+    {
+        let _ = endpoint.play(prompt.clip()).await;
+    }
+    tracing::info!(%mailbox, "the queue sends the caller to voicemail");
+    let request = RecordRequest {
+        tenant_id,
+        beep: true,
+        max: QUEUE_VOICEMAIL_MAX,
+        silence: QUEUE_VOICEMAIL_SILENCE,
+        number: 1,
+    };
+    if let Err(ended) = voicemail::record(context, cdr, &mut session, request).await {
+        session.finish(cdr).await;
+        return ended;
+    }
+    session.hang_up().await;
+    session.finish(cdr).await;
+    Ended::HungUp("queue_voicemail".to_owned())
 }
 
 /// Where a call waits and what it needs.
@@ -111,7 +176,12 @@ pub(super) enum Outcome {
     Over(Ended),
     /// The queue let the caller go unserved (refused, timed out, stopped);
     /// the caller is still on the line.
-    Unserved { session: Box<Session>, why: String },
+    Unserved {
+        session: Box<Session>,
+        why: String,
+        /// Where the queue sends callers it lets go.
+        target: TimeoutTarget,
+    },
 }
 
 /// Queues the answered call and runs it until it is over or let go.
@@ -144,7 +214,12 @@ pub(super) async fn wait(
             tracing::warn!(queue = request.queue, %error, "the ACD does not take the call");
             let why = error.to_string();
             let session = Box::new(session);
-            return Outcome::Unserved { session, why };
+            let target = TimeoutTarget::Disconnect;
+            return Outcome::Unserved {
+                session,
+                why,
+                target,
+            };
         }
     };
     tracing::info!(queue = request.queue, contact = %enqueued.id, "call queued");
@@ -190,7 +265,8 @@ struct Waiting<'a> {
 /// What the ACD's update asks of the wait.
 enum Next {
     Wait,
-    LetGo(String),
+    /// Why, and where the queue sends the caller.
+    LetGo(String, TimeoutTarget),
 }
 
 impl Waiting<'_> {
@@ -227,15 +303,15 @@ impl Waiting<'_> {
                 update = self.updates.next() => {
                     let next = match update {
                         Some(update) => self.on_update(update).await,
-                        None => Next::LetGo("the ACD stopped".to_owned()),
+                        None => Next::LetGo("the ACD stopped".to_owned(), TimeoutTarget::Disconnect),
                     };
-                    if let Next::LetGo(why) = next {
+                    if let Next::LetGo(why, target) = next {
                         self.stop_ringing().await;
                         if let Some(endpoint) = self.session.endpoint() {
                             let _ = endpoint.stop_playing().await;
                         }
                         let session = Box::new(self.session);
-                        return Outcome::Unserved { session, why };
+                        return Outcome::Unserved { session, why, target };
                     }
                 }
             }
@@ -279,11 +355,11 @@ impl Waiting<'_> {
             }
             ContactUpdate::TimedOut { reason, target } => {
                 tracing::info!(?reason, ?target, "the queue lets the call go");
-                Next::LetGo(format!("the queue let the call go ({reason:?})"))
+                Next::LetGo(format!("the queue let the call go ({reason:?})"), target)
             }
             ContactUpdate::Answered { .. } => Next::Wait,
             ContactUpdate::Abandoned { .. } | ContactUpdate::Ended { .. } => {
-                Next::LetGo("the contact ended".to_owned())
+                Next::LetGo("the contact ended".to_owned(), TimeoutTarget::Disconnect)
             }
         }
     }

@@ -51,7 +51,7 @@ mod service;
 
 pub use directory::{channel_name, parse_channel, parse_timeout_target, timeout_target_name};
 pub use handle::{AcdHandle, AcdService, start};
-pub use kefu_acd::Channel;
+pub use kefu_acd::{Channel, TimeoutTarget};
 pub use service::{
     AgentContact, AgentEvent, AgentEventKind, AgentStatus, LiveContact, QueueSettingsView,
     QueueStatus, exit_name,
