@@ -167,3 +167,104 @@ fn a_caller_who_presses_nothing_is_prompted_again_then_said_goodbye() {
     assert_eq!(call["digits"], "", "{call}");
     assert_eq!(call["end_reason"], "kefu_hangup:flow_hangup", "{call}");
 }
+
+/// Replaces the demo's main flow (DID 4000) through the API.
+fn replace_default_flow(kefu: &Kefu, token: &str, source: &str) {
+    let response = common::kefu::http()
+        .put(kefu.url("/api/v1/ivr/flows/default?tenant=demo"))
+        .bearer_auth(token)
+        .header("content-type", "application/toml")
+        .body(source.to_owned())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().unwrap());
+}
+
+#[test]
+fn prompts_before_the_answer_node_play_as_early_media_and_a_hangup_then_is_480() {
+    let (_dir, kefu, token) = start_demo(&[]);
+    replace_default_flow(
+        &kefu,
+        &token,
+        r#"
+name = "default"
+start = "notice"
+
+[nodes.notice]
+type = "say"
+text = "This number is no longer in service."
+next = "bye"
+
+[nodes.bye]
+type = "hangup"
+"#,
+    );
+    let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
+    let early = uac
+        .invite_early(&offer(phone_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("a response");
+    assert_eq!(early.status, 183, "{}", early.text);
+    let heard = stream(&phone_rtp, early.media_addr(), 50, |_| pcmu_frame(None, 0));
+    assert!(
+        heard > 40,
+        "the notice plays before any answer: {heard} packets"
+    );
+    let refused = uac
+        .final_response(Duration::from_secs(20))
+        .expect("a final response");
+    assert_eq!(refused.status, 480, "{}", refused.text);
+    let call = finished_ivr_call(&kefu, &token, WAIT);
+    assert_eq!(call["answered_at"], Value::Null, "never answered: {call}");
+    assert_eq!(call["legs"][0]["final_status"], 480, "{call}");
+    assert_eq!(call["flow_path"], "notice,bye", "{call}");
+}
+
+#[test]
+fn an_answer_node_after_early_media_answers_on_the_same_media() {
+    let (_dir, kefu, token) = start_demo(&[]);
+    replace_default_flow(
+        &kefu,
+        &token,
+        r#"
+name = "default"
+start = "ring"
+
+[nodes.ring]
+type = "say"
+text = "Please wait."
+next = "pick_up"
+
+[nodes.pick_up]
+type = "answer"
+next = "hello"
+
+[nodes.hello]
+type = "say"
+text = "Hello, and goodbye."
+next = "bye"
+
+[nodes.bye]
+type = "hangup"
+"#,
+    );
+    let phone_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "4000");
+    let early = uac
+        .invite_early(&offer(phone_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("a response");
+    assert_eq!(early.status, 183, "{}", early.text);
+    let answer = uac
+        .final_response(Duration::from_secs(20))
+        .expect("the answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.media_addr(), early.media_addr(), "the same media");
+    uac.ack("");
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = finished_ivr_call(&kefu, &token, WAIT);
+    assert!(!call["answered_at"].is_null(), "{call}");
+    assert_eq!(call["flow_path"], "ring,pick_up,hello,bye", "{call}");
+}

@@ -269,7 +269,7 @@ impl FlowRun<'_> {
                 language,
                 voice,
             } => {
-                if let Err(ended) = self.answer(start, session, pending).await {
+                if let Err(ended) = self.media(start, session, pending).await {
                     return Some(ended);
                 }
                 let voice = voice.unwrap_or_else(|| espeak_voice(&language).to_owned());
@@ -277,7 +277,7 @@ impl FlowRun<'_> {
                 None
             }
             IvrCommand::Play { file } => {
-                if let Err(ended) = self.answer(start, session, pending).await {
+                if let Err(ended) = self.media(start, session, pending).await {
                     return Some(ended);
                 }
                 self.play(session, Source::File(file)).await;
@@ -385,7 +385,7 @@ impl FlowRun<'_> {
             }
             IvrCommand::Hangup => {
                 if let Some(session) = session.as_mut() {
-                    session.hang_up().await;
+                    self.hang_up(session).await;
                 }
                 Some(Ended::HungUp("flow_hangup".to_owned()))
             }
@@ -419,8 +419,27 @@ impl FlowRun<'_> {
         }
     }
 
-    /// Answers the call unless it is answered already.
+    /// Answers the call unless it is answered already (a call in early
+    /// media is answered on the same media).
     async fn answer(
+        &mut self,
+        start: &Start,
+        session: &mut Option<Session>,
+        pending: &mut Pending,
+    ) -> Result<(), Ended> {
+        if let Some(active) = session.as_mut() {
+            return active.confirm(self.cdr).await;
+        }
+        let Some((events, stopping)) = pending.take() else {
+            return Err(Ended::Shutdown);
+        };
+        *session = Some(Session::answer(self.context, start, self.cdr, events, stopping).await?);
+        Ok(())
+    }
+
+    /// Starts media for a prompt: before the flow's `answer` node it plays
+    /// as early media (183), after it in the answered call.
+    async fn media(
         &mut self,
         start: &Start,
         session: &mut Option<Session>,
@@ -432,7 +451,7 @@ impl FlowRun<'_> {
         let Some((events, stopping)) = pending.take() else {
             return Err(Ended::Shutdown);
         };
-        *session = Some(Session::answer(self.context, start, self.cdr, events, stopping).await?);
+        *session = Some(Session::early(self.context, start, self.cdr, events, stopping).await?);
         Ok(())
     }
 
@@ -473,8 +492,16 @@ impl FlowRun<'_> {
                 Happening::Ended(ended) => return Some(ended),
             }
         }
-        active.hang_up().await;
+        self.hang_up(active).await;
         Some(Ended::HungUp("flow_ended".to_owned()))
+    }
+
+    /// Hangs up; a call still in early media is refused with 480 instead.
+    async fn hang_up(&self, session: &mut Session) {
+        if session.is_early() {
+            self.cdr.caller_setup_finished(480).await;
+        }
+        session.hang_up().await;
     }
 
     async fn record_path(&self) {

@@ -1,6 +1,7 @@
-//! The caller's leg once kefu answers it: SDP offer/answer (RFC 3264, with
-//! late offers: an INVITE without SDP gets our offer in the 200 and its
-//! answer in the ACK), the media endpoint anchored in kefu, and the
+//! The caller's leg once kefu answers it — or starts early media (183 with
+//! SDP, the INVITE pending until [`Session::confirm`]): SDP offer/answer
+//! (RFC 3264, with late offers: an INVITE without SDP gets our offer in the
+//! 200 and its answer in the ACK), the media endpoint anchored in kefu, and the
 //! signalling that can happen during the call — re-INVITE/UPDATE (hold,
 //! codec or address change), INFO, BYE from either side, the ACK that never
 //! comes, and shutdown. What the call *does* with the media (echo, IVR) is
@@ -81,12 +82,25 @@ pub(super) struct Session {
     context: CallContext,
     /// The caller's number (From user), `anonymous` when there is none.
     caller: String,
-    dialog: DialogId,
+    stage: Stage,
     media: Media,
     session_id: u64,
     sdp_version: u64,
     events: mpsc::UnboundedReceiver<CallEvent>,
     stopping: watch::Receiver<bool>,
+}
+
+/// Where the caller's INVITE stands.
+enum Stage {
+    /// 183 sent with our SDP: media runs, the INVITE waits for its final
+    /// response.
+    Early {
+        tx: TransactionId,
+        invite: Box<Request>,
+        sdp: String,
+    },
+    /// 200 sent: the dialog.
+    Confirmed(DialogId),
 }
 
 /// An answered caller leg handed to a bridge. See [`Session::into_caller_leg`].
@@ -135,6 +149,31 @@ impl Session {
         events: mpsc::UnboundedReceiver<CallEvent>,
         stopping: watch::Receiver<bool>,
     ) -> Result<Self, Ended> {
+        Self::open(context, start, cdr, (events, stopping), false).await
+    }
+
+    /// Starts media before the answer: 183 Session Progress with our SDP
+    /// (early media, RFC 3960), the INVITE still pending until
+    /// [`Self::confirm`]. An INVITE without SDP is answered at once instead
+    /// (our offer needs the 200, without reliable provisionals).
+    pub async fn early(
+        context: &CallContext,
+        start: &Start,
+        cdr: &Cdr,
+        events: mpsc::UnboundedReceiver<CallEvent>,
+        stopping: watch::Receiver<bool>,
+    ) -> Result<Self, Ended> {
+        let early = !start.invite.body.is_empty();
+        Self::open(context, start, cdr, (events, stopping), early).await
+    }
+
+    async fn open(
+        context: &CallContext,
+        start: &Start,
+        cdr: &Cdr,
+        (events, stopping): (mpsc::UnboundedReceiver<CallEvent>, watch::Receiver<bool>),
+        early: bool,
+    ) -> Result<Self, Ended> {
         let session_id = u64::from(rand::random::<u32>());
         let ports = match context.media.ports.allocate() {
             Ok(ports) => ports,
@@ -173,17 +212,30 @@ impl Session {
             };
             (media, answer)
         };
-        let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
-        let dialog = match context.sip.respond(start.tx, ok).await {
-            Ok(Some(dialog)) => dialog,
-            Ok(None) | Err(_) => return Err(Ended::Cancelled),
+        let stage = if early {
+            let progress = with_sdp(response_to(&start.invite, 183, "Session Progress"), &sdp);
+            if context.sip.respond(start.tx, progress).await.is_err() {
+                return Err(Ended::Cancelled);
+            }
+            Stage::Early {
+                tx: start.tx,
+                invite: Box::new(start.invite.clone()),
+                sdp,
+            }
+        } else {
+            let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
+            let dialog = match context.sip.respond(start.tx, ok).await {
+                Ok(Some(dialog)) => dialog,
+                Ok(None) | Err(_) => return Err(Ended::Cancelled),
+            };
+            cdr.caller_setup_finished(200).await;
+            Stage::Confirmed(dialog)
         };
-        cdr.caller_setup_finished(200).await;
         Ok(Self {
             context: context.clone(),
             caller: super::call::caller_number(&start.invite)
                 .unwrap_or_else(|| "anonymous".to_owned()),
-            dialog,
+            stage,
             media,
             session_id,
             sdp_version: 1,
@@ -236,15 +288,44 @@ impl Session {
         }
     }
 
-    /// Sends BYE (the dialog ends at once; its 200 is not awaited).
+    /// Whether the call is still in early media (183 sent, no 200 yet).
+    pub fn is_early(&self) -> bool {
+        matches!(self.stage, Stage::Early { .. })
+    }
+
+    /// Answers a call in early media: 200 with the SDP of the 183, so the
+    /// media goes on as it was.
+    pub async fn confirm(&mut self, cdr: &Cdr) -> Result<(), Ended> {
+        let Stage::Early { tx, invite, sdp } = &self.stage else {
+            return Ok(());
+        };
+        let ok = with_sdp(response_to(invite, 200, "OK"), sdp);
+        match self.context.sip.respond(*tx, ok).await {
+            Ok(Some(dialog)) => {
+                self.stage = Stage::Confirmed(dialog);
+                cdr.caller_setup_finished(200).await;
+                Ok(())
+            }
+            Ok(None) | Err(_) => Err(Ended::Cancelled),
+        }
+    }
+
+    /// Sends BYE (the dialog ends at once; its 200 is not awaited); in
+    /// early media, answers the INVITE with 480 instead.
     pub async fn hang_up(&mut self) {
-        if let Err(error) = self
-            .context
-            .sip
-            .send_request(&self.dialog, Method::Bye, None)
-            .await
-        {
-            tracing::debug!(%error, "BYE not sent");
+        match &self.stage {
+            Stage::Confirmed(dialog) => {
+                let sent = self.context.sip.send_request(dialog, Method::Bye, None);
+                if let Err(error) = sent.await {
+                    tracing::debug!(%error, "BYE not sent");
+                }
+            }
+            Stage::Early { tx, invite, .. } => {
+                let refused = response_to(invite, 480, "Temporarily Unavailable");
+                if let Err(error) = self.context.sip.respond(*tx, refused).await {
+                    tracing::debug!(%error, "final response not sent");
+                }
+            }
         }
     }
 
@@ -267,6 +348,13 @@ impl Session {
     /// media (the endpoint, to release its ports to a relay). A session whose
     /// media has not started cannot be bridged: it hangs up.
     pub async fn into_caller_leg(mut self) -> Result<CallerLeg, Ended> {
+        let dialog = match &self.stage {
+            Stage::Confirmed(dialog) => dialog.clone(),
+            Stage::Early { .. } => {
+                self.hang_up().await;
+                return Err(Ended::HungUp("not_answered".to_owned()));
+            }
+        };
         let media = std::mem::replace(&mut self.media, Media::Stopped);
         let Media::Running {
             endpoint,
@@ -279,7 +367,7 @@ impl Session {
         };
         Ok(CallerLeg {
             caller: self.caller,
-            dialog: self.dialog,
+            dialog,
             endpoint,
             media: SideMedia {
                 negotiated,
@@ -294,16 +382,21 @@ impl Session {
 
     /// Handles one signalling event; returns what the call's logic must hear.
     async fn on_signal(&mut self, event: CallEvent) -> Option<Happening> {
-        let ours = match &event {
-            CallEvent::Ack { dialog, .. }
-            | CallEvent::AckTimeout { dialog }
-            | CallEvent::SessionExpired { dialog }
-            | CallEvent::Request { dialog, .. }
-            | CallEvent::Bye { dialog, .. } => *dialog == self.dialog,
-            CallEvent::Answered { .. }
-            | CallEvent::Response { .. }
-            | CallEvent::RequestFailed { .. } => false,
-            CallEvent::Invite { .. } | CallEvent::Cancelled { .. } => return None,
+        let ours = match (&event, &self.stage) {
+            (
+                CallEvent::Ack { dialog, .. }
+                | CallEvent::AckTimeout { dialog }
+                | CallEvent::SessionExpired { dialog }
+                | CallEvent::Request { dialog, .. }
+                | CallEvent::Bye { dialog, .. },
+                Stage::Confirmed(ours),
+            ) => dialog == ours,
+            (CallEvent::Cancelled { tx, .. }, Stage::Early { tx: invite, .. }) => {
+                // The core answered 200 to the CANCEL and 487 to the INVITE.
+                return (tx == invite).then_some(Happening::Ended(Ended::Cancelled));
+            }
+            (CallEvent::Invite { .. } | CallEvent::Cancelled { .. }, _) => return None,
+            _ => false,
         };
         if !ours {
             return Some(Happening::Other(event));

@@ -142,6 +142,35 @@ impl Uac {
     /// Sends INVITE with `sdp` (empty: a late offer) and returns kefu's
     /// final response, skipping provisional ones.
     pub fn invite(&mut self, sdp: &str, wait: Duration) -> Option<Answer> {
+        self.send_invite(sdp);
+        self.final_response(wait)
+    }
+
+    /// Sends INVITE with `sdp` and returns the first response with a body
+    /// (a 183 with early media's SDP) or a final one.
+    pub fn invite_early(&mut self, sdp: &str, wait: Duration) -> Option<Answer> {
+        self.send_invite(sdp);
+        let deadline = Instant::now() + wait;
+        while let Some(response) = self.receive(deadline.saturating_duration_since(Instant::now()))
+        {
+            if !response.starts_with("SIP/2.0 ") {
+                continue;
+            }
+            let code = status(&response);
+            if code >= 200 {
+                return Some(self.take_final(response));
+            }
+            if response.contains("\r\n\r\nv=0") {
+                return Some(Answer {
+                    status: code,
+                    text: response,
+                });
+            }
+        }
+        None
+    }
+
+    fn send_invite(&mut self, sdp: &str) {
         let uri = self.to.trim_matches(|c| c == '<' || c == '>').to_owned();
         let text = self.request(
             "INVITE",
@@ -152,27 +181,35 @@ impl Uac {
             sdp,
         );
         self.send(&text);
+    }
+
+    /// The final response to the INVITE in progress, skipping provisional
+    /// ones; a failure is acknowledged.
+    pub fn final_response(&mut self, wait: Duration) -> Option<Answer> {
         let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
-            let Some(response) = self.receive(deadline - Instant::now()) else {
-                break;
-            };
-            if !response.starts_with("SIP/2.0 ") || status(&response) < 200 {
-                continue;
+        while let Some(response) = self.receive(deadline.saturating_duration_since(Instant::now()))
+        {
+            if response.starts_with("SIP/2.0 ") && status(&response) >= 200 {
+                return Some(self.take_final(response));
             }
-            if status(&response) < 300 {
-                self.remote_to = header(&response, "To");
-            } else {
-                let to = header(&response, "To").unwrap_or_default();
-                let ack = self.request("ACK", &uri, &self.branch, self.cseq, &to, "");
-                self.send(&ack);
-            }
-            return Some(Answer {
-                status: status(&response),
-                text: response,
-            });
         }
         None
+    }
+
+    fn take_final(&mut self, response: String) -> Answer {
+        let code = status(&response);
+        if code < 300 {
+            self.remote_to = header(&response, "To");
+        } else {
+            let uri = self.to.trim_matches(|c| c == '<' || c == '>').to_owned();
+            let to = header(&response, "To").unwrap_or_default();
+            let ack = self.request("ACK", &uri, &self.branch, self.cseq, &to, "");
+            self.send(&ack);
+        }
+        Answer {
+            status: code,
+            text: response,
+        }
     }
 
     /// Sends INVITE; answers a 401 digest challenge (MD5, `qop=auth`) as
