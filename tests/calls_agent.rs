@@ -94,6 +94,12 @@ fn a_call_to_1001_rings_the_registered_phone_and_bridges_both_ways() {
     assert_eq!(roles, ["caller", "agent"], "{call}");
     assert_eq!(call["legs"][1]["final_status"], 200, "{call}");
     assert_eq!(call["legs"][1]["codec"], "PCMU", "{call}");
+    for leg in call["legs"].as_array().unwrap() {
+        let count = |field: &str| leg[field].as_i64().unwrap_or(-1);
+        assert!(count("rtp_packets_received") > 100, "{leg}");
+        assert!(count("rtp_packets_sent") > 100, "{leg}");
+        assert_eq!(count("rtp_foreign_dropped"), 0, "{leg}");
+    }
 
     let recording = &call["recordings"][0];
     assert!(recording["duration_ms"].as_i64().unwrap() > 3000, "{call}");

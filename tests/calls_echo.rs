@@ -100,6 +100,11 @@ fn the_echo_test_answers_and_sends_every_packet_back_then_records_the_call() {
         leg["sip_call_id"].as_str().unwrap().starts_with("uac-"),
         "{call}"
     );
+    assert_eq!(
+        leg["rtp_foreign_dropped"], 10,
+        "the stranger's packets are counted: {call}"
+    );
+    assert!(leg["rtp_packets_received"].as_i64().unwrap() >= 48, "{call}");
 }
 
 #[test]

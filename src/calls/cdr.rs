@@ -8,7 +8,7 @@ use std::time::Duration;
 use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::Codec;
 
-use crate::store::{Millis, NewCall, NewCallLeg, Store};
+use crate::store::{LegQuality, Millis, NewCall, NewCallLeg, Store};
 
 /// The record of one call. See the [module docs](self).
 pub(super) struct Cdr {
@@ -126,12 +126,23 @@ impl Cdr {
         logged(result, "record a leg's final response");
     }
 
-    /// A leg's media: codec and RTP quality from its statistics.
+    /// A leg's media: codec and RTP quality from its statistics, also
+    /// counted in the RTP metrics.
     pub async fn leg_media(&self, leg: &str, codec: Codec, stats: &LegStats) {
-        let jitter_ms = i64::try_from(stats.jitter.as_millis()).unwrap_or(i64::MAX);
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let quality = LegQuality {
+            packets_lost: stats.packets_lost,
+            jitter_ms: millis(stats.jitter),
+            packets_received: count(stats.packets_received),
+            packets_sent: count(stats.packets_sent),
+            rtt_ms: stats.rtt.map(millis),
+            remote_packets_lost: stats.remote_packets_lost.map(i64::from),
+            foreign_dropped: count(stats.foreign_dropped),
+        };
+        record_metrics(stats);
         let result = self
             .store
-            .record_leg_media(leg, codec.name(), stats.packets_lost, jitter_ms)
+            .record_leg_media(leg, codec.name(), &quality)
             .await;
         logged(result, "record a leg's media quality");
     }
@@ -170,6 +181,19 @@ impl Cdr {
             logged(result, "finish the call record");
         }
     }
+}
+
+/// A finished leg's RTP quality in the metrics: jitter and round-trip
+/// histograms, lost and foreign (RTP bleed) packet counters.
+fn record_metrics(stats: &LegStats) {
+    metrics::histogram!("kefu_rtp_jitter_seconds").record(stats.jitter.as_secs_f64());
+    if let Some(rtt) = stats.rtt {
+        metrics::histogram!("kefu_rtp_rtt_seconds").record(rtt.as_secs_f64());
+    }
+    let lost = u64::try_from(stats.packets_lost).unwrap_or(0);
+    metrics::counter!("kefu_rtp_packets_lost_total").increment(lost);
+    metrics::counter!("kefu_rtp_packets_received_total").increment(stats.packets_received);
+    metrics::counter!("kefu_rtp_foreign_dropped_total").increment(stats.foreign_dropped);
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -112,6 +112,26 @@ impl CallControl {
     ) -> Self {
         metrics::describe_gauge!("kefu_calls_active", "Calls in progress");
         metrics::describe_counter!("kefu_calls_total", "Calls received, by outcome of routing");
+        metrics::describe_histogram!(
+            "kefu_rtp_jitter_seconds",
+            "Interarrival jitter of each finished call leg's incoming RTP"
+        );
+        metrics::describe_histogram!(
+            "kefu_rtp_rtt_seconds",
+            "Round-trip time of each finished call leg, from its peer's RTCP reports"
+        );
+        metrics::describe_counter!(
+            "kefu_rtp_packets_lost_total",
+            "RTP packets lost by peers on the way to kefu"
+        );
+        metrics::describe_counter!(
+            "kefu_rtp_packets_received_total",
+            "RTP packets received on finished call legs"
+        );
+        metrics::describe_counter!(
+            "kefu_rtp_foreign_dropped_total",
+            "Packets dropped for coming from another address than a leg's peer (RTP bleed)"
+        );
         let (shutdown, stopping) = watch::channel(false);
         let tones = media.tones;
         let live = LiveCalls::default();

@@ -78,6 +78,28 @@ pub struct CallLeg {
     pub rtp_packets_lost: Option<i64>,
     /// Interarrival jitter of the leg's RTP at its end, in milliseconds.
     pub rtp_jitter_ms: Option<i64>,
+    /// RTP packets kefu received on the leg, and sent on it.
+    pub rtp_packets_received: Option<i64>,
+    pub rtp_packets_sent: Option<i64>,
+    /// Round-trip time from the peer's RTCP receiver reports, in ms (none
+    /// when the peer sent no report about our stream).
+    pub rtp_rtt_ms: Option<i64>,
+    /// What the peer reported losing of kefu's stream.
+    pub rtp_remote_packets_lost: Option<i64>,
+    /// Packets dropped for coming from another address than the peer's.
+    pub rtp_foreign_dropped: Option<i64>,
+}
+
+/// A leg's media quality at its end, as the CDR keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegQuality {
+    pub packets_lost: i64,
+    pub jitter_ms: i64,
+    pub packets_received: i64,
+    pub packets_sent: i64,
+    pub rtt_ms: Option<i64>,
+    pub remote_packets_lost: Option<i64>,
+    pub foreign_dropped: i64,
 }
 
 /// Which calls a listing returns: newest first, `limit` of them, started
@@ -297,16 +319,21 @@ impl Store {
         &self,
         leg_id: &str,
         codec: &str,
-        packets_lost: i64,
-        jitter_ms: i64,
+        quality: &LegQuality,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE call_legs SET codec = $1, rtp_packets_lost = $2, rtp_jitter_ms = $3 \
-             WHERE id = $4",
+            "UPDATE call_legs SET codec = $1, rtp_packets_lost = $2, rtp_jitter_ms = $3, \
+             rtp_packets_received = $4, rtp_packets_sent = $5, rtp_rtt_ms = $6, \
+             rtp_remote_packets_lost = $7, rtp_foreign_dropped = $8 WHERE id = $9",
         )
         .bind(codec)
-        .bind(packets_lost)
-        .bind(jitter_ms)
+        .bind(quality.packets_lost)
+        .bind(quality.jitter_ms)
+        .bind(quality.packets_received)
+        .bind(quality.packets_sent)
+        .bind(quality.rtt_ms)
+        .bind(quality.remote_packets_lost)
+        .bind(quality.foreign_dropped)
         .bind(leg_id)
         .execute(self.pool())
         .await?;
@@ -317,8 +344,9 @@ impl Store {
     pub async fn call_legs(&self, call_id: &str) -> Result<Vec<CallLeg>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id, call_id, role, sip_call_id, peer_uri, started_at, answered_at, \
-             ended_at, final_status, codec, rtp_packets_lost, rtp_jitter_ms \
-             FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
+             ended_at, final_status, codec, rtp_packets_lost, rtp_jitter_ms, \
+             rtp_packets_received, rtp_packets_sent, rtp_rtt_ms, rtp_remote_packets_lost, \
+             rtp_foreign_dropped FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
         )
         .bind(call_id)
         .fetch_all(self.pool())

@@ -22,7 +22,7 @@ mod users;
 
 pub use audit::{AuditEntry, NewAudit};
 pub use calendars::{StoredCalendar, TenantCalendar};
-pub use calls::{Call, CallFilter, CallLeg, NewCall, NewCallLeg};
+pub use calls::{Call, CallFilter, CallLeg, LegQuality, NewCall, NewCallLeg};
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;
