@@ -279,3 +279,56 @@ fn the_agents_phone_transfers_the_caller_blind_to_another_extension() {
     );
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
+
+#[test]
+fn the_agent_puts_the_caller_on_hold_and_the_caller_hears_hold_music_until_resumed() {
+    let (dir, kefu, token) = start();
+    let mut phone = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1001");
+    let answer = uac
+        .invite(&offer(caller_rtp.local_addr().unwrap(), "0"), WAIT)
+        .expect("an answer");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    uac.ack("");
+    let media = answer.media_addr();
+    let tone = |n| frame_of(&[440.0], n);
+    let talking = stream(&caller_rtp, media, 0, 100, tone);
+    phone.type_keys("/hold\n");
+    let held = stream(&caller_rtp, media, 100, 250, tone);
+    phone.type_keys("/resume\n");
+    let resumed = stream(&caller_rtp, media, 350, 150, tone);
+    assert_eq!(uac.bye(WAIT), Some(200));
+    phone.stop();
+
+    let last_second = |heard: &[i16]| heard[heard.len().saturating_sub(8000)..].to_vec();
+    assert!(
+        share_of(&last_second(&talking), 8000, 1000.0) > 0.7,
+        "the agent first"
+    );
+    // The chime: a 523 + 659 Hz chord, 0.4 s in every 4 s, silence between.
+    let settled = &held[4000..];
+    let loud: Vec<&[i16]> = settled
+        .chunks_exact(400)
+        .filter(|block| block.iter().map(|s| i64::from(*s).abs()).sum::<i64>() / 400 > 200)
+        .collect();
+    assert!(
+        loud.len() >= 4,
+        "on hold the caller hears the chime: {} loud blocks\n{}",
+        loud.len(),
+        kefu.stderr()
+    );
+    for block in &loud {
+        let chord = share_of(block, 8000, 523.25) + share_of(block, 8000, 659.25);
+        assert!(
+            chord > 0.6 && share_of(block, 8000, 1000.0) < 0.1,
+            "on hold the caller hears the chime, not the agent: chord {chord:.2}"
+        );
+    }
+    assert!(
+        share_of(&last_second(&resumed), 8000, 1000.0) > 0.7,
+        "resumed, the caller hears the agent again"
+    );
+    let call = newest_call(&kefu, &token, "1001", WAIT, ended);
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+}

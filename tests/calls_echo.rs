@@ -104,7 +104,10 @@ fn the_echo_test_answers_and_sends_every_packet_back_then_records_the_call() {
         leg["rtp_foreign_dropped"], 10,
         "the stranger's packets are counted: {call}"
     );
-    assert!(leg["rtp_packets_received"].as_i64().unwrap() >= 48, "{call}");
+    assert!(
+        leg["rtp_packets_received"].as_i64().unwrap() >= 48,
+        "{call}"
+    );
 }
 
 #[test]

@@ -13,6 +13,9 @@
 //! A BYE from the caller or the callee hangs up everyone else. A re-INVITE
 //! from any party (hold, resume, a phone that moved) is answered on that
 //! side alone: the codec stays and the media follows the new address. A
+//! callee's offer that stops their sending (`sendonly`, `inactive`) puts the
+//! caller on hold: the relay hands the caller's ports to an endpoint playing
+//! hold music ([`super::music`]) until the callee resumes. A
 //! REFER from the callee's phone is a blind transfer ([`super::refer`]):
 //! the target rings (30 s at most) while the call goes on, and on answer
 //! the relay joins the caller to the target and the transferring phone is
@@ -22,8 +25,10 @@
 use std::time::{Duration, Instant};
 
 use kefu_media::driver::conference_task::{ConferenceHandle, ConferenceLeg, spawn_conference};
+use kefu_media::driver::endpoint_task::EndpointHandle;
 use kefu_media::driver::ports::PortPair;
 use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
+use kefu_media::endpoint::EndpointEvent;
 use kefu_media::g711::G711;
 use kefu_media::mixer::SupervisorMode;
 use kefu_media::relay::{PayloadMap, RelayConfig, Side};
@@ -38,9 +43,12 @@ use tokio::sync::{mpsc, watch};
 
 use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
 use super::cdr::Cdr;
+use super::music::Hold;
 use super::recording::CallRecording;
 use super::refer::{Refused, notify, refer_target};
-use super::session::{Ended, Session, SideMedia, negotiate_offer, with_sdp, with_warning};
+use super::session::{
+    Ended, Session, SideMedia, negotiate_offer, start_endpoint, with_sdp, with_warning,
+};
 use super::supervise::{CallCommand, SuperviseError};
 use super::transfer::resolve;
 use super::{CallContext, LegRoutes};
@@ -66,6 +74,12 @@ enum Media {
     Relay(RelayHandle),
     /// With a supervisor: decoded, mixed by the hear-matrix, encoded.
     Conference(ConferenceHandle),
+    /// The callee put the caller on hold: the caller hears music from an
+    /// endpoint on their ports; the callee's ports wait for the resume.
+    Held {
+        music: EndpointHandle,
+        callee: PortPair,
+    },
 }
 
 /// A supervisor taking part, or being rung.
@@ -99,6 +113,8 @@ pub(super) struct Bridged {
     caller_name: String,
     /// A blind transfer the callee asked for, while the target rings.
     transfer: Option<Transfer>,
+    /// What the caller hears on hold (loaded at the first hold).
+    hold_music: Option<Hold>,
 }
 
 /// A blind transfer in progress.
@@ -135,6 +151,7 @@ impl Bridged {
             supervisor: None,
             caller_name: caller.name,
             transfer: None,
+            hold_music: None,
         };
         match bridged.relay(caller.ports, agent.ports) {
             Ok(relay) => {
@@ -179,11 +196,27 @@ impl Bridged {
                     None => std::future::pending().await,
                 }
             };
+            let music_event = async {
+                match &mut self.media {
+                    Some(Media::Held { music, .. }) => music.next_event().await,
+                    _ => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { break Ended::Shutdown };
                     if let Some(ended) = self.on_event(context, cdr, routes, event).await {
                         break ended;
+                    }
+                    if let Some(ended) = self.follow_hold(context, cdr).await {
+                        break ended;
+                    }
+                }
+                Some(EndpointEvent::PlaybackFinished) = music_event => {
+                    if let (Some(Media::Held { music, .. }), Some(hold)) =
+                        (&self.media, self.hold_music.as_mut())
+                    {
+                        hold.play_next(Some(music)).await;
                     }
                 }
                 () = transfer_timeout => {
@@ -400,9 +433,13 @@ impl Bridged {
         side: AgentSide,
     ) -> Option<Ended> {
         let mode = self.supervisor.as_ref()?.mode;
-        let Some(Media::Relay(relay)) = self.media.take() else {
+        if !matches!(self.media, Some(Media::Relay(_))) {
+            tracing::info!("the call is on hold; the supervisor is not joined");
             hang_up(context, &side.dialog).await;
             self.supervisor = None;
+            return None;
+        }
+        let Some(Media::Relay(relay)) = self.media.take() else {
             return None;
         };
         let switched = match relay.release().await {
@@ -563,21 +600,20 @@ impl Bridged {
         side: AgentSide,
     ) -> Option<Ended> {
         let transfer = self.transfer.take()?;
-        let Some(Media::Relay(relay)) = self.media.take() else {
-            hang_up(context, &side.dialog).await;
-            return None;
-        };
-        let caller_ports = match relay.release().await {
-            Ok((stats, [caller_ports, _])) => {
-                if let Some(leg) = &self.agent_leg {
+        let caller_ports = match self.take_caller_ports().await {
+            Ok((caller_ports, stats)) => {
+                if let (Some(leg), Some(stats)) = (&self.agent_leg, stats) {
                     let codec = self.sides[1].negotiated.codec;
-                    cdr.leg_media(leg, codec, &stats.agent).await;
+                    cdr.leg_media(leg, codec, &stats).await;
                 }
                 caller_ports
             }
-            Err(error) => {
-                tracing::error!(%error, "the relay ended badly; the call's media is lost");
+            Err(why) => {
+                tracing::error!(%why, "cannot hand the caller to the transfer target");
                 hang_up(context, &side.dialog).await;
+                if self.media.is_some() {
+                    return None;
+                }
                 self.hang_up_all(context, cdr).await;
                 return Some(Ended::HungUp("media_failed".to_owned()));
             }
@@ -619,6 +655,72 @@ impl Bridged {
         }
     }
 
+    /// Puts the caller on hold when the callee's last offer stopped their
+    /// sending (`sendonly`, `inactive`), and back when it resumed.
+    async fn follow_hold(&mut self, context: &CallContext, cdr: &Cdr) -> Option<Ended> {
+        let callee_sends = self.sides[1].negotiated.direction.sends();
+        let switched = match (&self.media, callee_sends) {
+            (Some(Media::Relay(_)), false) => self.hold(context).await,
+            (Some(Media::Held { .. }), true) => self.resume().await,
+            _ => return None,
+        };
+        match switched {
+            Ok(()) => None,
+            Err(why) => {
+                tracing::error!(%why, "cannot switch hold; the call's media is lost");
+                self.hang_up_all(context, cdr).await;
+                Some(Ended::HungUp("media_failed".to_owned()))
+            }
+        }
+    }
+
+    async fn hold(&mut self, context: &CallContext) -> Result<(), String> {
+        let Some(Media::Relay(relay)) = self.media.take() else {
+            return Ok(());
+        };
+        let (_, [caller, callee]) = relay.release().await.map_err(|e| e.to_string())?;
+        let music = start_endpoint(&self.sides[0].negotiated, caller)?;
+        if self.hold_music.is_none() {
+            self.hold_music = Some(Hold::load(&context.prompts).await);
+        }
+        if let Some(hold) = self.hold_music.as_mut() {
+            hold.play_next(Some(&music)).await;
+        }
+        tracing::info!("the caller is on hold");
+        self.media = Some(Media::Held { music, callee });
+        Ok(())
+    }
+
+    async fn resume(&mut self) -> Result<(), String> {
+        let Some(Media::Held { music, callee }) = self.media.take() else {
+            return Ok(());
+        };
+        let (_, caller) = music.release().await.map_err(|e| e.to_string())?;
+        self.media = Some(Media::Relay(self.relay(caller, callee)?));
+        tracing::info!("the caller is off hold");
+        Ok(())
+    }
+
+    /// The caller's ports back from whatever carries the media now (for a
+    /// transfer), with the callee's statistics when a relay had them; a
+    /// conference keeps its ports.
+    async fn take_caller_ports(&mut self) -> Result<(PortPair, Option<LegStats>), String> {
+        match self.media.take() {
+            Some(Media::Relay(relay)) => {
+                let (stats, [caller, _]) = relay.release().await.map_err(|e| e.to_string())?;
+                Ok((caller, Some(stats.agent)))
+            }
+            Some(Media::Held { music, .. }) => {
+                let (_, caller) = music.release().await.map_err(|e| e.to_string())?;
+                Ok((caller, None))
+            }
+            other => {
+                self.media = other;
+                Err("the call is not in a two-party state".to_owned())
+            }
+        }
+    }
+
     /// The recording's tap, for a conference.
     fn tap(&self) -> Option<kefu_media::driver::relay_task::TapSink> {
         let [caller, agent] = &self.sides;
@@ -655,6 +757,13 @@ impl Bridged {
                 Ok(stats) => Some(vec![stats.caller, stats.agent]),
                 Err(error) => {
                     tracing::warn!(%error, "the relay ended badly");
+                    None
+                }
+            },
+            Some(Media::Held { music, .. }) => match music.stop().await {
+                Ok(stats) => Some(vec![stats]),
+                Err(error) => {
+                    tracing::warn!(%error, "the hold music ended badly");
                     None
                 }
             },
@@ -754,6 +863,14 @@ impl Bridged {
                 if moved {
                     conference
                         .repoint(participant, renewed.remote)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Some(Media::Held { music, .. }) => {
+                if participant == 0 && moved {
+                    music
+                        .repoint(renewed.remote)
                         .await
                         .map_err(|e| e.to_string())?;
                 }

@@ -3,8 +3,7 @@
 //!
 //! The answered call becomes a voice contact in the ACD ([`crate::routing`]).
 //! While it waits the caller hears their place in line whenever the ACD
-//! announces it, and music on hold in between: the WAV files in the prompts
-//! folder's `moh/` in name order, or a soft chime when there are none. Each
+//! announces it, and music on hold in between ([`super::music`]). Each
 //! offer rings the agent's registered phones ([`Dialing`]) while the music
 //! goes on. The first phone to answer is accepted in the ACD and bridged to
 //! the caller through the relay (recorded when recordings are on); the
@@ -16,14 +15,9 @@
 //! contact; when the bridged call ends the contact ends (the agent wraps up).
 //! The CDR gets the contact, queue, agent, wait and talk times.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kefu_media::endpoint::EndpointEvent;
-use kefu_media::pcm::SampleRate;
-use kefu_media::prompt::MusicOnHold;
-use kefu_media::tone::{CadenceStep, TonePlan};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
@@ -32,7 +26,8 @@ use super::bridged::join;
 use super::call::{Start, caller_number};
 use super::callback::{self, CallbackRequest};
 use super::cdr::Cdr;
-use super::ivr::{Prompts, Source, render, say_then_hang_up};
+use super::ivr::{Source, render, say_then_hang_up};
+use super::music::Hold;
 use super::session::{Ended, Happening, Session};
 use super::voicemail::{self, RecordRequest};
 use super::{CallContext, LegRoutes};
@@ -40,9 +35,6 @@ use crate::routing::{
     Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, Offer, SkillNeed,
     TimeoutTarget,
 };
-
-/// The folder of hold music inside the prompts folder.
-const MUSIC_FOLDER: &str = "moh";
 
 /// A queue's voicemail: at most this long, ended by this much silence.
 const QUEUE_VOICEMAIL_MAX: Duration = Duration::from_secs(120);
@@ -271,12 +263,12 @@ enum Next {
 
 impl Waiting<'_> {
     async fn run(mut self) -> Outcome {
-        self.hold.play_next(&self.session).await;
+        self.hold.play_next(self.session.endpoint()).await;
         loop {
             tokio::select! {
                 happening = self.session.next() => match happening {
                     Happening::Media(EndpointEvent::PlaybackFinished) => {
-                        self.hold.play_next(&self.session).await;
+                        self.hold.play_next(self.session.endpoint()).await;
                     }
                     Happening::Media(EndpointEvent::Dtmf(press))
                         if Some(press.digit.as_char()) == self.callback_key =>
@@ -333,7 +325,11 @@ impl Waiting<'_> {
                 }
                 let voice = "en".to_owned();
                 match render(&self.context.prompts, Source::Speech { voice, text }).await {
-                    Ok(prompt) => self.hold.announce(&self.session, prompt.clip()).await,
+                    Ok(prompt) => {
+                        self.hold
+                            .announce(self.session.endpoint(), prompt.clip())
+                            .await
+                    }
                     Err(why) => tracing::warn!(%why, "place in line not announced"),
                 }
                 Next::Wait
@@ -493,75 +489,6 @@ impl Waiting<'_> {
     }
 }
 
-/// What the caller hears while waiting: announcements as they come, music
-/// in between.
-struct Hold {
-    music: Vec<Arc<[i16]>>,
-    next_track: usize,
-    announcements: VecDeque<Arc<[i16]>>,
-}
-
-impl Hold {
-    /// The prompts folder's hold music, or the chime when it has none.
-    async fn load(prompts: &Arc<Prompts>) -> Self {
-        let prompts = prompts.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let folder = prompts.folder.join(MUSIC_FOLDER);
-            MusicOnHold::from_folder(&prompts.cache, &folder, SampleRate::NARROWBAND)
-        })
-        .await;
-        let music = match loaded {
-            Ok(Ok(music)) => music.tracks().iter().map(|track| track.clip()).collect(),
-            Ok(Err(why)) => {
-                tracing::debug!(%why, "no hold music; the chime plays");
-                vec![chime()]
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot load the hold music; the chime plays");
-                vec![chime()]
-            }
-        };
-        Self {
-            music,
-            next_track: 0,
-            announcements: VecDeque::new(),
-        }
-    }
-
-    /// Plays the next announcement, else the next track of music.
-    async fn play_next(&mut self, session: &Session) {
-        let clip = match self.announcements.pop_front() {
-            Some(announcement) => announcement,
-            None => {
-                let track = self.music[self.next_track % self.music.len()].clone();
-                self.next_track += 1;
-                track
-            }
-        };
-        if let Some(endpoint) = session.endpoint() {
-            let _ = endpoint.play(clip).await;
-        }
-    }
-
-    /// Interrupts the music for an announcement.
-    async fn announce(&mut self, session: &Session, clip: Arc<[i16]>) {
-        self.announcements.push_back(clip);
-        if let Some(endpoint) = session.endpoint() {
-            let _ = endpoint.stop_playing().await;
-        }
-        self.play_next(session).await;
-    }
-}
-
-/// The chime played when there is no hold music: a soft two-note chord
-/// every four seconds.
-fn chime() -> Arc<[i16]> {
-    TonePlan::steady(&[523.25, 659.25], -24.0)
-        .with_cadence(&[CadenceStep::millis(400, 3600)])
-        .render_cycle(SampleRate::NARROWBAND)
-        .into()
-}
-
 /// How a key is said.
 fn key_name(key: char) -> String {
     match key {
@@ -597,13 +524,5 @@ mod tests {
             "Please hold. You are number 3 in line. The expected wait is about 2 minutes."
         );
         assert!(place_in_line(2, Duration::from_secs(30)).ends_with("about 1 minute."));
-    }
-
-    #[test]
-    fn the_chime_is_four_seconds_of_mostly_silence() {
-        let chime = chime();
-        assert_eq!(chime.len(), 4 * 8000);
-        let loud = chime.iter().filter(|s| s.unsigned_abs() > 100).count();
-        assert!(loud > 0 && loud < chime.len() / 5, "{loud} loud samples");
     }
 }

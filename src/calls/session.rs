@@ -519,7 +519,7 @@ pub(super) fn negotiate_offer(
 }
 
 /// Starts the endpoint for what was agreed, on `ports`.
-fn start_endpoint(
+pub(super) fn start_endpoint(
     negotiated: &Negotiated,
     ports: kefu_media::driver::ports::PortPair,
 ) -> Result<EndpointHandle, String> {
