@@ -41,6 +41,7 @@
 //! endpoint or conference. [`prompt`]'s cache and text to speech read files and run
 //! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
+pub mod codec;
 pub mod conference;
 pub mod driver;
 pub mod dtmf;
