@@ -959,6 +959,113 @@ mod tests {
         assert!(stats.caller.reports_received >= 2 && stats.agent.reports_sent >= 2);
     }
 
+    /// A caller on Opus (48 kHz, payload type 111) and an agent on PCMU.
+    fn transcoding_relay() -> Relay {
+        let caller = LegConfig {
+            clock_rate: SampleRate::FULLBAND,
+            ..leg(0xCA11, addr(4000))
+        };
+        Relay::with_codecs(
+            RelayConfig {
+                caller,
+                agent: leg(0xA6E7, addr(6000)),
+                caller_to_agent: PayloadMap::Mapped(vec![(101, 101)]),
+                agent_to_caller: PayloadMap::Mapped(vec![(101, 101)]),
+            },
+            [(111, LegCodec::opus()), (0, G711::Pcmu.into())],
+            Instant::now(),
+            SystemTime::now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn codecs_in_common_keep_the_fast_path_and_others_transcode() {
+        let config = || RelayConfig {
+            caller: leg(1, addr(4000)),
+            agent: leg(2, addr(6000)),
+            caller_to_agent: PayloadMap::Identity,
+            agent_to_caller: PayloadMap::Identity,
+        };
+        let pcmu = (0, LegCodec::from(G711::Pcmu));
+        let same = Relay::with_codecs(config(), [pcmu, pcmu], Instant::now(), SystemTime::now());
+        assert!(!same.unwrap().is_transcoding());
+        let pcma = (8, LegCodec::from(G711::Pcma));
+        let laws = Relay::with_codecs(config(), [pcmu, pcma], Instant::now(), SystemTime::now());
+        assert!(laws.unwrap().is_transcoding());
+        assert!(transcoding_relay().is_transcoding());
+        let opus_at_8_khz = Relay::with_codecs(
+            config(),
+            [(111, LegCodec::opus()), pcmu],
+            Instant::now(),
+            SystemTime::now(),
+        );
+        assert!(matches!(
+            opus_at_8_khz,
+            Err(CodecError::ClockRate { got: 8_000, .. })
+        ));
+    }
+
+    #[test]
+    fn a_transcoded_frame_leaves_on_the_other_legs_stream_and_clock() {
+        let mut relay = transcoding_relay();
+        let start = Instant::now();
+        let mut encoder =
+            crate::opus::OpusEncoder::new(SampleRate::NARROWBAND, Default::default()).unwrap();
+        let mut sent = Vec::new();
+        for i in 0..3u16 {
+            let payload = encoder.encode(&[0; 160]).unwrap();
+            let mut bytes = packet(111, 9, i, 960 * u32::from(i), &payload);
+            let now = start + FRAME * u32::from(i);
+            assert_eq!(
+                relay.handle_rtp(Side::Caller, now, addr(4000), &mut bytes),
+                Err(NotForwarded::Transcoded)
+            );
+            while let Some((side, transmit)) = relay.poll_transmit() {
+                assert_eq!((side, transmit.destination), (Side::Agent, addr(6000)));
+                assert!(transmit.from_rtp_port);
+                sent.push(transmit.payload);
+            }
+        }
+        let headers: Vec<RtpHeader> = sent.iter().map(|bytes| header_of(bytes)).collect();
+        assert_eq!(headers.len(), 3);
+        for (i, header) in headers.iter().enumerate() {
+            assert_eq!(header.ssrc, 0xA6E7);
+            assert_eq!(header.payload_type, 0);
+            assert_eq!(header.sequence, 65_530u16.wrapping_add(i as u16));
+            assert_eq!(header.timestamp, 1_000 + 160 * i as u32);
+        }
+        assert!(sent.iter().all(|bytes| bytes.len() == 12 + 160));
+        assert_eq!(relay.stats().agent.packets_sent, 3);
+    }
+
+    proptest::proptest! {
+        /// Whatever a phone sends a transcoding relay, it is transcoded,
+        /// forwarded or dropped, never a panic.
+        #[test]
+        fn any_datagram_into_a_transcoding_relay_is_handled_without_panicking(
+            datagrams in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+                1..8,
+            )
+        ) {
+            let mut relay = transcoding_relay();
+            let now = Instant::now();
+            for (i, (caller, payload)) in datagrams.iter().enumerate() {
+                let (side, source, payload_type) = if *caller {
+                    (Side::Caller, addr(4000), [111, 101, 13][i % 3])
+                } else {
+                    (Side::Agent, addr(6000), [0, 101, 13][i % 3])
+                };
+                let mut bytes = packet(payload_type, 5, i as u16, 960 * i as u32, payload);
+                let _ = relay.handle_rtp(side, now, source, &mut bytes);
+                let mut raw = payload.clone();
+                let _ = relay.handle_rtp(side, now, source, &mut raw);
+                while relay.poll_transmit().is_some() {}
+            }
+        }
+    }
+
     #[test]
     fn each_leg_reports_on_its_own_rtcp_schedule() {
         let mut relay = relay(PayloadMap::Identity);

@@ -7,7 +7,9 @@
 //! stops when the handle says so (or is dropped) and hands back the final
 //! statistics; the ports return to their pool then, or to call control
 //! ([`RelayHandle::release`]) when the call's media goes on in another task
-//! (a supervisor's conference).
+//! (a supervisor's conference). [`spawn_relay_with_codecs`] starts a relay
+//! that transcodes when the two legs share no codec; its re-encoded packets
+//! leave, as RTCP does, through [`Relay::poll_transmit`].
 //!
 //! Datagrams are read and sent one system call each. Batching with
 //! `recvmmsg`/`sendmmsg` (GSO/GRO) is the planned optimisation for this loop.
