@@ -2,7 +2,10 @@
 //! encode, Opus encode and decode (at 48 kHz, and at 8 kHz through the
 //! resampler), the 8 → 48 kHz frame resampler, a three-party hear-matrix mix,
 //! in-band DTMF detection, and one packet through the relay fast path (parse,
-//! source check, receive statistics, rewrite; no sockets), the endpoint's echo
+//! source check, receive statistics, rewrite; no sockets), one 20 ms frame
+//! through the relay's transcoding path each way (Opus → PCMU: decode,
+//! 48 → 8 kHz, µ-law encode; PCMU → Opus: decode, 8 → 48 kHz, Opus encode;
+//! each with the legs' checks and the outgoing packet), the endpoint's echo
 //! of one packet and playback of one frame (G.711 encoding, packet building,
 //! rewrite), one 20 ms frame of a three-party conference (three packets
 //! into the jitter buffers, mix, encode and send one packet per leg); and
@@ -16,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kefu_media::codec::LegCodec;
 use kefu_media::conference::{Conference, Participant};
 use kefu_media::dtmf::inband::InbandDtmfDetector;
 use kefu_media::endpoint::{Endpoint, EndpointConfig};
@@ -146,16 +150,76 @@ fn relay(c: &mut Criterion) {
     });
 }
 
+fn transcoding(c: &mut Criterion) {
+    const OPUS_PAYLOAD_TYPE: u8 = 111;
+    let caller = SocketAddr::from(([127, 0, 0, 1], 4_000));
+    let agent = SocketAddr::from(([127, 0, 0, 1], 6_000));
+    let now = Instant::now();
+    let mut relay = Relay::with_codecs(
+        RelayConfig {
+            caller: LegConfig {
+                clock_rate: OPUS_RATE,
+                ..relay_leg(1, caller)
+            },
+            agent: relay_leg(2, agent),
+            caller_to_agent: PayloadMap::Identity,
+            agent_to_caller: PayloadMap::Identity,
+        },
+        [
+            (OPUS_PAYLOAD_TYPE, LegCodec::opus()),
+            (0, G711::Pcmu.into()),
+        ],
+        now,
+        SystemTime::now(),
+    )
+    .expect("libopus");
+    let mut encoder = OpusEncoder::new(RATE, OpusConfig::default()).expect("libopus");
+    let opus = encoder.encode(&frame_of(440.0)).expect("encodes");
+    let pcmu = G711::Pcmu.encode(&frame_of(1_000.0));
+    for (side, from, payload_type, payload, units) in [
+        (Side::Caller, caller, OPUS_PAYLOAD_TYPE, opus, 960),
+        (Side::Agent, agent, 0, pcmu, 160),
+    ] {
+        let mut arriving = Rewrite {
+            payload_type,
+            sequence: 0,
+            timestamp: 0,
+            ssrc: 7,
+        };
+        let mut packet = RtpHeader {
+            marker: false,
+            payload_type,
+            sequence: 0,
+            timestamp: 0,
+            ssrc: 7,
+        }
+        .encode(&payload);
+        let name = match side {
+            Side::Caller => "relay transcode one 20 ms frame opus -> pcmu",
+            Side::Agent => "relay transcode one 20 ms frame pcmu -> opus",
+        };
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                arriving.sequence = arriving.sequence.wrapping_add(1);
+                arriving.timestamp = arriving.timestamp.wrapping_add(units);
+                rewrite_header(&mut packet, arriving);
+                let _ = relay.handle_rtp(side, now, from, &mut packet);
+                black_box(relay.poll_transmit())
+            })
+        });
+    }
+}
+
 fn endpoint(c: &mut Criterion) {
     let phone = SocketAddr::from(([127, 0, 0, 1], 4_000));
     let config = EndpointConfig {
         leg: relay_leg(1, phone),
-        codec: G711::Pcmu,
+        codec: G711::Pcmu.into(),
         payload_type: 0,
         inband_dtmf: false,
     };
     let start = Instant::now();
-    let mut echo = Endpoint::new(config.clone(), start, SystemTime::now());
+    let mut echo = Endpoint::new(config.clone(), start, SystemTime::now()).expect("G.711");
     echo.set_echo(true);
     let mut arriving = Rewrite {
         payload_type: 0,
@@ -180,7 +244,7 @@ fn endpoint(c: &mut Criterion) {
             black_box(echo.poll_transmit())
         })
     });
-    let mut player = Endpoint::new(config, start, SystemTime::now());
+    let mut player = Endpoint::new(config, start, SystemTime::now()).expect("G.711");
     let frame: Arc<[i16]> = frame_of(440.0).into();
     c.bench_function("endpoint play one 20 ms g711 frame", |b| {
         b.iter(|| {
@@ -201,7 +265,7 @@ fn conference(c: &mut Criterion) {
         .zip(1..)
         .map(|(&phone, ssrc)| Participant {
             leg: relay_leg(ssrc, phone),
-            codec: G711::Pcmu,
+            codec: G711::Pcmu.into(),
             payload_type: 0,
         })
         .collect();
@@ -262,6 +326,7 @@ criterion_group!(
     mixer,
     inband_dtmf,
     relay,
+    transcoding,
     endpoint,
     conference,
     sdp

@@ -2,20 +2,23 @@
 //! [`Mixer`] — the call of a caller and an agent once a supervisor joins to
 //! monitor, whisper or barge ([`crate::mixer::SupervisorMode`]). Each
 //! participant is an [`RtpLeg`] (latching, strict source, RTCP, statistics
-//! and RFC 4733 key presses are the leg's) with its negotiated G.711 law and
-//! audio payload type. The conference owns what lies between the legs:
+//! and RFC 4733 key presses are the leg's) with its negotiated codec
+//! ([`LegCodec`]: G.711, or Opus) and audio payload type. The conference owns
+//! what lies between the legs:
 //!
-//! - **In**: an accepted packet of the participant's audio payload type goes
-//!   through its [`JitterBuffer`], which decodes it and conceals losses.
-//!   Other payload types (telephone-events, comfort noise) are not mixed,
-//!   and neither is audio that is not one 20 ms frame (counted).
+//! - **In**: an accepted packet of the participant's audio payload type is
+//!   decoded to 8 kHz by the participant's [`Transcoder`] and goes through
+//!   its [`PcmJitterBuffer`], which conceals losses. Other payload types
+//!   (telephone-events, comfort noise) are not mixed, and neither is audio
+//!   that is not one 20 ms frame or cannot be decoded (both counted).
 //! - **Mix**: every 20 ms ([`Conference::poll_timeout`]) one frame per
 //!   participant is taken from its buffer (none when it is silent or
 //!   missing), mixed with the current [`HearMatrix`] — changed live with
 //!   [`Conference::set_matrix`], the mixer fades — and each participant's
-//!   mix leaves on its leg in its own law, silence included, so every peer
+//!   mix leaves on its leg in its own codec, silence included, so every peer
 //!   receives one steady stream: its leg's SSRC, consecutive sequence
-//!   numbers, timestamps on the 8 kHz clock of the frame's due time, the
+//!   numbers, timestamps on the leg's RTP clock (8 kHz for G.711, 48 kHz
+//!   for Opus) of the frame's due time, the
 //!   marker bit on the first frame and after a stall longer than
 //!   [`MAX_FRAME_LATENESS`] (frames less late than that are mixed in a
 //!   burst and keep their place on the clock, as the endpoint's playback).
@@ -24,8 +27,9 @@
 //!   by its RTP timestamps exactly as the relay's tap does, so the call's
 //!   stereo recording goes on unchanged while a supervisor listens.
 //!
-//! All legs run at 8 kHz (G.711); other rates would need the resampler
-//! in front of the mixer and are refused. Sans-IO like the legs: the driver
+//! The mixer runs at 8 kHz whatever the legs' codecs; an Opus leg's audio is
+//! resampled on the way in and out by its codec, and a leg whose clock rate
+//! is not its codec's is refused. Sans-IO like the legs: the driver
 //! passes datagrams with the participant they arrived for, source
 //! addresses and the time, sends what [`Conference::poll_transmit`] returns
 //! from that participant's ports, and calls [`Conference::handle_timeout`]
@@ -35,10 +39,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
+use crate::codec::{CodecError, LegCodec, PCM_RATE, Transcoder};
 use crate::dtmf::Dtmf;
 use crate::endpoint::MAX_FRAME_LATENESS;
-use crate::g711::G711;
-use crate::jitter::{Arrival, JitterBuffer, JitterConfig, JitterStats, Playout, RtpAudioPacket};
+use crate::jitter::{Arrival, Frame, JitterConfig, JitterStats, PcmJitterBuffer, Playout};
 use crate::mixer::{HearMatrix, Mixer, MixerError};
 use crate::pcm::{FRAME_DURATION, SampleRate};
 use crate::relay::{Side, Tap, TappedFrame};
@@ -48,15 +52,15 @@ use crate::rtp::packet::{RtpHeader, RtpPacket, is_rtcp};
 /// Most participants in one conference; the mix costs the square of it.
 pub const MAX_PARTICIPANTS: usize = 16;
 
-/// The rate every leg and the mixer run at.
-const RATE: SampleRate = SampleRate::NARROWBAND;
+/// The rate the mixer runs at.
+const RATE: SampleRate = PCM_RATE;
 
-/// One participant as negotiated: its leg, G.711 law and audio payload
-/// type (the leg's `telephone_event` is read for key presses, not mixed).
+/// One participant as negotiated: its leg, codec and audio payload type
+/// (the leg's `telephone_event` is read for key presses, not mixed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
     pub leg: LegConfig,
-    pub codec: G711,
+    pub codec: LegCodec,
     pub payload_type: u8,
 }
 
@@ -65,8 +69,13 @@ pub struct Participant {
 pub enum ConferenceError {
     #[error("a conference has 1 to {MAX_PARTICIPANTS} participants, not {0}")]
     ParticipantCount(usize),
-    #[error("participant {participant}'s leg runs at {hz} Hz; the conference mixes G.711 at 8 kHz")]
+    #[error("participant {participant}'s leg runs at {hz} Hz, not its codec's clock rate")]
     ClockRate { participant: usize, hz: u32 },
+    #[error("participant {participant}'s codec: {error}")]
+    Codec {
+        participant: usize,
+        error: CodecError,
+    },
     #[error("participant {participant} does not exist in a conference of {participants}")]
     UnknownParticipant {
         participant: usize,
@@ -93,15 +102,18 @@ pub enum NotMixed {
     Late,
     #[error("the packet's frame is already buffered")]
     Duplicate,
+    #[error("the audio payload could not be decoded")]
+    Undecodable,
 }
 
 /// One participant's figures: its leg's, its jitter buffer's, and the
-/// audio packets that were not one 20 ms frame.
+/// audio packets that were not one 20 ms frame or could not be decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParticipantStats {
     pub leg: LegStats,
     pub jitter: JitterStats,
     pub wrong_frame_length: u64,
+    pub undecodable: u64,
 }
 
 /// A participant inside the conference.
@@ -110,13 +122,16 @@ struct Member {
     leg: RtpLeg,
     /// The leg's SSRC: mixed frames carry it into the leg's outgoing stream.
     ssrc: u32,
-    codec: G711,
+    /// The leg's RTP clock rate, which timestamps what it sends.
+    clock_rate: SampleRate,
+    transcoder: Transcoder,
     payload_type: u8,
-    jitter: JitterBuffer,
+    jitter: PcmJitterBuffer,
     /// The SSRC of the audio in the jitter buffer; another one (a
     /// transfer, a re-INVITE) is another stream and starts it over.
     source: Option<u32>,
     wrong_frame_length: u64,
+    undecodable: u64,
 }
 
 /// N participants mixed through a hear-matrix; see the module doc.
@@ -165,30 +180,35 @@ impl Conference {
             }
             .into());
         }
-        if let Some((participant, odd)) = participants
-            .iter()
-            .enumerate()
-            .find(|(_, participant)| participant.leg.clock_rate != RATE)
-        {
-            return Err(ConferenceError::ClockRate {
-                participant,
-                hz: odd.leg.clock_rate.hz(),
+        let mut members = Vec::with_capacity(count);
+        for (index, participant) in participants.into_iter().enumerate() {
+            let clock_rate = participant.leg.clock_rate;
+            if participant.codec.check_clock_rate(clock_rate).is_err() {
+                return Err(ConferenceError::ClockRate {
+                    participant: index,
+                    hz: clock_rate.hz(),
+                });
+            }
+            let transcoder =
+                Transcoder::new(participant.codec).map_err(|error| ConferenceError::Codec {
+                    participant: index,
+                    error,
+                })?;
+            members.push(Member {
+                ssrc: participant.leg.ssrc,
+                leg: RtpLeg::new(participant.leg, now, wall),
+                clock_rate,
+                transcoder,
+                payload_type: participant.payload_type,
+                jitter: PcmJitterBuffer::new(clock_rate, JitterConfig::default()),
+                source: None,
+                wrong_frame_length: 0,
+                undecodable: 0,
             });
         }
         let frame = || Vec::with_capacity(RATE.frame_len());
         Ok(Self {
-            members: participants
-                .into_iter()
-                .map(|participant| Member {
-                    ssrc: participant.leg.ssrc,
-                    leg: RtpLeg::new(participant.leg, now, wall),
-                    codec: participant.codec,
-                    payload_type: participant.payload_type,
-                    jitter: JitterBuffer::new(participant.codec, RATE, JitterConfig::default()),
-                    source: None,
-                    wrong_frame_length: 0,
-                })
-                .collect(),
+            members,
             mixer: Mixer::new(matrix, RATE),
             started: now,
             next_frame: now,
@@ -215,8 +235,8 @@ impl Conference {
             return Err(ConferenceError::NoCallerAndAgent);
         };
         self.tap = Some(Tap::new([
-            (caller.payload_type, caller.codec),
-            (agent.payload_type, agent.codec),
+            (caller.payload_type, caller.clock_rate),
+            (agent.payload_type, agent.clock_rate),
         ]));
         Ok(())
     }
@@ -248,29 +268,38 @@ impl Conference {
             return Err(NotMixed::NotAudio(header.payload_type));
         }
         let packet = RtpPacket::parse(datagram).map_err(Rejected::MalformedRtp)?;
+        let mut samples = Vec::with_capacity(RATE.frame_len());
+        if member
+            .transcoder
+            .decoder
+            .decode_into(packet.payload, &mut samples)
+            .is_err()
+        {
+            member.undecodable += 1;
+            return Err(NotMixed::Undecodable);
+        }
         if let Some(tap) = &mut self.tap {
             if let Some(side) = tapped_side(participant) {
-                tap.take(side, now, &header, datagram);
+                tap.take(side, now, &header, &samples);
             }
         }
         let expected = RATE.frame_len();
-        if packet.payload.len() != expected {
+        if samples.len() != expected {
             member.wrong_frame_length += 1;
             return Err(NotMixed::FrameLength {
                 expected,
-                got: packet.payload.len(),
+                got: samples.len(),
             });
         }
         if member.source.is_some_and(|source| source != header.ssrc) {
             member.jitter.start_over();
         }
         member.source = Some(header.ssrc);
-        let audio = RtpAudioPacket {
-            sequence: header.sequence,
+        let frame = Frame {
             timestamp: header.timestamp,
-            payload: packet.payload.to_vec(),
+            samples,
         };
-        match member.jitter.push(audio, now) {
+        match member.jitter.push(header.sequence, frame, now) {
             Arrival::Buffered => Ok(()),
             Arrival::Late => Err(NotMixed::Late),
             Arrival::Duplicate => Err(NotMixed::Duplicate),
@@ -374,6 +403,7 @@ impl Conference {
                 leg: member.leg.stats(),
                 jitter: member.jitter.stats(),
                 wrong_frame_length: member.wrong_frame_length,
+                undecodable: member.undecodable,
             })
     }
 
@@ -417,11 +447,20 @@ impl Conference {
         {
             return;
         }
-        // Wraps with the RTP clock, as timestamps do.
-        let timestamp = RATE.samples_in(due.saturating_duration_since(self.started)) as u32;
+        let since_start = due.saturating_duration_since(self.started);
         for (participant, (member, heard)) in self.members.iter_mut().zip(&self.outputs).enumerate()
         {
-            member.codec.encode_into(heard, &mut self.encoded);
+            // The mixer gives 20 ms frames, what every encoder takes.
+            if member
+                .transcoder
+                .encoder
+                .encode_into(heard, &mut self.encoded)
+                .is_err()
+            {
+                continue;
+            }
+            // Wraps with the RTP clock, as timestamps do.
+            let timestamp = member.clock_rate.samples_in(since_start) as u32;
             let header = RtpHeader {
                 marker: self.marker,
                 payload_type: member.payload_type,
@@ -465,6 +504,7 @@ fn tapped_side(participant: usize) -> Option<Side> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::g711::G711;
     use crate::goertzel::energy_share;
     use crate::mixer::{CallRole, SupervisorMode};
     use crate::rtp::leg::Latching;
@@ -500,10 +540,13 @@ mod tests {
                 telephone_event: Some(101),
                 ..LegConfig::new(leg_ssrc(p), FIRST_SEQUENCE, 1_000 * p as u32)
             },
-            codec,
+            codec: codec.into(),
             payload_type: codec.payload_type(),
         }
     }
+
+    /// The law of each participant of [`supervised`].
+    const LAWS: [G711; 3] = [G711::Pcmu, G711::Pcma, G711::Pcmu];
 
     /// A supervised call: caller and supervisor on µ-law, the agent on A-law.
     fn supervised(mode: SupervisorMode) -> (Conference, Instant) {
@@ -560,7 +603,7 @@ mod tests {
             for _ in 0..frames {
                 let now = self.start + FRAME * u32::from(self.frames);
                 for (p, voice) in self.voices.iter_mut().enumerate() {
-                    let codec = self.conference.members[p].codec;
+                    let codec = LAWS[p];
                     let packet = audio(codec, 0x1000 + p as u32, self.frames, &voice.next_frame());
                     self.conference
                         .handle_rtp(p, now, phone(p), &packet)
@@ -611,7 +654,7 @@ mod tests {
             }
             assert_eq!(transmit.destination, phone(p));
             let packet = RtpPacket::parse(&transmit.payload).unwrap();
-            let pcm = conference.members[p].codec.decode(packet.payload);
+            let pcm = LAWS[p].decode(packet.payload);
             heard[p].push((packet.header, pcm));
         }
     }

@@ -9,9 +9,12 @@
 //!   too), on our SSRC with our sequence numbers and timestamps.
 //! - **Playback** ([`Endpoint::play`]): 8 kHz mono clips, queued one after
 //!   the other in a [`crate::prompt::Player`] that cuts them into 20 ms
-//!   frames, leave in the negotiated G.711 law, one frame every 20 ms
-//!   ([`Endpoint::poll_timeout`] says when the next is due), the first of a
-//!   talkspurt with the marker bit; the last frame is padded with silence. When the queue runs dry, [`EndpointEvent::PlaybackFinished`] is
+//!   frames, leave in the negotiated codec ([`LegCodec`]: a G.711 law, or
+//!   Opus through its 8 → 48 kHz resampler), one frame every 20 ms
+//!   ([`Endpoint::poll_timeout`] says when the next is due) stamped on the
+//!   leg's RTP clock (+160 per frame for G.711, +960 for Opus), the first
+//!   of a talkspurt with the marker bit; the last frame is padded with
+//!   silence. When the queue runs dry, [`EndpointEvent::PlaybackFinished`] is
 //!   reported and nothing is sent until the next clip (no comfort noise).
 //!   While echo is on, playback is paused where it stands. Frames that are
 //!   late are sent in a burst, keeping their timestamps, so the stream stays
@@ -20,12 +23,14 @@
 //! - **Key presses** ([`EndpointEvent::Dtmf`]): RFC 4733 telephone-events
 //!   read by the leg, or, when configured and no telephone-event payload
 //!   type was negotiated, tones found by the in-band detector in the
-//!   decoded audio. With telephone-event negotiated the in-band detector
+//!   audio decoded to 8 kHz. With telephone-event negotiated the in-band detector
 //!   does not run, so a phone that sends both is heard once.
 //!
-//! - **Capture** ([`Endpoint::set_capture`]): the decoded audio of every
-//!   accepted audio packet, with its arrival time, for a recorder
-//!   (voicemail) to take with [`Endpoint::poll_captured`].
+//! - **Capture** ([`Endpoint::set_capture`]): the audio of every accepted
+//!   audio packet decoded to 8 kHz, with its arrival time, for a recorder
+//!   (voicemail) to take with [`Endpoint::poll_captured`]. An audio payload
+//!   that cannot be decoded (not valid Opus) is dropped and counted
+//!   ([`Endpoint::undecodable`]).
 //!
 //! Echo and playback share the leg's outgoing stream: playback is one more
 //! source to it (numbered on our own SSRC, timed from the RTP clock), so a
@@ -41,9 +46,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::codec::{CodecError, LegCodec, PCM_RATE, Transcoder};
 use crate::dtmf::Dtmf;
 use crate::dtmf::inband::InbandDtmfDetector;
-use crate::g711::G711;
 use crate::pcm::{FRAME_DURATION, SampleRate};
 use crate::prompt::{Playable, Player, Prompt};
 use crate::rtp::leg::{Accepted, LegConfig, LegStats, Rejected, RtpLeg, Transmit};
@@ -61,10 +66,11 @@ const MAX_CAPTURED_FRAMES: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointConfig {
     /// The leg facing the peer: its address from SDP, the telephone-event
-    /// payload type, an 8 kHz clock.
+    /// payload type, the codec's clock rate (8 kHz for G.711, 48 kHz for Opus).
     pub leg: LegConfig,
-    /// The negotiated G.711 law, for playback and in-band detection.
-    pub codec: G711,
+    /// The negotiated codec, for playback, in-band detection and capture
+    /// (a G.711 law converts into it: `G711::Pcmu.into()`).
+    pub codec: LegCodec,
     /// Its negotiated payload type.
     pub payload_type: u8,
     /// Also look for key-press tones in the decoded audio (for peers that
@@ -123,7 +129,7 @@ impl Playback {
 #[derive(Debug)]
 pub struct Endpoint {
     leg: RtpLeg,
-    codec: G711,
+    transcoder: Transcoder,
     payload_type: u8,
     clock_rate: SampleRate,
     /// Our SSRC. Playback frames carry it into the leg's outgoing stream,
@@ -145,26 +151,30 @@ pub struct Endpoint {
     frame: Vec<i16>,
     encoded: Vec<u8>,
     decoded: Vec<i16>,
+    undecodable: u64,
 }
 
 impl Endpoint {
     /// An endpoint starting at `now`, when the wall clock reads `wall`;
-    /// echo is off and nothing plays.
-    pub fn new(config: EndpointConfig, now: Instant, wall: SystemTime) -> Self {
+    /// echo is off and nothing plays. Refused when the leg's clock rate is
+    /// not the codec's, or the codec cannot be set up.
+    pub fn new(config: EndpointConfig, now: Instant, wall: SystemTime) -> Result<Self, CodecError> {
         let clock_rate = config.leg.clock_rate;
+        config.codec.check_clock_rate(clock_rate)?;
+        let transcoder = Transcoder::new(config.codec)?;
         let inband = (config.inband_dtmf && config.leg.telephone_event.is_none())
-            .then(|| InbandDtmfDetector::new(clock_rate));
-        Self {
+            .then(|| InbandDtmfDetector::new(PCM_RATE));
+        Ok(Self {
             ssrc: config.leg.ssrc,
             leg: RtpLeg::new(config.leg, now, wall),
-            codec: config.codec,
+            transcoder,
             payload_type: config.payload_type,
             clock_rate,
             inband,
             echo: false,
             captured: None,
             playback: Playback {
-                player: Player::new(clock_rate),
+                player: Player::new(PCM_RATE),
                 pacing: Pacing::Idle,
                 silence_from: now,
                 sequence: 0,
@@ -173,10 +183,11 @@ impl Endpoint {
             latest: now,
             rtp_out: VecDeque::new(),
             events: VecDeque::new(),
-            frame: Vec::with_capacity(clock_rate.frame_len()),
-            encoded: Vec::with_capacity(clock_rate.frame_len()),
-            decoded: Vec::with_capacity(clock_rate.frame_len()),
-        }
+            frame: Vec::with_capacity(PCM_RATE.frame_len()),
+            encoded: Vec::with_capacity(PCM_RATE.frame_len()),
+            decoded: Vec::with_capacity(PCM_RATE.frame_len()),
+            undecodable: 0,
+        })
     }
 
     /// Takes a datagram received on the RTP port from `source`: RTP is
@@ -290,6 +301,12 @@ impl Endpoint {
         self.leg.stats()
     }
 
+    /// Audio packets that were decoded for in-band detection or capture
+    /// and could not be (not valid Opus), dropped.
+    pub fn undecodable(&self) -> u64 {
+        self.undecodable
+    }
+
     fn advance_to(&mut self, now: Instant) {
         self.latest = self.latest.max(now);
     }
@@ -309,7 +326,16 @@ impl Endpoint {
         let Ok(packet) = RtpPacket::parse(datagram) else {
             return;
         };
-        self.codec.decode_into(packet.payload, &mut self.decoded);
+        self.decoded.clear();
+        if self
+            .transcoder
+            .decoder
+            .decode_into(packet.payload, &mut self.decoded)
+            .is_err()
+        {
+            self.undecodable += 1;
+            return;
+        }
         if let Some(detector) = &mut self.inband {
             detector.process(&self.decoded);
             while let Some(press) = detector.poll_event() {
@@ -317,7 +343,7 @@ impl Endpoint {
             }
         }
         if let Some(captured) = &mut self.captured {
-            if captured.len() < MAX_CAPTURED_FRAMES {
+            if captured.len() < MAX_CAPTURED_FRAMES && !self.decoded.is_empty() {
                 captured.push_back((now, self.decoded.clone()));
             }
         }
@@ -382,7 +408,17 @@ impl Endpoint {
         if !playing {
             return false;
         }
-        self.codec.encode_into(&self.frame, &mut self.encoded);
+        // The player gives 20 ms frames at 8 kHz, what every encoder takes;
+        // should one refuse all the same, the frame is skipped in its time.
+        if self
+            .transcoder
+            .encoder
+            .encode_into(&self.frame, &mut self.encoded)
+            .is_err()
+        {
+            self.playback.silence_from = due + FRAME_DURATION;
+            return true;
+        }
         let since_start = due.saturating_duration_since(self.started);
         let header = RtpHeader {
             marker,
@@ -422,6 +458,7 @@ mod tests {
     use super::*;
     use crate::dtmf::DtmfDigit;
     use crate::dtmf::rfc4733::TelephoneEventGenerator;
+    use crate::g711::G711;
     use crate::goertzel::energy_share;
     use crate::rtp::leg::Latching;
     use crate::rtp::rtcp::RtcpReport;
@@ -458,11 +495,12 @@ mod tests {
                 telephone_event,
                 ..LegConfig::new(OUR_SSRC, FIRST_SEQUENCE, 1_000)
             },
-            codec: G711::Pcmu,
+            codec: G711::Pcmu.into(),
             payload_type: 0,
             inband_dtmf,
         };
-        (Endpoint::new(config, start, SystemTime::now()), start)
+        let endpoint = Endpoint::new(config, start, SystemTime::now()).unwrap();
+        (endpoint, start)
     }
 
     fn rtp(payload_type: u8, ssrc: u32, sequence: u16, payload: &[u8]) -> Vec<u8> {

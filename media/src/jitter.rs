@@ -1,4 +1,4 @@
-//! A sans-IO adaptive jitter buffer for G.711 streams, used where kefu decodes
+//! A sans-IO adaptive jitter buffer for audio streams, used where kefu decodes
 //! audio (IVR, recorder, mixer) and never on the relay fast path.
 //!
 //! Packets go in with their arrival time ([`JitterBuffer::push`]); the playout
@@ -16,6 +16,11 @@
 //! starts the buffer over, and it never holds more than twice the maximum
 //! delay. Clock drift between sender and receiver is not compensated, and an
 //! SSRC change is call control's to handle (with a new buffer).
+//!
+//! The buffer holds decoded frames: [`JitterBuffer`] decodes G.711 payloads
+//! as they arrive, and [`PcmJitterBuffer`] takes frames decoded by its owner
+//! (an Opus stream, whose decoder the conference keeps with the leg),
+//! timed by the RTP clock of the stream whatever the rate of the samples.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -113,6 +118,62 @@ const MAX_TRANSIT_JUMP: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct JitterBuffer {
     codec: G711,
+    frames: PcmJitterBuffer,
+}
+
+impl JitterBuffer {
+    /// A buffer for a stream of `codec` at `rate`.
+    pub fn new(codec: G711, rate: SampleRate, config: JitterConfig) -> Self {
+        Self {
+            codec,
+            frames: PcmJitterBuffer::new(rate, config),
+        }
+    }
+
+    /// Takes in a packet that arrived at `now`, decoding its payload.
+    pub fn push(&mut self, packet: RtpAudioPacket, now: Instant) -> Arrival {
+        let frame = Frame {
+            timestamp: packet.timestamp,
+            samples: self.codec.decode(&packet.payload),
+        };
+        self.frames.push(packet.sequence, frame, now)
+    }
+
+    /// The frame to play for the tick starting at `now`; call once per 20 ms.
+    pub fn pop(&mut self, now: Instant) -> Playout {
+        self.frames.pop(now)
+    }
+
+    /// The delay the buffer currently aims for between fastest arrival and playout.
+    pub fn target_delay(&self) -> Duration {
+        self.frames.target_delay()
+    }
+
+    /// RFC 3550 interarrival jitter estimate.
+    pub fn jitter(&self) -> Duration {
+        self.frames.jitter()
+    }
+
+    pub fn stats(&self) -> JitterStats {
+        self.frames.stats()
+    }
+
+    /// Frames waiting to be played.
+    pub fn buffered_frames(&self) -> usize {
+        self.frames.buffered_frames()
+    }
+
+    /// See [`PcmJitterBuffer::start_over`].
+    pub fn start_over(&mut self) {
+        self.frames.start_over();
+    }
+}
+
+/// Reorders, times and conceals one stream of frames decoded by the
+/// caller; see the module doc.
+#[derive(Debug, Clone)]
+pub struct PcmJitterBuffer {
+    /// The RTP clock rate of the timestamps.
     rate: SampleRate,
     config: JitterConfig,
     frame_len: usize,
@@ -146,10 +207,12 @@ struct Cursor {
     timestamp: u32,
 }
 
-impl JitterBuffer {
-    pub fn new(codec: G711, rate: SampleRate, config: JitterConfig) -> Self {
+impl PcmJitterBuffer {
+    /// A buffer for a stream whose RTP clock runs at `clock_rate`, one
+    /// 20 ms frame per packet.
+    pub fn new(clock_rate: SampleRate, config: JitterConfig) -> Self {
+        let rate = clock_rate;
         Self {
-            codec,
             rate,
             config,
             frame_len: rate.frame_len(),
@@ -170,16 +233,18 @@ impl JitterBuffer {
         }
     }
 
-    /// Takes in a packet that arrived at `now`.
-    pub fn push(&mut self, packet: RtpAudioPacket, now: Instant) -> Arrival {
+    /// Takes in the decoded `frame` of the packet numbered `sequence`,
+    /// which arrived at `now`.
+    pub fn push(&mut self, sequence: u16, frame: Frame, now: Instant) -> Arrival {
         self.stats.received += 1;
         let highest = self.highest;
-        let mut sequence = self.extend(packet.sequence);
+        let received = sequence;
+        let mut sequence = self.extend(received);
         if highest.is_some_and(|highest| sequence > highest + MAX_DROPOUT)
-            || self.is_timestamp_jump(packet.timestamp, now)
+            || self.is_timestamp_jump(frame.timestamp, now)
         {
             self.start_over();
-            sequence = self.extend(packet.sequence);
+            sequence = self.extend(received);
         }
         if self.first_wanted.is_some_and(|first| sequence < first) {
             self.stats.late += 1;
@@ -189,11 +254,7 @@ impl JitterBuffer {
             self.stats.duplicates += 1;
             return Arrival::Duplicate;
         }
-        self.observe_transit(packet.timestamp, now);
-        let frame = Frame {
-            timestamp: packet.timestamp,
-            samples: self.codec.decode(&packet.payload),
-        };
+        self.observe_transit(frame.timestamp, now);
         self.packets.insert(sequence, frame);
         if self.packets.len() > self.capacity() {
             self.packets.pop_first();
@@ -298,7 +359,7 @@ impl JitterBuffer {
         };
         *self = Self {
             stats,
-            ..Self::new(self.codec, self.rate, self.config)
+            ..Self::new(self.rate, self.config)
         };
     }
 

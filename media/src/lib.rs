@@ -14,6 +14,9 @@
 //! - [`resample`]: sample-rate conversion of whole clips and of 20 ms frames;
 //! - [`opus`]: the Opus codec (libopus) with loss concealment and in-band
 //!   FEC, at 48 kHz or through the resampler at 8 or 16 kHz;
+//! - [`codec`]: a leg's codec (G.711 or Opus) and its decoder and encoder to
+//!   and from 8 kHz PCM, which the endpoint, the relay's transcoding path,
+//!   the conference and the recording tap all go through;
 //! - [`goertzel`]: single-frequency power, shared by the DTMF detector and tests;
 //! - [`tone`]: ringback, busy and other cadenced tones;
 //! - [`prompt`]: WAV prompts converted once to the leg's rate and cached,
@@ -27,12 +30,15 @@
 //! - [`rtp`]: RTP/RTCP packets, RFC 3550 receive statistics, SSRC/sequence/
 //!   timestamp rewriting, and the RTP leg with symmetric latching and strict
 //!   source;
-//! - [`relay`]: two legs bridged packet for packet without decoding;
+//! - [`relay`]: two legs bridged packet for packet without decoding when
+//!   they share a codec, transcoded frame by frame when they do not (Opus
+//!   and PCMU);
 //! - [`conference`]: N legs that end in kefu mixed through a hear-matrix —
 //!   a supervisor's monitor, whisper and barge on a caller and an agent —
-//!   with jitter buffers in and one G.711 stream out per leg;
+//!   with jitter buffers in and one stream out per leg in its codec;
 //! - [`endpoint`]: a leg that ends in kefu — echo test, prompts played as
-//!   paced G.711 frames, key presses heard as RFC 4733 events or in-band tones;
+//!   paced G.711 or Opus frames, key presses heard as RFC 4733 events or
+//!   in-band tones;
 //! - [`sdp`]: SDP offer/answer for the audio stream — parsing, codec and
 //!   direction negotiation, our answers and offers.
 //!
@@ -41,6 +47,7 @@
 //! endpoint or conference. [`prompt`]'s cache and text to speech read files and run
 //! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
+pub mod codec;
 pub mod conference;
 pub mod driver;
 pub mod dtmf;

@@ -27,7 +27,7 @@ const MAX_PACKET_BYTES: usize = 4_000;
 const MAX_PACKET_SAMPLES: usize = 5_760;
 
 /// What can go wrong coding Opus.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum OpusError {
     #[error("cannot create the Opus {0}: {1} (is libopus installed? scripts/install-deps.sh run)")]
     Create(&'static str, audiopus::Error),

@@ -1,20 +1,34 @@
-//! The relay fast path: two [`RtpLeg`]s, the caller's and the agent's,
-//! bridged packet for packet without decoding. A packet accepted on one leg
-//! is rewritten in place to leave on the other with that leg's SSRC,
-//! sequence numbers and timestamps and with its payload type mapped for the
-//! other side (audio and RFC 4733 `telephone-event` alike), then sent to the
-//! other leg's peer. Key presses in those events are also reported
-//! ([`Relay::poll_dtmf`]). Sans-IO like the legs: the driver passes bytes, source
+//! The relay: two [`RtpLeg`]s, the caller's and the agent's, bridged.
+//!
+//! - **Fast path** ([`Relay::new`], or [`Relay::with_codecs`] when both
+//!   legs speak the same codec): packet for packet without decoding. A
+//!   packet accepted on one leg is rewritten in place to leave on the other
+//!   with that leg's SSRC, sequence numbers and timestamps and with its
+//!   payload type mapped for the other side (audio and RFC 4733
+//!   `telephone-event` alike), then sent to the other leg's peer; its
+//!   payload bytes are untouched.
+//! - **Transcoding path** ([`Relay::with_codecs`] when the legs have no
+//!   codec in common, e.g. Opus and PCMU): each side's audio is decoded to
+//!   8 kHz PCM and encoded for the other side frame by frame ([`transcode`]);
+//!   the packets leave through [`Relay::poll_transmit`].
+//!
+//! Key presses in telephone-events are also reported ([`Relay::poll_dtmf`]),
+//! and a recording tap ([`Relay::set_tap`]) receives each side's audio
+//! decoded to 8 kHz. Sans-IO like the legs: the driver passes bytes, source
 //! addresses and the time, and sends what the relay returns.
+
+pub(crate) mod transcode;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::codec::{CodecError, LegCodec, LegDecoder};
 use crate::dtmf::Dtmf;
-use crate::g711::G711;
+use crate::pcm::SampleRate;
 use crate::rtp::leg::{LegConfig, LegStats, Rejected, RtpLeg, Transmit};
 use crate::rtp::packet::{RtpHeader, RtpPacket, is_rtcp};
+use transcode::{Outgoing, Transcoding};
 
 /// One side of the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,34 +97,55 @@ pub enum NotForwarded {
     NoDestination,
     #[error("RTCP on the RTP port (rtcp-mux): taken by the leg, not forwarded")]
     MuxedRtcp,
+    /// Transcoding: the packet was taken in, and what leaves for the other
+    /// side (none, one or more packets) waits in [`Relay::poll_transmit`].
+    #[error("transcoded: the other side's packets wait in poll_transmit")]
+    Transcoded,
+    /// The audio could not be decoded (not valid Opus); dropped and counted.
+    #[error("the audio payload could not be decoded")]
+    Undecodable,
 }
 
 /// Both legs' figures, and per receiving side how many packets had a payload
-/// type the other side did not negotiate.
+/// type the other side did not negotiate and how many audio packets could
+/// not be decoded (where the relay decodes: transcoding, or a tap).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RelayStats {
     pub caller: LegStats,
     pub agent: LegStats,
     pub caller_unmapped: u64,
     pub agent_unmapped: u64,
+    pub caller_undecodable: u64,
+    pub agent_undecodable: u64,
 }
 
 /// Two legs bridged; see the module doc.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Relay {
     legs: [RtpLeg; 2],
     maps: [PayloadMap; 2],
     unmapped: [u64; 2],
+    undecodable: [u64; 2],
+    /// Per side, its audio payload type and decoder, when the relay decodes
+    /// that side (transcoding, or a recording tap).
+    decoders: [Option<(u8, LegDecoder)>; 2],
+    /// The samples of the packet being decoded.
+    decoded: Vec<i16>,
+    transcoding: Option<Box<Transcoding>>,
+    /// Transcoded packets to send, and from which side's RTP port.
+    transcoded: VecDeque<(Side, Transmit)>,
     tap: Option<Tap>,
 }
 
-/// What a recording tap decodes: each side's audio payload type and law,
-/// and per side the clock that places frames by their RTP timestamps. The
-/// conference taps its caller and agent the same way, so a recording goes
-/// on unchanged when a supervisor joins.
+/// Where decoded audio goes for a recording: per side its audio payload type
+/// and RTP clock rate, and the clock that places frames by their RTP
+/// timestamps. Its owner decodes (the relay, the conference), so that
+/// audio decoded anyway is not decoded twice. The conference taps its
+/// caller and agent the same way, so a recording goes on unchanged when a
+/// supervisor joins.
 #[derive(Debug, Clone)]
 pub(crate) struct Tap {
-    codecs: [(u8, G711); 2],
+    audio: [(u8, SampleRate); 2],
     clocks: [Option<TapClock>; 2],
     frames: VecDeque<TappedFrame>,
 }
@@ -129,7 +164,7 @@ struct TapClock {
 /// How far a frame's media time may stray from its arrival before the tap
 /// trusts the arrival again; below the recorder's late allowance (200 ms),
 /// so a sender that stalled is re-anchored rather than dropped as late.
-const TAP_MAX_DRIFT: std::time::Duration = std::time::Duration::from_millis(100);
+const TAP_MAX_DRIFT: Duration = Duration::from_millis(100);
 
 /// Audio a side sent, decoded for a recorder: when it arrived and its PCM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +178,8 @@ pub struct TappedFrame {
 const TAP_QUEUE: usize = 64;
 
 impl Relay {
-    /// A relay starting at `now`, when the wall clock reads `wall`.
+    /// A relay on the fast path, starting at `now`, when the wall clock
+    /// reads `wall`.
     pub fn new(config: RelayConfig, now: Instant, wall: SystemTime) -> Self {
         Self {
             legs: [
@@ -152,16 +188,68 @@ impl Relay {
             ],
             maps: [config.caller_to_agent, config.agent_to_caller],
             unmapped: [0; 2],
+            undecodable: [0; 2],
+            decoders: [None, None],
+            decoded: Vec::with_capacity(SampleRate::NARROWBAND.frame_len()),
+            transcoding: None,
+            transcoded: VecDeque::new(),
             tap: None,
         }
     }
 
+    /// A relay between legs whose audio is `codecs`, the caller's and the
+    /// agent's, each with the payload type it negotiated: on the fast path
+    /// when packets of one can go to the other untouched
+    /// ([`LegCodec::relays_untouched_to`]), transcoding otherwise. Each
+    /// leg's clock rate must be its codec's. When transcoding, the payload
+    /// maps still say which other payload types pass (telephone-events);
+    /// audio leaves as the other side's audio payload type.
+    pub fn with_codecs(
+        config: RelayConfig,
+        codecs: [(u8, LegCodec); 2],
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<Self, CodecError> {
+        let [(_, caller), (_, agent)] = codecs;
+        caller.check_clock_rate(config.caller.clock_rate)?;
+        agent.check_clock_rate(config.agent.clock_rate)?;
+        let telephone_events = [config.caller.telephone_event, config.agent.telephone_event];
+        let mut relay = Self::new(config, now, wall);
+        if !caller.relays_untouched_to(agent) {
+            relay.transcoding = Some(Box::new(Transcoding::new(codecs, telephone_events)?));
+            for (slot, (payload_type, codec)) in relay.decoders.iter_mut().zip(codecs) {
+                *slot = Some((payload_type, LegDecoder::new(codec)?));
+            }
+        }
+        Ok(relay)
+    }
+
+    /// Whether the relay decodes and re-encodes the audio.
+    pub fn is_transcoding(&self) -> bool {
+        self.transcoding.is_some()
+    }
+
     /// Starts decoding each side's audio for a recorder: `codecs` gives the
-    /// caller's and the agent's audio payload type and G.711 law. Only that
-    /// payload type is decoded (telephone-events and comfort noise are not);
-    /// forwarding is unchanged.
-    pub fn set_tap(&mut self, codecs: [(u8, G711); 2]) {
-        self.tap = Some(Tap::new(codecs));
+    /// caller's and the agent's audio payload type and codec (a G.711 law
+    /// converts into a [`LegCodec`]). Only that payload type is decoded
+    /// (telephone-events and comfort noise are not); forwarding is
+    /// unchanged. A transcoding relay decodes each side already, with the
+    /// codecs it was made with, and the tap takes that audio.
+    pub fn set_tap(&mut self, codecs: [(u8, impl Into<LegCodec>); 2]) -> Result<(), CodecError> {
+        let mut audio = [(0, SampleRate::NARROWBAND); 2];
+        for ((slot, (payload_type, codec)), side) in
+            self.decoders.iter_mut().zip(codecs).zip(&mut audio)
+        {
+            let codec = codec.into();
+            if slot.is_none() {
+                *slot = Some((payload_type, LegDecoder::new(codec)?));
+            }
+            if let Some((payload_type, _)) = slot {
+                *side = (*payload_type, codec.clock_rate());
+            }
+        }
+        self.tap = Some(Tap::new(audio));
+        Ok(())
     }
 
     /// The next decoded frame for the recorder, oldest first.
@@ -185,15 +273,41 @@ impl Relay {
             return Err(NotForwarded::MuxedRtcp);
         }
         let accepted = self.legs[from.index()].handle_rtp(now, source, packet)?;
-        if let Some(tap) = &mut self.tap {
-            tap.take(from, now, &accepted.header, packet);
+        let header = accepted.header;
+        let decoded = self.decode(from, now, &header, packet);
+        if let Some(transcoding) = &mut self.transcoding {
+            if header.payload_type == transcoding.audio_payload_type(from) {
+                decoded?;
+                let Self {
+                    legs,
+                    transcoded,
+                    decoded,
+                    ..
+                } = self;
+                transcoding.audio(from, &header, decoded, |outgoing| {
+                    send_transcoded(legs, transcoded, from.other(), now, outgoing);
+                });
+                return Err(NotForwarded::Transcoded);
+            }
         }
-        let Some(payload_type) = self.maps[from.index()].map(accepted.header.payload_type) else {
+        let Some(payload_type) = self.maps[from.index()].map(header.payload_type) else {
             self.unmapped[from.index()] += 1;
-            return Err(NotForwarded::UnmappedPayloadType(
-                accepted.header.payload_type,
-            ));
+            return Err(NotForwarded::UnmappedPayloadType(header.payload_type));
         };
+        if let Some(transcoding) = &mut self.transcoding {
+            let payload = RtpPacket::parse(packet)
+                .map_err(Rejected::MalformedRtp)?
+                .payload;
+            let outgoing = transcoding.other(from, &header, payload_type, payload);
+            send_transcoded(
+                &mut self.legs,
+                &mut self.transcoded,
+                from.other(),
+                now,
+                outgoing,
+            );
+            return Err(NotForwarded::Transcoded);
+        }
         self.legs[from.other().index()]
             .prepare_send(
                 now,
@@ -237,11 +351,14 @@ impl Relay {
             .find_map(|side| Some((side, self.legs[side.index()].poll_dtmf()?)))
     }
 
-    /// The next RTCP packet to send, and from which side's RTCP port.
+    /// The next packet to send, and from which side's ports: transcoded
+    /// RTP from its RTP port, RTCP from the port the transmit says.
     pub fn poll_transmit(&mut self) -> Option<(Side, Transmit)> {
-        [Side::Caller, Side::Agent]
-            .into_iter()
-            .find_map(|side| Some((side, self.legs[side.index()].poll_transmit()?)))
+        self.transcoded.pop_front().or_else(|| {
+            [Side::Caller, Side::Agent]
+                .into_iter()
+                .find_map(|side| Some((side, self.legs[side.index()].poll_transmit()?)))
+        })
     }
 
     /// Side `side`'s peer changed (re-INVITE, transfer): see [`RtpLeg::repoint`].
@@ -266,15 +383,77 @@ impl Relay {
             agent: self.legs[1].stats(),
             caller_unmapped: self.unmapped[0],
             agent_unmapped: self.unmapped[1],
+            caller_undecodable: self.undecodable[0],
+            agent_undecodable: self.undecodable[1],
         }
+    }
+
+    /// Decodes `packet` into `self.decoded` when it is `from`'s audio and
+    /// the relay decodes that side, and hands the audio to the tap. An
+    /// undecodable payload is counted and is an error; a packet that is not
+    /// decoded leaves `self.decoded` empty.
+    fn decode(
+        &mut self,
+        from: Side,
+        now: Instant,
+        header: &RtpHeader,
+        packet: &[u8],
+    ) -> Result<(), NotForwarded> {
+        self.decoded.clear();
+        let Some((audio, decoder)) = &mut self.decoders[from.index()] else {
+            return Ok(());
+        };
+        if header.payload_type != *audio {
+            return Ok(());
+        }
+        let payload = RtpPacket::parse(packet)
+            .map_err(Rejected::MalformedRtp)?
+            .payload;
+        if decoder.decode_into(payload, &mut self.decoded).is_err() {
+            self.undecodable[from.index()] += 1;
+            return Err(NotForwarded::Undecodable);
+        }
+        if let Some(tap) = &mut self.tap {
+            tap.take(from, now, header, &self.decoded);
+        }
+        Ok(())
+    }
+}
+
+/// Sends a transcoded packet on `to`'s leg, queued for the driver.
+fn send_transcoded(
+    legs: &mut [RtpLeg; 2],
+    transcoded: &mut VecDeque<(Side, Transmit)>,
+    to: Side,
+    now: Instant,
+    mut outgoing: Outgoing,
+) {
+    let leg = &mut legs[to.index()];
+    let destination = leg.prepare_send(
+        now,
+        &outgoing.header,
+        outgoing.header.payload_type,
+        &mut outgoing.packet,
+        outgoing.payload_len,
+    );
+    if let Some(destination) = destination {
+        transcoded.push_back((
+            to,
+            Transmit {
+                destination,
+                payload: outgoing.packet,
+                from_rtp_port: true,
+            },
+        ));
     }
 }
 
 impl Tap {
-    /// A tap of the caller's and the agent's audio, `codecs` in that order.
-    pub(crate) fn new(codecs: [(u8, G711); 2]) -> Self {
+    /// A tap of the caller's and the agent's audio, each given by its
+    /// payload type and RTP clock rate, in that order.
+    pub(crate) fn new(audio: [(u8, SampleRate); 2]) -> Self {
         Self {
-            codecs,
+            audio,
             clocks: [None; 2],
             frames: VecDeque::new(),
         }
@@ -285,16 +464,14 @@ impl Tap {
         self.frames.pop_front()
     }
 
-    /// Decodes `packet` (whose header is `header`) if it is `side`'s audio,
-    /// placed at the instant its RTP timestamp stands for.
-    pub(crate) fn take(&mut self, side: Side, now: Instant, header: &RtpHeader, packet: &[u8]) {
-        let (audio, law) = self.codecs[side.index()];
-        if header.payload_type != audio {
+    /// Keeps `pcm`, the decoded audio of a packet with `header`, if it is
+    /// `side`'s audio (and not empty: an Opus packet of 10 ms gives its
+    /// audio with the next one), placed at the instant its RTP timestamp
+    /// stands for.
+    pub(crate) fn take(&mut self, side: Side, now: Instant, header: &RtpHeader, pcm: &[i16]) {
+        if header.payload_type != self.audio[side.index()].0 || pcm.is_empty() {
             return;
         }
-        let Ok(parsed) = RtpPacket::parse(packet) else {
-            return;
-        };
         let at = self.place(side, now, header);
         if self.frames.len() == TAP_QUEUE {
             self.frames.pop_front();
@@ -302,18 +479,20 @@ impl Tap {
         self.frames.push_back(TappedFrame {
             side,
             at,
-            pcm: law.decode(parsed.payload),
+            pcm: pcm.to_vec(),
         });
     }
 
-    /// The instant `header`'s timestamp stands for on `side` (8 kHz clock).
+    /// The instant `header`'s timestamp stands for on `side`'s clock.
     fn place(&mut self, side: Side, now: Instant, header: &RtpHeader) -> Instant {
+        let rate = self.audio[side.index()].1;
         let clock = &mut self.clocks[side.index()];
         if let Some(anchor) = clock.filter(|anchor| anchor.ssrc == header.ssrc) {
             let ticks = header.timestamp.wrapping_sub(anchor.timestamp);
             // Timestamps a little behind the anchor (reordering) wrap to huge
             // values and fail the drift check below, re-anchoring.
-            let at = anchor.at + std::time::Duration::from_micros(u64::from(ticks) * 125);
+            let at = anchor.at
+                + Duration::from_nanos(u64::from(ticks) * 1_000_000_000 / u64::from(rate.hz()));
             let drift = if at > now { at - now } else { now - at };
             if drift <= TAP_MAX_DRIFT {
                 return at;
@@ -332,6 +511,7 @@ impl Tap {
 mod tests {
     use super::*;
     use crate::dtmf::rfc4733::TelephoneEvent;
+    use crate::g711::G711;
     use crate::rtp::leg::{DEFAULT_RTCP_INTERVAL, Latching};
     use crate::rtp::packet::{RtpHeader, RtpPacket};
     use std::time::Duration;
@@ -418,7 +598,7 @@ mod tests {
     #[test]
     fn a_tap_decodes_each_sides_audio_and_nothing_else_while_forwarding_stays_the_same() {
         let mut relay = relay(PayloadMap::Identity);
-        relay.set_tap([(0, G711::Pcmu), (8, G711::Pcma)]);
+        relay.set_tap([(0, G711::Pcmu), (8, G711::Pcma)]).unwrap();
         let now = Instant::now();
         let tone: Vec<i16> = (0..160)
             .map(|i| (8000.0 * (f64::from(i) * 0.3).sin()) as i16)
@@ -461,7 +641,7 @@ mod tests {
     #[test]
     fn tapped_frames_are_placed_by_their_timestamps_not_their_jittery_arrival() {
         let mut relay = relay(PayloadMap::Identity);
-        relay.set_tap([(0, G711::Pcmu), (0, G711::Pcmu)]);
+        relay.set_tap([(0, G711::Pcmu), (0, G711::Pcmu)]).unwrap();
         let start = Instant::now();
         let arrivals_ms = [0, 35, 38, 61, 95, 100];
         for (i, arrival) in arrivals_ms.iter().enumerate() {
@@ -777,6 +957,113 @@ mod tests {
         assert_eq!(phones[1].stats().packets_lost, 24);
         assert_eq!(stats.agent.remote_packets_lost, Some(24));
         assert!(stats.caller.reports_received >= 2 && stats.agent.reports_sent >= 2);
+    }
+
+    /// A caller on Opus (48 kHz, payload type 111) and an agent on PCMU.
+    fn transcoding_relay() -> Relay {
+        let caller = LegConfig {
+            clock_rate: SampleRate::FULLBAND,
+            ..leg(0xCA11, addr(4000))
+        };
+        Relay::with_codecs(
+            RelayConfig {
+                caller,
+                agent: leg(0xA6E7, addr(6000)),
+                caller_to_agent: PayloadMap::Mapped(vec![(101, 101)]),
+                agent_to_caller: PayloadMap::Mapped(vec![(101, 101)]),
+            },
+            [(111, LegCodec::opus()), (0, G711::Pcmu.into())],
+            Instant::now(),
+            SystemTime::now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn codecs_in_common_keep_the_fast_path_and_others_transcode() {
+        let config = || RelayConfig {
+            caller: leg(1, addr(4000)),
+            agent: leg(2, addr(6000)),
+            caller_to_agent: PayloadMap::Identity,
+            agent_to_caller: PayloadMap::Identity,
+        };
+        let pcmu = (0, LegCodec::from(G711::Pcmu));
+        let same = Relay::with_codecs(config(), [pcmu, pcmu], Instant::now(), SystemTime::now());
+        assert!(!same.unwrap().is_transcoding());
+        let pcma = (8, LegCodec::from(G711::Pcma));
+        let laws = Relay::with_codecs(config(), [pcmu, pcma], Instant::now(), SystemTime::now());
+        assert!(laws.unwrap().is_transcoding());
+        assert!(transcoding_relay().is_transcoding());
+        let opus_at_8_khz = Relay::with_codecs(
+            config(),
+            [(111, LegCodec::opus()), pcmu],
+            Instant::now(),
+            SystemTime::now(),
+        );
+        assert!(matches!(
+            opus_at_8_khz,
+            Err(CodecError::ClockRate { got: 8_000, .. })
+        ));
+    }
+
+    #[test]
+    fn a_transcoded_frame_leaves_on_the_other_legs_stream_and_clock() {
+        let mut relay = transcoding_relay();
+        let start = Instant::now();
+        let mut encoder =
+            crate::opus::OpusEncoder::new(SampleRate::NARROWBAND, Default::default()).unwrap();
+        let mut sent = Vec::new();
+        for i in 0..3u16 {
+            let payload = encoder.encode(&[0; 160]).unwrap();
+            let mut bytes = packet(111, 9, i, 960 * u32::from(i), &payload);
+            let now = start + FRAME * u32::from(i);
+            assert_eq!(
+                relay.handle_rtp(Side::Caller, now, addr(4000), &mut bytes),
+                Err(NotForwarded::Transcoded)
+            );
+            while let Some((side, transmit)) = relay.poll_transmit() {
+                assert_eq!((side, transmit.destination), (Side::Agent, addr(6000)));
+                assert!(transmit.from_rtp_port);
+                sent.push(transmit.payload);
+            }
+        }
+        let headers: Vec<RtpHeader> = sent.iter().map(|bytes| header_of(bytes)).collect();
+        assert_eq!(headers.len(), 3);
+        for (i, header) in headers.iter().enumerate() {
+            assert_eq!(header.ssrc, 0xA6E7);
+            assert_eq!(header.payload_type, 0);
+            assert_eq!(header.sequence, 65_530u16.wrapping_add(i as u16));
+            assert_eq!(header.timestamp, 1_000 + 160 * i as u32);
+        }
+        assert!(sent.iter().all(|bytes| bytes.len() == 12 + 160));
+        assert_eq!(relay.stats().agent.packets_sent, 3);
+    }
+
+    proptest::proptest! {
+        /// Whatever a phone sends a transcoding relay, it is transcoded,
+        /// forwarded or dropped, never a panic.
+        #[test]
+        fn any_datagram_into_a_transcoding_relay_is_handled_without_panicking(
+            datagrams in proptest::collection::vec(
+                (proptest::prelude::any::<bool>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+                1..8,
+            )
+        ) {
+            let mut relay = transcoding_relay();
+            let now = Instant::now();
+            for (i, (caller, payload)) in datagrams.iter().enumerate() {
+                let (side, source, payload_type) = if *caller {
+                    (Side::Caller, addr(4000), [111, 101, 13][i % 3])
+                } else {
+                    (Side::Agent, addr(6000), [0, 101, 13][i % 3])
+                };
+                let mut bytes = packet(payload_type, 5, i as u16, 960 * i as u32, payload);
+                let _ = relay.handle_rtp(side, now, source, &mut bytes);
+                let mut raw = payload.clone();
+                let _ = relay.handle_rtp(side, now, source, &mut raw);
+                while relay.poll_transmit().is_some() {}
+            }
+        }
     }
 
     #[test]

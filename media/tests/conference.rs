@@ -160,7 +160,7 @@ fn leg_config(ssrc: u32, remote: SocketAddr) -> LegConfig {
 fn conference_leg(participant: usize, phone: &Phone, ports: PortPair) -> ConferenceLeg {
     ConferenceLeg {
         config: leg_config(LEG_SSRCS[participant], phone.addr()),
-        codec: G711::Pcmu,
+        codec: G711::Pcmu.into(),
         payload_type: 0,
         ports,
     }

@@ -42,7 +42,7 @@ fn config(phone: &UdpSocket) -> EndpointConfig {
             telephone_event: Some(101),
             ..LegConfig::new(OUR_SSRC, 20_000, 3_000)
         },
-        codec: G711::Pcmu,
+        codec: G711::Pcmu.into(),
         payload_type: 0,
         inband_dtmf: true,
     }

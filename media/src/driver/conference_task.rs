@@ -29,9 +29,9 @@ use super::STATS_INTERVAL;
 use super::leg_sockets::{LegSockets, MAX_DATAGRAM, Request, TaskEnded, receive_burst, request};
 use super::ports::PortPair;
 pub use super::relay_task::TapSink;
+use crate::codec::LegCodec;
 use crate::conference::{Conference, ConferenceError, Participant, ParticipantStats};
 use crate::dtmf::Dtmf;
-use crate::g711::G711;
 use crate::mixer::{HearMatrix, MixerError};
 use crate::rtp::leg::{LegConfig, LegStats};
 
@@ -42,10 +42,12 @@ const COMMAND_QUEUE: usize = 8;
 
 /// One participant of a conference to start: its leg as negotiated and the
 /// ports its peer sends to (fresh, or released by a relay or an endpoint).
+/// A G.711 law converts into the codec (`G711::Pcmu.into()`); an Opus leg's
+/// `config` runs at 48 kHz.
 #[derive(Debug)]
 pub struct ConferenceLeg {
     pub config: LegConfig,
-    pub codec: G711,
+    pub codec: LegCodec,
     pub payload_type: u8,
     pub ports: PortPair,
 }

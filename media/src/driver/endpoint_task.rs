@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 use super::STATS_INTERVAL;
 use super::leg_sockets::{LegSockets, MAX_DATAGRAM, Request, TaskEnded, receive_burst, request};
 use super::ports::PortPair;
+use crate::codec::CodecError;
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
 use crate::rtp::leg::LegStats;
 
@@ -44,6 +45,8 @@ const COMMAND_QUEUE: usize = 8;
 pub enum EndpointTaskError {
     #[error("could not hand the endpoint's ports to tokio: {0}")]
     Socket(io::Error),
+    #[error("cannot set up the endpoint's codec: {0}")]
+    Codec(#[from] CodecError),
     #[error("the endpoint task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
     #[error("the endpoint task has ended")]
@@ -149,8 +152,8 @@ pub fn spawn_endpoint(
     ports: PortPair,
 ) -> Result<EndpointHandle, EndpointTaskError> {
     let rtp = ports.rtp.local_addr().map_err(EndpointTaskError::Socket)?;
+    let endpoint = Endpoint::new(config, Instant::now(), SystemTime::now())?;
     let sockets = LegSockets::new(ports).map_err(EndpointTaskError::Socket)?;
-    let endpoint = Endpoint::new(config, Instant::now(), SystemTime::now());
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(endpoint.stats());
     let (report_event, events) = mpsc::channel(EVENT_QUEUE);

@@ -7,7 +7,9 @@
 //! stops when the handle says so (or is dropped) and hands back the final
 //! statistics; the ports return to their pool then, or to call control
 //! ([`RelayHandle::release`]) when the call's media goes on in another task
-//! (a supervisor's conference).
+//! (a supervisor's conference). [`spawn_relay_with_codecs`] starts a relay
+//! that transcodes when the two legs share no codec; its re-encoded packets
+//! leave, as RTCP does, through [`Relay::poll_transmit`].
 //!
 //! Datagrams are read and sent one system call each. Batching with
 //! `recvmmsg`/`sendmmsg` (GSO/GRO) is the planned optimisation for this loop.
@@ -22,8 +24,8 @@ use tokio::task::JoinHandle;
 pub use super::STATS_INTERVAL;
 use super::leg_sockets::{LegSockets, MAX_DATAGRAM, Request, TaskEnded, receive_burst, request};
 use super::ports::PortPair;
+use crate::codec::{CodecError, LegCodec};
 use crate::dtmf::Dtmf;
-use crate::g711::G711;
 use crate::relay::{PayloadMap, Relay, RelayConfig, RelayStats, Side};
 
 /// Key presses kept for call control; more are dropped rather than stall media.
@@ -36,6 +38,8 @@ const COMMAND_QUEUE: usize = 8;
 pub enum RelayTaskError {
     #[error("could not hand the {side:?} ports to tokio: {source}")]
     Socket { side: Side, source: io::Error },
+    #[error("cannot set up the relay's codecs: {0}")]
+    Codec(#[from] CodecError),
     #[error("the relay task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
     #[error("the relay task has ended")]
@@ -140,10 +144,11 @@ impl RelayHandle {
 /// so it must not block.
 pub type TapSink = Box<dyn FnMut(Side, Instant, &[i16]) + Send>;
 
-/// A recording tap: each side's audio payload type and G.711 law, and where
-/// the decoded frames go.
+/// A recording tap: each side's audio payload type and codec (a G.711 law
+/// converts into one: `G711::Pcmu.into()`), and where the frames decoded to
+/// 8 kHz go.
 pub struct RelayTap {
-    pub codecs: [(u8, G711); 2],
+    pub codecs: [(u8, LegCodec); 2],
     pub sink: TapSink,
 }
 
@@ -164,6 +169,33 @@ pub fn spawn_recorded_relay(
     agent: PortPair,
     tap: Option<RelayTap>,
 ) -> Result<RelayHandle, RelayTaskError> {
+    let relay = Relay::new(config, Instant::now(), SystemTime::now());
+    spawn(relay, caller, agent, tap)
+}
+
+/// Starts a relay between legs whose audio is `codecs` (the caller's, then
+/// the agent's, each with its payload type): packets pass untouched when
+/// the codecs allow it, and are transcoded otherwise (see
+/// [`Relay::with_codecs`]). With a `tap`, each side's audio decoded to
+/// 8 kHz goes to it.
+pub fn spawn_relay_with_codecs(
+    config: RelayConfig,
+    codecs: [(u8, LegCodec); 2],
+    caller: PortPair,
+    agent: PortPair,
+    tap: Option<TapSink>,
+) -> Result<RelayHandle, RelayTaskError> {
+    let relay = Relay::with_codecs(config, codecs, Instant::now(), SystemTime::now())?;
+    let tap = tap.map(|sink| RelayTap { codecs, sink });
+    spawn(relay, caller, agent, tap)
+}
+
+fn spawn(
+    mut relay: Relay,
+    caller: PortPair,
+    agent: PortPair,
+    tap: Option<RelayTap>,
+) -> Result<RelayHandle, RelayTaskError> {
     let local_addr = |side, pair: &PortPair| {
         pair.rtp
             .local_addr()
@@ -174,12 +206,14 @@ pub fn spawn_recorded_relay(
     let sockets = |side, pair| {
         LegSockets::new(pair).map_err(|source| RelayTaskError::Socket { side, source })
     };
+    let sink = match tap {
+        Some(tap) => {
+            relay.set_tap(tap.codecs)?;
+            Some(tap.sink)
+        }
+        None => None,
+    };
     let legs = [sockets(Side::Caller, caller)?, sockets(Side::Agent, agent)?];
-    let mut relay = Relay::new(config, Instant::now(), SystemTime::now());
-    let sink = tap.map(|tap| {
-        relay.set_tap(tap.codecs);
-        tap.sink
-    });
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(relay.stats());
     let (report_key_press, key_presses) = mpsc::channel(KEY_PRESS_QUEUE);
