@@ -3,8 +3,9 @@
 //! registered (parallel forking, one INVITE per contact, each a new dialog
 //! with its own Call-ID and tags) or the trunk's address; the first to
 //! answer wins and the others get CANCEL (or BYE, when two answer at once).
-//! The callee is offered the codec the caller negotiated (plus
-//! telephone-events), so no transcoding is ever needed. Outbound trunks are
+//! The callee is offered the codec the caller negotiated first, then G.711
+//! (plus telephone-events): a callee that takes the caller's codec is
+//! relayed untouched, one that takes another is transcoded. Outbound trunks are
 //! reached over UDP (TCP/TLS trunks need kefu to open connections, which it
 //! does not yet).
 //!
@@ -250,6 +251,11 @@ impl Dialing {
             })?;
         let local = SocketAddr::new(context.media.address, ports.port());
         let mut codecs = vec![caller.codec];
+        for fallback in [Codec::Pcmu, Codec::Pcma] {
+            if !codecs.contains(&fallback) {
+                codecs.push(fallback);
+            }
+        }
         if caller.telephone_event.is_some() {
             codecs.push(Codec::TelephoneEvent);
         }

@@ -27,12 +27,11 @@ use std::time::{Duration, Instant};
 use kefu_media::driver::conference_task::{ConferenceHandle, ConferenceLeg, spawn_conference};
 use kefu_media::driver::endpoint_task::EndpointHandle;
 use kefu_media::driver::ports::PortPair;
-use kefu_media::driver::relay_task::{RelayHandle, spawn_recorded_relay};
+use kefu_media::driver::relay_task::{RelayHandle, TapSink, spawn_relay_with_codecs};
 use kefu_media::endpoint::EndpointEvent;
-use kefu_media::g711::G711;
 use kefu_media::mixer::SupervisorMode;
 use kefu_media::relay::{PayloadMap, RelayConfig, Side};
-use kefu_media::rtp::leg::{LegConfig, LegStats};
+use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::{self, Codec, Negotiated};
 use kefu_signaling::dialog::DialogId;
 use kefu_signaling::message::response_to;
@@ -43,6 +42,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
 use super::cdr::Cdr;
+use super::legs;
 use super::music::Hold;
 use super::recording::CallRecording;
 use super::refer::{Refused, notify, refer_target};
@@ -242,23 +242,18 @@ impl Bridged {
         ended
     }
 
-    /// The relay between caller and callee on these ports, recorded.
+    /// The relay between caller and callee on these ports, recorded;
+    /// packets pass untouched when both use the same codec, and are
+    /// transcoded otherwise (Opus on one side, G.711 on the other).
     fn relay(&self, caller: PortPair, agent: PortPair) -> Result<RelayHandle, String> {
         let [caller_side, agent_side] = &self.sides;
-        let tap = self.recording.as_ref().map(|recording| {
-            recording.tap(
-                (
-                    caller_side.negotiated.payload_type,
-                    law(caller_side.negotiated.codec),
-                ),
-                (
-                    agent_side.negotiated.payload_type,
-                    law(agent_side.negotiated.codec),
-                ),
-            )
-        });
+        let codecs = [
+            legs::audio(&caller_side.negotiated)?,
+            legs::audio(&agent_side.negotiated)?,
+        ];
         let config = relay_config(&caller_side.negotiated, &agent_side.negotiated);
-        spawn_recorded_relay(config, caller, agent, tap).map_err(|error| error.to_string())
+        let tap = self.recording.as_ref().map(CallRecording::sink);
+        spawn_relay_with_codecs(config, codecs, caller, agent, tap).map_err(|e| e.to_string())
     }
 
     async fn on_event(
@@ -444,13 +439,17 @@ impl Bridged {
         };
         let switched = match relay.release().await {
             Ok((_, [caller, agent])) => {
-                let participants = vec![
+                let participants = [
                     conference_leg(&self.sides[0].negotiated, caller),
                     conference_leg(&self.sides[1].negotiated, agent),
                     conference_leg(&side.media.negotiated, side.ports),
-                ];
-                spawn_conference(participants, mode.hear_matrix(), self.tap())
-                    .map_err(|error| error.to_string())
+                ]
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>();
+                participants.and_then(|participants| {
+                    spawn_conference(participants, mode.hear_matrix(), self.tap())
+                        .map_err(|error| error.to_string())
+                })
             }
             Err(error) => Err(error.to_string()),
         };
@@ -722,16 +721,8 @@ impl Bridged {
     }
 
     /// The recording's tap, for a conference.
-    fn tap(&self) -> Option<kefu_media::driver::relay_task::TapSink> {
-        let [caller, agent] = &self.sides;
-        self.recording.as_ref().map(|recording| {
-            recording
-                .tap(
-                    (caller.negotiated.payload_type, law(caller.negotiated.codec)),
-                    (agent.negotiated.payload_type, law(agent.negotiated.codec)),
-                )
-                .sink
-        })
+    fn tap(&self) -> Option<TapSink> {
+        self.recording.as_ref().map(CallRecording::sink)
     }
 
     /// Hangs up the caller, the callee and any supervisor (ringing ones are
@@ -971,35 +962,19 @@ fn reason_phrase(status: u16) -> &'static str {
 }
 
 /// A conference participant from what its side negotiated.
-fn conference_leg(side: &Negotiated, ports: PortPair) -> ConferenceLeg {
-    let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
-    config.remote = side.remote;
-    config.telephone_event = side.telephone_event;
-    ConferenceLeg {
-        config,
-        codec: law(side.codec),
-        payload_type: side.payload_type,
+fn conference_leg(side: &Negotiated, ports: PortPair) -> Result<ConferenceLeg, String> {
+    let (payload_type, codec) = legs::audio(side)?;
+    Ok(ConferenceLeg {
+        config: legs::leg_config(side),
+        codec,
+        payload_type,
         ports,
-    }
-}
-
-/// The G.711 law of a negotiated codec (calls are G.711 end to end).
-fn law(codec: Codec) -> G711 {
-    match codec {
-        Codec::Pcma => G711::Pcma,
-        _ => G711::Pcmu,
-    }
+    })
 }
 
 /// The relay between what the caller and the callee negotiated: each
 /// side's payload types mapped to the other's.
 fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
-    let leg = |side: &Negotiated| {
-        let mut config = LegConfig::new(rand::random(), rand::random(), rand::random());
-        config.remote = side.remote;
-        config.telephone_event = side.telephone_event;
-        config
-    };
     let map = |from: &Negotiated, to: &Negotiated| {
         let mut pairs = vec![(from.payload_type, to.payload_type)];
         if let (Some(a), Some(b)) = (from.telephone_event, to.telephone_event) {
@@ -1008,8 +983,8 @@ fn relay_config(caller: &Negotiated, agent: &Negotiated) -> RelayConfig {
         PayloadMap::Mapped(pairs)
     };
     RelayConfig {
-        caller: leg(caller),
-        agent: leg(agent),
+        caller: legs::leg_config(caller),
+        agent: legs::leg_config(agent),
         caller_to_agent: map(caller, agent),
         agent_to_caller: map(agent, caller),
     }

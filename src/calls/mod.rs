@@ -19,6 +19,7 @@ mod cdr;
 mod echo;
 mod feature;
 mod ivr;
+mod legs;
 mod music;
 mod queue;
 mod recording;

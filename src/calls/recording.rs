@@ -6,8 +6,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use kefu_media::driver::relay_task::RelayTap;
-use kefu_media::g711::G711;
+use kefu_media::driver::relay_task::TapSink;
 use kefu_media::relay::Side;
 use kefu_recordings::{CallId, Recorder, RecorderConfig};
 
@@ -71,19 +70,17 @@ impl CallRecording {
         })
     }
 
-    /// The relay tap feeding this recording: each side's payload type and law.
-    pub fn tap(&self, caller: (u8, G711), callee: (u8, G711)) -> RelayTap {
+    /// Where a relay's or conference's decoded audio goes: each side to its
+    /// channel of this recording.
+    pub fn sink(&self) -> TapSink {
         let recorder = Arc::clone(&self.recorder);
-        RelayTap {
-            codecs: [caller, callee],
-            sink: Box::new(move |side, at, pcm| {
-                let side = match side {
-                    Side::Caller => kefu_recordings::Side::Caller,
-                    Side::Agent => kefu_recordings::Side::Agent,
-                };
-                recorder.feed(side, at, pcm);
-            }),
-        }
+        Box::new(move |side, at, pcm| {
+            let side = match side {
+                Side::Caller => kefu_recordings::Side::Caller,
+                Side::Agent => kefu_recordings::Side::Agent,
+            };
+            recorder.feed(side, at, pcm);
+        })
     }
 
     /// A feed of what the caller says (the left channel), for an

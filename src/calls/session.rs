@@ -11,8 +11,6 @@ use std::net::SocketAddr;
 
 use kefu_media::driver::endpoint_task::{EndpointHandle, spawn_endpoint};
 use kefu_media::endpoint::{EndpointConfig, EndpointEvent};
-use kefu_media::g711::G711;
-use kefu_media::rtp::leg::LegConfig;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
 use kefu_signaling::message::response_to;
@@ -26,9 +24,11 @@ use super::CallContext;
 use super::call::Start;
 use super::cdr::Cdr;
 
-/// The codecs we answer with, in order of preference. The endpoint decodes
-/// G.711 only; Opus joins when the transcoding path lands.
-pub(super) const PREFERENCES: &[Codec] = &[Codec::Pcmu, Codec::Pcma, Codec::TelephoneEvent];
+/// The codecs we answer with, in order of preference: G.711 first (relayed
+/// untouched to phones, cheapest to decode), Opus for callers that offer
+/// nothing else (transcoded where the other side has no Opus).
+pub(super) const PREFERENCES: &[Codec] =
+    &[Codec::Pcmu, Codec::Pcma, Codec::Opus, Codec::TelephoneEvent];
 
 /// How a call ended, as the CDR says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,18 +523,11 @@ pub(super) fn start_endpoint(
     negotiated: &Negotiated,
     ports: kefu_media::driver::ports::PortPair,
 ) -> Result<EndpointHandle, String> {
-    let codec = match negotiated.codec {
-        Codec::Pcmu => G711::Pcmu,
-        Codec::Pcma => G711::Pcma,
-        other => return Err(format!("{} is not decoded yet", other.name())),
-    };
-    let mut leg = LegConfig::new(rand::random(), rand::random(), rand::random());
-    leg.remote = negotiated.remote;
-    leg.telephone_event = negotiated.telephone_event;
+    let (payload_type, codec) = super::legs::audio(negotiated)?;
     let config = EndpointConfig {
-        leg,
+        leg: super::legs::leg_config(negotiated),
         codec,
-        payload_type: negotiated.payload_type,
+        payload_type,
         inband_dtmf: negotiated.telephone_event.is_none(),
     };
     spawn_endpoint(config, ports).map_err(|e| e.to_string())
