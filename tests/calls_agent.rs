@@ -14,6 +14,7 @@ use common::demo::{ended, newest_call, start_demo};
 use common::kefu::{Kefu, http};
 use common::rtp::{frame_of, stream};
 use common::uac::{Uac, offer};
+use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -408,4 +409,90 @@ fn an_opus_only_caller_is_transcoded_to_the_agents_g711_phone() {
         .map(|leg| leg["codec"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(codecs, ["opus", "PCMU"], "{call}");
+}
+
+#[test]
+fn two_sipp_processes_talk_through_the_loopback_trunk_and_a_third_address_gets_nowhere() {
+    // A narrow port range: the stranger below can knock on every port.
+    let (dir, kefu, token) = start_with(&[("KEFU_MEDIA_RTP_PORTS", "31000-31007")]);
+    let mut server = std::process::Command::new("sipp")
+        .args(["-sn", "uas", "-rtp_echo", "-m", "1", "-timeout", "30s"])
+        .args([
+            "-nostdin",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "5070",
+            "-mi",
+            "127.0.0.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sipp is missing: run `scripts/install-deps.sh test`");
+    std::thread::sleep(Duration::from_millis(500));
+    let stranger = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(3));
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut packet = vec![0x80, 8, 0, 1, 0, 0, 0, 160, 0xba, 0xd0, 0xba, 0xd0];
+        packet.extend([0xd5; 160]);
+        for _ in 0..10 {
+            for port in (31000..31008).step_by(2) {
+                socket.send_to(&packet, ("127.0.0.1", port)).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let caller = common::sipp::run(
+        &common::sipp::scenario("uac_pcap.xml"),
+        kefu.sip,
+        "127.0.0.1",
+        &[
+            "-s",
+            "4002",
+            "-m",
+            "1",
+            "-mi",
+            "127.0.0.1",
+            "-key",
+            "audio_pcap",
+            "/usr/share/sip-tester/g711a.pcap",
+        ],
+        dir.path(),
+    );
+    stranger.join().unwrap();
+    caller.assert_all_succeeded(1, &kefu.stderr());
+
+    let status = server.wait().unwrap();
+    assert!(status.success(), "the sipp server failed: {status:?}");
+
+    let call = newest_call(&kefu, &token, "4002", WAIT, ended);
+    let legs = call["legs"].as_array().unwrap();
+    let count = |leg: &Value, field: &str| leg[field].as_i64().unwrap_or(-1);
+    let (from_caller, from_server) = (
+        count(&legs[0], "rtp_packets_received"),
+        count(&legs[1], "rtp_packets_received"),
+    );
+    assert!(
+        (230..=236).contains(&from_caller),
+        "the pcap's 236 packets reach kefu: {call}"
+    );
+    assert!(
+        from_server >= from_caller - 10,
+        "the server echoes what it gets: {call}"
+    );
+    assert!(
+        count(&legs[0], "rtp_packets_sent") >= from_server - 10,
+        "the echo goes back to the caller: {call}"
+    );
+    for leg in legs {
+        assert_eq!(
+            count(leg, "rtp_foreign_dropped"),
+            10,
+            "the stranger's packets are dropped on each leg: {call}"
+        );
+    }
+    assert_eq!(legs[0]["codec"], "PCMA", "{call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
