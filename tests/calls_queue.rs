@@ -484,3 +484,73 @@ fn a_queue_whose_timeout_target_is_voicemail_records_the_caller_it_lets_go() {
     let duration = recording["duration_ms"].as_i64().unwrap();
     assert!((1500..5000).contains(&duration), "{call}");
 }
+
+#[test]
+fn the_agent_pauses_the_recording_while_the_caller_reads_a_card_number() {
+    let (dir, kefu, token) = start();
+    let mut phone = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    log_in(&kefu, "1001", true);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut uac, answer) = call_sales(&kefu, &rtp);
+    let media = answer.media_addr();
+    let tone = |n| frame_of(&[440.0], n);
+    stream(&rtp, media, 60, 100, tone);
+    let call = newest_call(&kefu, &token, "4000", WAIT, |call| call["agent"] == "1001");
+    let id = call["id"].as_str().unwrap();
+    let agent = kefu.agent_token("1001");
+    let path = |verb: &str| format!("/api/v1/calls/{id}/recording/{verb}");
+    let paused = api(&kefu, &agent, "POST", &path("pause"), Value::Null);
+    assert_eq!(paused["paused"], true, "{paused}");
+    stream(&rtp, media, 160, 100, tone);
+    let resumed = api(&kefu, &agent, "POST", &path("resume"), Value::Null);
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    stream(&rtp, media, 260, 100, tone);
+    assert_eq!(uac.bye(WAIT), Some(200));
+    phone.stop();
+
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    let recording = &call["recordings"][0];
+    let pauses: Value = serde_json::from_str(recording["pauses"].as_str().unwrap()).unwrap();
+    let [pause] = pauses.as_array().unwrap().as_slice() else {
+        panic!("one pause expected: {call}");
+    };
+    let (start, end) = (
+        pause["start_ms"].as_u64().unwrap(),
+        pause["end_ms"].as_u64().unwrap(),
+    );
+    assert!((1500..2500).contains(&(end - start)), "{pause}");
+    let wav = http()
+        .get(kefu.url(&format!(
+            "/api/v1/recordings/{}",
+            recording["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let reader = hound::WavReader::new(std::io::Cursor::new(wav)).unwrap();
+    let per_ms = reader.spec().sample_rate as u64 / 1000 * 2;
+    let stereo: Vec<i16> = reader.into_samples::<i16>().map(Result::unwrap).collect();
+    let during = &stereo[((start + 100) * per_ms) as usize..((end - 100) * per_ms) as usize];
+    assert!(
+        during.iter().all(|s| *s == 0),
+        "nothing of the call is in the paused part"
+    );
+    let before = &stereo[((start - 900) * per_ms) as usize..((start - 100) * per_ms) as usize];
+    assert!(
+        before.iter().filter(|s| s.unsigned_abs() > 1000).count() > before.len() / 4,
+        "the call is recorded before the pause"
+    );
+    let actions: Vec<&str> = call["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["call.recording.pause", "call.recording.resume"],
+        "{call}"
+    );
+}

@@ -389,6 +389,18 @@ impl Bridged {
                 let _ = reply.send(answer);
                 None
             }
+            CallCommand::PauseRecording { pause, reply } => {
+                let done = match &self.recording {
+                    None => Err(SuperviseError::NotRecorded),
+                    Some(recording) if pause => {
+                        recording.pause().map_err(SuperviseError::Recording)
+                    }
+                    Some(recording) => recording.resume().map_err(SuperviseError::Recording),
+                };
+                tracing::info!(pause, ok = done.is_ok(), "recording pause asked");
+                let _ = reply.send(done);
+                None
+            }
             CallCommand::SetMode { mode, reply } => {
                 let Some(supervisor) = self.supervisor.as_mut() else {
                     let _ = reply.send(Err(SuperviseError::Unsupervised));

@@ -83,6 +83,21 @@ impl CallRecording {
         })
     }
 
+    /// Pauses the recording (silence is written, the pause is in the
+    /// metadata), e.g. while the caller reads a card number.
+    pub fn pause(&self) -> Result<(), String> {
+        self.recorder
+            .pause(Instant::now())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Ends a pause.
+    pub fn resume(&self) -> Result<(), String> {
+        self.recorder
+            .resume(Instant::now())
+            .map_err(|e| e.to_string())
+    }
+
     /// A feed of what the caller says (the left channel), for an
     /// endpoint's capture.
     pub fn caller_feed(&self) -> impl FnMut(Instant, &[i16]) + Send + 'static {
@@ -106,12 +121,7 @@ impl CallRecording {
             Err(error) => return tracing::error!(%error, "the recording ended badly"),
         };
         let Some(row) = self.row else { return };
-        let pauses = serde_json::Value::Array(
-            meta.pauses
-                .iter()
-                .map(|p| serde_json::json!([p.start.as_millis() as u64, p.end.as_millis() as u64]))
-                .collect(),
-        );
+        let pauses = serde_json::to_value(&meta.pauses).unwrap_or_default();
         let duration_ms = i64::try_from(meta.duration.as_millis()).unwrap_or(i64::MAX);
         let bytes = i64::try_from(meta.bytes).unwrap_or(i64::MAX);
         let result = self

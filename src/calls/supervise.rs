@@ -1,7 +1,8 @@
-//! Supervisors on live calls, as the rest of kefu sees them: [`LiveCalls`]
-//! (shared with the HTTP API) knows every bridged call of this node by its
-//! record id and hands it [`CallCommand`]s — join a supervisor's phone in a
-//! mode, change the mode — which the bridged call carries out
+//! Live bridged calls, as the rest of kefu sees them: [`LiveCalls`] (shared
+//! with the HTTP API) knows every bridged call of this node by its record id
+//! and hands it [`CallCommand`]s — join a supervisor's phone in a mode,
+//! change the mode, pause or resume the recording — which the bridged call
+//! carries out
 //! ([`super::bridge`]: the supervisor's phone is rung like an agent's; on
 //! answer the relay gives its ports to a three-way conference whose
 //! hear-matrix is the mode; when the supervisor hangs up the relay takes
@@ -27,6 +28,11 @@ pub(super) enum CallCommand {
         mode: SupervisorMode,
         reply: oneshot::Sender<Result<(), SuperviseError>>,
     },
+    /// Pause (`true`) or resume the call's recording.
+    PauseRecording {
+        pause: bool,
+        reply: oneshot::Sender<Result<(), SuperviseError>>,
+    },
 }
 
 /// Why a supervisor cannot join, or change how.
@@ -42,6 +48,10 @@ pub enum SuperviseError {
     Unreachable(String),
     #[error("the call ended")]
     Ended,
+    #[error("the call is not recorded")]
+    NotRecorded,
+    #[error("the recording cannot be paused or resumed now: {0}")]
+    Recording(String),
 }
 
 /// The bridged calls of this node, by record id. Cheap to clone.
@@ -100,6 +110,12 @@ impl LiveCalls {
     /// Changes how the supervisor of call `id` takes part.
     pub async fn set_mode(&self, id: &str, mode: SupervisorMode) -> Result<(), SuperviseError> {
         self.ask(id, |reply| CallCommand::SetMode { mode, reply })
+            .await
+    }
+
+    /// Pauses (`true`) or resumes the recording of call `id`.
+    pub async fn pause_recording(&self, id: &str, pause: bool) -> Result<(), SuperviseError> {
+        self.ask(id, |reply| CallCommand::PauseRecording { pause, reply })
             .await
     }
 

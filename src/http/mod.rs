@@ -58,6 +58,14 @@ pub fn router(state: AppState) -> Router {
             "/calls/{id}/supervise",
             post(api::supervise::join).put(api::supervise::change),
         )
+        .route(
+            "/calls/{id}/recording/pause",
+            post(api::recording_pause::pause),
+        )
+        .route(
+            "/calls/{id}/recording/resume",
+            post(api::recording_pause::resume),
+        )
         .route("/recordings/{id}", get(api::recordings::download))
         .route("/calendars", get(api::calendars::list))
         .route(

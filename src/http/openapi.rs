@@ -18,6 +18,8 @@ use super::problem::Problem;
         api::calls::get,
         api::supervise::join,
         api::supervise::change,
+        api::recording_pause::pause,
+        api::recording_pause::resume,
         api::recordings::download,
         api::agents::list,
         api::agents::login,

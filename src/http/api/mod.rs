@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod ivr;
 pub mod me;
 pub mod queues;
+pub mod recording_pause;
 pub mod recordings;
 pub mod scope;
 pub mod supervise;
