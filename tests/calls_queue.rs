@@ -554,3 +554,34 @@ fn the_agent_pauses_the_recording_while_the_caller_reads_a_card_number() {
         "{call}"
     );
 }
+
+#[test]
+fn a_queue_whose_timeout_target_is_a_flow_sends_the_caller_on_to_it() {
+    let (_dir, kefu, token) = start();
+    let flow = "name = \"sorry\"\nstart = \"busy\"\n\n[nodes.busy]\ntype = \"say\"\n\
+                text = \"All our lines are busy.\"\nnext = \"bye\"\n\n[nodes.bye]\ntype = \"hangup\"\n";
+    let created = http()
+        .put(kefu.url("/api/v1/ivr/flows/sorry?tenant=demo"))
+        .bearer_auth(&token)
+        .header("content-type", "application/toml")
+        .body(flow)
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", created.text().unwrap());
+    let settings = json!({"max_wait_secs": 1, "timeout_target": "flow:sorry"});
+    configure_queue(&kefu, &token, "sales", &settings);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (uac, answer) = call_sales(&kefu, &rtp);
+    stream(&rtp, answer.media_addr(), 60, 50, |_| frame_of(&[], 0));
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE from the flow");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["flow_name"], "sorry", "{call}");
+    assert_eq!(
+        call["flow_path"], "welcome,menu,sales,flow:sorry,busy,bye",
+        "{call}"
+    );
+    assert_eq!(call["end_reason"], "kefu_hangup:flow_hangup", "{call}");
+}

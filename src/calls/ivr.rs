@@ -41,6 +41,7 @@ use super::{CallContext, LegRoutes};
 use crate::calendar::{self, Calendar};
 use crate::ivr::exec::{Execution, IvrCommand, IvrEvent};
 use crate::ivr::{self, model::Flow};
+use crate::routing::TimeoutTarget;
 
 /// Prompts for IVR flows: admins' WAV files and the text-to-speech cache.
 pub struct Prompts {
@@ -89,6 +90,8 @@ pub(super) async fn run(
         collecting: false,
         webhook: None,
         voicemails: 0,
+        did: flow.did.to_owned(),
+        earlier_path: Vec::new(),
     };
     let mut pending = Some((events, stopping));
     let mut session: Option<Session> = None;
@@ -247,6 +250,11 @@ struct FlowRun<'a> {
     webhook: Option<WebhookCall>,
     /// Voicemails recorded so far.
     voicemails: usize,
+    /// The number dialled (for a flow switched to).
+    did: String,
+    /// The path through earlier flows, when a queue sent the call on to
+    /// another flow.
+    earlier_path: Vec<String>,
 }
 
 /// The call's signalling and shutdown channels, until the answer takes them.
@@ -307,6 +315,32 @@ impl FlowRun<'_> {
                 };
                 match queue::wait(self.context, self.cdr, self.routes, active, request).await {
                     Outcome::Over(ended) => Some(ended),
+                    Outcome::Unserved {
+                        session: back,
+                        why,
+                        target: TimeoutTarget::Flow(name),
+                    } => {
+                        tracing::info!(%queue, %why, flow = %name, "the queue sends the caller to a flow");
+                        *session = Some(*back);
+                        match self.switch_flow(&name).await {
+                            Ok(()) => None,
+                            Err(why) => {
+                                tracing::error!(flow = %name, %why, "cannot run the queue's timeout flow");
+                                let active = session.take()?;
+                                let tenant_id = &self.tenant_id;
+                                let target = TimeoutTarget::Disconnect;
+                                let ended = queue::let_go(
+                                    self.context,
+                                    self.cdr,
+                                    tenant_id,
+                                    active,
+                                    &target,
+                                    "flow_ended",
+                                );
+                                Some(ended.await)
+                            }
+                        }
+                    }
                     Outcome::Unserved {
                         session: back,
                         why,
@@ -504,13 +538,39 @@ impl FlowRun<'_> {
         session.hang_up().await;
     }
 
+    /// Goes on in another flow of the tenant (a queue's `flow:NAME` timeout
+    /// target), keeping the variables; the path recorded so far stays in
+    /// front of the new flow's.
+    async fn switch_flow(&mut self, name: &str) -> Result<(), String> {
+        let flow = FlowRef {
+            tenant_id: &self.tenant_id,
+            name,
+            did: &self.did,
+        };
+        let loaded = load(self.context, &flow).await?;
+        self.earlier_path
+            .extend(self.execution.visited().iter().cloned());
+        self.earlier_path.push(format!("flow:{name}"));
+        let vars = self.execution.vars().clone();
+        self.execution = Execution::new(loaded.flow, vars);
+        self.flow = (name.to_owned(), loaded.version);
+        self.execution.handle(Instant::now(), IvrEvent::Started);
+        Ok(())
+    }
+
     async fn record_path(&self) {
         let Some(id) = self.cdr.id() else { return };
         let flow = (self.flow.0.as_str(), self.flow.1);
+        let path: Vec<String> = self
+            .earlier_path
+            .iter()
+            .chain(self.execution.visited())
+            .cloned()
+            .collect();
         let result = self
             .context
             .store
-            .record_flow_path(id, flow, self.execution.visited(), &self.digits)
+            .record_flow_path(id, flow, &path, &self.digits)
             .await;
         if let Err(error) = result {
             tracing::error!(%error, "cannot record the flow path");
