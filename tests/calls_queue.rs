@@ -585,3 +585,29 @@ fn a_queue_whose_timeout_target_is_a_flow_sends_the_caller_on_to_it() {
     );
     assert_eq!(call["end_reason"], "kefu_hangup:flow_hangup", "{call}");
 }
+
+#[test]
+fn a_queue_that_times_out_to_a_callback_keeps_the_caller_who_presses_1_in_line() {
+    let (_dir, kefu, token) = start();
+    let settings = json!({"max_wait_secs": 1, "timeout_target": "callback"});
+    configure_queue(&kefu, &token, "sales", &settings);
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (uac, answer) = call_sales(&kefu, &rtp);
+    let media = answer.media_addr();
+    // Wait out the queue and most of the offer, then press 1.
+    stream(&rtp, media, 60, 250, |_| frame_of(&[], 0));
+    stream(&rtp, media, 310, 10, |n| frame_of(&dtmf('1'), n));
+    stream(&rtp, media, 320, 10, |_| frame_of(&[], 0));
+    let bye = uac
+        .answer_next_request(Duration::from_secs(20))
+        .expect("kefu's BYE after the thanks");
+    assert!(bye.starts_with("BYE "), "{bye}");
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(
+        call["end_reason"], "kefu_hangup:callback_requested",
+        "{call}"
+    );
+    let sales = queue(&kefu, &token, "sales");
+    assert_eq!(sales["waiting"], 1, "the callback keeps a place: {sales}");
+    assert_eq!(sales["timed_out"], 1, "{sales}");
+}

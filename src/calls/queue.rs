@@ -41,7 +41,18 @@ const QUEUE_VOICEMAIL_MAX: Duration = Duration::from_secs(120);
 const QUEUE_VOICEMAIL_SILENCE: Duration = Duration::from_secs(5);
 
 /// Said to a caller the queue lets go unserved.
+const UNSERVED_NOW: &str = "Sorry, nobody can take your call right now.";
 const UNSERVED: &str = "Sorry, nobody can take your call right now. Please call again later.";
+/// How long a caller offered a callback has to press 1.
+const CALLBACK_OFFER_WAIT: Duration = Duration::from_secs(10);
+
+/// What a caller who declines a callback hears.
+fn goodbye() -> Source {
+    Source::Speech {
+        voice: "en".to_owned(),
+        text: "Goodbye.".to_owned(),
+    }
+}
 
 /// What a caller the queue let go hears.
 pub(super) fn unserved() -> Source {
@@ -200,7 +211,7 @@ pub(super) async fn wait(
         customer: request.caller.clone(),
         call_id: cdr.id().map(str::to_owned),
     };
-    let enqueued = match context.acd.enqueue(contact).await {
+    let enqueued = match context.acd.enqueue(contact.clone()).await {
         Ok(enqueued) => enqueued,
         Err(error) => {
             tracing::warn!(queue = request.queue, %error, "the ACD does not take the call");
@@ -230,6 +241,7 @@ pub(super) async fn wait(
         ringing: None,
         queue: request.queue.to_owned(),
         callback_key: request.callback_key,
+        request: contact,
     };
     waiting.run().await
 }
@@ -252,6 +264,8 @@ struct Waiting<'a> {
     queue: String,
     /// The key that asks for a callback, if the queue offers one.
     callback_key: Option<char>,
+    /// What the call asked the ACD for (to ask again for a callback).
+    request: ContactRequest,
 }
 
 /// What the ACD's update asks of the wait.
@@ -297,6 +311,9 @@ impl Waiting<'_> {
                         Some(update) => self.on_update(update).await,
                         None => Next::LetGo("the ACD stopped".to_owned(), TimeoutTarget::Disconnect),
                     };
+                    if let Next::LetGo(_, TimeoutTarget::Callback) = next {
+                        return self.offer_callback().await;
+                    }
                     if let Next::LetGo(why, target) = next {
                         self.stop_ringing().await;
                         if let Some(endpoint) = self.session.endpoint() {
@@ -429,6 +446,69 @@ impl Waiting<'_> {
     async fn stop_ringing(&mut self) {
         if let Some((_, mut dialing)) = self.ringing.take() {
             dialing.cancel_all(self.context, self.cdr).await;
+        }
+    }
+
+    /// The queue times out to a callback: the caller may press 1 to be
+    /// called back — a new contact in the same queue, keeping its place
+    /// without holding — or is let go.
+    async fn offer_callback(mut self) -> Outcome {
+        self.stop_ringing().await;
+        if let Some(endpoint) = self.session.endpoint() {
+            let _ = endpoint.stop_playing().await;
+        }
+        let offer = Source::Speech {
+            voice: "en".to_owned(),
+            text: format!("{UNSERVED_NOW} To be called back when an agent is free, press 1."),
+        };
+        if let (Ok(prompt), Some(endpoint)) = (
+            render(&self.context.prompts, offer).await,
+            self.session.endpoint(),
+        ) {
+            let _ = endpoint.play(prompt.clip()).await;
+        }
+        let deadline = tokio::time::Instant::now() + CALLBACK_OFFER_WAIT;
+        let wants = loop {
+            tokio::select! {
+                happening = self.session.next() => match happening {
+                    Happening::Media(EndpointEvent::Dtmf(press)) if press.digit.as_char() == '1' => {
+                        break true;
+                    }
+                    Happening::Ended(ended) => return Outcome::Over(ended),
+                    _ => {}
+                },
+                () = tokio::time::sleep_until(deadline) => break false,
+            }
+        };
+        let again = match wants {
+            true => self.context.acd.enqueue(self.request.clone()).await,
+            false => {
+                let (context, cdr) = (self.context, self.cdr);
+                let bye = say_then_hang_up(context, cdr, self.session, goodbye(), "flow_ended");
+                return Outcome::Over(bye.await);
+            }
+        };
+        let requested = match again {
+            Ok(enqueued) => {
+                let asked = self.context.acd.request_callback(&enqueued.id).await;
+                asked.map(|()| enqueued).map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        match requested {
+            Ok(enqueued) => {
+                self.cdr.queued(&enqueued.id.0, &self.queue).await;
+                self.contact = enqueued.id;
+                self.updates = enqueued.updates;
+                self.entered = Instant::now();
+                self.call_back_later().await
+            }
+            Err(why) => {
+                tracing::warn!(%why, "no callback for this call");
+                let (context, cdr) = (self.context, self.cdr);
+                let bye = say_then_hang_up(context, cdr, self.session, unserved(), "flow_ended");
+                Outcome::Over(bye.await)
+            }
         }
     }
 
