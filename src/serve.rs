@@ -19,7 +19,7 @@ use kefu_signaling::uas::{Calls, Registration, UasCore};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::calls::{CallControl, Media, Prompts, Recordings};
+use crate::calls::{CallControl, Media, Prompts, Recordings, SipSettings};
 use crate::config::Config;
 use crate::flows::ScriptsFolder;
 use crate::http::{self, AppState};
@@ -111,7 +111,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         call_channel,
         media,
         prompts,
-        config.sip_realm.clone(),
+        SipSettings {
+            realm: config.sip_realm.clone(),
+            forward_headers: config.sip_forward_headers.clone(),
+        },
         Recordings {
             data_dir: config.data_dir.clone(),
             enabled: config.recordings_enabled,

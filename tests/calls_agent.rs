@@ -415,8 +415,12 @@ fn an_opus_only_caller_is_transcoded_to_the_agents_g711_phone() {
 fn two_sipp_processes_talk_through_the_loopback_trunk_and_a_third_address_gets_nowhere() {
     // A narrow port range: the stranger below can knock on every port.
     let (dir, kefu, token) = start_with(&[("KEFU_MEDIA_RTP_PORTS", "31000-31007")]);
+    let server_log = dir.path().join("uas-messages.log");
     let mut server = std::process::Command::new("sipp")
         .args(["-sn", "uas", "-rtp_echo", "-m", "1", "-timeout", "30s"])
+        .arg("-trace_msg")
+        .arg("-message_file")
+        .arg(&server_log)
         .args([
             "-nostdin",
             "-i",
@@ -495,4 +499,16 @@ fn two_sipp_processes_talk_through_the_loopback_trunk_and_a_third_address_gets_n
     }
     assert_eq!(legs[0]["codec"], "PCMA", "{call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+
+    let received = std::fs::read_to_string(&server_log).unwrap();
+    let invite = &received[received.find("INVITE sip:").expect("the server's INVITE")..];
+    let invite = &invite[..invite.find("\n\n").unwrap_or(invite.len())];
+    assert!(
+        invite.contains("P-Asserted-Identity: <sip:+4930123456@carrier.example>"),
+        "the caller's identity is forwarded: {invite}"
+    );
+    assert!(
+        !invite.contains("X-Carrier-Secret"),
+        "nothing else of the caller's leg leaks: {invite}"
+    );
 }

@@ -183,6 +183,55 @@ impl Callee<'_> {
     }
 }
 
+/// Who a callee's phone is told is calling: the caller's number, and the
+/// headers of the caller's INVITE that `sip.forward_headers` lets through
+/// (e.g. `P-Asserted-Identity`); nothing else of the caller's leg leaks.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CallerId {
+    pub name: String,
+    pub headers: Vec<rsip::Header>,
+}
+
+impl CallerId {
+    /// The caller of `invite`.
+    pub fn of(context: &CallContext, invite: &rsip::Request) -> Self {
+        let headers = invite
+            .headers
+            .iter()
+            .filter(|header| {
+                let name = header_name(header);
+                context
+                    .forward_headers
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(&name))
+            })
+            .cloned()
+            .collect();
+        Self {
+            name: caller_number(invite).unwrap_or_else(|| "anonymous".to_owned()),
+            headers,
+        }
+    }
+
+    /// A caller shown by name only (kefu calling on its own: a callback, a
+    /// supervisor's phone).
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A header's name as written (`P-Asserted-Identity: …`).
+fn header_name(header: &rsip::Header) -> String {
+    let text = header.to_string();
+    text.split_once(':')
+        .map_or(text.as_str(), |(name, _)| name)
+        .trim()
+        .to_owned()
+}
+
 /// One INVITE to one of the callee's phones.
 struct Fork {
     contact: String,
@@ -230,14 +279,14 @@ pub(super) struct AgentSide {
 
 impl Dialing {
     /// Rings every phone of `callee`, offering what the caller agreed
-    /// (`caller`) as `caller_name`. B-leg Call-IDs join `routes`.
+    /// (`caller`) as `caller_id`. B-leg Call-IDs join `routes`.
     pub async fn start(
         context: &CallContext,
         cdr: &Cdr,
         routes: &LegRoutes,
         callee: &Callee<'_>,
         caller: &Negotiated,
-        caller_name: &str,
+        caller_id: &CallerId,
     ) -> Result<Self, Unreachable> {
         let targets = callee.targets(context).await?;
         let ports = context
@@ -272,7 +321,8 @@ impl Dialing {
             let invite = OutgoingInvite {
                 target,
                 from: format!(
-                    "<sip:{caller_name}@{}>;tag={}",
+                    "<sip:{}@{}>;tag={}",
+                    caller_id.name,
                     targets.domain,
                     random_token()
                 ),
@@ -280,6 +330,7 @@ impl Dialing {
                 call_id: call_id.clone(),
                 body: Body::sdp(offer.clone()),
                 destination: source,
+                extra_headers: caller_id.headers.clone(),
             };
             match context.sip.invite(invite).await {
                 Ok(tx) => {
@@ -428,9 +479,9 @@ pub(super) async fn run(
     let Ok(caller_ports) = context.media.ports.allocate() else {
         return refuse(context, start, cdr, 503, "Service Unavailable", None).await;
     };
-    let caller_name = caller_number(&start.invite).unwrap_or_else(|| "anonymous".to_owned());
+    let caller_id = CallerId::of(context, &start.invite);
     let mut dialing =
-        match Dialing::start(context, cdr, &routes, &callee, &negotiated, &caller_name).await {
+        match Dialing::start(context, cdr, &routes, &callee, &negotiated, &caller_id).await {
             Ok(dialing) => dialing,
             Err(unreachable) => {
                 let why = Some(unreachable.why.as_str());
@@ -461,7 +512,7 @@ pub(super) async fn run(
     };
     cdr.caller_setup_finished(200).await;
     let caller = CallerSide {
-        name: caller_name,
+        caller_id,
         dialog,
         media: SideMedia {
             negotiated,

@@ -40,7 +40,7 @@ use kefu_signaling::uas::CallEvent;
 use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
 use super::cdr::Cdr;
 use super::legs;
 use super::music::Hold;
@@ -60,8 +60,8 @@ const TRANSFER_RING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The answered caller's side of a bridge.
 pub(super) struct CallerSide {
-    /// The caller's number, which phones rung later (a transfer) show.
-    pub name: String,
+    /// Who phones rung later (a transfer) are told is calling.
+    pub caller_id: CallerId,
     pub dialog: DialogId,
     pub media: SideMedia,
     /// Our RTP ports towards the caller, for the relay.
@@ -109,8 +109,8 @@ pub(super) struct Bridged {
     /// Each side's SDP state, caller first, for re-INVITEs.
     sides: [SideMedia; 2],
     supervisor: Option<Supervisor>,
-    /// The caller's number, which a transfer target's phone shows.
-    caller_name: String,
+    /// Who a transfer target's phone is told is calling.
+    caller_id: CallerId,
     /// A blind transfer the callee asked for, while the target rings.
     transfer: Option<Transfer>,
     /// What the caller hears on hold (loaded at the first hold).
@@ -149,7 +149,7 @@ impl Bridged {
             recording,
             sides: [caller.media, agent.media],
             supervisor: None,
-            caller_name: caller.name,
+            caller_id: caller.caller_id,
             transfer: None,
             hold_music: None,
         };
@@ -375,8 +375,8 @@ impl Bridged {
                     extension: &extension,
                 };
                 let caller = self.sides[0].negotiated;
-                let dialing =
-                    Dialing::start(context, cdr, routes, &callee, &caller, SUPERVISE_CALLER).await;
+                let shown = CallerId::named(SUPERVISE_CALLER);
+                let dialing = Dialing::start(context, cdr, routes, &callee, &caller, &shown).await;
                 let answer = match dialing {
                     Ok(dialing) => {
                         tracing::info!(supervisor = %extension, ?mode, "ringing the supervisor");
@@ -584,7 +584,7 @@ impl Bridged {
         };
         let callee = target.callee(&self.tenant_id, &to);
         let caller = self.sides[0].negotiated;
-        let dialing = Dialing::start(context, cdr, routes, &callee, &caller, &self.caller_name)
+        let dialing = Dialing::start(context, cdr, routes, &callee, &caller, &self.caller_id)
             .await
             .map_err(|unreachable| {
                 tracing::info!(%to, why = %unreachable.why, "transfer target unreachable");
@@ -943,7 +943,7 @@ pub(super) async fn join(
         }
     };
     let caller = CallerSide {
-        name: leg.caller,
+        caller_id: leg.caller_id,
         dialog: leg.dialog,
         media: leg.media,
         ports,

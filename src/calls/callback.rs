@@ -16,7 +16,7 @@ use kefu_media::sdp::{Codec, Direction, Negotiated};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
 use super::bridged::{Bridged, CallerSide};
 use super::cdr::{Cdr, Parties};
 use super::session::Ended;
@@ -151,8 +151,8 @@ impl Callback<'_> {
             extension: &offer.agent.extension,
         };
         let (context, cdr, routes) = (self.context, self.cdr, self.routes);
-        let shown = &self.request.customer;
-        match Dialing::start(context, cdr, routes, &callee, &AGENT_OFFER, shown).await {
+        let shown = CallerId::named(&self.request.customer);
+        match Dialing::start(context, cdr, routes, &callee, &AGENT_OFFER, &shown).await {
             Ok(dialing) => Some((offer, dialing)),
             Err(unreachable) => {
                 tracing::info!(why = %unreachable.why, "the agent cannot be rung");
@@ -189,9 +189,9 @@ impl Callback<'_> {
         };
         let callee = target.customer(tenant_id, number);
         let offer = agent.media.negotiated;
-        let shown = &self.request.queue;
+        let shown = CallerId::named(&self.request.queue);
         let mut dialing =
-            match Dialing::start(context, cdr, self.routes, &callee, &offer, shown).await {
+            match Dialing::start(context, cdr, self.routes, &callee, &offer, &shown).await {
                 Ok(dialing) => dialing,
                 Err(unreachable) => {
                     tracing::info!(why = %unreachable.why, "the customer cannot be called");
@@ -235,7 +235,7 @@ impl Callback<'_> {
             }
         };
         let caller = CallerSide {
-            name: number.clone(),
+            caller_id: CallerId::named(number),
             dialog: customer.dialog,
             media: customer.media,
             ports: customer.ports,

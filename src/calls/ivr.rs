@@ -30,6 +30,7 @@ use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::bridge::CallerId;
 use super::call::Start;
 use super::cdr::Cdr;
 use super::queue::{self, Outcome, QueueRequest};
@@ -312,6 +313,7 @@ impl FlowRun<'_> {
                     skills: &skills,
                     caller: super::call::caller_number(&start.invite),
                     callback_key,
+                    caller_id: CallerId::of(self.context, &start.invite),
                 };
                 match queue::wait(self.context, self.cdr, self.routes, active, request).await {
                     Outcome::Over(ended) => Some(ended),
@@ -371,12 +373,12 @@ impl FlowRun<'_> {
                     return Some(ended);
                 }
                 let active = session.take()?;
-                let caller = super::call::caller_number(&start.invite);
+                let caller_id = CallerId::of(self.context, &start.invite);
                 let request = TransferRequest {
                     tenant_id: &self.tenant_id,
                     to: &to,
                     timeout,
-                    caller: caller.as_deref().unwrap_or("anonymous"),
+                    caller_id: &caller_id,
                 };
                 match transfer(self.context, self.cdr, self.routes, active, request).await {
                     Transferred::Over(ended) => Some(ended),

@@ -72,6 +72,8 @@ pub(crate) struct CallContext {
     pub calls: Registry,
     /// Turns true when kefu stops.
     pub stopping: watch::Receiver<bool>,
+    /// Headers of a caller's INVITE copied onto the calls placed for it.
+    pub forward_headers: Vec<String>,
 }
 
 /// Where calls' media lives: the RTP port pool and the address announced in
@@ -84,6 +86,15 @@ pub struct Media {
     pub address: IpAddr,
     /// `media.tone_region`.
     pub tones: ToneRegion,
+}
+
+/// What calls take from the SIP configuration.
+pub struct SipSettings {
+    /// The realm whose users may place calls with digest credentials.
+    pub realm: String,
+    /// `sip.forward_headers`: headers copied from a caller's INVITE onto
+    /// the calls placed for it.
+    pub forward_headers: Vec<String>,
 }
 
 /// Where and whether bridged calls are recorded.
@@ -108,7 +119,7 @@ impl CallControl {
         channel: CallChannel,
         media: Media,
         prompts: Prompts,
-        sip_realm: String,
+        sip: SipSettings,
         recordings: Recordings,
         acd: AcdHandle,
     ) -> Self {
@@ -142,7 +153,7 @@ impl CallControl {
             sip: channel.commands,
             media,
             prompts: Arc::new(prompts),
-            sip_realm,
+            sip_realm: sip.realm,
             data_dir: recordings.data_dir,
             record: recordings.enabled,
             acd,
@@ -150,6 +161,7 @@ impl CallControl {
             live: live.clone(),
             calls: Registry::default(),
             stopping: stopping.clone(),
+            forward_headers: sip.forward_headers,
         };
         let task = tokio::spawn(dispatch(context, channel.events, stopping));
         Self {

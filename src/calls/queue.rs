@@ -21,7 +21,7 @@ use kefu_media::endpoint::EndpointEvent;
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
 use super::bridged::join;
 use super::call::{Start, caller_number};
 use super::callback::{self, CallbackRequest};
@@ -90,6 +90,7 @@ pub(super) async fn serve(
         skills: &[],
         caller: caller_number(&start.invite),
         callback_key: None,
+        caller_id: CallerId::of(context, &start.invite),
     };
     match wait(context, cdr, routes, session, request).await {
         Outcome::Over(ended) => ended,
@@ -171,6 +172,8 @@ pub(super) struct QueueRequest<'a> {
     pub caller: Option<String>,
     /// The key that asks for a callback, if the queue offers one.
     pub callback_key: Option<char>,
+    /// Who the agents' phones are told is calling.
+    pub caller_id: CallerId,
 }
 
 /// How the wait ended.
@@ -232,7 +235,7 @@ pub(super) async fn wait(
         cdr,
         routes,
         tenant_id: request.tenant_id,
-        caller_name: request.caller.unwrap_or_else(|| "anonymous".to_owned()),
+        caller_id: request.caller_id,
         contact: enqueued.id,
         updates: enqueued.updates,
         entered: Instant::now(),
@@ -252,7 +255,7 @@ struct Waiting<'a> {
     cdr: &'a Cdr,
     routes: &'a LegRoutes,
     tenant_id: &'a str,
-    caller_name: String,
+    caller_id: CallerId,
     contact: ContactId,
     updates: ContactUpdates,
     entered: Instant,
@@ -389,7 +392,7 @@ impl Waiting<'_> {
             return;
         };
         let (context, cdr, routes) = (self.context, self.cdr, self.routes);
-        match Dialing::start(context, cdr, routes, &callee, caller, &self.caller_name).await {
+        match Dialing::start(context, cdr, routes, &callee, caller, &self.caller_id).await {
             Ok(dialing) => {
                 tracing::info!(agent = %offer.agent.extension, "ringing the agent");
                 self.ringing = Some((offer, dialing));
@@ -520,7 +523,7 @@ impl Waiting<'_> {
         let request = CallbackRequest {
             tenant_id: self.tenant_id.to_owned(),
             queue: self.queue.clone(),
-            customer: self.caller_name.clone(),
+            customer: self.caller_id.name.clone(),
             contact: self.contact.clone(),
             updates: self.updates,
             entered: self.entered,

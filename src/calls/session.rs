@@ -21,6 +21,7 @@ use rsip::{Header, Method, Request, Response};
 use tokio::sync::{mpsc, watch};
 
 use super::CallContext;
+use super::bridge::CallerId;
 use super::call::Start;
 use super::cdr::Cdr;
 
@@ -80,8 +81,8 @@ pub(super) enum Happening {
 /// The answered caller leg. See the [module docs](self).
 pub(super) struct Session {
     context: CallContext,
-    /// The caller's number (From user), `anonymous` when there is none.
-    caller: String,
+    /// Who calls, as phones rung for the call are told.
+    caller_id: CallerId,
     stage: Stage,
     media: Media,
     session_id: u64,
@@ -105,8 +106,8 @@ enum Stage {
 
 /// An answered caller leg handed to a bridge. See [`Session::into_caller_leg`].
 pub(super) struct CallerLeg {
-    /// The caller's number.
-    pub caller: String,
+    /// Who calls, as phones rung for the call are told.
+    pub caller_id: CallerId,
     pub dialog: DialogId,
     /// The leg's media endpoint, whose ports the bridge's relay takes over.
     pub endpoint: EndpointHandle,
@@ -233,8 +234,7 @@ impl Session {
         };
         Ok(Self {
             context: context.clone(),
-            caller: super::call::caller_number(&start.invite)
-                .unwrap_or_else(|| "anonymous".to_owned()),
+            caller_id: CallerId::of(context, &start.invite),
             stage,
             media,
             session_id,
@@ -366,7 +366,7 @@ impl Session {
             return Err(Ended::HungUp("no_media".to_owned()));
         };
         Ok(CallerLeg {
-            caller: self.caller,
+            caller_id: self.caller_id,
             dialog,
             endpoint,
             media: SideMedia {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 
-use super::bridge::{Callee, Dialed, Dialing};
+use super::bridge::{Callee, CallerId, Dialed, Dialing};
 use super::bridged::join;
 use super::cdr::Cdr;
 use super::session::{Ended, Happening, Session};
@@ -27,8 +27,8 @@ pub(super) struct TransferRequest<'a> {
     pub tenant_id: &'a str,
     pub to: &'a str,
     pub timeout: Duration,
-    /// The caller's number, which the callee's phone shows.
-    pub caller: &'a str,
+    /// Who the callee's phone is told is calling.
+    pub caller_id: &'a CallerId,
 }
 
 /// How a transfer ended.
@@ -70,7 +70,7 @@ pub(super) async fn transfer(
         return failed(session, TransferFailure::Failed);
     };
     let mut dialing =
-        match Dialing::start(context, cdr, routes, &callee, &caller, request.caller).await {
+        match Dialing::start(context, cdr, routes, &callee, &caller, request.caller_id).await {
             Ok(dialing) => dialing,
             Err(unreachable) => {
                 tracing::info!(to = request.to, why = %unreachable.why, "transfer failed");

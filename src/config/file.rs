@@ -24,6 +24,7 @@ pub(super) struct SipSection {
     pub listen: Option<String>,
     pub realm: Option<String>,
     pub digest_algorithms: Option<String>,
+    pub forward_headers: Option<String>,
     pub min_expires: Option<i64>,
     pub rate_limit_per_second: Option<i64>,
     pub rate_limit_burst: Option<i64>,

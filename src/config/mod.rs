@@ -74,6 +74,9 @@ pub struct Config {
     pub sip_realm: String,
     /// The digest algorithms phones are challenged with, most preferred first.
     pub sip_digest_algorithms: Vec<kefu_signaling::auth::Algorithm>,
+    /// Headers of a caller's INVITE that kefu copies onto the calls it
+    /// places for it (`sip.forward_headers`); no other header crosses legs.
+    pub sip_forward_headers: Vec<String>,
     /// The shortest registration the registrar grants (else 423 Interval Too Brief).
     pub sip_min_expires: std::time::Duration,
     /// Requests per second each source address may send, sustained.

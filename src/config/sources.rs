@@ -68,6 +68,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "sip.forward_headers",
+        env: "KEFU_SIP_FORWARD_HEADERS",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "sip.min_expires",
         env: "KEFU_SIP_MIN_EXPIRES",
         flag: None,
@@ -226,6 +232,47 @@ pub fn load(
             .map_or(Origin::File, |(_, o)| o.clone())
     };
     resolve(parsed, file, &origin_of)
+}
+
+/// `sip.forward_headers`: a comma-separated list of header names (default
+/// `P-Asserted-Identity`; empty: none). Headers that make a dialog or a
+/// transaction (Via, From, To, Call-ID, CSeq, Contact, Route…) cannot be
+/// forwarded.
+fn forward_headers(text: Option<&str>, origin: &Origin) -> Result<Vec<String>, ConfigError> {
+    const PROTECTED: &[&str] = &[
+        "via",
+        "from",
+        "to",
+        "call-id",
+        "cseq",
+        "contact",
+        "route",
+        "record-route",
+        "max-forwards",
+        "content-type",
+        "content-length",
+        "authorization",
+        "proxy-authorization",
+    ];
+    let text = text.unwrap_or("P-Asserted-Identity");
+    let mut names = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let token = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !token || PROTECTED.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(invalid(
+                "sip.forward_headers",
+                text,
+                origin,
+                format!(
+                    "{name:?} cannot be forwarded: name extension headers such as P-Asserted-Identity"
+                ),
+            ));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
 }
 
 /// `sip.digest_algorithms`: a comma-separated list of `SHA-256` and `MD5`, most
@@ -418,6 +465,10 @@ fn resolve(
         parsed.sip.digest_algorithms.as_deref(),
         &origin_of("sip.digest_algorithms"),
     )?;
+    let sip_forward_headers = forward_headers(
+        parsed.sip.forward_headers.as_deref(),
+        &origin_of("sip.forward_headers"),
+    )?;
     let min_expires = parsed.sip.min_expires.unwrap_or(60);
     let sip_min_expires = u64::try_from(min_expires)
         .ok()
@@ -583,6 +634,7 @@ fn resolve(
         sip_realm,
         sip_tls,
         sip_digest_algorithms,
+        sip_forward_headers,
         sip_min_expires,
         sip_rate_limit_per_second,
         sip_rate_limit_burst,

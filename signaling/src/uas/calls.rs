@@ -173,6 +173,9 @@ pub struct OutgoingInvite {
     pub body: Body,
     /// Where to send it (for a phone behind NAT, where it registered from).
     pub destination: Peer,
+    /// Headers carried over from the caller's INVITE (configured, e.g.
+    /// `P-Asserted-Identity`); nothing else of the caller's leg leaks.
+    pub extra_headers: Vec<Header>,
 }
 
 /// An INVITE we sent, until its transaction ends.
@@ -546,7 +549,7 @@ impl Calls {
             crate::dialog::transport_token(invite.destination),
             self.contact.host_with_port
         );
-        let headers: Vec<Header> = vec![
+        let mut headers: Vec<Header> = vec![
             Header::Via(Via::new(via)),
             Header::MaxForwards(MaxForwards::new("70")),
             Header::From(From::new(invite.from.clone())),
@@ -557,6 +560,7 @@ impl Calls {
             Header::ContentType(ContentType::new(invite.body.content_type.clone())),
             Header::ContentLength(ContentLength::new(invite.body.bytes.len().to_string())),
         ];
+        headers.extend(invite.extra_headers.iter().cloned());
         Request {
             method: Method::Invite,
             uri: invite.target.clone(),

@@ -298,6 +298,7 @@ fn outgoing() -> super::OutgoingInvite {
         call_id: "b-leg-1".to_owned(),
         body: crate::dialog::Body::sdp("v=0\r\n"),
         destination: agent(),
+        extra_headers: Vec::new(),
     }
 }
 
