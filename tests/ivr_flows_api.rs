@@ -57,7 +57,11 @@ const DEFAULT: &str = include_str!("../ivr-scripts/default.toml");
 
 /// The second version of the demo's default flow: a short announcement.
 const ANNOUNCEMENT: &str = r#"
-start = "hello"
+start = "pick_up"
+
+[nodes.pick_up]
+type = "answer"
+next = "hello"
 
 [nodes.hello]
 type = "say"
@@ -312,7 +316,7 @@ fn a_call_in_progress_keeps_its_flow_version_and_the_next_call_gets_the_new_one(
     assert_eq!(older["flow_version"], 1, "{older}");
     assert_eq!(older["flow_path"], "welcome,menu,goodbye,hangup", "{older}");
     assert_eq!(newer["flow_version"], 2, "{newer}");
-    assert_eq!(newer["flow_path"], "hello,bye", "{newer}");
+    assert_eq!(newer["flow_path"], "pick_up,hello,bye", "{newer}");
 }
 
 #[test]
@@ -346,7 +350,7 @@ fn scripts_folder_changes_become_versions_and_broken_files_are_not_used() {
     }
     let log = kefu.stderr();
     assert!(
-        log.contains("extra.toml:7: error: node \"hello\": field \"next\": exit points to unknown node \"by\""),
+        log.contains("extra.toml:11: error: node \"hello\": field \"next\": exit points to unknown node \"by\""),
         "{log}"
     );
     let flow: Value = get(&kefu, &token, "/api/v1/ivr/flows/extra")

@@ -591,7 +591,7 @@ mod tests {
                 queue: "sales".into(),
                 priority: 5,
                 skills: vec![],
-                callback_key: None,
+                callback_key: Some('*'),
             }]
         );
         assert!(exec.is_done());
