@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kefu needs, skipping what is present.
 #   scripts/install-deps.sh run    what `make run` needs: build tools, libopus-dev (the Opus
-#                                  codec, linked at build time) and espeak-ng (IVR `say` nodes)
+#                                  codec, linked at build time), libssl-dev with pkg-config
+#                                  (OpenSSL for the WebRTC gateway's DTLS) and espeak-ng
+#                                  (IVR `say` nodes)
 #   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox)
 #                                  and graphviz (`kefu ivr render --format svg`)
 #   scripts/install-deps.sh bench  what `make bench` needs beyond `run`: sipp (sip-tester), and the
@@ -12,7 +14,7 @@
 set -euo pipefail
 
 profile="${1:-run}"
-packages=(build-essential pkg-config ca-certificates curl libopus-dev espeak-ng)
+packages=(build-essential pkg-config ca-certificates curl libopus-dev libssl-dev espeak-ng)
 if [[ "$profile" == "test" ]]; then
     packages+=(postgresql sip-tester baresip-core sox graphviz)
 elif [[ "$profile" == "bench" ]]; then

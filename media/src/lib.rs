@@ -40,11 +40,13 @@
 //!   paced G.711 or Opus frames, key presses heard as RFC 4733 events or
 //!   in-band tones;
 //! - [`sdp`]: SDP offer/answer for the audio stream — parsing, codec and
-//!   direction negotiation, our answers and offers.
+//!   direction negotiation, our answers and offers;
+//! - [`webrtc`]: the WebRTC gateway — a browser's ICE-lite, DTLS-SRTP audio
+//!   session (on `str0m`) bridged packet for packet to a plain-RTP leg.
 //!
 //! [`driver`] is the exception, and the only module that uses tokio: RTP port
 //! pairs from the configured range and one socket task per relayed call,
-//! endpoint or conference. [`prompt`]'s cache and text to speech read files and run
+//! endpoint, conference or WebRTC gateway. [`prompt`]'s cache and text to speech read files and run
 //! `espeak-ng`, blocking work for `spawn_blocking`, away from the 20 ms path.
 
 pub mod codec;
@@ -64,3 +66,4 @@ pub mod resample;
 pub mod rtp;
 pub mod sdp;
 pub mod tone;
+pub mod webrtc;

@@ -1,0 +1,598 @@
+//! One browser's WebRTC audio session bridged to a plain-RTP leg, sans-IO:
+//! the [`Gateway`] owns a `str0m` `Rtc` in ICE-lite server mode and RTP
+//! mode, answers the browser's offer with host candidates on the configured
+//! addresses, and is then fed datagrams from the browser (STUN, DTLS and
+//! SRTP, told apart by `str0m`), plain RTP from the engine and the time. It
+//! hands back datagrams for either side ([`Gateway::poll_transmit`]),
+//! connection changes and key presses ([`Gateway::poll_event`]) and when it
+//! next needs the time ([`Gateway::poll_timeout`]). Audio crosses packet for
+//! packet with the browser's payload types: decrypted RTP keeps its
+//! sequence number, timestamp, marker and SSRC on the way to the engine
+//! (header extensions are dropped); RTP from the engine is sent to the
+//! browser in the gateway's own SRTP stream, with the engine's sequence
+//! numbers and timestamps. Only the engine's leg — the address call control
+//! names — may send engine-side RTP; RTCP is terminated on each side
+//! (`str0m` reports to the browser, the engine's RTCP is dropped). Every
+//! datagram is untrusted: a bad one is counted and refused, never a panic.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use str0m::format::CodecConfig;
+use str0m::media::{MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{RtpPacket as SrtpPacket, RtpWrite};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use super::offer::{GatewayCodec, OfferError, read_offer};
+use crate::dtmf::Dtmf;
+use crate::dtmf::rfc4733::{EventPacket, TelephoneEvent, TelephoneEventReceiver};
+use crate::pcm::SampleRate;
+use crate::rtp::packet::{RtpError, RtpHeader, RtpPacket, is_rtcp};
+
+/// How long the browser has to complete ICE and DTLS after the answer.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the browser can reach the gateway, and how long it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Addresses of the browser-facing socket announced as ICE host
+    /// candidates (the media IP; 127.0.0.1 in tests). All of them must
+    /// reach the same socket.
+    pub host_ips: Vec<IpAddr>,
+    /// The public address a 1:1 NAT forwards to that socket, announced as
+    /// one more host candidate (ICE-lite announces host candidates only).
+    pub public_ip: Option<IpAddr>,
+    /// See [`DEFAULT_CONNECT_TIMEOUT`].
+    pub connect_timeout: Duration,
+}
+
+impl GatewayConfig {
+    /// Host candidates on `host_ips`, no NAT, the default connect timeout.
+    pub fn new(host_ips: Vec<IpAddr>) -> Self {
+        Self {
+            host_ips,
+            public_ip: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// Why a gateway could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Offer(#[from] OfferError),
+    #[error("no ICE host candidate: the gateway's host_ips is empty")]
+    NoHostCandidate,
+    #[error(
+        "{0} cannot be an ICE host candidate (unspecified, multicast, broadcast or link-local address)"
+    )]
+    BadCandidate(SocketAddr),
+}
+
+/// Which side of the gateway a datagram goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The browser, from the browser-facing socket.
+    Browser,
+    /// The engine's leg, from the engine-facing RTP socket.
+    Engine,
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub side: Side,
+    pub destination: SocketAddr,
+    pub payload: Vec<u8>,
+}
+
+/// Why a browser session ended or paused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnect {
+    /// ICE and DTLS did not complete within the connect timeout.
+    NotConnected,
+    /// The browser stopped answering ICE consent checks; media resumes and
+    /// [`GatewayEvent::Connected`] follows if it comes back.
+    ConnectivityLost,
+    /// The browser closed the session (DTLS close_notify).
+    Closed,
+    /// The WebRTC session failed (DTLS fingerprint mismatch, …).
+    Failed(String),
+}
+
+/// What call control hears from a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEvent {
+    /// ICE and DTLS are up: audio flows (again, after
+    /// [`Disconnect::ConnectivityLost`]).
+    Connected,
+    Disconnected(Disconnect),
+    /// A key press the browser sent as an RFC 4733 telephone-event; the
+    /// packets also go to the engine.
+    Dtmf(Dtmf),
+}
+
+/// Why a datagram was refused (each is counted in [`GatewayStats`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("not STUN, DTLS or SRTP: {0}")]
+    Unrecognised(String),
+    #[error("refused by the WebRTC session: {0}")]
+    Session(String),
+    #[error("from {0}, not the engine's leg")]
+    WrongSource(SocketAddr),
+    #[error("not RTP: {0}")]
+    NotRtp(#[from] RtpError),
+    #[error("payload type {0} was not negotiated with the browser")]
+    PayloadType(u8),
+    #[error("the browser is not connected")]
+    NotConnected,
+    #[error("the browser's offer did not let the gateway send audio")]
+    NoSendStream,
+    #[error("the session has ended")]
+    Ended,
+}
+
+/// Counters of a gateway's traffic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GatewayStats {
+    pub connected: bool,
+    /// Datagrams from the browser (STUN, DTLS, SRTP) `str0m` took.
+    pub browser_datagrams: u64,
+    /// Datagrams from the browser refused.
+    pub browser_rejected: u64,
+    /// Decrypted RTP packets from the browser.
+    pub browser_rtp: u64,
+    /// RTP packets sent on to the engine.
+    pub to_engine: u64,
+    /// Browser RTP not forwarded: no engine leg named yet, or a payload
+    /// type that was not negotiated.
+    pub browser_rtp_dropped: u64,
+    /// RTP packets from the engine's leg taken for the browser.
+    pub engine_rtp: u64,
+    /// RTCP from the engine's leg (dropped: RTCP ends at the gateway).
+    pub engine_rtcp: u64,
+    /// Datagrams on the engine side refused.
+    pub engine_rejected: u64,
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Connecting { deadline: Instant },
+    Connected,
+    Interrupted,
+    Ended,
+}
+
+/// One browser's WebRTC session bridged to plain RTP; see the module doc.
+pub struct Gateway {
+    rtc: Rtc,
+    answer: String,
+    codec: GatewayCodec,
+    mid: Mid,
+    /// The candidate address every browser datagram is taken to have
+    /// arrived at (see [`Gateway::handle_browser_datagram`]).
+    receive_at: SocketAddr,
+    state: State,
+    engine_peer: Option<SocketAddr>,
+    rtc_timeout: Instant,
+    /// The extended sequence number of the newest engine packet sent.
+    engine_sequence: Option<u64>,
+    key_presses: Option<(u8, TelephoneEventReceiver)>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<GatewayEvent>,
+    stats: GatewayStats,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("codec", &self.codec)
+            .field("state", &self.state)
+            .field("engine_peer", &self.engine_peer)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Answers the browser's `offer` for a browser-facing socket on `port`;
+    /// the answer is [`Self::answer`].
+    pub fn new(
+        config: &GatewayConfig,
+        port: u16,
+        offer: &str,
+        now: Instant,
+    ) -> Result<Self, GatewayError> {
+        let read = read_offer(offer)?;
+        let candidates: Vec<SocketAddr> = config
+            .host_ips
+            .iter()
+            .chain(&config.public_ip)
+            .map(|&ip| SocketAddr::new(ip, port))
+            .collect();
+        let Some(&receive_at) = candidates.first() else {
+            return Err(GatewayError::NoHostCandidate);
+        };
+        let mut rtc_config = Rtc::builder()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .clear_codecs();
+        *rtc_config.codec_config() = CodecConfig::new_from_payload_params(read.formats);
+        let mut rtc = rtc_config.build(now);
+        for &address in &candidates {
+            let candidate =
+                Candidate::host(address, "udp").map_err(|_| GatewayError::BadCandidate(address))?;
+            // None: the same address twice; the first one stands.
+            let _ = rtc.add_local_candidate(candidate);
+        }
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(read.offer)
+            .map_err(|error| OfferError::Refused(error.to_string()))?
+            .to_sdp_string();
+        let mut audio = None;
+        let rtc_timeout = loop {
+            match rtc.poll_output() {
+                Ok(Output::Timeout(at)) => break at,
+                Ok(Output::Event(Event::MediaAdded(added))) if added.kind == MediaKind::Audio => {
+                    audio = audio.or(Some(added.mid));
+                }
+                Ok(_) => {}
+                Err(error) => return Err(OfferError::Refused(error.to_string()).into()),
+            }
+        };
+        let mid = audio.ok_or(OfferError::NoAudio)?;
+        let key_presses = read.codec.telephone_event.and_then(|format| {
+            let rate = SampleRate::new(format.clock_rate)?;
+            Some((format.payload_type, TelephoneEventReceiver::new(rate)))
+        });
+        Ok(Self {
+            rtc,
+            answer,
+            codec: read.codec,
+            mid,
+            receive_at,
+            state: State::Connecting {
+                deadline: now + config.connect_timeout,
+            },
+            engine_peer: None,
+            rtc_timeout,
+            engine_sequence: None,
+            key_presses,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: GatewayStats::default(),
+        })
+    }
+
+    /// The SDP answer for the browser: ICE-lite credentials, the DTLS
+    /// fingerprint, the host candidates and [`Self::codec`].
+    pub fn answer(&self) -> &str {
+        &self.answer
+    }
+
+    /// The negotiated codec and payload types, for the engine's leg.
+    pub fn codec(&self) -> GatewayCodec {
+        self.codec
+    }
+
+    /// Whether ICE and DTLS are up.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// Names the engine's leg: where browser audio goes, and the only
+    /// source of engine-side RTP accepted.
+    pub fn set_engine_peer(&mut self, peer: Option<SocketAddr>) {
+        self.engine_peer = peer;
+    }
+
+    /// Takes a datagram that arrived on the browser-facing socket. All host
+    /// candidates are addresses of that one socket, so it is taken to have
+    /// arrived at the first of them whatever address the browser used.
+    pub fn handle_browser_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Rejected> {
+        let result = self.receive_from_browser(now, source, datagram);
+        match result {
+            Ok(()) => self.stats.browser_datagrams += 1,
+            Err(_) => self.stats.browser_rejected += 1,
+        }
+        result
+    }
+
+    fn receive_from_browser(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Rejected> {
+        if self.state == State::Ended {
+            return Err(Rejected::Ended);
+        }
+        let receive = Receive::new(Protocol::Udp, source, self.receive_at, datagram)
+            .map_err(|error| Rejected::Unrecognised(error.to_string()))?;
+        let result = self.rtc.handle_input(Input::Receive(now, receive));
+        self.drain(now);
+        result.map_err(|error| Rejected::Session(error.to_string()))
+    }
+
+    /// Takes a datagram that arrived on the engine-facing RTP or RTCP port.
+    pub fn handle_engine_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Rejected> {
+        let result = self.receive_from_engine(now, source, datagram);
+        if result.is_err() {
+            self.stats.engine_rejected += 1;
+        }
+        result
+    }
+
+    fn receive_from_engine(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Rejected> {
+        // The leg's RTP port, or its RTCP port next to it.
+        let from_peer = self.engine_peer.is_some_and(|peer| {
+            peer.ip() == source.ip()
+                && (peer.port() == source.port()
+                    || peer.port().checked_add(1) == Some(source.port()))
+        });
+        if !from_peer {
+            return Err(Rejected::WrongSource(source));
+        }
+        if is_rtcp(datagram) {
+            self.stats.engine_rtcp += 1;
+            return Ok(());
+        }
+        let packet = RtpPacket::parse(datagram)?;
+        let header = packet.header;
+        let negotiated = header.payload_type == self.codec.payload_type
+            || self
+                .codec
+                .telephone_event
+                .is_some_and(|format| format.payload_type == header.payload_type);
+        if !negotiated {
+            return Err(Rejected::PayloadType(header.payload_type));
+        }
+        match self.state {
+            State::Connected => {}
+            State::Ended => return Err(Rejected::Ended),
+            State::Connecting { .. } | State::Interrupted => return Err(Rejected::NotConnected),
+        }
+        let sequence = self.extend_sequence(header.sequence);
+        let mut direct = self.rtc.direct_api();
+        let Some(stream) = direct.stream_tx_by_mid(self.mid, None) else {
+            return Err(Rejected::NoSendStream);
+        };
+        stream.write_rtp(
+            RtpWrite::new(
+                header.payload_type.into(),
+                sequence.into(),
+                header.timestamp,
+                now,
+                packet.payload,
+            )
+            .marker(header.marker),
+        );
+        self.stats.engine_rtp += 1;
+        self.drain(now);
+        Ok(())
+    }
+
+    /// Extends a 16-bit sequence number from the engine to the 64-bit one
+    /// SRTP's rollover counter needs, relative to the newest one seen.
+    fn extend_sequence(&mut self, sequence: u16) -> u64 {
+        let extended = match self.engine_sequence {
+            None => u64::from(sequence),
+            Some(newest) => {
+                // Truncation intended: the distance from the newest number,
+                // forwards or backwards, within half the 16-bit space.
+                let distance = sequence.wrapping_sub(newest as u16) as i16;
+                newest.saturating_add_signed(i64::from(distance))
+            }
+        };
+        if self.engine_sequence.is_none_or(|newest| extended > newest) {
+            self.engine_sequence = Some(extended);
+        }
+        extended
+    }
+
+    /// When [`Self::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Instant {
+        let mut at = self.rtc_timeout;
+        if let State::Connecting { deadline } = self.state {
+            at = at.min(deadline);
+        }
+        if let Some(key_timeout) = self
+            .key_presses
+            .as_ref()
+            .and_then(|(_, receiver)| receiver.poll_timeout())
+        {
+            at = at.min(key_timeout);
+        }
+        at
+    }
+
+    /// Moves time forward: ICE consent, DTLS retransmission, RTCP, the
+    /// connect deadline and key presses whose end packets were lost.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let State::Connecting { deadline } = self.state {
+            if now >= deadline {
+                self.end(Disconnect::NotConnected);
+            }
+        }
+        if self.state != State::Ended {
+            if let Err(error) = self.rtc.handle_input(Input::Timeout(now)) {
+                self.end(Disconnect::Failed(error.to_string()));
+            }
+            self.drain(now);
+        }
+        if let Some((_, receiver)) = &mut self.key_presses {
+            receiver.handle_timeout(now);
+        }
+        self.collect_key_presses();
+    }
+
+    /// Ends the session: an RTCP BYE and a DTLS close_notify to the browser
+    /// are queued for sending; nothing crosses the gateway afterwards.
+    pub fn close(&mut self, now: Instant) {
+        if self.state == State::Ended {
+            return;
+        }
+        self.state = State::Ended;
+        if self.rtc.close().is_ok() {
+            self.drain(now);
+        }
+        self.rtc.disconnect();
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next connection change or key press.
+    pub fn poll_event(&mut self) -> Option<GatewayEvent> {
+        self.events.pop_front()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> GatewayStats {
+        GatewayStats {
+            connected: self.is_connected(),
+            ..self.stats
+        }
+    }
+
+    /// Drains `str0m` until it names its next timeout (after every input,
+    /// as its API requires).
+    fn drain(&mut self, now: Instant) {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => {
+                    self.rtc_timeout = at;
+                    break;
+                }
+                Ok(Output::Transmit(transmit)) => self.transmits.push_back(Transmit {
+                    side: Side::Browser,
+                    destination: transmit.destination,
+                    payload: transmit.contents.into(),
+                }),
+                Ok(Output::Event(event)) => self.handle_event(now, event),
+                Err(error) => {
+                    self.end(Disconnect::Failed(error.to_string()));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Connected => {
+                if matches!(self.state, State::Connecting { .. }) {
+                    self.state = State::Connected;
+                    self.events.push_back(GatewayEvent::Connected);
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                if self.state == State::Connected {
+                    self.state = State::Interrupted;
+                    self.events
+                        .push_back(GatewayEvent::Disconnected(Disconnect::ConnectivityLost));
+                }
+            }
+            Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) => {
+                if self.state == State::Interrupted {
+                    self.state = State::Connected;
+                    self.events.push_back(GatewayEvent::Connected);
+                }
+            }
+            Event::Closed => self.end(Disconnect::Closed),
+            Event::RtpPacket(packet) => self.forward_to_engine(now, &packet),
+            _ => {}
+        }
+    }
+
+    fn forward_to_engine(&mut self, now: Instant, packet: &SrtpPacket) {
+        self.stats.browser_rtp += 1;
+        let payload_type = *packet.header.payload_type;
+        let is_key_press = self
+            .key_presses
+            .as_ref()
+            .is_some_and(|(event_type, _)| *event_type == payload_type);
+        if is_key_press {
+            self.hear_key_press(now, packet);
+        } else if payload_type != self.codec.payload_type {
+            self.stats.browser_rtp_dropped += 1;
+            return;
+        }
+        let Some(destination) = self.engine_peer else {
+            self.stats.browser_rtp_dropped += 1;
+            return;
+        };
+        let header = RtpHeader {
+            marker: packet.header.marker,
+            payload_type,
+            sequence: packet.header.sequence_number,
+            timestamp: packet.header.timestamp,
+            ssrc: *packet.header.ssrc,
+        };
+        self.transmits.push_back(Transmit {
+            side: Side::Engine,
+            destination,
+            payload: header.encode(&packet.payload),
+        });
+        self.stats.to_engine += 1;
+    }
+
+    fn hear_key_press(&mut self, now: Instant, packet: &SrtpPacket) {
+        let (Some((_, receiver)), Ok(event)) =
+            (&mut self.key_presses, TelephoneEvent::parse(&packet.payload))
+        else {
+            return;
+        };
+        receiver.handle_packet(
+            &EventPacket {
+                sequence: packet.header.sequence_number,
+                timestamp: packet.header.timestamp,
+                marker: packet.header.marker,
+                event,
+            },
+            now,
+        );
+        self.collect_key_presses();
+    }
+
+    fn collect_key_presses(&mut self) {
+        if let Some((_, receiver)) = &mut self.key_presses {
+            while let Some(key_press) = receiver.poll_event() {
+                self.events.push_back(GatewayEvent::Dtmf(key_press));
+            }
+        }
+    }
+
+    fn end(&mut self, reason: Disconnect) {
+        if self.state != State::Ended {
+            self.state = State::Ended;
+            self.rtc.disconnect();
+            self.events.push_back(GatewayEvent::Disconnected(reason));
+        }
+    }
+}
