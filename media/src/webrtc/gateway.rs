@@ -20,7 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use str0m::format::CodecConfig;
-use str0m::media::{MediaKind, Mid};
+use str0m::media::Mid;
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket as SrtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -233,20 +233,23 @@ impl Gateway {
         let answer = rtc
             .sdp_api()
             .accept_offer(read.offer)
-            .map_err(|error| OfferError::Refused(error.to_string()))?
-            .to_sdp_string();
-        let mut audio = None;
+            .map_err(|error| OfferError::Refused(error.to_string()))?;
+        // str0m announces media only once SRTP is up; its answer names the
+        // audio stream now (every m-line of its answers has an a=mid).
+        let mid = answer
+            .media_lines
+            .iter()
+            .find(|line| !line.disabled && line.typ.to_string() == "audio")
+            .map(|line| line.mid())
+            .ok_or(OfferError::NoAudio)?;
+        let answer = answer.to_sdp_string();
         let rtc_timeout = loop {
             match rtc.poll_output() {
                 Ok(Output::Timeout(at)) => break at,
-                Ok(Output::Event(Event::MediaAdded(added))) if added.kind == MediaKind::Audio => {
-                    audio = audio.or(Some(added.mid));
-                }
                 Ok(_) => {}
                 Err(error) => return Err(OfferError::Refused(error.to_string()).into()),
             }
         };
-        let mid = audio.ok_or(OfferError::NoAudio)?;
         let key_presses = read.codec.telephone_event.and_then(|format| {
             let rate = SampleRate::new(format.clock_rate)?;
             Some((format.payload_type, TelephoneEventReceiver::new(rate)))
@@ -593,6 +596,317 @@ impl Gateway {
             self.state = State::Ended;
             self.rtc.disconnect();
             self.events.push_back(GatewayEvent::Disconnected(reason));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use proptest::prelude::*;
+    use str0m::format::{Codec as Str0mCodec, FormatParams};
+    use str0m::media::{Direction, Frequency, MediaKind};
+
+    use super::*;
+    use crate::sdp::Codec;
+    use crate::webrtc::offer::TelephoneEventFormat;
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    const PORT: u16 = 40_000;
+
+    /// What Chromium offers for audio: opus, PCMU, PCMA and telephone-events
+    /// at 48 and 8 kHz.
+    fn chromium_codecs(codecs: &mut CodecConfig) {
+        codecs.enable_opus(true, false);
+        codecs.enable_pcmu(true, false);
+        codecs.enable_pcma(true, false);
+        telephone_events(codecs);
+    }
+
+    fn telephone_events(codecs: &mut CodecConfig) {
+        for (payload_type, rate) in [(110, Frequency::FORTY_EIGHT_KHZ), (126, Frequency::EIGHT_KHZ)]
+        {
+            codecs.add_config(
+                payload_type.into(),
+                None,
+                Str0mCodec::Tele,
+                rate,
+                None,
+                FormatParams::default(),
+            );
+        }
+    }
+
+    fn browser_offer(kind: MediaKind, codecs: impl FnOnce(&mut CodecConfig)) -> String {
+        let mut config = Rtc::builder().set_rtp_mode(true).clear_codecs();
+        codecs(config.codec_config());
+        let mut rtc = config.build(Instant::now());
+        let candidate = Candidate::host(SocketAddr::new(LOOPBACK, 50_000), "udp").unwrap();
+        rtc.add_local_candidate(candidate);
+        let mut change = rtc.sdp_api();
+        change.add_media(kind, Direction::SendRecv, None, None, None);
+        let (offer, _pending) = change.apply().unwrap();
+        offer.to_sdp_string()
+    }
+
+    fn gateway(offer: &str) -> Result<Gateway, GatewayError> {
+        Gateway::new(
+            &GatewayConfig::new(vec![LOOPBACK]),
+            PORT,
+            offer,
+            Instant::now(),
+        )
+    }
+
+    fn offer_error(offer: &str) -> OfferError {
+        match gateway(offer) {
+            Err(GatewayError::Offer(error)) => error,
+            other => panic!("expected an offer error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chromium_offer_is_answered_ice_lite_with_opus_and_the_48khz_telephone_event() {
+        let gateway = gateway(&browser_offer(MediaKind::Audio, chromium_codecs)).unwrap();
+        assert_eq!(
+            gateway.codec(),
+            GatewayCodec {
+                codec: Codec::Opus,
+                payload_type: 111,
+                clock_rate: 48_000,
+                telephone_event: Some(TelephoneEventFormat {
+                    payload_type: 110,
+                    clock_rate: 48_000
+                }),
+            }
+        );
+        let answer = gateway.answer();
+        for expected in [
+            "a=ice-lite",
+            "a=ice-ufrag:",
+            "a=ice-pwd:",
+            "a=fingerprint:sha-256 ",
+            "a=setup:passive",
+            "a=candidate:",
+            "127.0.0.1 40000 typ host",
+            "a=rtpmap:111 opus/48000/2",
+            "a=rtpmap:110 telephone-event/48000",
+            "a=sendrecv",
+        ] {
+            assert!(answer.contains(expected), "{expected:?} missing in\n{answer}");
+        }
+        for unexpected in ["PCMU", "PCMA", "telephone-event/8000"] {
+            assert!(!answer.contains(unexpected), "{unexpected:?} in\n{answer}");
+        }
+        assert!(!gateway.is_connected());
+    }
+
+    #[test]
+    fn a_g711_offer_gets_pcmu_before_pcma_and_the_8khz_telephone_event() {
+        let offer = browser_offer(MediaKind::Audio, |codecs| {
+            codecs.enable_pcma(true, false);
+            codecs.enable_pcmu(true, false);
+            telephone_events(codecs);
+        });
+        let pcmu = gateway(&offer).unwrap();
+        assert_eq!(
+            pcmu.codec(),
+            GatewayCodec {
+                codec: Codec::Pcmu,
+                payload_type: 0,
+                clock_rate: 8_000,
+                telephone_event: Some(TelephoneEventFormat {
+                    payload_type: 126,
+                    clock_rate: 8_000
+                }),
+            }
+        );
+        assert!(pcmu.answer().contains("a=rtpmap:0 PCMU/8000"));
+        let pcma_only = browser_offer(MediaKind::Audio, |codecs| codecs.enable_pcma(true, false));
+        let codec = gateway(&pcma_only).unwrap().codec();
+        assert_eq!((codec.codec, codec.payload_type), (Codec::Pcma, 8));
+        assert_eq!(codec.telephone_event, None);
+    }
+
+    #[test]
+    fn a_public_ip_is_announced_as_one_more_host_candidate() {
+        let config = GatewayConfig {
+            public_ip: Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))),
+            ..GatewayConfig::new(vec![IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))])
+        };
+        let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+        let gateway = Gateway::new(&config, PORT, &offer, Instant::now()).unwrap();
+        assert!(gateway.answer().contains("10.1.2.3 40000 typ host"));
+        assert!(gateway.answer().contains("203.0.113.7 40000 typ host"));
+    }
+
+    #[test]
+    fn an_absent_or_broken_offer_is_an_error_that_says_what_is_wrong() {
+        assert_eq!(offer_error(""), OfferError::Missing);
+        assert_eq!(offer_error(" \r\n"), OfferError::Missing);
+        let OfferError::Syntax(reason) = offer_error("hello") else {
+            panic!("garbage is a syntax error")
+        };
+        assert!(!reason.is_empty());
+        let chromium = browser_offer(MediaKind::Audio, chromium_codecs);
+        assert!(matches!(
+            offer_error(&chromium[..chromium.len() / 3]),
+            OfferError::Syntax(_) | OfferError::NoAudio
+        ));
+        let video = browser_offer(MediaKind::Video, |codecs| codecs.enable_vp8(true));
+        assert_eq!(offer_error(&video), OfferError::NoAudio);
+        let g722 = browser_offer(MediaKind::Audio, |codecs| codecs.enable_g722(true, false));
+        let error = offer_error(&g722);
+        assert!(matches!(&error, OfferError::NoCommonCodec { offered } if offered.contains("G722")));
+        assert!(error.to_string().contains("accepts opus/48000, PCMU/8000 and PCMA/8000"));
+    }
+
+    #[test]
+    fn an_offer_without_dtls_fingerprint_or_from_an_ice_lite_peer_is_refused() {
+        let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+        let unsigned: String = offer
+            .split_inclusive("\r\n")
+            .filter(|line| !line.starts_with("a=fingerprint"))
+            .collect();
+        let OfferError::Refused(reason) = offer_error(&unsigned) else {
+            panic!("an offer without a fingerprint is refused")
+        };
+        assert!(reason.contains("fingerprint"), "{reason}");
+        let lite = offer.replacen("t=0 0\r\n", "t=0 0\r\na=ice-lite\r\n", 1);
+        assert!(matches!(offer_error(&lite), OfferError::Refused(reason) if reason.contains("ICE-Lite")));
+    }
+
+    #[test]
+    fn candidates_must_be_configured_and_usable() {
+        let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+        let none = Gateway::new(&GatewayConfig::new(vec![]), PORT, &offer, Instant::now());
+        assert_eq!(none.unwrap_err(), GatewayError::NoHostCandidate);
+        let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let error = Gateway::new(
+            &GatewayConfig::new(vec![unspecified]),
+            PORT,
+            &offer,
+            Instant::now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            GatewayError::BadCandidate(SocketAddr::new(unspecified, PORT))
+        );
+    }
+
+    #[test]
+    fn engine_rtp_is_taken_only_from_the_named_leg_with_a_negotiated_payload_type() {
+        let mut gateway = gateway(&browser_offer(MediaKind::Audio, chromium_codecs)).unwrap();
+        let now = Instant::now();
+        let leg = SocketAddr::new(LOOPBACK, 41_000);
+        let packet = |payload_type| {
+            RtpHeader {
+                marker: false,
+                payload_type,
+                sequence: 1,
+                timestamp: 960,
+                ssrc: 7,
+            }
+            .encode(&[1, 2, 3])
+        };
+        assert_eq!(
+            gateway.handle_engine_datagram(now, leg, &packet(111)),
+            Err(Rejected::WrongSource(leg))
+        );
+        gateway.set_engine_peer(Some(leg));
+        let stranger = SocketAddr::new(LOOPBACK, 41_002);
+        assert_eq!(
+            gateway.handle_engine_datagram(now, stranger, &packet(111)),
+            Err(Rejected::WrongSource(stranger))
+        );
+        assert_eq!(
+            gateway.handle_engine_datagram(now, leg, &packet(0)),
+            Err(Rejected::PayloadType(0))
+        );
+        assert_eq!(
+            gateway.handle_engine_datagram(now, leg, &packet(111)),
+            Err(Rejected::NotConnected)
+        );
+        assert!(matches!(
+            gateway.handle_engine_datagram(now, leg, &[0x80]),
+            Err(Rejected::NotRtp(_))
+        ));
+        let rtcp_port = SocketAddr::new(LOOPBACK, 41_001);
+        let receiver_report = [0x80, 201, 0, 1, 0, 0, 0, 7];
+        assert_eq!(
+            gateway.handle_engine_datagram(now, rtcp_port, &receiver_report),
+            Ok(())
+        );
+        let stats = gateway.stats();
+        assert_eq!((stats.engine_rtcp, stats.engine_rejected), (1, 5));
+        assert_eq!(gateway.poll_transmit(), None);
+    }
+
+    #[test]
+    fn a_browser_that_never_connects_is_reported_at_the_deadline() {
+        let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+        let start = Instant::now();
+        let config = GatewayConfig {
+            connect_timeout: Duration::from_secs(5),
+            ..GatewayConfig::new(vec![LOOPBACK])
+        };
+        let mut gateway = Gateway::new(&config, PORT, &offer, start).unwrap();
+        assert!(gateway.poll_timeout() <= start + Duration::from_secs(5));
+        let mut now = start;
+        while now < start + Duration::from_secs(6) {
+            now = gateway.poll_timeout().max(now + Duration::from_millis(10));
+            gateway.handle_timeout(now);
+        }
+        assert_eq!(
+            gateway.poll_event(),
+            Some(GatewayEvent::Disconnected(Disconnect::NotConnected))
+        );
+        assert_eq!(gateway.poll_event(), None);
+        let browser = SocketAddr::new(LOOPBACK, 50_000);
+        assert_eq!(
+            gateway.handle_browser_datagram(now, browser, &[0; 20]),
+            Err(Rejected::Ended)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever arrives on either side is refused or taken, never a panic,
+        /// and every datagram is counted once.
+        #[test]
+        fn arbitrary_datagrams_on_both_sides_never_panic(
+            datagrams in prop::collection::vec(
+                (any::<bool>(), prop::collection::vec(any::<u8>(), 0..300)),
+                1..40,
+            )
+        ) {
+            let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+            let mut gateway = gateway(&offer).unwrap();
+            let leg = SocketAddr::new(LOOPBACK, 41_000);
+            gateway.set_engine_peer(Some(leg));
+            let browser = SocketAddr::new(LOOPBACK, 50_000);
+            let mut now = Instant::now();
+            for (from_browser, mut datagram) in datagrams {
+                if from_browser {
+                    // Steer some datagrams into STUN, DTLS and RTP's ranges.
+                    if let Some(first) = datagram.first_mut() {
+                        *first = [0, 1, 22, 23, 0x80, 0x90][usize::from(*first) % 6];
+                    }
+                    let _ = gateway.handle_browser_datagram(now, browser, &datagram);
+                } else {
+                    let _ = gateway.handle_engine_datagram(now, leg, &datagram);
+                }
+                now += Duration::from_millis(7);
+                gateway.handle_timeout(now);
+                while gateway.poll_transmit().is_some() {}
+                while gateway.poll_event().is_some() {}
+            }
+            let stats = gateway.stats();
+            prop_assert_eq!(stats.browser_rtp, 0);
+            prop_assert_eq!(stats.engine_rtp, 0);
         }
     }
 }
