@@ -224,12 +224,16 @@ async fn run(
         match ready {
             Ready::Stop => break,
             // Refused datagrams are counted in the gateway's statistics.
-            Ready::Browser => receive_burst(&sockets.browser.rtp, &mut buffer, |source, datagram| {
-                let _ = gateway.handle_browser_datagram(now, source, datagram);
-            }),
-            Ready::EngineRtp => receive_burst(&sockets.engine.rtp, &mut buffer, |source, datagram| {
-                let _ = gateway.handle_engine_datagram(now, source, datagram);
-            }),
+            Ready::Browser => {
+                receive_burst(&sockets.browser.rtp, &mut buffer, |source, datagram| {
+                    let _ = gateway.handle_browser_datagram(now, source, datagram);
+                })
+            }
+            Ready::EngineRtp => {
+                receive_burst(&sockets.engine.rtp, &mut buffer, |source, datagram| {
+                    let _ = gateway.handle_engine_datagram(now, source, datagram);
+                })
+            }
             Ready::EngineRtcp => {
                 receive_burst(&sockets.engine.rtcp, &mut buffer, |source, datagram| {
                     let _ = gateway.handle_engine_datagram(now, source, datagram);

@@ -566,9 +566,10 @@ impl Gateway {
     }
 
     fn hear_key_press(&mut self, now: Instant, packet: &SrtpPacket) {
-        let (Some((_, receiver)), Ok(event)) =
-            (&mut self.key_presses, TelephoneEvent::parse(&packet.payload))
-        else {
+        let (Some((_, receiver)), Ok(event)) = (
+            &mut self.key_presses,
+            TelephoneEvent::parse(&packet.payload),
+        ) else {
             return;
         };
         receiver.handle_packet(
@@ -625,8 +626,10 @@ mod tests {
     }
 
     fn telephone_events(codecs: &mut CodecConfig) {
-        for (payload_type, rate) in [(110, Frequency::FORTY_EIGHT_KHZ), (126, Frequency::EIGHT_KHZ)]
-        {
+        for (payload_type, rate) in [
+            (110, Frequency::FORTY_EIGHT_KHZ),
+            (126, Frequency::EIGHT_KHZ),
+        ] {
             codecs.add_config(
                 payload_type.into(),
                 None,
@@ -694,7 +697,10 @@ mod tests {
             "a=rtpmap:110 telephone-event/48000",
             "a=sendrecv",
         ] {
-            assert!(answer.contains(expected), "{expected:?} missing in\n{answer}");
+            assert!(
+                answer.contains(expected),
+                "{expected:?} missing in\n{answer}"
+            );
         }
         for unexpected in ["PCMU", "PCMA", "telephone-event/8000"] {
             assert!(!answer.contains(unexpected), "{unexpected:?} in\n{answer}");
@@ -758,8 +764,14 @@ mod tests {
         assert_eq!(offer_error(&video), OfferError::NoAudio);
         let g722 = browser_offer(MediaKind::Audio, |codecs| codecs.enable_g722(true, false));
         let error = offer_error(&g722);
-        assert!(matches!(&error, OfferError::NoCommonCodec { offered } if offered.contains("G722")));
-        assert!(error.to_string().contains("accepts opus/48000, PCMU/8000 and PCMA/8000"));
+        assert!(
+            matches!(&error, OfferError::NoCommonCodec { offered } if offered.contains("G722"))
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("accepts opus/48000, PCMU/8000 and PCMA/8000")
+        );
     }
 
     #[test]
@@ -774,7 +786,9 @@ mod tests {
         };
         assert!(reason.contains("fingerprint"), "{reason}");
         let lite = offer.replacen("t=0 0\r\n", "t=0 0\r\na=ice-lite\r\n", 1);
-        assert!(matches!(offer_error(&lite), OfferError::Refused(reason) if reason.contains("ICE-Lite")));
+        assert!(
+            matches!(offer_error(&lite), OfferError::Refused(reason) if reason.contains("ICE-Lite"))
+        );
     }
 
     #[test]

@@ -138,7 +138,12 @@ fn list_formats(offered: &[PayloadParams]) -> String {
         .take(MAX_LISTED_FORMATS)
         .map(|params| {
             let spec = params.spec();
-            format!("{}/{} ({})", spec.codec, spec.clock_rate.get(), *params.pt())
+            format!(
+                "{}/{} ({})",
+                spec.codec,
+                spec.clock_rate.get(),
+                *params.pt()
+            )
         })
         .collect();
     if offered.len() > MAX_LISTED_FORMATS {
