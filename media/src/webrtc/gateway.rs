@@ -393,6 +393,11 @@ impl Gateway {
         );
         self.stats.engine_rtp += 1;
         self.drain(now);
+        // str0m queues what is written and sends it on its next timeout,
+        // due at once: the packet leaves now, not a driver wake-up later.
+        if self.rtc_timeout <= now {
+            self.handle_timeout(now);
+        }
         Ok(())
     }
 
@@ -505,30 +510,20 @@ impl Gateway {
     }
 
     fn handle_event(&mut self, now: Instant, event: Event) {
-        match event {
-            Event::Connected => {
-                if matches!(self.state, State::Connecting { .. }) {
-                    self.state = State::Connected;
-                    self.events.push_back(GatewayEvent::Connected);
-                }
+        use IceConnectionState::{Completed, Connected, Disconnected};
+        match (event, self.state) {
+            (Event::Connected, State::Connecting { .. })
+            | (Event::IceConnectionStateChange(Connected | Completed), State::Interrupted) => {
+                self.state = State::Connected;
+                self.events.push_back(GatewayEvent::Connected);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                if self.state == State::Connected {
-                    self.state = State::Interrupted;
-                    self.events
-                        .push_back(GatewayEvent::Disconnected(Disconnect::ConnectivityLost));
-                }
+            (Event::IceConnectionStateChange(Disconnected), State::Connected) => {
+                self.state = State::Interrupted;
+                self.events
+                    .push_back(GatewayEvent::Disconnected(Disconnect::ConnectivityLost));
             }
-            Event::IceConnectionStateChange(
-                IceConnectionState::Connected | IceConnectionState::Completed,
-            ) => {
-                if self.state == State::Interrupted {
-                    self.state = State::Connected;
-                    self.events.push_back(GatewayEvent::Connected);
-                }
-            }
-            Event::Closed => self.end(Disconnect::Closed),
-            Event::RtpPacket(packet) => self.forward_to_engine(now, &packet),
+            (Event::Closed, _) => self.end(Disconnect::Closed),
+            (Event::RtpPacket(packet), _) => self.forward_to_engine(now, &packet),
             _ => {}
         }
     }
