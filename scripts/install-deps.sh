@@ -4,7 +4,8 @@
 #                                  codec, linked at build time), libssl-dev with pkg-config
 #                                  (OpenSSL for the WebRTC gateway's DTLS) and espeak-ng
 #                                  (IVR `say` nodes)
-#   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox)
+#   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox,
+#                                  headless Chromium for the WebRTC gateway's browser test)
 #                                  and graphviz (`kefu ivr render --format svg`)
 #   scripts/install-deps.sh bench  what `make bench` needs beyond `run`: sipp (sip-tester), and the
 #                                  reference peers Kamailio (stateful proxy; its rtpengine, tm, rr
@@ -16,7 +17,7 @@ set -euo pipefail
 profile="${1:-run}"
 packages=(build-essential pkg-config ca-certificates curl libopus-dev libssl-dev espeak-ng)
 if [[ "$profile" == "test" ]]; then
-    packages+=(postgresql sip-tester baresip-core sox graphviz)
+    packages+=(postgresql sip-tester baresip-core sox chromium graphviz)
 elif [[ "$profile" == "bench" ]]; then
     packages+=(sip-tester kamailio rtpengine-daemon)
 fi
