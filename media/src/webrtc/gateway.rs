@@ -883,6 +883,26 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
+        /// An offer with any of its lines missing or cut short is answered
+        /// or refused with an error, never a panic.
+        #[test]
+        fn offers_with_lines_missing_or_cut_never_panic(
+            dropped in prop::collection::vec(any::<bool>(), 40),
+            cut in 0usize..120,
+        ) {
+            let offer = browser_offer(MediaKind::Audio, chromium_codecs);
+            let mangled: String = offer
+                .split_inclusive("\r\n")
+                .zip(dropped.iter().chain(std::iter::repeat(&false)))
+                .filter(|(_, drop)| !**drop)
+                .map(|(line, _)| match line.char_indices().nth(cut) {
+                    Some((at, _)) if cut % 3 == 0 => &line[..at],
+                    _ => line,
+                })
+                .collect();
+            let _ = gateway(&mangled);
+        }
+
         /// Whatever arrives on either side is refused or taken, never a panic,
         /// and every datagram is counted once.
         #[test]
