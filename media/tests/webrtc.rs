@@ -7,7 +7,8 @@
 //! Opus-encoded 440 Hz arrives on the engine side as plain RTP that decodes to
 //! 440 Hz, and the engine's Opus-encoded 1 kHz reaches it decrypted, byte for
 //! byte. In memory with an injected clock: a key press is reported once and
-//! forwarded, a browser that goes silent or closes is reported, and
+//! forwarded, a browser that goes silent or closes is reported, a new
+//! engine source continues the browser's stream, and
 //! arbitrary datagrams fed to a connected gateway on both sides are refused
 //! without disturbing the call.
 
@@ -517,6 +518,44 @@ fn a_browser_that_closes_the_session_is_reported() {
     assert_eq!(
         call.events(),
         vec![GatewayEvent::Disconnected(Disconnect::Closed)]
+    );
+}
+
+#[test]
+fn engine_audio_from_a_new_source_continues_the_browser_stream() {
+    let mut call = Call::connected();
+    // The engine's leg is replaced mid-call: a new SSRC whose sequence
+    // numbers start far below the first source's.
+    let sources = [(0x1111, 40_000_u16), (0x2222, 100)];
+    for (ssrc, first) in sources {
+        for index in 0..5_u16 {
+            let packet = RtpHeader {
+                marker: index == 0,
+                payload_type: OPUS,
+                sequence: first + index,
+                timestamp: u32::from(index) * OPUS_FRAME,
+                ssrc,
+            }
+            .encode(&[0xF8, 0xFF, 0xFE]);
+            let now = call.now;
+            assert_eq!(
+                call.gateway
+                    .handle_engine_datagram(now, Call::ENGINE_LEG, &packet),
+                Ok(())
+            );
+            call.run_for(Duration::from_millis(20));
+        }
+    }
+    let sequences: Vec<u16> = call
+        .browser
+        .heard
+        .iter()
+        .map(|heard| heard.sequence)
+        .collect();
+    let expected: Vec<u16> = (40_000..40_010).collect();
+    assert_eq!(
+        sequences, expected,
+        "one stream, first source's numbers kept"
     );
 }
 

@@ -9,8 +9,11 @@
 //! packet with the browser's payload types: decrypted RTP keeps its
 //! sequence number, timestamp, marker and SSRC on the way to the engine
 //! (header extensions are dropped); RTP from the engine is sent to the
-//! browser in the gateway's own SRTP stream, with the engine's sequence
-//! numbers and timestamps. Only the engine's leg — the address call control
+//! browser in the gateway's own SRTP stream, numbered as the relay numbers
+//! its outgoing streams ([`OutboundStream`]): the engine's first source keeps
+//! its sequence numbers and timestamps, and a new source or a jump (the
+//! engine's leg replaced, a transfer) follows on from the last packet sent,
+//! so that SRTP's replay window never drops it as old. Only the engine's leg — the address call control
 //! names — may send engine-side RTP; RTCP is terminated on each side
 //! (`str0m` reports to the browser, the engine's RTCP is dropped). Every
 //! datagram is untrusted: a bad one is counted and refused, never a panic.
@@ -30,6 +33,7 @@ use crate::dtmf::Dtmf;
 use crate::dtmf::rfc4733::{EventPacket, TelephoneEvent, TelephoneEventReceiver};
 use crate::pcm::SampleRate;
 use crate::rtp::packet::{RtpError, RtpHeader, RtpPacket, is_rtcp};
+use crate::rtp::rewrite::OutboundStream;
 
 /// How long the browser has to complete ICE and DTLS after the answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -180,6 +184,8 @@ pub struct Gateway {
     state: State,
     engine_peer: Option<SocketAddr>,
     rtc_timeout: Instant,
+    /// The browser-bound stream's numbering, from the engine's first packet.
+    outbound: Option<OutboundStream>,
     /// The extended sequence number of the newest engine packet sent.
     engine_sequence: Option<u64>,
     key_presses: Option<(u8, TelephoneEventReceiver)>,
@@ -265,6 +271,7 @@ impl Gateway {
             },
             engine_peer: None,
             rtc_timeout,
+            outbound: None,
             engine_sequence: None,
             key_presses,
             transmits: VecDeque::new(),
@@ -376,7 +383,16 @@ impl Gateway {
             State::Ended => return Err(Rejected::Ended),
             State::Connecting { .. } | State::Interrupted => return Err(Rejected::NotConnected),
         }
-        let sequence = self.extend_sequence(header.sequence);
+        let outbound = self.outbound.get_or_insert_with(|| {
+            OutboundStream::new(
+                header.ssrc,
+                header.sequence,
+                header.timestamp,
+                self.codec.clock_rate,
+            )
+        });
+        let rewritten = outbound.rewrite(&header, now);
+        let sequence = self.extend_sequence(rewritten.sequence);
         let mut direct = self.rtc.direct_api();
         let Some(stream) = direct.stream_tx_by_mid(self.mid, None) else {
             return Err(Rejected::NoSendStream);
@@ -385,7 +401,7 @@ impl Gateway {
             RtpWrite::new(
                 header.payload_type.into(),
                 sequence.into(),
-                header.timestamp,
+                rewritten.timestamp,
                 now,
                 packet.payload,
             )
