@@ -9,6 +9,7 @@
 mod audit;
 mod calendars;
 mod calls;
+mod chat;
 mod contacts;
 mod directory;
 mod ivr;
@@ -23,6 +24,10 @@ mod users;
 pub use audit::{AuditEntry, NewAudit};
 pub use calendars::{StoredCalendar, TenantCalendar};
 pub use calls::{Call, CallFilter, CallLeg, LegQuality, NewCall, NewCallLeg};
+pub use chat::{
+    Appended, ChatChannel, ChatMessage, Conversation, NewChatChannel, NewChatMessage,
+    NewConversation, Reader, Sender,
+};
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;

@@ -1,0 +1,580 @@
+//! Web chat rows: channels (a site's widget and its keys), conversations
+//! (one visitor's chat, spanning one or more ACD contacts), their messages
+//! with a per-conversation sequence number, and the tenant's canned
+//! responses. [`Store::append_chat_message`] is the commit point that the
+//! chat protocol acknowledges: it numbers and stores a message at once, and
+//! a message whose sender already stored that client id comes back as a
+//! duplicate with its first sequence number.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Millis, Store, StoreError, found, new_id};
+
+/// A site's chat widget.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChatChannel {
+    pub id: String,
+    pub tenant_id: String,
+    /// What the widget's `data-channel` names (unique across tenants).
+    pub name: String,
+    /// Queue names, space-separated; the first is the default.
+    pub queues: String,
+    /// Origins allowed to open the visitor WebSocket, space-separated
+    /// (empty: any).
+    pub allowed_origins: String,
+    /// Hex HMAC key of the anonymous visitor tokens.
+    pub visitor_key: String,
+    /// The HMAC key of the site's identity JWTs (none: no verified identity).
+    pub identity_key: Option<String>,
+    pub created_at: i64,
+}
+
+impl ChatChannel {
+    /// The channel's queues, the default first.
+    pub fn queue_names(&self) -> impl Iterator<Item = &str> {
+        self.queues.split_whitespace()
+    }
+
+    /// The allowed Origins (none: any).
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins.split_whitespace()
+    }
+}
+
+/// A channel to create or update.
+#[derive(Debug, Clone)]
+pub struct NewChatChannel<'a> {
+    pub tenant_id: &'a str,
+    pub name: &'a str,
+    pub queues: &'a [String],
+    pub allowed_origins: &'a [String],
+    pub identity_key: Option<&'a str>,
+}
+
+/// One visitor's chat.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct Conversation {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel_id: String,
+    pub visitor_id: String,
+    /// The customer id of a verified identity.
+    pub customer_id: Option<String>,
+    pub visitor_name: Option<String>,
+    pub visitor_email: Option<String>,
+    pub queue: String,
+    /// The ACD contact routing it now.
+    pub contact_id: Option<String>,
+    /// The agent who has it now.
+    pub agent_id: Option<String>,
+    /// `open` or `ended`.
+    pub state: String,
+    pub last_seq: i64,
+    pub visitor_read_seq: i64,
+    pub agent_read_seq: i64,
+    pub disposition: Option<String>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// A conversation to start.
+#[derive(Debug, Clone)]
+pub struct NewConversation<'a> {
+    pub tenant_id: &'a str,
+    pub channel_id: &'a str,
+    pub visitor_id: &'a str,
+    pub customer_id: Option<&'a str>,
+    pub visitor_name: Option<&'a str>,
+    pub visitor_email: Option<&'a str>,
+    pub queue: &'a str,
+    pub at: Millis,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender<'a> {
+    Visitor,
+    /// The agent who is this user.
+    Agent(&'a str),
+    /// kefu itself (an agent joined, the conversation ended…).
+    System,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewChatMessage<'a> {
+    pub conversation_id: &'a str,
+    pub sender: Sender<'a>,
+    /// The sender's idempotency key.
+    pub client_id: Option<&'a str>,
+    /// An agent's note, never shown to the visitor.
+    pub internal: bool,
+    pub body: &'a str,
+    pub at: Millis,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChatMessage {
+    pub id: String,
+    pub conversation_id: String,
+    /// Its place in the conversation (1, 2, …; notes take numbers too).
+    pub seq: i64,
+    /// `visitor`, `agent` or `system`.
+    pub sender: String,
+    /// The agent's user id.
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// An internal note.
+    pub internal: bool,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    conversation_id: String,
+    seq: i64,
+    sender: String,
+    user_id: Option<String>,
+    client_id: Option<String>,
+    internal: i64,
+    body: String,
+    created_at: i64,
+}
+
+impl From<MessageRow> for ChatMessage {
+    fn from(row: MessageRow) -> Self {
+        ChatMessage {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            seq: row.seq,
+            sender: row.sender,
+            user_id: row.user_id,
+            client_id: row.client_id,
+            internal: row.internal != 0,
+            body: row.body,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// What [`Store::append_chat_message`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub message: ChatMessage,
+    /// The sender had stored this client id already; nothing new was written.
+    pub duplicate: bool,
+}
+
+/// Which side read up to a sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Visitor,
+    Agent,
+}
+
+const CHANNEL_COLUMNS: &str =
+    "id, tenant_id, name, queues, allowed_origins, visitor_key, identity_key, created_at";
+const CONVERSATION_COLUMNS: &str = "id, tenant_id, channel_id, visitor_id, customer_id, \
+     visitor_name, visitor_email, queue, contact_id, agent_id, state, last_seq, \
+     visitor_read_seq, agent_read_seq, disposition, created_at, ended_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender, user_id, client_id, internal, body, created_at";
+
+fn author(sender: Sender<'_>) -> (String, &'static str, Option<&str>) {
+    match sender {
+        Sender::Visitor => ("visitor".to_owned(), "visitor", None),
+        Sender::Agent(user) => (format!("agent:{user}"), "agent", Some(user)),
+        Sender::System => ("system".to_owned(), "system", None),
+    }
+}
+
+impl Store {
+    /// Creates the channel with a fresh visitor key, or updates its queues,
+    /// Origins and identity key (the visitor key is kept, so visitors stay
+    /// who they were).
+    pub async fn ensure_chat_channel(
+        &self,
+        new: &NewChatChannel<'_>,
+    ) -> Result<ChatChannel, StoreError> {
+        let key: [u8; 32] = rand::random();
+        sqlx::query(
+            "INSERT INTO chat_channels (id, tenant_id, name, queues, allowed_origins, \
+             visitor_key, identity_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (name) DO UPDATE SET queues = excluded.queues, \
+             allowed_origins = excluded.allowed_origins, identity_key = excluded.identity_key",
+        )
+        .bind(new_id())
+        .bind(new.tenant_id)
+        .bind(new.name)
+        .bind(new.queues.join(" "))
+        .bind(new.allowed_origins.join(" "))
+        .bind(hex::encode(key))
+        .bind(new.identity_key)
+        .bind(Millis::now().0)
+        .execute(self.pool())
+        .await?;
+        found(self.chat_channel_by_name(new.name).await?, "chat channel")
+    }
+
+    /// The channel the widget names.
+    pub async fn chat_channel_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<ChatChannel>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// A channel by id.
+    pub async fn chat_channel(&self, id: &str) -> Result<ChatChannel, StoreError> {
+        found(
+            sqlx::query_as(&format!(
+                "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?,
+            "chat channel",
+        )
+    }
+
+    /// Starts an open conversation.
+    pub async fn create_conversation(
+        &self,
+        new: &NewConversation<'_>,
+    ) -> Result<Conversation, StoreError> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO chat_conversations (id, tenant_id, channel_id, visitor_id, customer_id, \
+             visitor_name, visitor_email, queue, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)",
+        )
+        .bind(&id)
+        .bind(new.tenant_id)
+        .bind(new.channel_id)
+        .bind(new.visitor_id)
+        .bind(new.customer_id)
+        .bind(new.visitor_name)
+        .bind(new.visitor_email)
+        .bind(new.queue)
+        .bind(new.at.0)
+        .execute(self.pool())
+        .await?;
+        self.conversation(&id).await
+    }
+
+    /// A conversation by id.
+    pub async fn conversation(&self, id: &str) -> Result<Conversation, StoreError> {
+        found(
+            sqlx::query_as(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?,
+            "conversation",
+        )
+    }
+
+    /// The visitor's open conversation on this channel, if any.
+    pub async fn open_conversation_of(
+        &self,
+        channel_id: &str,
+        visitor_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations \
+             WHERE channel_id = $1 AND visitor_id = $2 AND state = 'open' \
+             ORDER BY created_at DESC LIMIT 1"
+        ))
+        .bind(channel_id)
+        .bind(visitor_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Every open conversation, oldest first.
+    pub async fn open_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations WHERE state = 'open' \
+             ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The conversation a contact routes (any of its contacts).
+    pub async fn conversation_of_contact(
+        &self,
+        contact_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT conversation_id FROM chat_conversation_contacts WHERE contact_id = $1",
+        )
+        .bind(contact_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match id {
+            Some(id) => Ok(Some(self.conversation(&id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Makes `contact_id` the contact routing the conversation now (no agent yet).
+    pub async fn attach_chat_contact(
+        &self,
+        conversation_id: &str,
+        contact_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE chat_conversations SET contact_id = $1, agent_id = NULL WHERE id = $2")
+            .bind(contact_id)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO chat_conversation_contacts (contact_id, conversation_id) VALUES ($1, $2)",
+        )
+        .bind(contact_id)
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the agent who took the conversation.
+    pub async fn set_conversation_agent(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chat_conversations SET agent_id = $1 WHERE id = $2")
+            .bind(agent_id)
+            .bind(conversation_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends an open conversation; false when it had ended already.
+    pub async fn end_conversation(
+        &self,
+        conversation_id: &str,
+        at: Millis,
+        disposition: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE chat_conversations SET state = 'ended', ended_at = $1, disposition = $2 \
+             WHERE id = $3 AND state = 'open'",
+        )
+        .bind(at.0)
+        .bind(disposition)
+        .bind(conversation_id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// Numbers and stores a message in one transaction; the message is
+    /// durable when this returns. A client id the sender used before in
+    /// this conversation returns the first message as a duplicate. Refused
+    /// (`NotFound`) when the conversation is not open.
+    pub async fn append_chat_message(
+        &self,
+        new: &NewChatMessage<'_>,
+    ) -> Result<Appended, StoreError> {
+        let (author, sender, user_id) = author(new.sender);
+        if let Some(first) = self
+            .message_by_client_id(new.conversation_id, &author, new.client_id)
+            .await?
+        {
+            return Ok(Appended {
+                message: first,
+                duplicate: true,
+            });
+        }
+        let mut tx = self.pool().begin().await?;
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE chat_conversations SET last_seq = last_seq + 1 \
+             WHERE id = $1 AND state = 'open' RETURNING last_seq",
+        )
+        .bind(new.conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else {
+            return Err(StoreError::NotFound {
+                what: "open conversation",
+            });
+        };
+        let message = ChatMessage {
+            id: new_id(),
+            conversation_id: new.conversation_id.to_owned(),
+            seq,
+            sender: sender.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            client_id: new.client_id.map(str::to_owned),
+            internal: new.internal,
+            body: new.body.to_owned(),
+            created_at: new.at.0,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
+             client_id, internal, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&message.id)
+        .bind(&message.conversation_id)
+        .bind(seq)
+        .bind(sender)
+        .bind(&author)
+        .bind(user_id)
+        .bind(new.client_id)
+        .bind(i64::from(new.internal))
+        .bind(new.body)
+        .bind(new.at.0)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Appended {
+                    message,
+                    duplicate: false,
+                })
+            }
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                // The same client id raced in on another connection.
+                tx.rollback().await?;
+                let first = self
+                    .message_by_client_id(new.conversation_id, &author, new.client_id)
+                    .await?;
+                Ok(Appended {
+                    message: found(first, "chat message")?,
+                    duplicate: true,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn message_by_client_id(
+        &self,
+        conversation_id: &str,
+        author: &str,
+        client_id: Option<&str>,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        let Some(client_id) = client_id else {
+            return Ok(None);
+        };
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM chat_messages \
+             WHERE conversation_id = $1 AND author = $2 AND client_id = $3"
+        ))
+        .bind(conversation_id)
+        .bind(author)
+        .bind(client_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(ChatMessage::from))
+    }
+
+    /// The conversation's messages after `after_seq`, in order; internal
+    /// notes only when `with_notes`.
+    pub async fn chat_messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        with_notes: bool,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM chat_messages \
+             WHERE conversation_id = $1 AND seq > $2 AND (internal = 0 OR $3 = 1) ORDER BY seq"
+        ))
+        .bind(conversation_id)
+        .bind(after_seq)
+        .bind(i64::from(with_notes))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(ChatMessage::from).collect())
+    }
+
+    /// Remembers that one side read up to `seq` (never moving backwards).
+    pub async fn mark_chat_read(
+        &self,
+        conversation_id: &str,
+        reader: Reader,
+        seq: i64,
+    ) -> Result<(), StoreError> {
+        let column = match reader {
+            Reader::Visitor => "visitor_read_seq",
+            Reader::Agent => "agent_read_seq",
+        };
+        sqlx::query(&format!(
+            "UPDATE chat_conversations SET {column} = $1 \
+             WHERE id = $2 AND {column} < $1 AND $1 <= last_seq"
+        ))
+        .bind(seq)
+        .bind(conversation_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's canned response for `/shortcut`, if any.
+    pub async fn canned_response(
+        &self,
+        tenant_id: &str,
+        shortcut: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT body FROM chat_canned_responses WHERE tenant_id = $1 AND shortcut = $2",
+        )
+        .bind(tenant_id)
+        .bind(shortcut)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Every canned response of the tenant, by shortcut.
+    pub async fn canned_responses(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT shortcut, body FROM chat_canned_responses WHERE tenant_id = $1 \
+             ORDER BY shortcut",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Creates or replaces a canned response.
+    pub async fn put_canned_response(
+        &self,
+        tenant_id: &str,
+        shortcut: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chat_canned_responses (tenant_id, shortcut, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, shortcut) DO UPDATE SET body = excluded.body",
+        )
+        .bind(tenant_id)
+        .bind(shortcut)
+        .bind(body)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,246 @@
+//! The chat rows on both engines: channels keep their visitor key, messages
+//! are numbered per conversation and stored once per client id, notes stay
+//! out of the visitor's view, and an ended conversation takes no more.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+
+use kefu::config::DatabaseUrl;
+use kefu::store::{
+    Millis, NewChatChannel, NewChatMessage, NewContact, NewConversation, Reader, Sender, Store,
+    StoreError,
+};
+
+async fn sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::Sqlite(format!(
+        "sqlite://{}/db/kefu.db?mode=rwc",
+        dir.path().display()
+    ));
+    let store = Store::open(&url, 4).await.unwrap();
+    (dir, store)
+}
+
+async fn postgres() -> (common::postgres::TestDatabase, Store) {
+    let db = common::postgres::database().await;
+    let store = Store::open(&DatabaseUrl::Postgres(db.url.clone()), 4)
+        .await
+        .unwrap();
+    (db, store)
+}
+
+/// Runs a scenario on SQLite and on PostgreSQL.
+macro_rules! on_both_engines {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                let (_dir, store) = super::sqlite().await;
+                super::$scenario(&store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                let (_db, store) = super::postgres().await;
+                super::$scenario(&store).await;
+            }
+        }
+    };
+}
+
+fn message<'a>(
+    conversation: &'a str,
+    sender: Sender<'a>,
+    client_id: Option<&'a str>,
+    body: &'a str,
+) -> NewChatMessage<'a> {
+    NewChatMessage {
+        conversation_id: conversation,
+        sender,
+        client_id,
+        internal: false,
+        body,
+        at: Millis::now(),
+    }
+}
+
+on_both_engines!(chat_messages_are_numbered_and_stored_once_per_client_id);
+async fn chat_messages_are_numbered_and_stored_once_per_client_id(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let queues = ["support".to_owned()];
+    let channel = store
+        .ensure_chat_channel(&NewChatChannel {
+            tenant_id: &tenant.id,
+            name: "acme-web",
+            queues: &queues,
+            allowed_origins: &[],
+            identity_key: None,
+        })
+        .await
+        .unwrap();
+    let again = store
+        .ensure_chat_channel(&NewChatChannel {
+            tenant_id: &tenant.id,
+            name: "acme-web",
+            queues: &queues,
+            allowed_origins: &["https://acme.example".to_owned()],
+            identity_key: Some("secret"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        again.visitor_key, channel.visitor_key,
+        "visitors keep their key"
+    );
+    assert_eq!(
+        again.origins().collect::<Vec<_>>(),
+        ["https://acme.example"]
+    );
+
+    let conversation = store
+        .create_conversation(&NewConversation {
+            tenant_id: &tenant.id,
+            channel_id: &channel.id,
+            visitor_id: "v1",
+            customer_id: None,
+            visitor_name: Some("Ann"),
+            visitor_email: None,
+            queue: "support",
+            at: Millis::now(),
+        })
+        .await
+        .unwrap();
+    let id = conversation.id.as_str();
+    let first = store
+        .append_chat_message(&message(id, Sender::Visitor, Some("c1"), "hello"))
+        .await
+        .unwrap();
+    assert_eq!((first.message.seq, first.duplicate), (1, false));
+    let resent = store
+        .append_chat_message(&message(id, Sender::Visitor, Some("c1"), "hello"))
+        .await
+        .unwrap();
+    assert_eq!((resent.message.seq, resent.duplicate), (1, true));
+    // Another sender may use the same client id.
+    let (user, _) = store
+        .ensure_user(&kefu::store::NewUser {
+            tenant_id: &tenant.id,
+            username: "alice",
+            display_name: "Alice",
+            role: kefu::store::Role::Agent,
+            extension: Some("1001"),
+            password: None,
+        })
+        .await
+        .unwrap();
+    let reply = store
+        .append_chat_message(&message(id, Sender::Agent(&user.id), Some("c1"), "hi"))
+        .await
+        .unwrap();
+    assert_eq!((reply.message.seq, reply.duplicate), (2, false));
+    let note = store
+        .append_chat_message(&NewChatMessage {
+            internal: true,
+            ..message(id, Sender::Agent(&user.id), Some("n1"), "VIP customer")
+        })
+        .await
+        .unwrap();
+    assert_eq!(note.message.seq, 3);
+    let system = store
+        .append_chat_message(&message(id, Sender::System, None, "ended"))
+        .await
+        .unwrap();
+    assert_eq!(system.message.seq, 4);
+
+    let visible = store.chat_messages_after(id, 0, false).await.unwrap();
+    let seqs: Vec<i64> = visible.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 4], "the note is not the visitor's");
+    let all = store.chat_messages_after(id, 1, true).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3, 4]);
+    assert!(all[1].internal);
+    assert_eq!(all[0].sender, "agent");
+
+    store.mark_chat_read(id, Reader::Visitor, 2).await.unwrap();
+    store.mark_chat_read(id, Reader::Visitor, 1).await.unwrap();
+    store.mark_chat_read(id, Reader::Agent, 99).await.unwrap();
+    let row = store.conversation(id).await.unwrap();
+    assert_eq!(
+        (row.visitor_read_seq, row.agent_read_seq, row.last_seq),
+        (2, 0, 4)
+    );
+
+    let contact = store
+        .create_contact(&NewContact {
+            tenant_id: &tenant.id,
+            channel: "chat",
+            queue_id: None,
+            priority: 0,
+            customer_id: Some("v1"),
+            call_id: None,
+            created_at: Millis::now(),
+        })
+        .await
+        .unwrap();
+    store.attach_chat_contact(id, &contact.id).await.unwrap();
+    let found = store
+        .conversation_of_contact(&contact.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.contact_id.as_deref(), Some(contact.id.as_str()));
+    assert_eq!(
+        store
+            .open_conversation_of(&channel.id, "v1")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(id.to_owned())
+    );
+    assert_eq!(store.open_conversations().await.unwrap().len(), 1);
+
+    assert!(
+        store
+            .end_conversation(id, Millis::now(), Some("solved"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .end_conversation(id, Millis::now(), None)
+            .await
+            .unwrap()
+    );
+    let refused = store
+        .append_chat_message(&message(id, Sender::Visitor, Some("c2"), "late"))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .open_conversation_of(&channel.id, "v1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .put_canned_response(&tenant.id, "hello", "Hello!")
+        .await
+        .unwrap();
+    store
+        .put_canned_response(&tenant.id, "hello", "Hello, how can I help?")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .canned_response(&tenant.id, "hello")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Hello, how can I help?")
+    );
+    assert_eq!(store.canned_responses(&tenant.id).await.unwrap().len(), 1);
+}
