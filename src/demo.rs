@@ -4,19 +4,32 @@
 //! DID 4003 → the VIP flow (CRM webhook), DID 4004 → the after-hours flow,
 //! the business-hours calendar `support` (Mon-Fri 09:00-18:00
 //! Asia/Shanghai, with holidays), agents 1001-1003 (password `demo<ext>`,
-//! also dialable by extension), queues `sales` and `support`.
+//! also dialable by extension), queues `sales` and `support`, the web chat
+//! channel `demo` (queues support and sales, any site, identity JWTs signed
+//! with [`CHAT_IDENTITY_KEY`]) and `demo-shop` (only `https://shop.example`
+//! and kefu's own pages may embed it), and canned chat responses `/hello`
+//! and `/bye`.
 //!
 //! Flows and the calendar are created when missing and otherwise left as
 //! they are, so edits made through the API (or the IVR scripts folder) are
 //! kept across restarts.
 
 use crate::calendar::{CalendarSpec, Weekly};
-use crate::store::{IssuedToken, NewUser, Role, RouteTarget, Scope, Store, StoreError};
+use crate::store::{
+    IssuedToken, NewChatChannel, NewUser, Role, RouteTarget, Scope, Store, StoreError,
+};
 
 /// The demo tenant's name.
 pub const TENANT: &str = "demo";
 /// The digest realm demo phones register in.
 pub const SIP_REALM: &str = "kefu";
+/// The HMAC key of the demo chat channel's identity JWTs (HS256).
+pub const CHAT_IDENTITY_KEY: &str = "demo-chat-identity-key";
+/// Canned chat responses of the demo tenant.
+const CANNED: [(&str, &str); 2] = [
+    ("hello", "Hello! How can I help you today?"),
+    ("bye", "Thank you for chatting with us. Goodbye!"),
+];
 /// The name of the agents' demo API tokens (reissued at every start).
 const TOKEN_NAME: &str = "demo";
 
@@ -128,6 +141,7 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
             &RouteTarget::Trunk(LOOPBACK_TRUNK.into()),
         )
         .await?;
+    provision_chat(store, &tenant.id).await?;
     store.revoke_tokens(TOKEN_NAME, Scope::Agent).await?;
     let mut agent_tokens = Vec::new();
     for agent in AGENTS {
@@ -159,6 +173,35 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
         tenant_id: tenant.id,
         agent_tokens,
     })
+}
+
+/// The demo chat channels and canned responses (edited responses are kept).
+async fn provision_chat(store: &Store, tenant_id: &str) -> Result<(), StoreError> {
+    let queues = ["support".to_owned(), "sales".to_owned()];
+    store
+        .ensure_chat_channel(&NewChatChannel {
+            tenant_id,
+            name: "demo",
+            queues: &queues,
+            allowed_origins: &[],
+            identity_key: Some(CHAT_IDENTITY_KEY),
+        })
+        .await?;
+    store
+        .ensure_chat_channel(&NewChatChannel {
+            tenant_id,
+            name: "demo-shop",
+            queues: &queues[..1],
+            allowed_origins: &["https://shop.example".to_owned()],
+            identity_key: None,
+        })
+        .await?;
+    for (shortcut, body) in CANNED {
+        if store.canned_response(tenant_id, shortcut).await?.is_none() {
+            store.put_canned_response(tenant_id, shortcut, body).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

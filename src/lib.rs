@@ -8,6 +8,7 @@
 pub mod admin_token;
 pub mod calendar;
 pub mod calls;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -122,6 +122,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         acd.clone(),
     );
 
+    let chat = crate::chat::start(store.clone(), acd.clone())
+        .await
+        .context("cannot start web chat")?;
+
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         store: store.clone(),
@@ -132,6 +136,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sip: sip_driver.connections(),
         acd,
         calls: calls.live(),
+        chat: chat.clone(),
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let scripts = scripts.map(|folder| folder.watch(store.clone(), stop_tx.subscribe()));
@@ -168,6 +173,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let signal = stop.recv().await;
     tracing::info!(signal, "stopping: draining requests");
     ready.store(false, Ordering::Release);
+    chat.stop();
     let _ = stop_tx.send(true);
     let (http_drained, sip_stopped) =
         tokio::join!(tokio::time::timeout(DRAIN_TIMEOUT, server), async {

@@ -235,6 +235,7 @@ pub enum AgentCommand {
 /// Parses a visitor's frame.
 pub fn parse_visitor_frame(bytes: &[u8]) -> Result<Frame, ParseError> {
     let (kind, fields) = object(bytes)?;
+    check_text_size(&fields)?;
     Ok(match kind.as_str() {
         "hello" => {
             let hello: HelloFields = read(fields)?;
@@ -277,13 +278,17 @@ pub fn parse_visitor_frame(bytes: &[u8]) -> Result<Frame, ParseError> {
     })
 }
 
-/// Parses an agent's chat command; `Ok(None)` when the frame's `type` does
-/// not start with `chat_` (another kind of agent command).
+/// Parses an agent's chat command; `Ok(None)` when the frame is not one (no
+/// `type` starting with `chat_`, or no JSON object at all): the agent
+/// WebSocket's own parser then reports what is wrong with it.
 pub fn parse_agent_command(bytes: &[u8]) -> Result<Option<AgentCommand>, ParseError> {
-    let (kind, fields) = object(bytes)?;
+    let Ok((kind, fields)) = object(bytes) else {
+        return Ok(None);
+    };
     let Some(name) = kind.strip_prefix("chat_") else {
         return Ok(None);
     };
+    check_text_size(&fields)?;
     Ok(Some(match name {
         "send" | "note" => {
             let message: AgentMessageFields = read(fields)?;
@@ -393,6 +398,11 @@ fn object(bytes: &[u8]) -> Result<(String, Map<String, Value>), ParseError> {
         }
         None => return Err(ParseError::new(ErrorCode::BadField, "`type`: missing")),
     };
+    Ok((kind, fields))
+}
+
+/// Refuses a `text` longer than the protocol allows, as too large.
+fn check_text_size(fields: &Map<String, Value>) -> Result<(), ParseError> {
     if let Some(Value::String(text)) = fields.get("text") {
         let chars = text.chars().count();
         if chars > MAX_TEXT_CHARS {
@@ -402,7 +412,7 @@ fn object(bytes: &[u8]) -> Result<(String, Map<String, Value>), ParseError> {
             ));
         }
     }
-    Ok((kind, fields))
+    Ok(())
 }
 
 /// Reads the fields of one frame type, naming the one that is wrong.

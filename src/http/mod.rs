@@ -46,6 +46,8 @@ pub struct AppState {
     pub acd: AcdHandle,
     /// The bridged calls, for supervisors.
     pub calls: LiveCalls,
+    /// Web chat (visitor WebSocket, agent chat commands, transcripts).
+    pub chat: crate::chat::Chat,
 }
 
 /// The whole HTTP router.
@@ -81,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{tenant}/numbers", get(api::tenants::numbers))
         .route("/tenants/{tenant}/trunks", get(api::tenants::trunks))
         .merge(api::routing_routes())
+        .route(
+            "/contacts/{id}/messages",
+            get(crate::chat::transcript::messages),
+        )
         .fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -89,12 +95,14 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/agent/ws", get(api::agent_ws::connect))
+        .route("/chat/ws", get(crate::chat::visitor::connect))
         .merge(protected);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/sip", get(sip_ws::upgrade))
         .nest("/api/v1", api)
+        .merge(crate::chat::assets::routes())
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }

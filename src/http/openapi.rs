@@ -35,6 +35,8 @@ use super::problem::Problem;
         api::contacts::end,
         api::contacts::abandon,
         api::agent_ws::connect,
+        crate::chat::visitor::connect,
+        crate::chat::transcript::messages,
         api::calendars::list,
         api::calendars::get,
         api::calendars::put,

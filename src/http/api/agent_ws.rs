@@ -4,7 +4,8 @@
 //! with the agent's state, then every [`AgentEvent`](crate::routing::AgentEvent)
 //! of that agent as JSON (`state`, `offer`, `offer_ended`, `assigned`,
 //! `contact_ended`); the agent sends `accept`, `decline`, `end` and `state`
-//! commands, and gets an `error` event when one is refused.
+//! commands, and gets an `error` event when one is refused. Chat commands
+//! and events (`chat_*`) are [`crate::chat::agent`]'s.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
+use crate::chat::{self, hub::AgentChatEvent};
 use crate::http::AppState;
 use crate::http::auth::{Caller, caller_for};
 use crate::http::body;
@@ -101,7 +103,8 @@ pub async fn connect(
     };
     // Subscribed before the upgrade, so nothing between hello and the loop is lost.
     let events = state.acd.subscribe();
-    upgrade.on_upgrade(move |socket| serve(socket, state, agent, events))
+    let chats = state.chat.hub().agent_feed();
+    upgrade.on_upgrade(move |socket| serve(socket, state, agent, events, chats))
 }
 
 async fn serve(
@@ -109,6 +112,7 @@ async fn serve(
     state: AppState,
     agent: Agent,
     mut events: broadcast::Receiver<AgentEvent>,
+    mut chats: broadcast::Receiver<AgentChatEvent>,
 ) {
     let hello = match state.acd.agents(&agent.tenant_id).await {
         Ok(agents) => json!({
@@ -124,7 +128,14 @@ async fn serve(
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Err(detail) = obey(&state, &agent, text.as_str()).await {
+                    let chat = chat::agent::command(&state.chat, &agent.tenant_id, &agent.user_id, text.as_str()).await;
+                    if let Some(frames) = chat {
+                        for frame in frames {
+                            if send(&mut socket, &frame).await.is_err() {
+                                return;
+                            }
+                        }
+                    } else if let Err(detail) = obey(&state, &agent, text.as_str()).await {
                         let error = json!({"type": "error", "detail": detail});
                         if send(&mut socket, &error).await.is_err() {
                             break;
@@ -143,6 +154,22 @@ async fn serve(
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     if send(&mut socket, &json!({"type": "lagged", "missed": missed})).await.is_err() {
+                        break;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            event = chats.recv() => match event {
+                Ok(event) if event.user_id == agent.user_id => {
+                    if let Some(frame) = chat::agent::event_frame(&event) {
+                        if send(&mut socket, &frame).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    if send(&mut socket, &json!({"type": "chat_lagged", "missed": missed})).await.is_err() {
                         break;
                     }
                 }

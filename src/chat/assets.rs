@@ -1,0 +1,47 @@
+//! The chat's static files, built into the binary (no build step, nothing to
+//! install): the widget at `/widget/widget.js` (and a demo page at
+//! `/widget/`), the minimal agent page at `/agent/`.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::http::AppState;
+
+const WIDGET_JS: &str = include_str!("../../web/widget/widget.js");
+const WIDGET_DEMO: &str = include_str!("../../web/widget/index.html");
+const AGENT_HTML: &str = include_str!("../../web/agent/index.html");
+const AGENT_JS: &str = include_str!("../../web/agent/agent.js");
+
+/// The routes of the static chat files.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/widget/widget.js",
+            get(|| file("text/javascript; charset=utf-8", WIDGET_JS)),
+        )
+        .route(
+            "/widget/",
+            get(|| file("text/html; charset=utf-8", WIDGET_DEMO)),
+        )
+        .route(
+            "/agent/",
+            get(|| file("text/html; charset=utf-8", AGENT_HTML)),
+        )
+        .route(
+            "/agent/agent.js",
+            get(|| file("text/javascript; charset=utf-8", AGENT_JS)),
+        )
+}
+
+async fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+}

@@ -1,0 +1,245 @@
+//! A conversation's life with the ACD: [`open`] stores it and [`route`]s it
+//! as a contact of channel `chat`; a task per contact follows the ACD's
+//! updates — place in line, the agent who took it, the end — storing what
+//! the transcript keeps (an agent joined, the chat ended) and telling both
+//! sides through the hub. [`leave`] is the visitor going away on purpose;
+//! [`abandon_unless_visitor_returns`] the visitor's last connection closing
+//! while still waiting.
+
+use std::time::Duration;
+
+use kefu_chat::PreChat;
+
+use super::Chat;
+use super::hub::Event;
+use super::identity::VerifiedCustomer;
+use crate::routing::{
+    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, RoutingError,
+};
+use crate::store::{ChatChannel, Conversation, Millis, NewConversation, Sender, StoreError};
+
+/// How long a waiting conversation keeps its place after the visitor's last
+/// connection closed (a page reload, a network change) before it counts as
+/// abandoned.
+pub const ABANDON_GRACE: Duration = Duration::from_secs(15);
+
+/// Why a conversation could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("`topic`: {0:?} is not one of this channel's topics ({1})")]
+    Topic(String, String),
+    #[error("nobody can take chats right now: {0}")]
+    Routing(#[from] RoutingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a new conversation of the visitor and routes it; the queue is the
+/// pre-chat topic when the channel offers it, else the channel's first.
+pub async fn open(
+    chat: &Chat,
+    channel: &ChatChannel,
+    visitor_id: &str,
+    customer: Option<&VerifiedCustomer>,
+    form: &PreChat,
+) -> Result<Conversation, OpenError> {
+    let topic = form
+        .topic
+        .as_ref()
+        .map(|t| t.as_str())
+        .filter(|t| !t.is_empty());
+    let queue = match topic {
+        Some(topic) => channel.queue_names().find(|q| *q == topic).ok_or_else(|| {
+            OpenError::Topic(
+                topic.to_owned(),
+                channel.queue_names().collect::<Vec<_>>().join(", "),
+            )
+        })?,
+        None => channel.queue_names().next().unwrap_or("support"),
+    };
+    let form_value = |value: &Option<kefu_chat::Short>| {
+        value
+            .as_ref()
+            .map(|v| v.as_str().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let name = form_value(&form.name).or_else(|| customer.and_then(|c| c.name.clone()));
+    let email = form_value(&form.email).or_else(|| customer.and_then(|c| c.email.clone()));
+    let conversation = chat
+        .store()
+        .create_conversation(&NewConversation {
+            tenant_id: &channel.tenant_id,
+            channel_id: &channel.id,
+            visitor_id,
+            customer_id: customer.map(|c| c.id.as_str()),
+            visitor_name: name.as_deref(),
+            visitor_email: email.as_deref(),
+            queue,
+            at: Millis::now(),
+        })
+        .await?;
+    if let Err(error) = route(chat, &conversation).await {
+        chat.store()
+            .end_conversation(&conversation.id, Millis::now(), Some("unavailable"))
+            .await?;
+        return Err(error.into());
+    }
+    tracing::info!(conversation = %conversation.id, queue, "chat conversation opened");
+    Ok(chat.store().conversation(&conversation.id).await?)
+}
+
+/// Routes the conversation as a new ACD contact and follows it.
+pub async fn route(chat: &Chat, conversation: &Conversation) -> Result<(), RoutingError> {
+    let customer = conversation
+        .customer_id
+        .clone()
+        .unwrap_or_else(|| conversation.visitor_id.clone());
+    let enqueued = chat
+        .acd()
+        .enqueue(ContactRequest {
+            tenant: conversation.tenant_id.clone(),
+            channel: Channel::Chat,
+            queue: conversation.queue.clone(),
+            priority: 0,
+            skills: Vec::new(),
+            customer: Some(customer),
+            call_id: None,
+        })
+        .await?;
+    chat.store()
+        .attach_chat_contact(&conversation.id, &enqueued.id.0)
+        .await?;
+    chat.hub().set_contact(&conversation.id, &enqueued.id.0);
+    tokio::spawn(follow(
+        chat.clone(),
+        conversation.id.clone(),
+        enqueued.id,
+        enqueued.updates,
+    ));
+    Ok(())
+}
+
+/// Turns the contact's updates into the conversation's events.
+async fn follow(chat: Chat, conversation: String, contact: ContactId, mut updates: ContactUpdates) {
+    while let Some(update) = updates.next().await {
+        match update {
+            ContactUpdate::Waiting {
+                position,
+                expected_wait,
+            } => chat.hub().publish(
+                &conversation,
+                Event::Waiting {
+                    position,
+                    expected_wait_secs: expected_wait.as_secs(),
+                },
+            ),
+            ContactUpdate::Answered { agent, .. } => {
+                if let Err(error) = chat
+                    .store()
+                    .set_conversation_agent(&conversation, &agent.user_id)
+                    .await
+                {
+                    tracing::warn!(%conversation, %error, "cannot store the chat's agent");
+                }
+                chat.hub()
+                    .set_agent(&conversation, &agent.user_id, &agent.display_name);
+                let joined = format!("{} joined the chat", agent.display_name);
+                if let Err(error) = chat
+                    .post(&conversation, Sender::System, None, &joined, false)
+                    .await
+                {
+                    tracing::warn!(%conversation, %error, "cannot store that the agent joined");
+                }
+                chat.hub().publish(
+                    &conversation,
+                    Event::AgentJoined {
+                        name: agent.display_name,
+                    },
+                );
+                tracing::info!(%conversation, %contact, agent = %agent.extension, "chat answered");
+            }
+            ContactUpdate::TimedOut { .. } => {
+                finish(&chat, &conversation, "timed_out", None).await;
+            }
+            ContactUpdate::Abandoned { .. } => {
+                finish(&chat, &conversation, "abandoned", None).await;
+            }
+            ContactUpdate::Ended { .. } => {
+                finish(&chat, &conversation, "ended", None).await;
+            }
+            ContactUpdate::Offered(_)
+            | ContactUpdate::OfferEnded { .. }
+            | ContactUpdate::Overflowed { .. } => {}
+        }
+    }
+}
+
+/// Ends the conversation (once: the transcript gets a closing line and the
+/// disposition) and tells both sides.
+pub async fn finish(
+    chat: &Chat,
+    conversation: &str,
+    reason: &'static str,
+    disposition: Option<&str>,
+) {
+    let open = matches!(chat.store().conversation(conversation).await, Ok(c) if c.state == "open");
+    if open {
+        let _ = chat
+            .post(
+                conversation,
+                Sender::System,
+                None,
+                "The chat has ended.",
+                false,
+            )
+            .await;
+        if let Err(error) = chat
+            .store()
+            .end_conversation(conversation, Millis::now(), disposition.or(Some(reason)))
+            .await
+        {
+            tracing::warn!(%conversation, %error, "cannot store the end of a chat");
+        }
+    }
+    chat.hub().publish(conversation, Event::Ended { reason });
+    chat.hub().forget(conversation);
+    tracing::info!(%conversation, reason, "chat conversation ended");
+}
+
+/// The visitor ends the conversation: a waiting contact is abandoned, an
+/// answered one ended (the agent wraps up).
+pub async fn leave(chat: &Chat, conversation: &str) {
+    let standing = chat.hub().standing(conversation);
+    let routed = match standing.contact {
+        Some(contact) => {
+            let contact = ContactId(contact);
+            if standing.agent.is_none() {
+                chat.acd().abandon(&contact).await
+            } else {
+                chat.acd().end(&contact).await
+            }
+        }
+        None => Err(RoutingError::Refused("no contact".to_owned())),
+    };
+    if routed.is_err() {
+        finish(chat, conversation, "left", None).await;
+    }
+}
+
+/// Abandons the conversation after [`ABANDON_GRACE`] if by then no visitor
+/// connection is open and no agent took it.
+pub fn abandon_unless_visitor_returns(chat: &Chat, conversation: &str) {
+    let chat = chat.clone();
+    let conversation = conversation.to_owned();
+    tokio::spawn(async move {
+        tokio::time::sleep(ABANDON_GRACE).await;
+        let standing = chat.hub().standing(&conversation);
+        if standing.visitors > 0 || standing.agent.is_some() {
+            return;
+        }
+        if let Some(contact) = standing.contact {
+            tracing::info!(%conversation, "chat visitor gone while waiting: abandoned");
+            let _ = chat.acd().abandon(&ContactId(contact)).await;
+        }
+    });
+}

@@ -1,0 +1,164 @@
+//! Web chat: visitors in a site's widget talk to agents, routed by the one
+//! ACD as contacts of channel `chat`. The protocol (frames, parsing, rate
+//! limits) is the `kefu-chat` crate and `docs/chat-protocol.md`; this module
+//! joins it to the store, the ACD and the WebSockets.
+//!
+//! - **Nothing is lost.** A message is numbered and committed
+//!   ([`Store::append_chat_message`]) before the sender gets its `ack`; a
+//!   resent client id is stored once and acknowledged again; a client that
+//!   reconnects names the last sequence number it saw and gets the rest
+//!   from the store.
+//! - **A conversation outlives connections and restarts.** Its state is in
+//!   the store; [`conversation`] routes it as an ACD contact and follows
+//!   that contact's updates in a task of its own, not in a connection. A
+//!   visitor whose last connection closes while still waiting is abandoned
+//!   after [`conversation::ABANDON_GRACE`] (a reload is not leaving). When
+//!   kefu starts, every conversation still open is routed again as a new
+//!   contact of the same conversation ([`start`]), so history stays whole
+//!   and an agent takes it up.
+//! - **Sides.** [`visitor`] serves the widget's WebSocket, [`agent`] the
+//!   `chat_*` commands and events on the agent WebSocket, [`hub`] the live
+//!   fan-out between them, [`identity`] visitor tokens and site JWTs,
+//!   [`transcript`] `GET /api/v1/contacts/{id}/messages`, [`assets`] the
+//!   widget and the minimal agent page as static files.
+//!
+//! Live fan-out is per node: with several kefu nodes, a visitor and the
+//! agent must be connected to the same one (sticky load balancing).
+
+pub mod agent;
+pub mod assets;
+pub mod conversation;
+pub mod hub;
+pub mod identity;
+pub mod transcript;
+pub mod visitor;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kefu_chat::limit::RateLimit;
+use tokio::sync::watch;
+
+use crate::routing::AcdHandle;
+use crate::store::{Appended, Millis, NewChatMessage, Sender, Store, StoreError};
+use hub::{Event, Hub};
+
+/// Messages per second one address may send, over all its connections.
+const PER_IP_PER_SECOND: u32 = 20;
+const PER_IP_BURST: u32 = 40;
+
+/// The chat service: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct Chat {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    acd: AcdHandle,
+    hub: Hub,
+    per_ip: Mutex<HashMap<IpAddr, RateLimit>>,
+    stopping: watch::Sender<bool>,
+}
+
+/// Starts the chat service and routes again every conversation left open
+/// (by a restart); each one waits [`conversation::ABANDON_GRACE`] for its
+/// visitor to come back.
+pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
+    let chat = Chat {
+        inner: Arc::new(Inner {
+            store,
+            acd,
+            hub: Hub::default(),
+            per_ip: Mutex::new(HashMap::new()),
+            stopping: watch::channel(false).0,
+        }),
+    };
+    let open = chat.store().open_conversations().await?;
+    if !open.is_empty() {
+        tracing::info!(
+            conversations = open.len(),
+            "routing open chat conversations again"
+        );
+    }
+    for conversation in open {
+        if let Err(error) = conversation::route(&chat, &conversation).await {
+            tracing::warn!(conversation = %conversation.id, %error,
+                "cannot route an open chat conversation again; ending it");
+            conversation::finish(&chat, &conversation.id, "unavailable", None).await;
+            continue;
+        }
+        conversation::abandon_unless_visitor_returns(&chat, &conversation.id);
+    }
+    Ok(chat)
+}
+
+impl Chat {
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn acd(&self) -> &AcdHandle {
+        &self.inner.acd
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// Closes visitor connections (kefu is stopping); conversations stay open.
+    pub fn stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Turns true when kefu stops.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+
+    /// Stores a message (the commit point of an `ack`) and, unless it is a
+    /// duplicate, tells both sides.
+    pub async fn post(
+        &self,
+        conversation_id: &str,
+        sender: Sender<'_>,
+        client_id: Option<&str>,
+        body: &str,
+        internal: bool,
+    ) -> Result<Appended, StoreError> {
+        let appended = self
+            .store()
+            .append_chat_message(&NewChatMessage {
+                conversation_id,
+                sender,
+                client_id,
+                internal,
+                body,
+                at: Millis::now(),
+            })
+            .await?;
+        if !appended.duplicate {
+            self.hub()
+                .publish(conversation_id, Event::Message(appended.message.clone()));
+        }
+        Ok(appended)
+    }
+
+    /// Takes one message from `ip`'s allowance: `Err` says how long to wait.
+    pub fn check_ip(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        let mut limits = self
+            .inner
+            .per_ip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if limits.len() > 10_000 {
+            limits.retain(|_, limit| !limit.is_idle(now));
+        }
+        limits
+            .entry(ip)
+            .or_insert_with(|| RateLimit::new(PER_IP_PER_SECOND, PER_IP_BURST, now))
+            .check(now)
+    }
+}
