@@ -1,0 +1,496 @@
+//! Web chat against a running `kefu serve --demo`: a visitor on the chat
+//! WebSocket and an agent on the agent WebSocket, routed by the ACD. The
+//! protocol's promises are checked the way a client sees them: acks after
+//! storage, duplicates stored once, resume from a sequence number, messages
+//! that outlive `kill -9`, notes that never reach the visitor, errors that
+//! name the field, limits and the Origin check.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed test
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::kefu::{Kefu, Options, http};
+use serde_json::{Value, json};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+/// How long anything may take to show.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+type Socket = WebSocket<TcpStream>;
+
+fn options() -> Options {
+    Options {
+        demo: true,
+        ..Options::default()
+    }
+}
+
+fn start() -> (tempfile::TempDir, Kefu) {
+    let dir = tempfile::tempdir().unwrap();
+    let kefu = Kefu::start(dir.path(), options());
+    (dir, kefu)
+}
+
+fn open(kefu: &Kefu, path: &str, origin: Option<&str>) -> Result<Socket, tungstenite::Error> {
+    let stream = TcpStream::connect(kefu.http).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut request = format!("ws://{}{path}", kefu.http)
+        .into_client_request()
+        .unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    match tungstenite::client(request, stream) {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::HandshakeError::Failure(error)) => Err(error),
+        Err(tungstenite::HandshakeError::Interrupted(_)) => panic!("handshake interrupted"),
+    }
+}
+
+/// A visitor of the demo channel, greeted: returns the socket and `welcome`.
+fn connect_visitor(kefu: &Kefu, token: Option<&str>, last_seq: u64) -> (Socket, Value) {
+    let mut socket = open(kefu, "/api/v1/chat/ws?channel=demo", None).unwrap();
+    send(
+        &mut socket,
+        json!({"type": "hello", "v": 1, "token": token, "last_seq": last_seq}),
+    );
+    let welcome = next(&mut socket, "welcome");
+    (socket, welcome)
+}
+
+/// The demo agent `extension`, logged in and ready, on the agent WebSocket.
+fn ready_agent(kefu: &Kefu, extension: &str) -> Socket {
+    let token = kefu.agent_token(extension);
+    let client = http();
+    let login = client
+        .post(kefu.url(&format!("/api/v1/agents/{extension}/login")))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert!(login.status().is_success(), "{}", login.text().unwrap());
+    let socket = open(kefu, &format!("/api/v1/agent/ws?token={token}"), None).unwrap();
+    let ready = client
+        .put(kefu.url(&format!("/api/v1/agents/{extension}/state")))
+        .bearer_auth(&token)
+        .json(&json!({"state": "ready"}))
+        .send()
+        .unwrap();
+    assert!(ready.status().is_success(), "{}", ready.text().unwrap());
+    socket
+}
+
+fn send(socket: &mut Socket, frame: Value) {
+    socket.send(Message::text(frame.to_string())).unwrap();
+}
+
+/// The next frame for which `wanted` holds; others are skipped.
+fn next_where(socket: &mut Socket, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        assert!(Instant::now() < deadline, "no {what} came");
+        match socket.read() {
+            Ok(Message::Text(text)) => {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                if wanted(&frame) {
+                    return frame;
+                }
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("WebSocket failed waiting for {what}: {e}"),
+        }
+    }
+}
+
+fn next(socket: &mut Socket, kind: &str) -> Value {
+    next_where(socket, &format!("`{kind}`"), |f| f["type"] == kind)
+}
+
+/// Every text frame that arrives within `window`.
+fn drain(socket: &mut Socket, window: Duration) -> Vec<Value> {
+    let until = Instant::now() + window;
+    let mut frames = Vec::new();
+    while Instant::now() < until {
+        match socket.read() {
+            Ok(Message::Text(text)) => frames.push(serde_json::from_str(text.as_str()).unwrap()),
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(_)) => {}
+            Err(e) => panic!("WebSocket failed: {e}"),
+        }
+    }
+    frames
+}
+
+/// Sends a visitor message and returns its ack.
+fn say(socket: &mut Socket, id: &str, text: &str) -> Value {
+    send(socket, json!({"type": "message", "id": id, "text": text}));
+    next_where(socket, &format!("ack of {id}"), |f| {
+        (f["type"] == "ack" || f["type"] == "error") && f["id"] == id
+    })
+}
+
+fn texts(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| f["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_visitor_chats_with_an_agent_through_the_acd() {
+    let (_dir, kefu) = start();
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    assert!(welcome["token"].as_str().unwrap().contains('.'));
+    assert!(welcome["conversation"].is_null());
+
+    send(
+        &mut visitor,
+        json!({"type": "start", "name": "Ann", "topic": "support"}),
+    );
+    let started = next(&mut visitor, "conversation");
+    assert_eq!(started["conversation"]["queue"], "support");
+
+    let offer = next(&mut agent, "offer");
+    assert_eq!(offer["channel"], "chat");
+    let contact = offer["contact"].as_str().unwrap().to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    let joined = next(&mut agent, "chat_joined");
+    assert_eq!(joined["name"], "Chen Jing");
+    let named = next(&mut visitor, "agent");
+    assert_eq!(named["name"], "Chen Jing");
+
+    let ack = say(&mut visitor, "v-1", "<b>my order</b> is late");
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["duplicate"], false);
+    let heard = next_where(&mut agent, "the visitor's message", |f| {
+        f["type"] == "chat_message" && f["message"]["from"] == "visitor"
+    });
+    assert_eq!(heard["message"]["text"], "<b>my order</b> is late");
+    assert_eq!(heard["message"]["seq"], ack["seq"]);
+
+    send(
+        &mut agent,
+        json!({"type": "chat_note", "contact": contact, "id": "a-1", "text": "customer is a VIP"}),
+    );
+    assert_eq!(next(&mut agent, "chat_ack")["id"], "a-1");
+    send(
+        &mut agent,
+        json!({"type": "chat_typing", "contact": contact, "active": true}),
+    );
+    assert_eq!(next(&mut visitor, "typing")["from"], "agent");
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-2", "text": "/hello"}),
+    );
+    let sent = next(&mut agent, "chat_ack");
+    let reply = next_where(&mut visitor, "the agent's reply", |f| {
+        f["type"] == "message" && f["from"] == "agent"
+    });
+    assert_eq!(reply["text"], "Hello! How can I help you today?", "canned");
+    assert_eq!(reply["name"], "Chen Jing");
+    assert_eq!(reply["seq"], sent["seq"]);
+    send(&mut visitor, json!({"type": "read", "seq": reply["seq"]}));
+    assert_eq!(next(&mut agent, "chat_read")["seq"], reply["seq"]);
+
+    // Someone else's contact, and a shortcut that does not exist, are refused.
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": "nope", "id": "a-3", "text": "x"}),
+    );
+    assert!(
+        next(&mut agent, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("contact")
+    );
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-4", "text": "/nosuch"}),
+    );
+    assert!(
+        next(&mut agent, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/nosuch")
+    );
+
+    send(
+        &mut agent,
+        json!({"type": "chat_end", "contact": contact, "disposition": "solved"}),
+    );
+    let ended = next(&mut visitor, "ended");
+    assert_eq!(ended["reason"], "ended");
+    next(&mut agent, "chat_ended");
+
+    let transcript: Value = http()
+        .get(kefu.url(&format!("/api/v1/contacts/{contact}/messages")))
+        .bearer_auth(kefu.agent_token("1003"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(transcript["conversation"]["disposition"], "solved");
+    assert_eq!(transcript["conversation"]["state"], "ended");
+    let messages = transcript["messages"].as_array().unwrap();
+    let note = messages.iter().find(|m| m["internal"] == true).unwrap();
+    assert_eq!(note["body"], "customer is a VIP");
+    let seqs: Vec<i64> = messages
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+
+    // An ended conversation is not offered again: the next one starts afresh.
+    let (mut again, welcome_again) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    assert!(welcome_again["conversation"].is_null(), "{welcome_again}");
+    let frames = drain(&mut again, Duration::from_millis(500));
+    assert!(frames.iter().all(|f| f["type"] != "message"), "{frames:?}");
+}
+
+#[test]
+fn an_internal_note_never_reaches_the_visitor() {
+    let (_dir, kefu) = start();
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    say(&mut visitor, "v-1", "hello");
+    let offer = next(&mut agent, "offer");
+    let contact = offer["contact"].as_str().unwrap().to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    for (id, kind, text) in [
+        ("n-1", "chat_note", "secret note"),
+        ("a-1", "chat_send", "visible reply"),
+    ] {
+        send(
+            &mut agent,
+            json!({"type": kind, "contact": contact, "id": id, "text": text}),
+        );
+        next(&mut agent, "chat_ack");
+    }
+    let live = drain(&mut visitor, Duration::from_secs(1));
+    assert!(texts(&live).contains(&"visible reply".to_owned()));
+    assert!(!json!(live).to_string().contains("secret note"), "{live:?}");
+    // Nor on a reconnect from the start.
+    let (mut again, _) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    let replayed = drain(&mut again, Duration::from_secs(1));
+    let replayed_texts = texts(&replayed);
+    assert!(
+        replayed_texts.contains(&"visible reply".to_owned()),
+        "{replayed:?}"
+    );
+    assert!(
+        !replayed
+            .iter()
+            .any(|f| f.to_string().contains("secret note"))
+    );
+}
+
+#[test]
+fn a_resent_message_is_stored_once_and_a_reconnect_gets_exactly_what_it_missed() {
+    let (_dir, kefu) = start();
+    let (mut tab_a, welcome) = connect_visitor(&kefu, None, 0);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    let first = say(&mut tab_a, "m-1", "first");
+    let again = say(&mut tab_a, "m-1", "first");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["seq"], first["seq"]);
+    let seen = first["seq"].as_u64().unwrap();
+
+    // Tab B was away; tab A sent two more.
+    let second = say(&mut tab_a, "m-2", "second");
+    let third = say(&mut tab_a, "m-3", "third");
+    let (mut tab_b, welcome_b) = connect_visitor(&kefu, Some(&token), seen);
+    assert_eq!(welcome_b["visitor"], welcome["visitor"]);
+    assert_eq!(welcome_b["conversation"]["state"], "open");
+    let frames = drain(&mut tab_b, Duration::from_secs(1));
+    let replayed: Vec<(u64, String)> = frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| {
+            (
+                f["seq"].as_u64().unwrap(),
+                f["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        replayed,
+        [
+            (second["seq"].as_u64().unwrap(), "second".to_owned()),
+            (third["seq"].as_u64().unwrap(), "third".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut kefu = Kefu::start(dir.path(), options());
+    let (mut visitor_socket, welcome) = connect_visitor(&kefu, None, 0);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    let mut acked = Vec::new();
+    for n in 0..5 {
+        let ack = say(
+            &mut visitor_socket,
+            &format!("k-{n}"),
+            &format!("before kill {n}"),
+        );
+        assert_eq!(ack["type"], "ack", "{ack}");
+        acked.push(format!("before kill {n}"));
+    }
+    kefu.signal_and_wait("KILL", Duration::from_secs(5))
+        .expect("kefu died");
+    drop(visitor_socket);
+    drop(kefu);
+
+    let kefu = Kefu::start(dir.path(), options());
+    let (mut visitor_socket, welcome) = connect_visitor(&kefu, Some(&token), 0);
+    assert_eq!(welcome["conversation"]["state"], "open");
+    let replayed = drain(&mut visitor_socket, Duration::from_secs(1));
+    assert_eq!(
+        texts(&replayed),
+        acked,
+        "every acked message, once, in order"
+    );
+    // The same client id after the restart is still a duplicate.
+    assert_eq!(
+        say(&mut visitor_socket, "k-4", "before kill 4")["duplicate"],
+        true
+    );
+
+    // Routed again: an agent who goes ready gets the conversation.
+    let mut agent = ready_agent(&kefu, "1003");
+    let offer = next(&mut agent, "offer");
+    assert_eq!(offer["channel"], "chat");
+    let contact = offer["contact"].as_str().unwrap().to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    send(
+        &mut agent,
+        json!({"type": "chat_history", "contact": contact}),
+    );
+    let history = next(&mut agent, "chat_history");
+    let bodies: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["from"] == "visitor")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, acked);
+}
+
+#[test]
+fn bad_frames_get_an_error_naming_the_field_and_the_connection_stays_usable() {
+    let (_dir, kefu) = start();
+    let (mut socket, _) = connect_visitor(&kefu, None, 0);
+    let cases = [
+        ("{not json".to_owned(), "bad_json", "frame"),
+        (
+            json!({"type": "message", "text": "hi"}).to_string(),
+            "bad_field",
+            "id",
+        ),
+        (
+            json!({"type": "message", "id": "has space", "text": "hi"}).to_string(),
+            "bad_field",
+            "`id`",
+        ),
+        (
+            json!({"type": "read", "seq": "three"}).to_string(),
+            "bad_field",
+            "`seq`",
+        ),
+        (
+            json!({"type": "shout"}).to_string(),
+            "unknown_type",
+            "`type`",
+        ),
+        (
+            json!({"type": "message", "id": "big", "text": "x".repeat(4001)}).to_string(),
+            "too_large",
+            "`text`",
+        ),
+        (
+            json!({"type": "message", "id": "huge", "text": "y".repeat(20_000)}).to_string(),
+            "too_large",
+            "",
+        ),
+    ];
+    for (frame, code, field) in cases {
+        socket.send(Message::text(frame.clone())).unwrap();
+        let error = next(&mut socket, "error");
+        assert_eq!(error["code"], code, "{frame:.80}: {error}");
+        assert!(
+            error["detail"].as_str().unwrap().contains(field),
+            "{frame:.80}: {error}"
+        );
+    }
+    send(&mut socket, json!({"type": "ping"}));
+    next(&mut socket, "pong");
+    assert_eq!(say(&mut socket, "ok-1", "still here")["type"], "ack");
+}
+
+#[test]
+fn a_burst_over_the_rate_limit_is_refused_until_later() {
+    let (_dir, kefu) = start();
+    let (mut socket, _) = connect_visitor(&kefu, None, 0);
+    for n in 0..30 {
+        send(
+            &mut socket,
+            json!({"type": "message", "id": format!("b-{n}"), "text": "spam"}),
+        );
+    }
+    let mut acked = 0;
+    let mut limited = 0;
+    while acked + limited < 30 {
+        let frame = next_where(&mut socket, "ack or error", |f| {
+            f["type"] == "ack" || f["type"] == "error"
+        });
+        if frame["type"] == "ack" {
+            acked += 1;
+        } else {
+            assert_eq!(frame["code"], "rate_limited", "{frame}");
+            assert!(frame["retry_after_ms"].as_u64().unwrap() > 0);
+            limited += 1;
+        }
+    }
+    assert!((10..30).contains(&acked), "acked {acked}");
+    assert!(limited > 0);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(say(&mut socket, "later", "calm now")["type"], "ack");
+}
+
+#[test]
+fn a_page_on_a_site_not_allowed_cannot_open_the_channel() {
+    let (_dir, kefu) = start();
+    let path = "/api/v1/chat/ws?channel=demo-shop";
+    match open(&kefu, path, Some("https://evil.example")) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("a foreign Origin was not refused: {:?}", other.map(|_| ())),
+    }
+    assert!(open(&kefu, path, Some("https://shop.example")).is_ok());
+    let own = format!("http://{}", kefu.http);
+    assert!(open(&kefu, path, Some(&own)).is_ok(), "kefu's own pages");
+    match open(&kefu, "/api/v1/chat/ws?channel=nosuch", None) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 404),
+        other => panic!(
+            "an unknown channel was not refused: {:?}",
+            other.map(|_| ())
+        ),
+    }
+}
