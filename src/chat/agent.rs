@@ -189,7 +189,6 @@ async fn expand(chat: &Chat, tenant_id: &str, text: &str) -> Result<String, Stri
         .ok_or_else(|| format!("`text`: no canned response /{shortcut}"))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn post(
     chat: &Chat,
     conversation: &Conversation,

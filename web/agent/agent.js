@@ -1,1 +1,219 @@
+// kefu minimal agent page: chat offers and conversations over the agent
+// WebSocket (/api/v1/agent/ws). Accept or decline offers, handle several chats,
+// send messages (a whole-text "/shortcut" becomes the tenant's canned response),
+// internal notes (never shown to the visitor), end with a disposition.
+// Message text is always rendered with textContent, never as HTML.
+(() => {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs = {}, text) => {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const state = { socket: null, extension: null, offers: new Map(), chats: new Map(), current: null, backoff: 500 };
+  $("token").value = localStorage.getItem("kefu-agent-token") || "";
 
+  const api = async (method, path, body) => {
+    const response = await fetch(path, {
+      method,
+      headers: { authorization: `Bearer ${$("token").value}`, "content-type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || response.statusText);
+    return response.status === 204 ? null : response.json();
+  };
+  const send = (frame) => state.socket && state.socket.readyState === 1 && state.socket.send(JSON.stringify(frame));
+  const clientId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
+
+  const chat = (contact) => {
+    if (!state.chats.has(contact)) {
+      state.chats.set(contact, { contact, messages: new Map(), pending: [], visitor: "", typing: false, unread: 0, ended: false });
+    }
+    return state.chats.get(contact);
+  };
+
+  const renderList = () => {
+    const offers = $("offers");
+    offers.replaceChildren();
+    for (const offer of state.offers.values()) {
+      const item = el("div", { class: "item" }, `${offer.channel} · ${offer.queue} `);
+      const accept = el("button", { type: "button" }, "Accept");
+      accept.onclick = () => send({ type: "accept", contact: offer.contact });
+      const decline = el("button", { type: "button" }, "Decline");
+      decline.onclick = () => send({ type: "decline", contact: offer.contact });
+      item.append(accept, decline);
+      offers.append(item);
+    }
+    const chats = $("chats");
+    chats.replaceChildren();
+    for (const c of state.chats.values()) {
+      const item = el("div", { class: `item${c.contact === state.current ? " active" : ""}` }, c.visitor || "Visitor");
+      if (c.ended) item.append(el("span", {}, " (ended)"));
+      if (c.unread) item.append(el("span", { class: "unread" }, ` (${c.unread})`));
+      item.onclick = () => { state.current = c.contact; c.unread = 0; renderList(); renderChat(); };
+      chats.append(item);
+    }
+  };
+
+  // The chat pane: built when a chat is selected; messages re-render in place,
+  // so what the agent is typing is kept.
+  const view = { contact: null, log: null, typing: null };
+  const renderChat = () => {
+    const c = state.chats.get(state.current);
+    if (!c) {
+      $("chat").replaceChildren(el("p", { class: "empty" }, "No chat selected."));
+      view.contact = null;
+      return;
+    }
+    if (view.contact !== c.contact) buildPane(c);
+    view.log.replaceChildren();
+    for (const seq of [...c.messages.keys()].sort((a, b) => a - b)) {
+      const m = c.messages.get(seq);
+      const kind = m.internal ? "note" : m.from;
+      view.log.append(el("div", { class: `msg ${kind}` }, m.internal ? `Note: ${m.text}` : m.text));
+    }
+    for (const p of c.pending) view.log.append(el("div", { class: "msg agent" }, `${p.text} (sending…)`));
+    view.typing.textContent = c.typing ? "Visitor is typing…" : "";
+    view.log.scrollTop = view.log.scrollHeight;
+    const last = Math.max(0, ...c.messages.keys());
+    if (last > (c.readSent || 0) && !c.ended) {
+      c.readSent = last;
+      send({ type: "chat_read", contact: c.contact, seq: last });
+    }
+  };
+
+  const buildPane = (c) => {
+    view.contact = c.contact;
+    view.log = el("div", { class: "log" });
+    view.typing = el("div", { class: "typing" });
+    const form = el("form", { class: "compose" });
+    const text = el("textarea", { placeholder: "Message, or /shortcut", maxlength: "4000" });
+    const note = el("label", {}, " note");
+    const noteBox = el("input", { type: "checkbox" });
+    note.prepend(noteBox);
+    const disposition = el("input", { placeholder: "disposition", maxlength: "64", size: "10" });
+    const end = el("button", { type: "button" }, "End chat");
+    end.onclick = () => send({ type: "chat_end", contact: c.contact, disposition: disposition.value.trim() || undefined });
+    form.append(text, note, el("button", { type: "submit" }, "Send"), disposition, end);
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      if (!text.value.trim() || c.ended) return;
+      const message = { id: clientId(), text: text.value, note: noteBox.checked };
+      c.pending.push(message);
+      text.value = "";
+      send({ type: message.note ? "chat_note" : "chat_send", contact: c.contact, id: message.id, text: message.text });
+      renderChat();
+    };
+    text.onkeydown = (event) => {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+    };
+    text.oninput = () => send({ type: "chat_typing", contact: c.contact, active: text.value.length > 0 });
+    $("chat").replaceChildren(view.log, view.typing, form);
+    text.focus();
+  };
+
+  const receive = (frame) => {
+    switch (frame.type) {
+      case "hello":
+        state.extension = frame.agent && frame.agent.extension;
+        $("state").textContent = frame.agent ? frame.agent.state : "logged out";
+        for (const contact of (frame.agent && frame.agent.contacts) || []) {
+          if (contact.channel === "chat" && contact.stage === "assigned") send({ type: "chat_history", contact: contact.id });
+        }
+        break;
+      case "state":
+        $("state").textContent = frame.reason ? `${frame.state} (${frame.reason})` : frame.state;
+        break;
+      case "offer":
+        state.offers.set(frame.contact, frame);
+        renderList();
+        break;
+      case "offer_ended":
+        state.offers.delete(frame.contact);
+        renderList();
+        break;
+      case "assigned":
+        state.offers.delete(frame.contact);
+        if (frame.channel === "chat") { chat(frame.contact); state.current = state.current || frame.contact; }
+        renderList();
+        break;
+      case "chat_joined":
+        send({ type: "chat_history", contact: frame.contact });
+        break;
+      case "chat_history": {
+        const c = chat(frame.contact);
+        c.visitor = frame.conversation.visitor_name || frame.conversation.customer_id || "Visitor";
+        for (const m of frame.messages) c.messages.set(m.seq, m);
+        state.current = state.current || frame.contact;
+        renderList();
+        if (state.current === frame.contact) renderChat();
+        break;
+      }
+      case "chat_message": {
+        const c = chat(frame.contact);
+        c.messages.set(frame.message.seq, frame.message);
+        c.pending = c.pending.filter((p) => p.id !== frame.message.id || frame.message.from !== "agent");
+        if (state.current !== frame.contact) c.unread += 1;
+        renderList();
+        if (state.current === frame.contact) renderChat();
+        break;
+      }
+      case "chat_ack": {
+        const c = chat(frame.contact);
+        c.pending = c.pending.filter((p) => p.id !== frame.id);
+        if (state.current === frame.contact) renderChat();
+        break;
+      }
+      case "chat_typing": {
+        const c = chat(frame.contact);
+        c.typing = frame.active;
+        if (state.current === frame.contact) renderChat();
+        break;
+      }
+      case "chat_ended":
+      case "contact_ended": {
+        const c = state.chats.get(frame.contact);
+        if (c) { c.ended = true; renderList(); }
+        break;
+      }
+      case "error":
+        $("state").textContent = `error: ${frame.detail}`;
+        break;
+      default:
+        break;
+    }
+  };
+
+  const connect = () => {
+    localStorage.setItem("kefu-agent-token", $("token").value);
+    if (state.socket) state.socket.close();
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/agent/ws?token=${encodeURIComponent($("token").value)}`);
+    state.socket = socket;
+    socket.onopen = () => { state.backoff = 500; };
+    socket.onmessage = (event) => { try { receive(JSON.parse(event.data)); } catch (error) { console.error(error); } };
+    socket.onclose = () => {
+      if (state.socket !== socket) return;
+      $("state").textContent = "reconnecting…";
+      setTimeout(connect, state.backoff);
+      state.backoff = Math.min(state.backoff * 2, 15000);
+    };
+  };
+
+  const me = async () => {
+    const who = await api("GET", "/api/v1/me");
+    return who.user && who.user.extension;
+  };
+  $("connect").onclick = connect;
+  $("ready").onclick = async () => {
+    try {
+      const extension = state.extension || (await me());
+      await api("POST", `/api/v1/agents/${extension}/login`);
+      await api("PUT", `/api/v1/agents/${extension}/state`, { state: "ready" });
+    } catch (error) { $("state").textContent = `error: ${error.message}`; }
+  };
+  $("pause").onclick = () => send({ type: "state", state: "not_ready", reason: "break" });
+  if ($("token").value) connect();
+})();
