@@ -494,3 +494,217 @@ fn a_page_on_a_site_not_allowed_cannot_open_the_channel() {
         ),
     }
 }
+
+#[test]
+fn both_sides_continue_after_a_graceful_restart_with_nothing_lost_or_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut kefu = Kefu::start(dir.path(), options());
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    say(&mut visitor, "v-1", "hello before the restart");
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "agent before"}),
+    );
+    next(&mut agent, "chat_ack");
+    let seen = next_where(&mut visitor, "the agent's message", |f| {
+        f["type"] == "message" && f["text"] == "agent before"
+    });
+    let last_seq = seen["seq"].as_u64().unwrap();
+
+    let status = kefu
+        .signal_and_wait("TERM", Duration::from_secs(10))
+        .expect("kefu stopped");
+    assert!(status.success(), "{status:?}");
+    drop((agent, visitor, kefu));
+
+    let kefu = Kefu::start(dir.path(), options());
+    let (mut visitor, welcome) = connect_visitor(&kefu, Some(&token), last_seq);
+    assert_eq!(welcome["conversation"]["state"], "open");
+    let mut agent = ready_agent(&kefu, "1003");
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    say(&mut visitor, "v-2", "hello after the restart");
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-2", "text": "agent after"}),
+    );
+    next(&mut agent, "chat_ack");
+    next_where(&mut visitor, "the agent's message", |f| {
+        f["type"] == "message" && f["text"] == "agent after"
+    });
+
+    send(
+        &mut agent,
+        json!({"type": "chat_history", "contact": contact}),
+    );
+    let history = next(&mut agent, "chat_history");
+    let messages = history["messages"].as_array().unwrap();
+    let seqs: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "no gap, no double"
+    );
+    let said: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["from"] != "system")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "hello before the restart",
+            "agent before",
+            "hello after the restart",
+            "agent after"
+        ]
+    );
+}
+
+#[test]
+fn a_visitor_who_leaves_while_waiting_is_abandoned() {
+    let (_dir, kefu) = start();
+    let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+    send(&mut visitor, json!({"type": "start", "topic": "sales"}));
+    next(&mut visitor, "conversation");
+    let waiting = next(&mut visitor, "waiting");
+    assert_eq!(waiting["position"], 1);
+    send(&mut visitor, json!({"type": "leave"}));
+    assert_eq!(next(&mut visitor, "ended")["reason"], "abandoned");
+    let queues: Value = http()
+        .get(kefu.url("/api/v1/queues"))
+        .bearer_auth(kefu.agent_token("1002"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let sales = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "sales")
+        .unwrap();
+    assert_eq!(sales["abandoned"], 1, "{sales}");
+    // A topic the channel does not offer is refused, naming the field.
+    send(&mut visitor, json!({"type": "start", "topic": "billing"}));
+    let error = next(&mut visitor, "error");
+    assert!(
+        error["detail"].as_str().unwrap().contains("`topic`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_verified_customer_is_the_same_visitor_on_every_device() {
+    let (_dir, kefu) = start();
+    let sign = |key: &str| {
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({"sub": "cust-7", "name": "Ann Lee", "exp": exp}),
+            &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    };
+    let hello = |socket: &mut Socket, jwt: &str| {
+        send(socket, json!({"type": "hello", "v": 1, "identity": jwt}));
+    };
+    let mut phone = open(&kefu, "/api/v1/chat/ws?channel=demo", None).unwrap();
+    hello(&mut phone, &sign(kefu::demo::CHAT_IDENTITY_KEY));
+    let welcome = next(&mut phone, "welcome");
+    assert_eq!(welcome["visitor"], "customer:cust-7");
+    say(&mut phone, "p-1", "from my phone");
+
+    let mut laptop = open(&kefu, "/api/v1/chat/ws?channel=demo", None).unwrap();
+    hello(&mut laptop, &sign(kefu::demo::CHAT_IDENTITY_KEY));
+    let welcome = next(&mut laptop, "welcome");
+    assert_eq!(welcome["conversation"]["state"], "open");
+    let replayed = drain(&mut laptop, Duration::from_millis(500));
+    assert_eq!(texts(&replayed), ["from my phone"]);
+
+    let mut forger = open(&kefu, "/api/v1/chat/ws?channel=demo", None).unwrap();
+    hello(&mut forger, &sign("guessed-key"));
+    let error = next(&mut forger, "error");
+    assert!(
+        error["detail"].as_str().unwrap().contains("`identity`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_agent_handles_two_chats_at_once_and_each_message_reaches_its_own_visitor() {
+    let (_dir, kefu) = start();
+    let mut agent = ready_agent(&kefu, "1003");
+    let mut visitors = Vec::new();
+    let mut contacts = Vec::new();
+    for n in 0..2 {
+        let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+        say(
+            &mut visitor,
+            &format!("hi-{n}"),
+            &format!("visitor {n} here"),
+        );
+        let contact = next(&mut agent, "offer")["contact"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        send(&mut agent, json!({"type": "accept", "contact": contact}));
+        next(&mut agent, "chat_joined");
+        visitors.push(visitor);
+        contacts.push(contact);
+    }
+    for (n, contact) in contacts.iter().enumerate() {
+        send(
+            &mut agent,
+            json!({"type": "chat_send", "contact": contact, "id": format!("r-{n}"), "text": format!("answer for {n}")}),
+        );
+        next(&mut agent, "chat_ack");
+    }
+    for (n, visitor) in visitors.iter_mut().enumerate() {
+        let frames = drain(visitor, Duration::from_millis(700));
+        let answers: Vec<String> = texts(&frames)
+            .into_iter()
+            .filter(|t| t.starts_with("answer"))
+            .collect();
+        assert_eq!(answers, [format!("answer for {n}")]);
+    }
+}
+
+#[test]
+fn the_widget_and_the_agent_page_are_served() {
+    let (_dir, kefu) = start();
+    for (path, kind, needle) in [
+        ("/widget/widget.js", "text/javascript", "data-channel"),
+        ("/widget/", "text/html", "widget.js"),
+        ("/agent/", "text/html", "agent.js"),
+        ("/agent/agent.js", "text/javascript", "/api/v1/agent/ws"),
+    ] {
+        let response = http().get(kefu.url(path)).send().unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(response.text().unwrap().contains(needle), "{path}");
+    }
+}

@@ -54,7 +54,16 @@ async fn own(
         .filter(|c| c.tenant_id == tenant_id)
         .ok_or_else(|| format!("`contact`: {contact} is not a chat conversation"))?;
     if conversation.agent_id.as_deref() != Some(user_id) {
-        return Err(format!("`contact`: the chat of {contact} is not yours"));
+        // Just accepted: the ACD knows before the conversation's row does.
+        let live = chat
+            .acd()
+            .contact(&ContactId(contact.to_owned()))
+            .await
+            .ok()
+            .flatten();
+        if live.and_then(|l| l.agent_user).as_deref() != Some(user_id) {
+            return Err(format!("`contact`: the chat of {contact} is not yours"));
+        }
     }
     if open && (conversation.state != "open" || conversation.contact_id.as_deref() != Some(contact))
     {

@@ -406,6 +406,14 @@ impl Connection {
             }
         };
         match event {
+            // Stored in order, but published by concurrent tasks: a gap
+            // means an earlier message (or a note) is in the store, not here.
+            Event::Message(message) if message.seq > self.sent_seq + 1 => {
+                match self.conversation.as_ref().map(|c| c.id.clone()) {
+                    Some(id) => self.catch_up(&id).await,
+                    None => Ok(()),
+                }
+            }
             Event::Message(message) => self.send_message(&message).await,
             Event::Typing {
                 from: Side::Agent,
