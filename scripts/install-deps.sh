@@ -5,7 +5,8 @@
 #                                  (OpenSSL for the WebRTC gateway's DTLS) and espeak-ng
 #                                  (IVR `say` nodes)
 #   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox,
-#                                  headless Chromium for the WebRTC gateway's browser test)
+#                                  headless Chromium for the WebRTC gateway's browser test and,
+#                                  with playwright-core in tests/web, the web chat's)
 #                                  and graphviz (`kefu ivr render --format svg`)
 #   scripts/install-deps.sh bench  what `make bench` needs beyond `run`: sipp (sip-tester), and the
 #                                  reference peers Kamailio (stateful proxy; its rtpengine, tm, rr
@@ -41,6 +42,15 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "install-deps: cargo not found; install Rust from https://rustup.rs" >&2
     exit 1
+fi
+web_tests="$(dirname "$0")/../tests/web"
+if [[ "$profile" == "test" ]] && [[ ! -d "$web_tests/node_modules/playwright-core" ]]; then
+    if ! command -v npm >/dev/null; then
+        echo "install-deps: npm not found; install Node.js 18 or later (e.g. apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+    echo "install-deps: installing playwright-core into tests/web"
+    npm install --prefix "$web_tests" --no-audit --no-fund
 fi
 if [[ "$profile" == "test" ]] && ! cargo nextest --version >/dev/null 2>&1; then
     echo "install-deps: installing cargo-nextest"

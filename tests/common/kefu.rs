@@ -46,6 +46,8 @@ pub struct Options {
     pub extra_args: Vec<String>,
     /// `--sip-listen`; default `127.0.0.1:0` (any free port).
     pub sip_listen: Option<String>,
+    /// `--http-listen`; default `127.0.0.1:0` (any free port).
+    pub http_listen: Option<String>,
 }
 
 impl Kefu {
@@ -55,12 +57,13 @@ impl Kefu {
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut cmd = command(data_dir);
         let sip_listen = options.sip_listen.as_deref().unwrap_or("127.0.0.1:0");
+        let http_listen = options.http_listen.as_deref().unwrap_or("127.0.0.1:0");
         cmd.args([
             "serve",
             "--sip-listen",
             sip_listen,
             "--http-listen",
-            "127.0.0.1:0",
+            http_listen,
         ])
         .arg("--data-dir")
         .arg(data_dir)

@@ -104,6 +104,7 @@
       c.pending.push(message);
       text.value = "";
       send({ type: message.note ? "chat_note" : "chat_send", contact: c.contact, id: message.id, text: message.text });
+      send({ type: "chat_typing", contact: c.contact, active: false });
       renderChat();
     };
     text.onkeydown = (event) => {
@@ -119,8 +120,16 @@
       case "hello":
         state.extension = frame.agent && frame.agent.extension;
         $("state").textContent = frame.agent ? frame.agent.state : "logged out";
-        for (const contact of (frame.agent && frame.agent.contacts) || []) {
-          if (contact.channel === "chat" && contact.stage === "assigned") send({ type: "chat_history", contact: contact.id });
+        {
+          const mine = new Set();
+          for (const contact of (frame.agent && frame.agent.contacts) || []) {
+            mine.add(contact.id);
+            if (contact.channel === "chat" && contact.stage === "assigned") send({ type: "chat_history", contact: contact.id });
+          }
+          // Chats the ACD no longer gives this agent (e.g. kefu restarted) are over here.
+          for (const c of state.chats.values()) if (!mine.has(c.contact)) c.ended = true;
+          state.offers.clear();
+          renderList();
         }
         break;
       case "state":
@@ -144,6 +153,15 @@
         break;
       case "chat_history": {
         const c = chat(frame.contact);
+        c.conversation = frame.conversation.id;
+        c.ended = frame.conversation.state !== "open";
+        // A conversation routed again (after a restart) comes as a new contact: one chat.
+        for (const other of [...state.chats.values()]) {
+          if (other !== c && other.conversation === c.conversation) {
+            state.chats.delete(other.contact);
+            if (state.current === other.contact) state.current = c.contact;
+          }
+        }
         c.visitor = frame.conversation.visitor_name || frame.conversation.customer_id || "Visitor";
         for (const m of frame.messages) c.messages.set(m.seq, m);
         state.current = state.current || frame.contact;

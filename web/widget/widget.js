@@ -25,7 +25,9 @@
   const saved = load();
   const state = {
     token: saved.token || null,
-    lastSeq: saved.lastSeq || 0,
+    // Messages live in memory only: a new page asks for everything (last_seq 0),
+    // a reconnect of the same page for what came after the last one it has.
+    lastSeq: 0,
     pending: saved.pending || [], // [{id, text}] not acked yet
     messages: new Map(),          // seq -> message frame
     conversation: null,
@@ -36,7 +38,7 @@
     open: false,
   };
   const save = () => localStorage.setItem(key, JSON.stringify({
-    token: state.token, lastSeq: state.lastSeq, pending: state.pending,
+    token: state.token, pending: state.pending,
   }));
 
   // ---- DOM (in a shadow root, so the site's styles do not leak in) ----
@@ -290,6 +292,8 @@
     save();
     render();
     send({ type: "message", id: message.id, text: message.text });
+    clearTimeout(typingTimer);
+    if (typingSent) { send({ type: "typing", active: false }); typingSent = false; }
   };
 
   const mount = () => { document.body.append(host); showPrechat(); connect(); };
