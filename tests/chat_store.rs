@@ -8,8 +8,8 @@ mod common;
 
 use kefu::config::DatabaseUrl;
 use kefu::store::{
-    Millis, NewChatChannel, NewChatMessage, NewContact, NewConversation, Reader, Sender, Store,
-    StoreError,
+    ChatUpload, Millis, NewChatChannel, NewChatMessage, NewContact, NewConversation, Reader,
+    Sender, Store, StoreError,
 };
 
 async fn sqlite() -> (tempfile::TempDir, Store) {
@@ -61,6 +61,7 @@ fn message<'a>(
         client_id,
         internal: false,
         body,
+        upload_id: None,
         at: Millis::now(),
     }
 }
@@ -147,15 +148,50 @@ async fn chat_messages_are_numbered_and_stored_once_per_client_id(store: &Store)
         .await
         .unwrap();
     assert_eq!(note.message.seq, 3);
+    store
+        .create_chat_upload(&ChatUpload {
+            id: "u1".to_owned(),
+            conversation_id: id.to_owned(),
+            uploader: "visitor".to_owned(),
+            content_type: "image/png".to_owned(),
+            size_bytes: 68,
+            path: "chat-uploads/x/u1".to_owned(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
     let system = store
-        .append_chat_message(&message(id, Sender::System, None, "ended"))
+        .append_chat_message(&NewChatMessage {
+            upload_id: Some("u1"),
+            ..message(id, Sender::System, None, "ended")
+        })
         .await
         .unwrap();
     assert_eq!(system.message.seq, 4);
+    let refused = store
+        .append_chat_message(&NewChatMessage {
+            upload_id: Some("no-such-upload"),
+            ..message(id, Sender::Visitor, Some("u"), "x")
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
 
     let visible = store.chat_messages_after(id, 0, false).await.unwrap();
     let seqs: Vec<i64> = visible.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [1, 2, 4], "the note is not the visitor's");
+    let attached = visible[2].upload.as_ref().unwrap();
+    assert_eq!(
+        (
+            attached.id.as_str(),
+            attached.content_type.as_str(),
+            attached.size_bytes
+        ),
+        ("u1", "image/png", 68)
+    );
+    assert!(visible[0].upload.is_none());
     let all = store.chat_messages_after(id, 1, true).await.unwrap();
     assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3, 4]);
     assert!(all[1].internal);

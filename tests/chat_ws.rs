@@ -708,3 +708,98 @@ fn the_widget_and_the_agent_page_are_served() {
         assert!(response.text().unwrap().contains(needle), "{path}");
     }
 }
+
+/// A valid 1×1 PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\0\x05\0\x01\xff\x89\x99=\x1d\0\0\0\0IEND\xaeB`\x82";
+
+#[test]
+fn files_are_typed_by_their_bytes_and_served_only_by_their_signed_url() {
+    let (_dir, kefu) = start();
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    let upload = |body: Vec<u8>, token: Option<&str>| {
+        let request = http()
+            .post(kefu.url("/api/v1/chat/uploads?channel=demo"))
+            .body(body);
+        match token {
+            Some(token) => request.header("x-kefu-visitor", token),
+            None => request,
+        }
+        .send()
+        .unwrap()
+    };
+    assert_eq!(
+        upload(PNG.to_vec(), Some(&token)).status(),
+        409,
+        "no chat yet"
+    );
+    say(&mut visitor, "v-1", "let me show you");
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+
+    assert_eq!(upload(PNG.to_vec(), None).status(), 401);
+    let svg = upload(b"<svg onload=alert(1)></svg>".to_vec(), Some(&token));
+    assert_eq!(svg.status(), 415);
+    let huge = upload(vec![0xff; 5 * 1024 * 1024 + 1], Some(&token));
+    assert_eq!(huge.status(), 413);
+    let stored = upload(PNG.to_vec(), Some(&token));
+    assert_eq!(stored.status(), 201);
+    let stored: Value = stored.json().unwrap();
+    assert_eq!(stored["content_type"], "image/png");
+
+    send(
+        &mut visitor,
+        json!({"type": "message", "id": "v-2", "text": "photo.png", "upload": stored["id"]}),
+    );
+    assert_eq!(next(&mut visitor, "ack")["id"], "v-2");
+    let heard = next_where(&mut agent, "the photo", |f| {
+        f["type"] == "chat_message" && f["message"]["id"] == "v-2"
+    });
+    let url = heard["message"]["upload"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let image = http().get(kefu.url(&url)).send().unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(image.bytes().unwrap().as_ref(), PNG);
+    let forged = url.replace("sig=", "sig=00");
+    assert_eq!(http().get(kefu.url(&forged)).send().unwrap().status(), 404);
+
+    // The agent sends a PDF back; a file of another chat cannot be attached.
+    let pdf: Value = http()
+        .post(kefu.url(&format!("/api/v1/chat/uploads?contact={contact}")))
+        .bearer_auth(kefu.agent_token("1003"))
+        .body(b"%PDF-1.4 invoice".to_vec())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(pdf["content_type"], "application/pdf");
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "your invoice", "upload": pdf["id"]}),
+    );
+    next(&mut agent, "chat_ack");
+    let invoice = next_where(&mut visitor, "the invoice", |f| {
+        f["type"] == "message" && f["id"] == "a-1"
+    });
+    assert_eq!(invoice["upload"]["content_type"], "application/pdf");
+    let (mut stranger, _) = connect_visitor(&kefu, None, 0);
+    say(&mut stranger, "s-1", "hi");
+    send(
+        &mut stranger,
+        json!({"type": "message", "id": "s-2", "text": "mine?", "upload": stored["id"]}),
+    );
+    let refused = next(&mut stranger, "error");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("`upload`"),
+        "{refused}"
+    );
+}

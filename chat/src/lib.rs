@@ -13,5 +13,5 @@ pub mod protocol;
 
 pub use protocol::{
     AgentCommand, ClientId, ErrorCode, Frame, MAX_FRAME_BYTES, MAX_TEXT_CHARS, ParseError, PreChat,
-    Short, Text, VERSION, parse_agent_command, parse_visitor_frame,
+    Short, Text, UploadId, VERSION, parse_agent_command, parse_visitor_frame,
 };

@@ -97,6 +97,39 @@ impl From<ClientId> for String {
     }
 }
 
+/// The id of an uploaded file: 1-64 characters of `A-Z a-z 0-9 -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UploadId {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        if value.is_empty()
+            || value.len() > MAX_CLIENT_ID
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err("must be the id of an upload".to_owned());
+        }
+        Ok(UploadId(value))
+    }
+}
+
+impl From<UploadId> for String {
+    fn from(id: UploadId) -> String {
+        id.0
+    }
+}
+
 /// A message's text: 1 to [`MAX_TEXT_CHARS`] characters, not only
 /// whitespace. Plain text: it is stored and forwarded as is and must be
 /// shown as text, never interpreted as HTML.
@@ -185,8 +218,13 @@ pub enum Frame {
     },
     /// Start a conversation with the pre-chat form.
     Start(PreChat),
-    /// A message; acknowledged once stored.
-    Message { id: ClientId, text: Text },
+    /// A message; acknowledged once stored. `upload` attaches a file the
+    /// visitor uploaded before (its id).
+    Message {
+        id: ClientId,
+        text: Text,
+        upload: Option<UploadId>,
+    },
     /// The visitor is (or stopped) typing.
     Typing { active: bool },
     /// The visitor has read everything up to `seq`.
@@ -200,11 +238,13 @@ pub enum Frame {
 /// A chat command an agent sends over the agent WebSocket (`chat_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentCommand {
-    /// A message to the visitor; `/shortcut` texts expand to canned responses.
+    /// A message to the visitor; `/shortcut` texts expand to canned
+    /// responses; `upload` attaches a file the agent uploaded before.
     Send {
         contact: String,
         id: ClientId,
         text: Text,
+        upload: Option<UploadId>,
     },
     /// An internal note: stored with the conversation, never shown to the visitor.
     Note {
@@ -258,6 +298,7 @@ pub fn parse_visitor_frame(bytes: &[u8]) -> Result<Frame, ParseError> {
             Frame::Message {
                 id: message.id,
                 text: message.text,
+                upload: message.upload,
             }
         }
         "typing" => Frame::Typing {
@@ -298,8 +339,15 @@ pub fn parse_agent_command(bytes: &[u8]) -> Result<Option<AgentCommand>, ParseEr
                     contact,
                     id: message.id,
                     text: message.text,
+                    upload: message.upload,
                 }
             } else {
+                if message.upload.is_some() {
+                    return Err(ParseError::new(
+                        ErrorCode::BadField,
+                        "`upload`: notes take no files",
+                    ));
+                }
                 AgentCommand::Note {
                     contact,
                     id: message.id,
@@ -443,6 +491,7 @@ struct HelloFields {
 struct MessageFields {
     id: ClientId,
     text: Text,
+    upload: Option<UploadId>,
 }
 
 #[derive(Deserialize)]
@@ -467,6 +516,7 @@ struct AgentMessageFields {
     contact: String,
     id: ClientId,
     text: Text,
+    upload: Option<UploadId>,
 }
 
 #[derive(Deserialize)]
@@ -510,7 +560,7 @@ mod tests {
     fn a_message_frame_parses_into_checked_values() {
         let frame = parse_visitor_frame(br#"{"type":"message","id":"c-1","text":"hi <b>"}"#)
             .expect("valid");
-        let Frame::Message { id, text } = frame else {
+        let Frame::Message { id, text, .. } = frame else {
             panic!("not a message: {frame:?}");
         };
         assert_eq!((id.as_str(), text.as_str()), ("c-1", "hi <b>"));
@@ -543,6 +593,10 @@ mod tests {
             (br#"{"type":"read","seq":-1}"#, "`seq`"),
             (br#"{"type":"typing"}"#, "active"),
             (br#"{"type":"ping","extra":1}"#, "extra"),
+            (
+                br#"{"type":"message","id":"a","text":"x","upload":"../etc"}"#,
+                "`upload`",
+            ),
             (br#"{"id":"x"}"#, "`type`"),
             (br#"{"type":7}"#, "`type`"),
         ] {

@@ -79,32 +79,31 @@ async fn carry_out(
     command: AgentCommand,
 ) -> Result<Vec<Value>, String> {
     match command {
-        AgentCommand::Send { contact, id, text } => {
+        AgentCommand::Send {
+            contact,
+            id,
+            text,
+            upload,
+        } => {
             let conversation = own(chat, tenant_id, user_id, &contact, true).await?;
             let body = expand(chat, tenant_id, text.as_str()).await?;
-            post(
-                chat,
-                &conversation,
-                user_id,
-                &contact,
-                id.as_str(),
-                &body,
-                false,
-            )
-            .await
+            let draft = Draft {
+                id: id.as_str(),
+                body: &body,
+                internal: false,
+                upload: upload.as_ref().map(|u| u.as_str()),
+            };
+            post(chat, &conversation, user_id, &contact, draft).await
         }
         AgentCommand::Note { contact, id, text } => {
             let conversation = own(chat, tenant_id, user_id, &contact, true).await?;
-            post(
-                chat,
-                &conversation,
-                user_id,
-                &contact,
-                id.as_str(),
-                text.as_str(),
-                true,
-            )
-            .await
+            let draft = Draft {
+                id: id.as_str(),
+                body: text.as_str(),
+                internal: true,
+                upload: None,
+            };
+            post(chat, &conversation, user_id, &contact, draft).await
         }
         AgentCommand::Typing { contact, active } => {
             let conversation = own(chat, tenant_id, user_id, &contact, true).await?;
@@ -145,7 +144,7 @@ async fn carry_out(
                 "type": "chat_history",
                 "contact": contact,
                 "conversation": conversation,
-                "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
+                "messages": messages.iter().map(|m| message_json(chat, m)).collect::<Vec<_>>(),
             })])
         }
         AgentCommand::End {
@@ -160,6 +159,7 @@ async fn carry_out(
                     None,
                     "The agent ended the chat.",
                     false,
+                    None,
                 )
                 .await;
             chat.store()
@@ -198,35 +198,48 @@ async fn expand(chat: &Chat, tenant_id: &str, text: &str) -> Result<String, Stri
         .ok_or_else(|| format!("`text`: no canned response /{shortcut}"))
 }
 
+/// An agent's message or note about to be stored.
+struct Draft<'a> {
+    id: &'a str,
+    body: &'a str,
+    internal: bool,
+    upload: Option<&'a str>,
+}
+
 async fn post(
     chat: &Chat,
     conversation: &Conversation,
     user_id: &str,
     contact: &str,
-    id: &str,
-    body: &str,
-    internal: bool,
+    draft: Draft<'_>,
 ) -> Result<Vec<Value>, String> {
+    if let Some(upload) = draft.upload {
+        let ours = chat.store().chat_upload(upload).await.ok();
+        if ours.is_none_or(|u| u.conversation_id != conversation.id) {
+            return Err(format!("`upload`: no file {upload} in this chat"));
+        }
+    }
     let appended = chat
         .post(
             &conversation.id,
             Sender::Agent(user_id),
-            Some(id),
-            body,
-            internal,
+            Some(draft.id),
+            draft.body,
+            draft.internal,
+            draft.upload,
         )
         .await
         .map_err(|error| format!("not stored ({error}); send it again"))?;
     Ok(vec![json!({
         "type": "chat_ack",
         "contact": contact,
-        "id": id,
+        "id": draft.id,
         "seq": appended.message.seq,
         "duplicate": appended.duplicate,
     })])
 }
 
-fn message_json(message: &ChatMessage) -> Value {
+fn message_json(chat: &Chat, message: &ChatMessage) -> Value {
     json!({
         "seq": message.seq,
         "id": message.client_id,
@@ -234,17 +247,18 @@ fn message_json(message: &ChatMessage) -> Value {
         "user_id": message.user_id,
         "internal": message.internal,
         "text": message.body,
+        "upload": message.upload.as_ref().map(|u| chat.upload_json(u)),
         "at": message.created_at,
     })
 }
 
 /// The frame an agent gets for an event of their conversation, if any.
-pub fn event_frame(event: &AgentChatEvent) -> Option<Value> {
+pub fn event_frame(chat: &Chat, event: &AgentChatEvent) -> Option<Value> {
     let base = |kind: &str| json!({"type": kind, "contact": event.contact, "conversation": event.conversation});
     let frame = match &event.event {
         Event::Message(message) => {
             let mut frame = base("chat_message");
-            frame["message"] = message_json(message);
+            frame["message"] = message_json(chat, message);
             frame
         }
         Event::Typing {

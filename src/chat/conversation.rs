@@ -145,7 +145,7 @@ async fn follow(chat: Chat, conversation: String, contact: ContactId, mut update
                     .set_agent(&conversation, &agent.user_id, &agent.display_name);
                 let joined = format!("{} joined the chat", agent.display_name);
                 if let Err(error) = chat
-                    .post(&conversation, Sender::System, None, &joined, false)
+                    .post(&conversation, Sender::System, None, &joined, false, None)
                     .await
                 {
                     tracing::warn!(%conversation, %error, "cannot store that the agent joined");
@@ -191,6 +191,7 @@ pub async fn finish(
                 None,
                 "The chat has ended.",
                 false,
+                None,
             )
             .await;
         if let Err(error) = chat

@@ -19,8 +19,9 @@
 //! - **Sides.** [`visitor`] serves the widget's WebSocket, [`agent`] the
 //!   `chat_*` commands and events on the agent WebSocket, [`hub`] the live
 //!   fan-out between them, [`identity`] visitor tokens and site JWTs,
-//!   [`transcript`] `GET /api/v1/contacts/{id}/messages`, [`assets`] the
-//!   widget and the minimal agent page as static files.
+//!   [`transcript`] `GET /api/v1/contacts/{id}/messages`, [`uploads`]
+//!   images and PDFs sent in chats, [`assets`] the widget and the minimal
+//!   agent page as static files.
 //!
 //! Live fan-out is per node: with several kefu nodes, a visitor and the
 //! agent must be connected to the same one (sticky load balancing).
@@ -31,6 +32,7 @@ pub mod conversation;
 pub mod hub;
 pub mod identity;
 pub mod transcript;
+pub mod uploads;
 pub mod visitor;
 
 use std::collections::HashMap;
@@ -38,11 +40,17 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use hmac::{Hmac, Mac};
 use kefu_chat::limit::RateLimit;
+use sha2::Sha256;
 use tokio::sync::watch;
 
+use crate::http::AppState;
 use crate::routing::AcdHandle;
-use crate::store::{Appended, Millis, NewChatMessage, Sender, Store, StoreError};
+use crate::store::{Appended, Millis, NewChatMessage, Sender, Store, StoreError, UploadRef};
 use hub::{Event, Hub};
 
 /// Messages per second one address may send, over all its connections.
@@ -61,12 +69,26 @@ struct Inner {
     hub: Hub,
     per_ip: Mutex<HashMap<IpAddr, RateLimit>>,
     stopping: watch::Sender<bool>,
+    /// Signs the download URLs of chat files.
+    upload_key: [u8; 32],
+}
+
+/// The chat's public endpoints (no bearer-token layer: visitors have none).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/chat/ws", get(visitor::connect))
+        .route(
+            "/chat/uploads",
+            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BYTES + 1)),
+        )
+        .route("/chat/uploads/{id}", get(uploads::download))
 }
 
 /// Starts the chat service and routes again every conversation left open
 /// (by a restart); each one waits [`conversation::ABANDON_GRACE`] for its
 /// visitor to come back.
 pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
+    let upload_key = store.server_secret("chat-uploads").await?;
     let chat = Chat {
         inner: Arc::new(Inner {
             store,
@@ -74,6 +96,7 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
             hub: Hub::default(),
             per_ip: Mutex::new(HashMap::new()),
             stopping: watch::channel(false).0,
+            upload_key,
         }),
     };
     let open = chat.store().open_conversations().await?;
@@ -127,6 +150,7 @@ impl Chat {
         client_id: Option<&str>,
         body: &str,
         internal: bool,
+        upload_id: Option<&str>,
     ) -> Result<Appended, StoreError> {
         let appended = self
             .store()
@@ -136,6 +160,7 @@ impl Chat {
                 client_id,
                 internal,
                 body,
+                upload_id,
                 at: Millis::now(),
             })
             .await?;
@@ -144,6 +169,35 @@ impl Chat {
                 .publish(conversation_id, Event::Message(appended.message.clone()));
         }
         Ok(appended)
+    }
+
+    fn upload_mac(&self, id: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.upload_key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        mac.update(b"kefu-chat-upload.");
+        mac.update(id.as_bytes());
+        mac
+    }
+
+    /// The signed URL (path and query) of a chat file.
+    pub fn upload_url(&self, id: &str) -> String {
+        let sig = hex::encode(self.upload_mac(id).finalize().into_bytes());
+        format!("/api/v1/chat/uploads/{id}?sig={sig}")
+    }
+
+    /// Whether `sig` is the signature of the file's URL.
+    pub fn upload_signature_valid(&self, id: &str, sig: &str) -> bool {
+        hex::decode(sig).is_ok_and(|tag| self.upload_mac(id).verify_slice(&tag).is_ok())
+    }
+
+    /// The JSON of a message's file for the sides, with its URL.
+    pub fn upload_json(&self, upload: &UploadRef) -> serde_json::Value {
+        serde_json::json!({
+            "id": upload.id,
+            "content_type": upload.content_type,
+            "size_bytes": upload.size_bytes,
+            "url": self.upload_url(&upload.id),
+        })
     }
 
     /// Takes one message from `ip`'s allowance: `Err` says how long to wait.

@@ -317,6 +317,7 @@ impl Connection {
             "from": message.sender,
             "name": name,
             "text": message.body,
+            "upload": message.upload.as_ref().map(|u| self.chat.upload_json(u)),
             "at": message.created_at,
         }))
         .await
@@ -471,7 +472,7 @@ impl Connection {
                 }
                 Ok(())
             }
-            Frame::Message { id, text } => {
+            Frame::Message { id, text, upload } => {
                 let now = Instant::now();
                 let wait = self
                     .limit
@@ -494,6 +495,20 @@ impl Connection {
                 let Some(conversation) = self.conversation.clone() else {
                     return Ok(());
                 };
+                let upload = upload.as_ref().map(|u| u.as_str());
+                if let Some(upload) = upload {
+                    let ours = self.chat.store().chat_upload(upload).await.ok();
+                    if ours.is_none_or(|u| u.conversation_id != conversation.id) {
+                        let detail = format!("`upload`: no file {upload} in this conversation");
+                        return send_error(
+                            &mut self.socket,
+                            ErrorCode::BadField,
+                            &detail,
+                            Some(id.as_str()),
+                        )
+                        .await;
+                    }
+                }
                 match self
                     .chat
                     .post(
@@ -502,6 +517,7 @@ impl Connection {
                         Some(id.as_str()),
                         text.as_str(),
                         false,
+                        upload,
                     )
                     .await
                 {

@@ -95,7 +95,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/agent/ws", get(api::agent_ws::connect))
-        .route("/chat/ws", get(crate::chat::visitor::connect))
+        .merge(crate::chat::routes())
         .merge(protected);
     Router::new()
         .route("/healthz", get(health::healthz))

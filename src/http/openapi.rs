@@ -37,6 +37,8 @@ use super::problem::Problem;
         api::agent_ws::connect,
         crate::chat::visitor::connect,
         crate::chat::transcript::messages,
+        crate::chat::uploads::upload,
+        crate::chat::uploads::download,
         api::calendars::list,
         api::calendars::get,
         api::calendars::put,

@@ -111,6 +111,8 @@ pub struct NewChatMessage<'a> {
     /// An agent's note, never shown to the visitor.
     pub internal: bool,
     pub body: &'a str,
+    /// An uploaded file of the same conversation.
+    pub upload_id: Option<&'a str>,
     pub at: Millis,
 }
 
@@ -129,6 +131,30 @@ pub struct ChatMessage {
     /// An internal note.
     pub internal: bool,
     pub body: String,
+    /// The attached file, if any.
+    pub upload: Option<UploadRef>,
+    pub created_at: i64,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UploadRef {
+    pub id: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// A stored chat file.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChatUpload {
+    pub id: String,
+    pub conversation_id: String,
+    /// `visitor` or `agent:<user id>`.
+    pub uploader: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Relative to the data dir.
+    pub path: String,
     pub created_at: i64,
 }
 
@@ -143,6 +169,9 @@ struct MessageRow {
     internal: i64,
     body: String,
     created_at: i64,
+    upload_id: Option<String>,
+    upload_content_type: Option<String>,
+    upload_size_bytes: Option<i64>,
 }
 
 impl From<MessageRow> for ChatMessage {
@@ -156,6 +185,18 @@ impl From<MessageRow> for ChatMessage {
             client_id: row.client_id,
             internal: row.internal != 0,
             body: row.body,
+            upload: match (
+                row.upload_id,
+                row.upload_content_type,
+                row.upload_size_bytes,
+            ) {
+                (Some(id), Some(content_type), Some(size_bytes)) => Some(UploadRef {
+                    id,
+                    content_type,
+                    size_bytes,
+                }),
+                _ => None,
+            },
             created_at: row.created_at,
         }
     }
@@ -181,8 +222,10 @@ const CHANNEL_COLUMNS: &str =
 const CONVERSATION_COLUMNS: &str = "id, tenant_id, channel_id, visitor_id, customer_id, \
      visitor_name, visitor_email, queue, contact_id, agent_id, state, last_seq, \
      visitor_read_seq, agent_read_seq, disposition, created_at, ended_at";
-const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender, user_id, client_id, internal, body, created_at";
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender, m.user_id, m.client_id, \
+     m.internal, m.body, m.created_at, m.upload_id, u.content_type AS upload_content_type, \
+     u.size_bytes AS upload_size_bytes";
+const MESSAGES: &str = "chat_messages m LEFT JOIN chat_uploads u ON u.id = m.upload_id";
 
 fn author(sender: Sender<'_>) -> (String, &'static str, Option<&str>) {
     match sender {
@@ -403,6 +446,22 @@ impl Store {
                 duplicate: true,
             });
         }
+        let upload = match new.upload_id {
+            Some(id) => {
+                let upload = self.chat_upload(id).await?;
+                if upload.conversation_id != new.conversation_id {
+                    return Err(StoreError::NotFound {
+                        what: "upload of this conversation",
+                    });
+                }
+                Some(UploadRef {
+                    id: upload.id,
+                    content_type: upload.content_type,
+                    size_bytes: upload.size_bytes,
+                })
+            }
+            None => None,
+        };
         let mut tx = self.pool().begin().await?;
         let seq: Option<i64> = sqlx::query_scalar(
             "UPDATE chat_conversations SET last_seq = last_seq + 1 \
@@ -425,12 +484,13 @@ impl Store {
             client_id: new.client_id.map(str::to_owned),
             internal: new.internal,
             body: new.body.to_owned(),
+            upload,
             created_at: new.at.0,
         };
         let inserted = sqlx::query(
             "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
-             client_id, internal, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             client_id, internal, body, created_at, upload_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&message.id)
         .bind(&message.conversation_id)
@@ -442,6 +502,7 @@ impl Store {
         .bind(i64::from(new.internal))
         .bind(new.body)
         .bind(new.at.0)
+        .bind(new.upload_id)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -477,8 +538,8 @@ impl Store {
             return Ok(None);
         };
         let row: Option<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM chat_messages \
-             WHERE conversation_id = $1 AND author = $2 AND client_id = $3"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
+             WHERE m.conversation_id = $1 AND m.author = $2 AND m.client_id = $3"
         ))
         .bind(conversation_id)
         .bind(author)
@@ -497,8 +558,9 @@ impl Store {
         with_notes: bool,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM chat_messages \
-             WHERE conversation_id = $1 AND seq > $2 AND (internal = 0 OR $3 = 1) ORDER BY seq"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
+             WHERE m.conversation_id = $1 AND m.seq > $2 AND (m.internal = 0 OR $3 = 1) \
+             ORDER BY m.seq"
         ))
         .bind(conversation_id)
         .bind(after_seq)
@@ -528,6 +590,38 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Records a file stored under the data dir.
+    pub async fn create_chat_upload(&self, upload: &ChatUpload) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chat_uploads (id, conversation_id, uploader, content_type, size_bytes, \
+             path, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&upload.id)
+        .bind(&upload.conversation_id)
+        .bind(&upload.uploader)
+        .bind(&upload.content_type)
+        .bind(upload.size_bytes)
+        .bind(&upload.path)
+        .bind(upload.created_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A chat file by id.
+    pub async fn chat_upload(&self, id: &str) -> Result<ChatUpload, StoreError> {
+        found(
+            sqlx::query_as(
+                "SELECT id, conversation_id, uploader, content_type, size_bytes, path, created_at \
+                 FROM chat_uploads WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?,
+            "chat upload",
+        )
     }
 
     /// The tenant's canned response for `/shortcut`, if any.

@@ -25,8 +25,8 @@ pub use audit::{AuditEntry, NewAudit};
 pub use calendars::{StoredCalendar, TenantCalendar};
 pub use calls::{Call, CallFilter, CallLeg, LegQuality, NewCall, NewCallLeg};
 pub use chat::{
-    Appended, ChatChannel, ChatMessage, Conversation, NewChatChannel, NewChatMessage,
-    NewConversation, Reader, Sender,
+    Appended, ChatChannel, ChatMessage, ChatUpload, Conversation, NewChatChannel, NewChatMessage,
+    NewConversation, Reader, Sender, UploadRef,
 };
 pub use contacts::{Contact, ContactEvent, NewContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};

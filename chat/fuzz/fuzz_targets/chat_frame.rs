@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     match parse_visitor_frame(data) {
-        Ok(Frame::Message { id, text }) => {
+        Ok(Frame::Message { id, text, .. }) => {
             assert!(!id.as_str().is_empty() && id.as_str().len() <= 64);
             assert!(text.as_str().chars().count() <= MAX_TEXT_CHARS);
         }

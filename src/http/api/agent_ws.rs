@@ -161,7 +161,7 @@ async fn serve(
             },
             event = chats.recv() => match event {
                 Ok(event) if event.user_id == agent.user_id => {
-                    if let Some(frame) = chat::agent::event_frame(&event) {
+                    if let Some(frame) = chat::agent::event_frame(&state.chat, &event) {
                         if send(&mut socket, &frame).await.is_err() {
                             break;
                         }

@@ -1,0 +1,15 @@
+-- Files sent in web chats (SQLite; keep in step with migrations/postgres):
+-- stored under DATA_DIR/chat-uploads/, their type found from their bytes;
+-- a message may carry one.
+CREATE TABLE chat_uploads (
+    id               TEXT PRIMARY KEY,
+    conversation_id  TEXT NOT NULL REFERENCES chat_conversations(id) ON DELETE CASCADE,
+    uploader         TEXT NOT NULL,
+    content_type     TEXT NOT NULL,
+    size_bytes       INTEGER NOT NULL,
+    path             TEXT NOT NULL,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX chat_uploads_conversation ON chat_uploads (conversation_id);
+
+ALTER TABLE chat_messages ADD COLUMN upload_id TEXT REFERENCES chat_uploads(id) ON DELETE SET NULL;
