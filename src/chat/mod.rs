@@ -79,7 +79,9 @@ pub fn routes() -> Router<AppState> {
         .route("/chat/ws", get(visitor::connect))
         .route(
             "/chat/uploads",
-            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BYTES + 1)),
+            post(uploads::upload)
+                .options(uploads::preflight)
+                .layer(DefaultBodyLimit::max(uploads::MAX_UPLOAD_BYTES + 1)),
         )
         .route("/chat/uploads/{id}", get(uploads::download))
 }

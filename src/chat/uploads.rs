@@ -6,6 +6,10 @@
 //! client's `Content-Type` or name. The file is stored under
 //! `DATA_DIR/chat-uploads/` and a message then carries it (`upload`).
 //!
+//! The widget runs on the customer's site, so the visitor's upload is a
+//! cross-origin request: it answers the CORS preflight (`OPTIONS`) and
+//! names the page's `Origin` when the channel allows it, like the WebSocket.
+//!
 //! `GET /api/v1/chat/uploads/{id}?sig=…` serves it: the URL is a
 //! capability signed with a server secret, handed only to the
 //! conversation's participants in message frames (an `<img>` cannot send
@@ -16,7 +20,7 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -88,7 +92,7 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Uploaded>), Problem> {
+) -> Result<Response, Problem> {
     let body = body.map_err(|error| {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -100,6 +104,7 @@ pub async fn upload(
     })?;
     let chat = &state.chat;
     let (conversation, uploader) = uploader(&state, &query, &headers).await?;
+    let cors = allowed_origin(&state, &query, &headers).await?;
     if body.len() > MAX_UPLOAD_BYTES {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -132,15 +137,72 @@ pub async fn upload(
         created_at: Millis::now().0,
     };
     chat.store().create_chat_upload(&upload).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Uploaded {
-            url: chat.upload_url(&id),
-            id,
-            content_type: upload.content_type,
-            size_bytes: upload.size_bytes,
-        }),
-    ))
+    let uploaded = Json(Uploaded {
+        url: chat.upload_url(&id),
+        id,
+        content_type: upload.content_type,
+        size_bytes: upload.size_bytes,
+    });
+    let mut response = (StatusCode::CREATED, uploaded).into_response();
+    if let Some(origin) = cors {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    Ok(response)
+}
+
+/// The page's `Origin`, to name in CORS headers, when the visitor's channel
+/// allows it; refused (403) when it does not.
+async fn allowed_origin(
+    state: &AppState,
+    query: &UploadQuery,
+    headers: &HeaderMap,
+) -> Result<Option<HeaderValue>, Problem> {
+    let (Some(name), Some(origin)) = (&query.channel, headers.get(header::ORIGIN)) else {
+        return Ok(None);
+    };
+    let Some(channel) = state.chat.store().chat_channel_by_name(name).await? else {
+        return Err(Problem::not_found(format!("no chat channel `{name}`")));
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let text = origin.to_str().unwrap_or_default();
+    if !super::visitor::origin_allowed(&channel, text, host) {
+        return Err(Problem::forbidden(format!(
+            "Origin `{text}` may not send files on chat channel `{name}`"
+        )));
+    }
+    Ok(Some(origin.clone()))
+}
+
+/// Answers the CORS preflight of a visitor's upload.
+pub async fn preflight(
+    State(state): State<AppState>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let origin = allowed_origin(&state, &query, &headers).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("x-kefu-visitor, content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    Ok(response)
 }
 
 /// The conversation and uploader a request speaks for.

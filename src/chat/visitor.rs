@@ -97,7 +97,7 @@ pub async fn connect(
 /// Whether a page at `origin` may chat on the channel: the channel allows
 /// any site (no list), lists it, or it is kefu's own site (the demo page).
 /// Clients that send no `Origin` are not browsers and are let through.
-fn origin_allowed(channel: &ChatChannel, origin: &str, host: &str) -> bool {
+pub(super) fn origin_allowed(channel: &ChatChannel, origin: &str, host: &str) -> bool {
     let mut listed = channel.origins().peekable();
     if listed.peek().is_none() {
         return true;

@@ -13,6 +13,11 @@ fs.mkdirSync(artifacts, { recursive: true });
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const step = (what) => console.error(`chat_e2e: ${what}`);
 const TIMEOUT = 20000;
+// A 16×16 red square.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAF0lEQVR4nGP4z8BAEiJN9aiGUQ1DSgMAkPn/Afnh+ngAAAAASUVORK5CYII=",
+  "base64",
+);
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -78,6 +83,12 @@ try {
   await visitor.locator("#kefu-chat .status", { hasText: "Chen Jing" }).waitFor();
   await agentSays("Hello Ann, agent here");
   await visitor.locator("#kefu-chat .msg.agent", { hasText: "Hello Ann, agent here" }).waitFor();
+  step("visitor sends an image");
+  await visitor.setInputFiles("#kefu-chat input[type=file]", { name: "photo.png", mimeType: "image/png", buffer: PNG });
+  const shown = agent.locator(".msg.visitor img[alt='photo.png']");
+  await shown.waitFor();
+  await agent.waitForFunction((img) => img.complete && img.naturalWidth > 0, await shown.elementHandle());
+  await visitor.locator("#kefu-chat .msg.visitor img[alt='photo.png']").waitFor();
   // Text is text: the markup arrived as characters, not as an element.
   const bold = await visitor.locator("#kefu-chat .msg b").count() + await agent.locator(".msg b").count();
   if (bold !== 0) throw new Error("message text was rendered as HTML");
@@ -87,6 +98,7 @@ try {
   await visitor.reload();
   await visitor.click("#kefu-chat .launcher");
   await seenOnce(visitor, "#kefu-chat .msg", ["Hello from the visitor", "Hello Ann, agent here"]);
+  await visitor.locator("#kefu-chat .msg.visitor img[alt='photo.png']").waitFor();
   await shots("2-reloaded");
 
   step("kefu restarts");

@@ -72,7 +72,14 @@
     for (const seq of [...c.messages.keys()].sort((a, b) => a - b)) {
       const m = c.messages.get(seq);
       const kind = m.internal ? "note" : m.from;
-      view.log.append(el("div", { class: `msg ${kind}` }, m.internal ? `Note: ${m.text}` : m.text));
+      const bubble = el("div", { class: `msg ${kind}` }, m.internal ? `Note: ${m.text}` : m.text);
+      if (m.upload) {
+        // Images inline, other files as a link; the name stays text.
+        bubble.textContent = "";
+        if (m.upload.content_type.startsWith("image/")) bubble.append(el("img", { src: m.upload.url, alt: m.text }));
+        else bubble.append(el("a", { href: m.upload.url, target: "_blank", rel: "noopener noreferrer" }, m.text));
+      }
+      view.log.append(bubble);
     }
     for (const p of c.pending) view.log.append(el("div", { class: "msg agent" }, `${p.text} (sending…)`));
     view.typing.textContent = c.typing ? "Visitor is typing…" : "";
@@ -95,8 +102,25 @@
     note.prepend(noteBox);
     const disposition = el("input", { placeholder: "disposition", maxlength: "64", size: "10" });
     const end = el("button", { type: "button" }, "End chat");
+    const attach = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", title: "Send an image or a PDF" });
+    attach.onchange = async () => {
+      const chosen = attach.files[0];
+      attach.value = "";
+      if (!chosen || c.ended) return;
+      try {
+        const response = await fetch(`/api/v1/chat/uploads?contact=${encodeURIComponent(c.contact)}`, {
+          method: "POST", headers: { authorization: `Bearer ${$("token").value}` }, body: chosen,
+        });
+        if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || response.statusText);
+        const uploaded = await response.json();
+        const id = clientId();
+        c.pending.push({ id, text: chosen.name });
+        send({ type: "chat_send", contact: c.contact, id, text: chosen.name.slice(0, 200) || "file", upload: uploaded.id });
+        renderChat();
+      } catch (error) { $("state").textContent = `error: ${error.message}`; }
+    };
     end.onclick = () => send({ type: "chat_end", contact: c.contact, disposition: disposition.value.trim() || undefined });
-    form.append(text, note, el("button", { type: "submit" }, "Send"), disposition, end);
+    form.append(text, note, el("button", { type: "submit" }, "Send"), attach, disposition, end);
     form.onsubmit = (event) => {
       event.preventDefault();
       if (!text.value.trim() || c.ended) return;

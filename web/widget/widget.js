@@ -38,7 +38,7 @@
     open: false,
   };
   const save = () => localStorage.setItem(key, JSON.stringify({
-    token: state.token, pending: state.pending,
+    token: state.token, pending: state.pending.filter((p) => p.upload !== null),
   }));
 
   // ---- DOM (in a shadow root, so the site's styles do not leak in) ----
@@ -76,6 +76,9 @@
     .typing { font-size: 12px; color: #777; padding: 0 14px; min-height: 16px; }
     form.compose { display: flex; border-top: 1px solid #ddd; }
     form.compose textarea { flex: 1; border: 0; padding: 10px; resize: none; font: inherit; height: 44px; }
+    form.compose .attach { background: #eef1f5; color: #1c2128; padding: 0 12px; }
+    .msg img { display: block; max-width: 100%; max-height: 240px; border-radius: 6px; margin-top: 4px; }
+    .msg a { color: inherit; }
     form.compose button, form.prechat button { border: 0; background: #1f6feb; color: #fff; padding: 0 16px; cursor: pointer; font: inherit; }
     form.prechat { padding: 14px; display: flex; flex-direction: column; gap: 8px; }
     form.prechat input, form.prechat select { padding: 8px; font: inherit; border: 1px solid #ccc; border-radius: 6px; }
@@ -102,7 +105,9 @@
   );
   const compose = el("form", { class: "compose" });
   const input = el("textarea", { placeholder: "Type a message…", maxlength: "4000", "aria-label": "Message" });
-  compose.append(input, el("button", { type: "submit" }, "Send"));
+  const attach = el("button", { type: "button", class: "attach", title: "Send an image or a PDF", "aria-label": "Attach a file" }, "+");
+  const file = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: "" });
+  compose.append(attach, file, input, el("button", { type: "submit" }, "Send"));
   panel.append(header, status, prechat, log, typing, compose);
   root.append(style, launcher, panel);
 
@@ -118,7 +123,9 @@
     const seqs = [...state.messages.keys()].sort((a, b) => a - b);
     for (const seq of seqs) {
       const m = state.messages.get(seq);
-      const bubble = el("div", { class: `msg ${m.from}` }, m.text);
+      const bubble = el("div", { class: `msg ${m.from}` });
+      if (m.upload) bubble.append(attachment(m.upload, m.text));
+      else bubble.textContent = m.text;
       if (m.from === "agent" && m.name) bubble.prepend(el("strong", {}, `${m.name}: `));
       if (m.from === "visitor") {
         bubble.append(el("span", { class: "meta" }, seq <= state.agentRead ? "Read" : "Sent"));
@@ -127,12 +134,19 @@
     }
     for (const p of state.pending) {
       const bubble = el("div", { class: "msg visitor" }, p.text);
-      bubble.append(el("span", { class: "meta" }, "Sending…"));
+      bubble.append(el("span", { class: "meta" }, p.upload === null ? "Uploading…" : "Sending…"));
       log.append(bubble);
     }
     log.scrollTop = log.scrollHeight;
     showPrechat();
     markRead();
+  };
+
+  // A message's file: images inline, other files as a link (the name as text).
+  const attachment = (upload, name) => {
+    const url = new URL(upload.url, base).href;
+    if (upload.content_type.startsWith("image/")) return el("img", { src: url, alt: name });
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name);
   };
 
   const markRead = () => {
@@ -142,6 +156,8 @@
       send({ type: "read", seq: state.lastSeq });
     }
   };
+
+  const messageFrame = (p) => (p.upload ? { type: "message", id: p.id, text: p.text, upload: p.upload } : { type: "message", id: p.id, text: p.text });
 
   const send = (frame) => {
     if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(frame));
@@ -190,7 +206,7 @@
         }
         save();
         // Messages not acked yet are sent again; the server stores each client id once.
-        for (const p of state.pending) send({ type: "message", id: p.id, text: p.text });
+        for (const p of state.pending) if (p.upload !== null) send(messageFrame(p));
         render();
         break;
       case "conversation":
@@ -232,7 +248,7 @@
         if (frame.code === "rate_limited" && frame.id) {
           setTimeout(() => {
             const p = state.pending.find((q) => q.id === frame.id);
-            if (p) send({ type: "message", id: p.id, text: p.text });
+            if (p) send(messageFrame(p));
           }, frame.retry_after_ms || 1000);
         } else {
           status.textContent = frame.detail || "Something went wrong.";
@@ -294,6 +310,34 @@
     send({ type: "message", id: message.id, text: message.text });
     clearTimeout(typingTimer);
     if (typingSent) { send({ type: "typing", active: false }); typingSent = false; }
+  };
+
+  attach.onclick = () => file.click();
+  file.onchange = async () => {
+    const chosen = file.files[0];
+    file.value = "";
+    if (!chosen) return;
+    if (chosen.size > 5 * 1024 * 1024) { status.textContent = "Files can be at most 5 MB."; return; }
+    if (!state.conversation) send({ type: "start" });
+    const message = { id: clientId(), text: chosen.name.slice(0, 200) || "file", upload: null };
+    state.pending.push(message);
+    render();
+    try {
+      // The conversation must exist before its first file.
+      for (let i = 0; i < 50 && !state.conversation; i++) await new Promise((r) => setTimeout(r, 100));
+      const response = await fetch(`${base.origin}/api/v1/chat/uploads?channel=${encodeURIComponent(channel)}`, {
+        method: "POST", headers: { "x-kefu-visitor": state.token }, body: chosen,
+      });
+      if (!response.ok) throw new Error(`upload refused (${response.status})`);
+      message.upload = (await response.json()).id;
+      save();
+      render();
+      send(messageFrame(message));
+    } catch (error) {
+      state.pending = state.pending.filter((p) => p !== message);
+      render();
+      status.textContent = `The file could not be sent: ${error.message}. Images and PDFs up to 5 MB.`;
+    }
   };
 
   const mount = () => { document.body.append(host); showPrechat(); connect(); };
