@@ -803,3 +803,65 @@ fn files_are_typed_by_their_bytes_and_served_only_by_their_signed_url() {
         "{refused}"
     );
 }
+
+#[test]
+fn an_agent_transfers_a_chat_to_another_queue_and_its_history_goes_along() {
+    let (_dir, kefu) = start();
+    let mut alice = ready_agent(&kefu, "1001");
+    let mut bob = ready_agent(&kefu, "1002");
+    let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+    say(&mut visitor, "v-1", "I want to buy a licence");
+    let first = next(&mut alice, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut alice, json!({"type": "accept", "contact": first}));
+    next(&mut alice, "chat_joined");
+
+    send(
+        &mut alice,
+        json!({"type": "chat_transfer", "contact": first, "queue": "billing"}),
+    );
+    assert!(
+        next(&mut alice, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`queue`")
+    );
+    send(
+        &mut alice,
+        json!({"type": "chat_transfer", "contact": first, "queue": "sales"}),
+    );
+    assert_eq!(next(&mut alice, "chat_transferred")["queue"], "sales");
+    next_where(&mut visitor, "the transfer notice", |f| {
+        f["type"] == "message" && f["text"] == "The chat was transferred to sales."
+    });
+
+    let second = next(&mut bob, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first, "a new contact in the new queue");
+    send(&mut bob, json!({"type": "accept", "contact": second}));
+    next(&mut bob, "chat_joined");
+    assert_eq!(next(&mut visitor, "agent")["name"], "Bob Li");
+    send(&mut bob, json!({"type": "chat_history", "contact": second}));
+    let history = next(&mut bob, "chat_history");
+    assert_eq!(history["conversation"]["queue"], "sales");
+    assert_eq!(history["messages"][0]["text"], "I want to buy a licence");
+
+    send(
+        &mut alice,
+        json!({"type": "chat_send", "contact": first, "id": "late", "text": "still mine?"}),
+    );
+    assert!(
+        next(&mut alice, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ended")
+    );
+    say(&mut visitor, "v-2", "thanks Bob");
+    next_where(&mut bob, "the visitor's message", |f| {
+        f["type"] == "chat_message" && f["message"]["text"] == "thanks Bob"
+    });
+}

@@ -270,6 +270,11 @@ pub enum AgentCommand {
         contact: String,
         disposition: Option<String>,
     },
+    /// Hands the conversation to another queue (1-64 characters).
+    Transfer {
+        contact: String,
+        queue: String,
+    },
 }
 
 /// Parses a visitor's frame.
@@ -392,12 +397,27 @@ pub fn parse_agent_command(bytes: &[u8]) -> Result<Option<AgentCommand>, ParseEr
                 disposition: end.disposition.map(|d| d.trim().to_owned()),
             }
         }
+        "transfer" => {
+            let transfer: TransferFields = read(fields)?;
+            let queue = transfer.queue.trim();
+            if !(1..=64).contains(&queue.chars().count()) {
+                return Err(ParseError::new(
+                    ErrorCode::BadField,
+                    "`queue`: must be 1 to 64 characters",
+                ));
+            }
+            AgentCommand::Transfer {
+                contact: contact_id(transfer.contact)?,
+                queue: queue.to_owned(),
+            }
+        }
         _ => return Err(unknown_type(&kind, AGENT_TYPES)),
     }))
 }
 
 const VISITOR_TYPES: &str = "hello, start, message, typing, read, ping, leave";
-const AGENT_TYPES: &str = "chat_send, chat_note, chat_typing, chat_read, chat_history, chat_end";
+const AGENT_TYPES: &str =
+    "chat_send, chat_note, chat_typing, chat_read, chat_history, chat_end, chat_transfer";
 
 fn unknown_type(kind: &str, known: &str) -> ParseError {
     let shown: String = kind.chars().take(40).collect();
@@ -543,6 +563,13 @@ struct HistoryFields {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct TransferFields {
+    contact: String,
+    queue: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EndFields {
     contact: String,
     disposition: Option<String>,
@@ -648,6 +675,16 @@ mod tests {
             error.detail.starts_with("`disposition`"),
             "{}",
             error.detail
+        );
+        let transfer =
+            parse_agent_command(br#"{"type":"chat_transfer","contact":"k","queue":" sales "}"#)
+                .expect("valid");
+        assert_eq!(
+            transfer,
+            Some(AgentCommand::Transfer {
+                contact: "k".to_owned(),
+                queue: "sales".to_owned()
+            })
         );
         let error =
             parse_agent_command(br#"{"type":"chat_shout","contact":"k"}"#).expect_err("refused");

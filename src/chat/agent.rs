@@ -53,6 +53,10 @@ async fn own(
         .map_err(|error| error.to_string())?
         .filter(|c| c.tenant_id == tenant_id)
         .ok_or_else(|| format!("`contact`: {contact} is not a chat conversation"))?;
+    if open && (conversation.state != "open" || conversation.contact_id.as_deref() != Some(contact))
+    {
+        return Err(format!("`contact`: the chat of {contact} has ended"));
+    }
     if conversation.agent_id.as_deref() != Some(user_id) {
         // Just accepted: the ACD knows before the conversation's row does.
         let live = chat
@@ -64,10 +68,6 @@ async fn own(
         if live.and_then(|l| l.agent_user).as_deref() != Some(user_id) {
             return Err(format!("`contact`: the chat of {contact} is not yours"));
         }
-    }
-    if open && (conversation.state != "open" || conversation.contact_id.as_deref() != Some(contact))
-    {
-        return Err(format!("`contact`: the chat of {contact} has ended"));
     }
     Ok(conversation)
 }
@@ -131,6 +131,15 @@ async fn carry_out(
                 },
             );
             Ok(Vec::new())
+        }
+        AgentCommand::Transfer { contact, queue } => {
+            let conversation = own(chat, tenant_id, user_id, &contact, true).await?;
+            conversation::transfer(chat, &conversation, &ContactId(contact.clone()), &queue)
+                .await
+                .map_err(|error| format!("`queue`: {error}"))?;
+            Ok(vec![
+                json!({"type": "chat_transferred", "contact": contact, "queue": queue}),
+            ])
         }
         AgentCommand::History { contact, after_seq } => {
             let conversation = own(chat, tenant_id, user_id, &contact, false).await?;

@@ -122,6 +122,11 @@ pub async fn route(chat: &Chat, conversation: &Conversation) -> Result<(), Routi
 /// Turns the contact's updates into the conversation's events.
 async fn follow(chat: Chat, conversation: String, contact: ContactId, mut updates: ContactUpdates) {
     while let Some(update) = updates.next().await {
+        // After a transfer the conversation has a new contact; the old one's
+        // end is the end of the agent's part, not of the conversation.
+        if chat.hub().standing(&conversation).contact.as_deref() != Some(contact.0.as_str()) {
+            continue;
+        }
         match update {
             ContactUpdate::Waiting {
                 position,
@@ -205,6 +210,48 @@ pub async fn finish(
     chat.hub().publish(conversation, Event::Ended { reason });
     chat.hub().forget(conversation);
     tracing::info!(%conversation, reason, "chat conversation ended");
+}
+
+/// Hands the conversation to another queue: the agent's contact ends
+/// first (they wrap up, so the chat is not offered straight back to them),
+/// then the conversation is routed there as a new contact (the visitor
+/// waits again, history kept). Refused, changing nothing, when the tenant
+/// has no such queue.
+pub async fn transfer(
+    chat: &Chat,
+    conversation: &Conversation,
+    from: &ContactId,
+    queue: &str,
+) -> Result<(), RoutingError> {
+    let queues = chat.acd().queues(&conversation.tenant_id).await?;
+    if !queues.iter().any(|q| q.name == queue) {
+        return Err(RoutingError::UnknownQueue(queue.to_owned()));
+    }
+    // From here the old contact's updates are not the conversation's.
+    chat.hub().release_contact(&conversation.id);
+    if let Err(error) = chat.acd().end(from).await {
+        tracing::warn!(conversation = %conversation.id, contact = %from, %error,
+            "cannot end the transferred contact");
+    }
+    chat.store()
+        .set_conversation_queue(&conversation.id, queue)
+        .await?;
+    let note = format!("The chat was transferred to {queue}.");
+    let _ = chat
+        .post(&conversation.id, Sender::System, None, &note, false, None)
+        .await;
+    let moved = Conversation {
+        queue: queue.to_owned(),
+        ..conversation.clone()
+    };
+    if let Err(error) = route(chat, &moved).await {
+        tracing::warn!(conversation = %conversation.id, queue, %error,
+            "cannot route a transferred chat; ending it");
+        finish(chat, &conversation.id, "unavailable", None).await;
+        return Err(error);
+    }
+    tracing::info!(conversation = %conversation.id, queue, "chat transferred");
+    Ok(())
 }
 
 /// The visitor ends the conversation: a waiting contact is abandoned, an

@@ -171,6 +171,15 @@ impl Hub {
         });
     }
 
+    /// No contact routes the conversation for now (it is being transferred).
+    pub fn release_contact(&self, conversation: &str) {
+        self.with(conversation, |live| {
+            live.standing.contact = None;
+            live.standing.agent = None;
+            live.standing.waiting = None;
+        });
+    }
+
     /// The agent who took it.
     pub fn set_agent(&self, conversation: &str, user_id: &str, name: &str) {
         self.with(conversation, |live| {
@@ -207,5 +216,66 @@ impl Hub {
         {
             live.remove(conversation);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: i64) -> Event {
+        Event::Message(ChatMessage {
+            id: format!("m{seq}"),
+            conversation_id: "c".to_owned(),
+            seq,
+            sender: "visitor".to_owned(),
+            user_id: None,
+            client_id: None,
+            internal: false,
+            body: "hi".to_owned(),
+            upload: None,
+            created_at: 0,
+        })
+    }
+
+    #[test]
+    fn the_agent_feed_carries_only_conversations_with_an_agent_and_the_current_one() {
+        let hub = Hub::default();
+        let mut visitor = hub.subscribe("c");
+        let mut agents = hub.agent_feed();
+        hub.set_contact("c", "k1");
+        hub.publish("c", message(1));
+        assert_eq!(visitor.try_recv(), Ok(message(1)));
+        assert!(agents.try_recv().is_err(), "no agent yet");
+        hub.set_agent("c", "u1", "Alice");
+        hub.publish("c", message(2));
+        let event = agents.try_recv().expect("the agent's");
+        assert_eq!(
+            (event.user_id.as_str(), event.contact.as_str()),
+            ("u1", "k1")
+        );
+        hub.release_contact("c");
+        hub.publish("c", message(3));
+        assert!(agents.try_recv().is_err(), "transferred away");
+        assert_eq!(visitor.try_recv(), Ok(message(2)));
+        assert_eq!(visitor.try_recv(), Ok(message(3)));
+    }
+
+    #[test]
+    fn an_ended_conversation_is_forgotten_once_no_visitor_is_connected() {
+        let hub = Hub::default();
+        assert_eq!(hub.visitor_joined("c"), 1);
+        hub.publish(
+            "c",
+            Event::Waiting {
+                position: 2,
+                expected_wait_secs: 30,
+            },
+        );
+        hub.forget("c");
+        assert_eq!(hub.standing("c").waiting, Some((2, 30)), "still connected");
+        assert_eq!(hub.visitor_left("c"), 0);
+        hub.forget("c");
+        assert_eq!(hub.standing("c"), Standing::default());
     }
 }

@@ -394,6 +394,20 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the conversation to another queue (a transfer).
+    pub async fn set_conversation_queue(
+        &self,
+        conversation_id: &str,
+        queue: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chat_conversations SET queue = $1 WHERE id = $2")
+            .bind(queue)
+            .bind(conversation_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Records the agent who took the conversation.
     pub async fn set_conversation_agent(
         &self,

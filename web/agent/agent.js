@@ -120,7 +120,10 @@
       } catch (error) { $("state").textContent = `error: ${error.message}`; }
     };
     end.onclick = () => send({ type: "chat_end", contact: c.contact, disposition: disposition.value.trim() || undefined });
-    form.append(text, note, el("button", { type: "submit" }, "Send"), attach, disposition, end);
+    const queue = el("input", { placeholder: "queue", maxlength: "64", size: "8" });
+    const transfer = el("button", { type: "button" }, "Transfer");
+    transfer.onclick = () => queue.value.trim() && send({ type: "chat_transfer", contact: c.contact, queue: queue.value.trim() });
+    form.append(text, note, el("button", { type: "submit" }, "Send"), attach, queue, transfer, disposition, end);
     form.onsubmit = (event) => {
       event.preventDefault();
       if (!text.value.trim() || c.ended) return;
@@ -214,6 +217,7 @@
         if (state.current === frame.contact) renderChat();
         break;
       }
+      case "chat_transferred":
       case "chat_ended":
       case "contact_ended": {
         const c = state.chats.get(frame.contact);
