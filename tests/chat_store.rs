@@ -197,6 +197,8 @@ async fn chat_messages_are_numbered_and_stored_once_per_client_id(store: &Store)
     assert!(all[1].internal);
     assert_eq!(all[0].sender, "agent");
 
+    assert!(store.mark_message_left(id).await.unwrap());
+    assert!(!store.mark_message_left(id).await.unwrap(), "once");
     store.mark_chat_read(id, Reader::Visitor, 2).await.unwrap();
     store.mark_chat_read(id, Reader::Visitor, 1).await.unwrap();
     store.mark_chat_read(id, Reader::Agent, 99).await.unwrap();
@@ -205,6 +207,7 @@ async fn chat_messages_are_numbered_and_stored_once_per_client_id(store: &Store)
         (row.visitor_read_seq, row.agent_read_seq, row.last_seq),
         (2, 0, 4)
     );
+    assert_eq!(row.message_left, 1);
 
     let contact = store
         .create_contact(&NewContact {

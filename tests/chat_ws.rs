@@ -865,3 +865,45 @@ fn an_agent_transfers_a_chat_to_another_queue_and_its_history_goes_along() {
         f["type"] == "chat_message" && f["message"]["text"] == "thanks Bob"
     });
 }
+
+#[test]
+fn a_message_left_while_nobody_is_available_waits_for_an_agent_after_the_visitor_goes() {
+    let (_dir, kefu) = start();
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    assert_eq!(welcome["available"], false, "no agent is logged in");
+    say(&mut visitor, "v-1", "please call me back about my order");
+    next(&mut visitor, "message_left");
+    drop(visitor);
+    // Longer than the grace after which a waiting visitor who left is abandoned.
+    std::thread::sleep(Duration::from_secs(17));
+    let mut agent = ready_agent(&kefu, "1003");
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    send(
+        &mut agent,
+        json!({"type": "chat_history", "contact": contact}),
+    );
+    let history = next(&mut agent, "chat_history");
+    assert_eq!(history["conversation"]["message_left"], 1);
+    assert_eq!(
+        history["messages"][0]["text"],
+        "please call me back about my order"
+    );
+    // The visitor comes back later and finds the answer.
+    send(
+        &mut agent,
+        json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "Calling you now"}),
+    );
+    next(&mut agent, "chat_ack");
+    let (mut back, welcome) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    assert_eq!(welcome["available"], true);
+    let replayed = drain(&mut back, Duration::from_millis(500));
+    assert!(
+        texts(&replayed).contains(&"Calling you now".to_owned()),
+        "{replayed:?}"
+    );
+}

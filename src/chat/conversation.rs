@@ -274,8 +274,18 @@ pub async fn leave(chat: &Chat, conversation: &str) {
     }
 }
 
+/// Whether an agent of the queue is logged in and ready (or busy, with room
+/// maybe): if not, what the visitor writes is a message left.
+pub async fn available(chat: &Chat, tenant: &str, queue: &str) -> bool {
+    chat.acd().queues(tenant).await.is_ok_and(|queues| {
+        queues
+            .iter()
+            .any(|q| q.name == queue && q.agents_available > 0)
+    })
+}
+
 /// Abandons the conversation after [`ABANDON_GRACE`] if by then no visitor
-/// connection is open and no agent took it.
+/// connection is open, no agent took it and it is not a message left.
 pub fn abandon_unless_visitor_returns(chat: &Chat, conversation: &str) {
     let chat = chat.clone();
     let conversation = conversation.to_owned();
@@ -283,6 +293,10 @@ pub fn abandon_unless_visitor_returns(chat: &Chat, conversation: &str) {
         tokio::time::sleep(ABANDON_GRACE).await;
         let standing = chat.hub().standing(&conversation);
         if standing.visitors > 0 || standing.agent.is_some() {
+            return;
+        }
+        let left = chat.store().conversation(&conversation).await;
+        if left.is_ok_and(|c| c.message_left != 0) {
             return;
         }
         if let Some(contact) = standing.contact {

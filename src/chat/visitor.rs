@@ -237,11 +237,21 @@ impl Connection {
             .flatten();
         self.sent_seq = i64::try_from(last_seq).unwrap_or(i64::MAX);
         let token = identity::visitor_token(&self.channel, &self.visitor_id);
+        let queue = match &open {
+            Some(open) => open.queue.clone(),
+            None => self
+                .channel
+                .queue_names()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        };
         let welcome = json!({
             "type": "welcome",
             "v": kefu_chat::VERSION,
             "visitor": self.visitor_id,
             "token": token,
+            "available": conversation::available(&self.chat, &self.channel.tenant_id, &queue).await,
             "conversation": open.as_ref().map(|c| self.conversation_json(c)),
         });
         self.send(&welcome).await?;
@@ -260,6 +270,7 @@ impl Connection {
             "last_seq": conversation.last_seq,
             "agent_read_seq": conversation.agent_read_seq,
             "agent": standing.agent.map(|(_, name)| name),
+            "message_left": conversation.message_left != 0,
         })
     }
 
@@ -528,7 +539,8 @@ impl Connection {
                             "seq": appended.message.seq,
                             "duplicate": appended.duplicate,
                         }))
-                        .await
+                        .await?;
+                        self.left_message_unless_answered(&conversation).await
                     }
                     Err(error) => {
                         tracing::warn!(conversation = %conversation.id, %error, "cannot store a chat message");
@@ -580,6 +592,33 @@ impl Connection {
                 Ok(())
             }
         }
+    }
+
+    /// A message written while no agent is available is a message left:
+    /// the conversation then waits for an agent even when the visitor goes.
+    async fn left_message_unless_answered(
+        &mut self,
+        conversation: &Conversation,
+    ) -> Result<(), Closed> {
+        if conversation.message_left != 0
+            || self.chat.hub().standing(&conversation.id).agent.is_some()
+        {
+            return Ok(());
+        }
+        if conversation::available(&self.chat, &conversation.tenant_id, &conversation.queue).await {
+            return Ok(());
+        }
+        if !matches!(
+            self.chat.store().mark_message_left(&conversation.id).await,
+            Ok(true)
+        ) {
+            return Ok(());
+        }
+        if let Some(open) = self.conversation.as_mut() {
+            open.message_left = 1;
+        }
+        tracing::info!(conversation = %conversation.id, "chat message left while no agent is available");
+        self.send(&json!({"type": "message_left"})).await
     }
 
     /// Starts a conversation and follows it.

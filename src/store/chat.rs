@@ -74,6 +74,9 @@ pub struct Conversation {
     pub visitor_read_seq: i64,
     pub agent_read_seq: i64,
     pub disposition: Option<String>,
+    /// 1 when the visitor wrote while no agent was available (a message
+    /// left: it keeps waiting after the visitor goes away), else 0.
+    pub message_left: i64,
     pub created_at: i64,
     pub ended_at: Option<i64>,
 }
@@ -221,7 +224,7 @@ const CHANNEL_COLUMNS: &str =
     "id, tenant_id, name, queues, allowed_origins, visitor_key, identity_key, created_at";
 const CONVERSATION_COLUMNS: &str = "id, tenant_id, channel_id, visitor_id, customer_id, \
      visitor_name, visitor_email, queue, contact_id, agent_id, state, last_seq, \
-     visitor_read_seq, agent_read_seq, disposition, created_at, ended_at";
+     visitor_read_seq, agent_read_seq, disposition, message_left, created_at, ended_at";
 const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender, m.user_id, m.client_id, \
      m.internal, m.body, m.created_at, m.upload_id, u.content_type AS upload_content_type, \
      u.size_bytes AS upload_size_bytes";
@@ -406,6 +409,18 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Marks the conversation as a message left; false when it was one already.
+    pub async fn mark_message_left(&self, conversation_id: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE chat_conversations SET message_left = 1 WHERE id = $1 AND message_left = 0",
+        )
+        .bind(conversation_id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
     }
 
     /// Records the agent who took the conversation.

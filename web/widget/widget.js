@@ -205,6 +205,9 @@
           state.agentRead = frame.conversation.agent_read_seq || 0;
         }
         save();
+        if (!frame.available && !(frame.conversation && frame.conversation.agent)) {
+          status.textContent = "Nobody is available right now. Leave a message and we will answer it here.";
+        }
         // Messages not acked yet are sent again; the server stores each client id once.
         for (const p of state.pending) if (p.upload !== null) send(messageFrame(p));
         render();
@@ -224,6 +227,9 @@
         state.pending = state.pending.filter((p) => p.id !== frame.id);
         save();
         render();
+        break;
+      case "message_left":
+        status.textContent = "Your message is kept. An agent will answer here as soon as one is free; you may close this page and come back.";
         break;
       case "waiting":
         status.textContent = `Waiting for an agent — you are number ${frame.position} in line.`;

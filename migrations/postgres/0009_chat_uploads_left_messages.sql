@@ -1,3 +1,7 @@
+-- A conversation whose visitor wrote while no agent was available is a
+-- message left: it waits for an agent even after the visitor goes away.
+ALTER TABLE chat_conversations ADD COLUMN message_left BIGINT NOT NULL DEFAULT 0;
+
 -- Files sent in web chats (PostgreSQL; keep in step with migrations/sqlite):
 -- stored under DATA_DIR/chat-uploads/, their type found from their bytes;
 -- a message may carry one.

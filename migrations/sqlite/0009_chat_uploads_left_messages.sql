@@ -1,3 +1,7 @@
+-- A conversation whose visitor wrote while no agent was available is a
+-- message left: it waits for an agent even after the visitor goes away.
+ALTER TABLE chat_conversations ADD COLUMN message_left INTEGER NOT NULL DEFAULT 0;
+
 -- Files sent in web chats (SQLite; keep in step with migrations/postgres):
 -- stored under DATA_DIR/chat-uploads/, their type found from their bytes;
 -- a message may carry one.
