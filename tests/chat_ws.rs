@@ -907,3 +907,115 @@ fn a_message_left_while_nobody_is_available_waits_for_an_agent_after_the_visitor
         "{replayed:?}"
     );
 }
+
+#[test]
+fn supervisors_manage_channels_and_canned_responses_through_the_api() {
+    let (_dir, kefu) = start();
+    let admin = kefu.printed_token("kefu_admin_").unwrap();
+    let put = |path: &str, token: &str, body: Value| {
+        http()
+            .put(kefu.url(&format!("{path}?tenant=demo")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    let agent = kefu.agent_token("1003");
+    let channel = json!({"queues": ["sales"], "allowed_origins": ["https://shop.example"],
+                         "identity_key": "a-key-of-sixteen-or-more"});
+    assert_eq!(
+        put("/api/v1/chat/channels/shop", &agent, channel.clone()).status(),
+        403
+    );
+    for (bad, field) in [
+        (json!({"queues": ["nosuch"]}), "`queues`"),
+        (json!({"queues": []}), "`queues`"),
+        (
+            json!({"queues": ["sales"], "allowed_origins": ["shop.example/x"]}),
+            "`allowed_origins`",
+        ),
+        (
+            json!({"queues": ["sales"], "identity_key": "short"}),
+            "`identity_key`",
+        ),
+        (json!({"queues": ["sales"], "colour": "red"}), "colour"),
+    ] {
+        let response = put("/api/v1/chat/channels/shop", &admin, bad);
+        assert_eq!(response.status(), 422);
+        let problem: Value = response.json().unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(field),
+            "{problem}"
+        );
+    }
+    let stored: Value = put("/api/v1/chat/channels/shop", &admin, channel)
+        .json()
+        .unwrap();
+    assert_eq!(stored["identity_key_set"], true);
+    let listed: Value = http()
+        .get(kefu.url("/api/v1/chat/channels"))
+        .bearer_auth(&agent)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let shop = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "shop")
+        .unwrap();
+    assert_eq!(shop["allowed_origins"], json!(["https://shop.example"]));
+    assert!(
+        !listed.to_string().contains("a-key-of-sixteen"),
+        "keys are never shown"
+    );
+    match open(
+        &kefu,
+        "/api/v1/chat/ws?channel=shop",
+        Some("https://evil.example"),
+    ) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("not refused: {:?}", other.map(|_| ())),
+    }
+
+    assert_eq!(
+        put(
+            "/api/v1/chat/canned/thanks",
+            &admin,
+            json!({"body": "Thank you!"})
+        )
+        .status(),
+        200
+    );
+    let canned: Value = http()
+        .get(kefu.url("/api/v1/chat/canned"))
+        .bearer_auth(&agent)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        canned
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["shortcut"] == "thanks")
+    );
+    let mut socket = ready_agent(&kefu, "1003");
+    let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+    say(&mut visitor, "v-1", "hi");
+    let contact = next(&mut socket, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut socket, json!({"type": "accept", "contact": contact}));
+    next(&mut socket, "chat_joined");
+    send(
+        &mut socket,
+        json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "/thanks"}),
+    );
+    next_where(&mut visitor, "the canned response", |f| {
+        f["type"] == "message" && f["text"] == "Thank you!"
+    });
+}

@@ -19,6 +19,7 @@
 //! - **Sides.** [`visitor`] serves the widget's WebSocket, [`agent`] the
 //!   `chat_*` commands and events on the agent WebSocket, [`hub`] the live
 //!   fan-out between them, [`identity`] visitor tokens and site JWTs,
+//!   [`admin`] channels and canned responses through the API,
 //!   [`transcript`] `GET /api/v1/contacts/{id}/messages`, [`uploads`]
 //!   images and PDFs sent in chats, [`assets`] the widget and the minimal
 //!   agent page as static files.
@@ -26,6 +27,7 @@
 //! Live fan-out is per node: with several kefu nodes, a visitor and the
 //! agent must be connected to the same one (sticky load balancing).
 
+pub mod admin;
 pub mod agent;
 pub mod assets;
 pub mod conversation;

@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             "/contacts/{id}/messages",
             get(crate::chat::transcript::messages),
         )
+        .merge(crate::chat::admin::routes())
         .fallback(api_not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

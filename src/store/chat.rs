@@ -279,6 +279,16 @@ impl Store {
         .await?)
     }
 
+    /// The tenant's channels, by name.
+    pub async fn chat_channels(&self, tenant_id: &str) -> Result<Vec<ChatChannel>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE tenant_id = $1 ORDER BY name"
+        ))
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// A channel by id.
     pub async fn chat_channel(&self, id: &str) -> Result<ChatChannel, StoreError> {
         found(
