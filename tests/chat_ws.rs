@@ -641,6 +641,11 @@ fn a_verified_customer_is_the_same_visitor_on_every_device() {
     let replayed = drain(&mut laptop, Duration::from_millis(500));
     assert_eq!(texts(&replayed), ["from my phone"]);
 
+    // The token alone, without the site's JWT, is not the customer.
+    let (_, anonymous) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    assert_ne!(anonymous["visitor"], "customer:cust-7");
+    assert!(anonymous["conversation"].is_null());
+
     let mut forger = open(&kefu, "/api/v1/chat/ws?channel=demo", None).unwrap();
     hello(&mut forger, &sign("guessed-key"));
     let error = next(&mut forger, "error");

@@ -33,6 +33,8 @@ use crate::store::{ChatChannel, ChatMessage, Conversation, Reader, Sender};
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
 /// A connection that sends nothing (not even a pong) for this long is dead.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The visitor id of a verified customer is this and the customer id.
+const VERIFIED_PREFIX: &str = "customer:";
 /// The `hello` must come within this.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames above this close the connection (1009); smaller ones over the
@@ -137,6 +139,8 @@ async fn serve(mut socket: WebSocket, chat: Chat, channel: ChatChannel, ip: IpAd
     let mut visitor_id = None;
     if let Some(token) = token {
         match identity::verify_visitor_token(&channel, &token) {
+            // A verified customer is who their site's JWT says, every time.
+            Ok(id) if id.starts_with(VERIFIED_PREFIX) && identity.is_none() => {}
             Ok(id) => visitor_id = Some(id),
             Err(error) => {
                 if send_error(&mut socket, ErrorCode::BadField, &error.to_string(), None)
@@ -152,7 +156,7 @@ async fn serve(mut socket: WebSocket, chat: Chat, channel: ChatChannel, ip: IpAd
     if let Some(jwt) = identity {
         match identity::verify_identity(&channel, &jwt) {
             Ok(verified) => {
-                visitor_id = Some(format!("customer:{}", verified.id));
+                visitor_id = Some(format!("{VERIFIED_PREFIX}{}", verified.id));
                 customer = Some(verified);
             }
             Err(error) => {
