@@ -1024,3 +1024,70 @@ fn supervisors_manage_channels_and_canned_responses_through_the_api() {
         f["type"] == "message" && f["text"] == "Thank you!"
     });
 }
+
+#[test]
+fn an_agent_gets_chats_up_to_their_chat_capacity_and_a_call_beside_them() {
+    let (_dir, kefu) = start();
+    let mut agent = ready_agent(&kefu, "1003");
+    let mut visitors = Vec::new();
+    let mut offers = Vec::new();
+    for n in 0..3 {
+        let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+        say(&mut visitor, &format!("c-{n}"), "hello");
+        offers.push(
+            next(&mut agent, "offer")["contact"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        visitors.push(visitor);
+    }
+    for contact in &offers {
+        send(&mut agent, json!({"type": "accept", "contact": contact}));
+        next(&mut agent, "chat_joined");
+    }
+    // Capacity 3 chats: the fourth waits, first in line.
+    let (mut fourth, _) = connect_visitor(&kefu, None, 0);
+    send(&mut fourth, json!({"type": "start", "name": "Dan"}));
+    next(&mut fourth, "conversation");
+    assert_eq!(next(&mut fourth, "waiting")["position"], 1);
+    assert!(
+        drain(&mut agent, Duration::from_millis(500))
+            .iter()
+            .all(|f| f["type"] != "offer"),
+        "no fourth chat offered"
+    );
+    // A call is another channel with its own capacity: offered beside the chats.
+    let call: Value = http()
+        .post(kefu.url("/api/v1/contacts"))
+        .bearer_auth(kefu.agent_token("1001"))
+        .json(&json!({"channel": "voice", "queue": "support"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let offer = next(&mut agent, "offer");
+    assert_eq!(
+        (offer["channel"].as_str(), offer["contact"].as_str()),
+        (Some("voice"), call["id"].as_str())
+    );
+    send(
+        &mut agent,
+        json!({"type": "decline", "contact": call["id"]}),
+    );
+
+    // One chat ends and wrap-up is over: the fourth is offered.
+    send(
+        &mut agent,
+        json!({"type": "chat_end", "contact": offers[0]}),
+    );
+    next(&mut agent, "chat_ended");
+    send(
+        &mut agent,
+        json!({"type": "state", "state": "wrap_up_done"}),
+    );
+    let offer = next_where(&mut agent, "the fourth chat", |f| {
+        f["type"] == "offer" && f["channel"] == "chat"
+    });
+    assert!(!offers.contains(&offer["contact"].as_str().unwrap().to_owned()));
+}
