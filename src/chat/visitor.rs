@@ -40,6 +40,9 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames above this close the connection (1009); smaller ones over the
 /// protocol's limit get an `error` frame.
 const MAX_WS_MESSAGE: usize = 64 * 1024;
+/// Read and write buffers of a visitor's socket: chat frames are small, and
+/// the WebSocket defaults (128 KiB each) would cost ~250 KiB per visitor.
+const SOCKET_BUFFER: usize = 4 * 1024;
 /// Messages per second on one connection.
 const PER_CONNECTION_PER_SECOND: u32 = 5;
 const PER_CONNECTION_BURST: u32 = 10;
@@ -91,6 +94,8 @@ pub async fn connect(
     }
     let chat = state.chat.clone();
     upgrade
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(MAX_WS_MESSAGE)
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| serve(socket, chat, channel, addr.ip()))
