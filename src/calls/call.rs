@@ -47,6 +47,12 @@ pub(super) async fn run(
     let span = tracing::info_span!("call", sip_call_id = %sip_call_id);
     async move {
         if let Some(code) = FeatureCode::dialled(&start.invite) {
+            if start.user.is_none() {
+                // Out of the registry before the retry with credentials can
+                // come, so that it starts a call of its own.
+                drop(routes);
+                return challenge(&context, &start);
+            }
             return feature::run(&context, &start, code, events, stopping).await;
         }
         let sender = Sender {
@@ -56,6 +62,10 @@ pub(super) async fn run(
         };
         let routed = match route::route(&context.store, &start.invite, &sender).await {
             Ok(Ok(routed)) => routed,
+            Ok(Err(refused)) if refused.challenge => {
+                drop(routes);
+                return challenge(&context, &start);
+            }
             Ok(Err(refused)) => return refuse_route(&context, &start, refused).await,
             Err(error) => {
                 tracing::error!(%error, "cannot route a call: storage failed");
@@ -136,13 +146,15 @@ async fn serve(
     }
 }
 
+/// Asks for digest credentials (401); the INVITE comes again with them as
+/// a new call, so the caller's task must have left the registry first.
+fn challenge(context: &CallContext, start: &Start) {
+    metrics::counter!("kefu_calls_total", "outcome" => "challenged").increment(1);
+    context.sip.challenge(start.tx);
+}
+
 /// Answers a refused INVITE; calls from trusted trunks get a record too.
 async fn refuse_route(context: &CallContext, start: &Start, refused: Refused) {
-    if refused.challenge {
-        metrics::counter!("kefu_calls_total", "outcome" => "challenged").increment(1);
-        context.sip.challenge(start.tx);
-        return;
-    }
     let outcome = if refused.status == 403 {
         "forbidden"
     } else {

@@ -1,8 +1,9 @@
 //! Agents' feature codes, dialled from their own phone: `*50` logs the
 //! agent in when needed and makes them ready, `*51` makes them not ready
 //! (reason `phone`) — the same change as `PUT /api/v1/agents/{ext}/state`.
-//! Feature codes need the phone's SIP credentials (a call without them is
-//! challenged, even from a trusted trunk's network): the user is the agent.
+//! Feature codes need the phone's SIP credentials (call control challenges
+//! a call without them, even from a trusted trunk's network): the user is
+//! the agent.
 //! kefu answers, says the new state, and hangs up; the call has a record
 //! like any other.
 
@@ -53,8 +54,6 @@ pub(super) async fn run(
     stopping: watch::Receiver<bool>,
 ) {
     let Some(extension) = start.user.as_deref() else {
-        metrics::counter!("kefu_calls_total", "outcome" => "challenged").increment(1);
-        context.sip.challenge(start.tx);
         return;
     };
     let tenant = match context.store.tenant_by_realm(&context.sip_realm).await {
