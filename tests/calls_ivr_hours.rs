@@ -108,9 +108,8 @@ fn wait_for_node(kefu: &Kefu, token: &str, node: &str) -> Value {
 
 #[test]
 fn after_hours_a_caller_leaves_a_voicemail_ended_with_the_hash_key() {
-    use common::baresip::share_of;
     use common::demo::{ended, newest_call};
-    use common::rtp::{dtmf, frame_of, stream};
+    use common::rtp::{dtmf, frame_of, silence_until_tone, stream};
     let (_dir, kefu, token) = start_demo(&[]);
     set_support_hours(&kefu, &token, &[]);
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -122,15 +121,7 @@ fn after_hours_a_caller_leaves_a_voicemail_ended_with_the_hash_key() {
     uac.ack("");
     let media = answer.media_addr();
     // Silence until the beep, as a caller waits for it.
-    let mut frame = 0;
-    loop {
-        let heard = stream(&rtp, media, frame, 5, |_| frame_of(&[], 0));
-        frame += 5;
-        if heard.len() >= 400 && share_of(&heard, 8000, 1000.0) > 0.6 {
-            break;
-        }
-        assert!(frame < 30 * 50, "no beep heard");
-    }
+    let frame = silence_until_tone(&rtp, media, 0, 1000.0);
     assert!(wait_for_node_now(&kefu, &token, "voicemail").is_some());
     // Three seconds of "speech", then # to finish.
     stream(&rtp, media, frame, 30, |_| frame_of(&[], 0));

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::baresip::{agent_phone, samples, share_of, tone_presence};
 use common::demo::{configure_queue, ended, get_json, newest_call, start_demo};
 use common::kefu::{Kefu, http};
-use common::rtp::{dtmf, frame_of, stream};
+use common::rtp::{dtmf, frame_of, silence_until_tone, stream};
 use common::uac::{Answer, Uac, offer};
 use serde_json::{Value, json};
 
@@ -454,15 +454,7 @@ fn a_queue_whose_timeout_target_is_voicemail_records_the_caller_it_lets_go() {
     let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (uac, answer) = call_sales(&kefu, &rtp);
     let media = answer.media_addr();
-    let mut frame = 60;
-    loop {
-        let heard = stream(&rtp, media, frame, 5, |_| frame_of(&[], 0));
-        frame += 5;
-        if heard.len() >= 400 && share_of(&heard, 8000, 1000.0) > 0.6 {
-            break;
-        }
-        assert!(frame < 30 * 50, "no beep heard\n{}", kefu.stderr());
-    }
+    let frame = silence_until_tone(&rtp, media, 60, 1000.0);
     stream(&rtp, media, frame, 30, |_| frame_of(&[], 0));
     stream(&rtp, media, frame + 30, 100, |n| frame_of(&[440.0], n));
     stream(&rtp, media, frame + 130, 10, |n| frame_of(&dtmf('#'), n));

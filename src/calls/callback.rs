@@ -16,13 +16,14 @@ use kefu_media::sdp::{Codec, Direction, Negotiated};
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, CallerId, Dialed, Dialing, hang_up};
 use super::bridged::{Bridged, CallerSide};
 use super::cdr::{Cdr, Parties};
+use super::offer::{OfferRinging, Rung};
 use super::session::Ended;
 use super::transfer::resolve;
 use super::{CallContext, LegRoutes};
-use crate::routing::{ContactId, ContactUpdate, ContactUpdates, Offer};
+use crate::routing::{ContactId, ContactUpdate, ContactUpdates};
 
 /// How long the customer's phone rings.
 const CUSTOMER_RING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,13 +89,18 @@ impl Callback<'_> {
     /// Waits for an agent, then calls the customer; returns how it ended.
     async fn run(mut self, mut events: mpsc::UnboundedReceiver<CallEvent>) -> Ended {
         let mut stopping = self.context.stopping.clone();
-        let mut ringing: Option<(Offer, Dialing)> = None;
+        let mut ringing: Option<OfferRinging> = None;
         loop {
             tokio::select! {
                 update = self.request.updates.next() => match update {
                     Some(ContactUpdate::Offered(offer)) => {
                         self.cancel(&mut ringing).await;
-                        ringing = self.ring_agent(offer).await;
+                        let shown = CallerId::named(&self.request.customer);
+                        let offered = (self.request.tenant_id.as_str(), offer);
+                        let (context, cdr, routes) = (self.context, self.cdr, self.routes);
+                        ringing =
+                            OfferRinging::start(context, cdr, routes, offered, &AGENT_OFFER, &shown)
+                                .await;
                     }
                     Some(ContactUpdate::OfferEnded { .. }) => self.cancel(&mut ringing).await,
                     Some(ContactUpdate::Overflowed { to, .. }) => {
@@ -110,15 +116,10 @@ impl Callback<'_> {
                 },
                 event = events.recv() => {
                     let Some(event) = event else { return Ended::Shutdown };
-                    let Some((offer, dialing)) = ringing.as_mut() else { continue };
-                    match dialing.on_event(self.context, self.cdr, event).await {
-                        Dialed::Answered(agent) => {
-                            let Some((offer, _)) = ringing.take() else { continue };
-                            if let Err(error) = self.context.acd.accept(&offer).await {
-                                tracing::info!(%error, "the offer ended before the agent answered");
-                                hang_up(self.context, &agent.dialog).await;
-                                continue;
-                            }
+                    let Some(offered) = ringing.as_mut() else { continue };
+                    match offered.on_event(self.context, self.cdr, event).await {
+                        Rung::Taken(taken) => {
+                            let (offer, agent) = *taken;
                             let waited = self.request.entered.elapsed();
                             self.cdr.taken_by(&offer.agent.extension, waited).await;
                             let ended = self.call_customer(agent, events, stopping).await;
@@ -127,13 +128,8 @@ impl Callback<'_> {
                             }
                             return ended;
                         }
-                        Dialed::Failed(_) | Dialed::Unusable(_) => {
-                            if let Err(error) = self.context.acd.decline(offer).await {
-                                tracing::debug!(%error, "the offer had ended already");
-                            }
-                            ringing = None;
-                        }
-                        Dialed::Ringing | Dialed::Nothing | Dialed::NotMine(_) => {}
+                        Rung::Over => ringing = None,
+                        Rung::Ringing => {}
                     }
                 }
                 _ = stopping.changed() => {
@@ -144,29 +140,9 @@ impl Callback<'_> {
         }
     }
 
-    /// Rings the offered agent; one that cannot be rung counts as unanswered.
-    async fn ring_agent(&self, offer: Offer) -> Option<(Offer, Dialing)> {
-        let callee = Callee::Agent {
-            tenant_id: &self.request.tenant_id,
-            extension: &offer.agent.extension,
-        };
-        let (context, cdr, routes) = (self.context, self.cdr, self.routes);
-        let shown = CallerId::named(&self.request.customer);
-        match Dialing::start(context, cdr, routes, &callee, &AGENT_OFFER, &shown).await {
-            Ok(dialing) => Some((offer, dialing)),
-            Err(unreachable) => {
-                tracing::info!(why = %unreachable.why, "the agent cannot be rung");
-                if let Err(error) = self.context.acd.timeout(&offer).await {
-                    tracing::debug!(%error, "the offer had ended already");
-                }
-                None
-            }
-        }
-    }
-
-    async fn cancel(&self, ringing: &mut Option<(Offer, Dialing)>) {
-        if let Some((_, mut dialing)) = ringing.take() {
-            dialing.cancel_all(self.context, self.cdr).await;
+    async fn cancel(&self, ringing: &mut Option<OfferRinging>) {
+        if let Some(offered) = ringing.take() {
+            offered.cancel(self.context, self.cdr).await;
         }
     }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
+use kefu_media::driver::endpoint_task::EndpointHandle;
 use kefu_media::endpoint::EndpointEvent;
 use kefu_media::pcm::SampleRate;
 use kefu_media::prompt::{Prompt, PromptCache, Tts};
@@ -494,17 +495,8 @@ impl FlowRun<'_> {
     /// Plays a prompt; one that cannot be had counts as played, so the flow
     /// goes on (the reason is logged).
     async fn play(&mut self, session: &mut Option<Session>, source: Source) {
-        let prompt = render(&self.context.prompts, source).await;
         let endpoint = session.as_ref().and_then(Session::endpoint);
-        let played = match (prompt, endpoint) {
-            (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
-            (Err(why), _) => {
-                tracing::warn!(%why, "prompt skipped");
-                false
-            }
-            (Ok(_), None) => false,
-        };
-        if played {
+        if play_prompt(&self.context.prompts, endpoint, source).await {
             self.playing = true;
         } else {
             self.execution
@@ -607,6 +599,23 @@ pub(super) async fn render(prompts: &Arc<Prompts>, source: Source) -> Result<Arc
     .map_err(|e| e.to_string())?
 }
 
+/// Renders `source` and queues it on `endpoint`; false (the reason logged)
+/// when the prompt cannot be had or there is no media to play it on.
+pub(super) async fn play_prompt(
+    prompts: &Arc<Prompts>,
+    endpoint: Option<&EndpointHandle>,
+    source: Source,
+) -> bool {
+    match (render(prompts, source).await, endpoint) {
+        (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
+        (Err(why), _) => {
+            tracing::warn!(%why, "prompt skipped");
+            false
+        }
+        (Ok(_), None) => false,
+    }
+}
+
 /// Plays `source` to the answered caller, then hangs up (`why` is the end
 /// reason) — unless the caller hangs up first.
 pub(super) async fn say_then_hang_up(
@@ -616,16 +625,7 @@ pub(super) async fn say_then_hang_up(
     source: Source,
     why: &str,
 ) -> Ended {
-    let prompt = render(&context.prompts, source).await;
-    let playing = match (prompt, session.endpoint()) {
-        (Ok(prompt), Some(endpoint)) => endpoint.play(prompt.clip()).await.is_ok(),
-        (Err(why), _) => {
-            tracing::warn!(%why, "prompt skipped");
-            false
-        }
-        (Ok(_), None) => false,
-    };
-    if playing {
+    if play_prompt(&context.prompts, session.endpoint(), source).await {
         loop {
             match session.next().await {
                 Happening::Media(EndpointEvent::PlaybackFinished) => break,

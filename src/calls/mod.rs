@@ -21,6 +21,7 @@ mod feature;
 mod ivr;
 mod legs;
 mod music;
+mod offer;
 mod queue;
 mod recording;
 mod refer;

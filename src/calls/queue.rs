@@ -4,7 +4,7 @@
 //! The answered call becomes a voice contact in the ACD ([`crate::routing`]).
 //! While it waits the caller hears their place in line whenever the ACD
 //! announces it, and music on hold in between ([`super::music`]). Each
-//! offer rings the agent's registered phones ([`Dialing`]) while the music
+//! offer rings the agent's registered phones ([`OfferRinging`]) while the music
 //! goes on. The first phone to answer is accepted in the ACD and bridged to
 //! the caller through the relay (recorded when recordings are on); the
 //! endpoint that played the music hands its ports to the relay, so the
@@ -21,13 +21,14 @@ use kefu_media::endpoint::EndpointEvent;
 use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, CallerId};
 use super::bridged::join;
 use super::call::{Start, caller_number};
 use super::callback::{self, CallbackRequest};
 use super::cdr::Cdr;
-use super::ivr::{Source, render, say_then_hang_up};
+use super::ivr::{Source, play_prompt, render, say_then_hang_up};
 use super::music::Hold;
+use super::offer::{OfferRinging, Rung};
 use super::session::{Ended, Happening, Session};
 use super::voicemail::{self, RecordRequest};
 use super::{CallContext, LegRoutes};
@@ -137,11 +138,7 @@ pub(super) async fn let_go(
         voice: "en".to_owned(),
         text: format!("{UNSERVED} Please leave a message after the beep."),
     };
-    if let (Ok(prompt), Some(endpoint)) =
-        (render(&context.prompts, leave).await, session.endpoint())
-    {
-        let _ = endpoint.play(prompt.clip()).await;
-    }
+    play_prompt(&context.prompts, session.endpoint(), leave).await;
     tracing::info!(%mailbox, "the queue sends the caller to voicemail");
     let request = RecordRequest {
         tenant_id,
@@ -261,8 +258,8 @@ struct Waiting<'a> {
     entered: Instant,
     hold: Hold,
     session: Session,
-    /// The offer being rung, and its phones.
-    ringing: Option<(Offer, Dialing)>,
+    /// The phones of the offer being rung.
+    ringing: Option<OfferRinging>,
     /// The queue's name (the latest, after an overflow).
     queue: String,
     /// The key that asks for a callback, if the queue offers one.
@@ -380,75 +377,39 @@ impl Waiting<'_> {
         }
     }
 
-    /// Rings the offered agent's phones; one that cannot be rung counts as
-    /// an unanswered offer.
+    /// Rings the offered agent's phones (see [`OfferRinging`]).
     async fn ring(&mut self, offer: Offer) {
         self.stop_ringing().await;
-        let callee = Callee::Agent {
-            tenant_id: self.tenant_id,
-            extension: &offer.agent.extension,
-        };
-        let Some(caller) = self.session.negotiated() else {
+        let Some(media) = self.session.negotiated() else {
             return;
         };
         let (context, cdr, routes) = (self.context, self.cdr, self.routes);
-        match Dialing::start(context, cdr, routes, &callee, caller, &self.caller_id).await {
-            Ok(dialing) => {
-                tracing::info!(agent = %offer.agent.extension, "ringing the agent");
-                self.ringing = Some((offer, dialing));
-            }
-            Err(unreachable) => {
-                tracing::info!(agent = %offer.agent.extension, why = %unreachable.why,
-                    "the agent cannot be rung; counted as unanswered");
-                if let Err(error) = self.context.acd.timeout(&offer).await {
-                    tracing::debug!(%error, "the offer had ended already");
-                }
-            }
-        }
+        let offered = (self.tenant_id, offer);
+        self.ringing =
+            OfferRinging::start(context, cdr, routes, offered, media, &self.caller_id).await;
     }
 
     /// Takes an event of the ringing phones; returns the answered phone once
     /// the ACD has given the call to its agent.
     async fn on_leg_event(&mut self, event: CallEvent) -> Option<(Offer, AgentSide)> {
-        let (offer, dialing) = self.ringing.as_mut()?;
-        match dialing.on_event(self.context, self.cdr, event).await {
-            Dialed::Answered(agent) => {
-                let (offer, _) = self.ringing.take()?;
-                match self.context.acd.accept(&offer).await {
-                    Ok(()) => Some((offer, agent)),
-                    Err(error) => {
-                        tracing::info!(%error, "the offer ended before the phone answered");
-                        hang_up(self.context, &agent.dialog).await;
-                        None
-                    }
-                }
+        let ringing = self.ringing.as_mut()?;
+        match ringing.on_event(self.context, self.cdr, event).await {
+            Rung::Taken(taken) => {
+                self.ringing = None;
+                Some(*taken)
             }
-            Dialed::Failed(status) => {
-                tracing::info!(agent = %offer.agent.extension, status, "the agent's phones refused");
-                self.decline().await;
+            Rung::Over => {
+                self.ringing = None;
                 None
             }
-            Dialed::Unusable(why) => {
-                tracing::info!(agent = %offer.agent.extension, %why, "the agent's answer is unusable");
-                self.decline().await;
-                None
-            }
-            Dialed::Ringing | Dialed::Nothing | Dialed::NotMine(_) => None,
-        }
-    }
-
-    async fn decline(&mut self) {
-        if let Some((offer, _)) = self.ringing.take() {
-            if let Err(error) = self.context.acd.decline(&offer).await {
-                tracing::debug!(%error, "the offer had ended already");
-            }
+            Rung::Ringing => None,
         }
     }
 
     /// Cancels the phones of the offer being rung, if any.
     async fn stop_ringing(&mut self) {
-        if let Some((_, mut dialing)) = self.ringing.take() {
-            dialing.cancel_all(self.context, self.cdr).await;
+        if let Some(ringing) = self.ringing.take() {
+            ringing.cancel(self.context, self.cdr).await;
         }
     }
 
@@ -464,12 +425,7 @@ impl Waiting<'_> {
             voice: "en".to_owned(),
             text: format!("{UNSERVED_NOW} To be called back when an agent is free, press 1."),
         };
-        if let (Ok(prompt), Some(endpoint)) = (
-            render(&self.context.prompts, offer).await,
-            self.session.endpoint(),
-        ) {
-            let _ = endpoint.play(prompt.clip()).await;
-        }
+        play_prompt(&self.context.prompts, self.session.endpoint(), offer).await;
         let deadline = tokio::time::Instant::now() + CALLBACK_OFFER_WAIT;
         let wants = loop {
             tokio::select! {

@@ -78,3 +78,19 @@ pub fn stream(
     }
     heard
 }
+
+/// Sends silence to `to` from frame `first` on, 100 ms at a time, until
+/// what kefu sends back is mostly `hz` (a beep), for at most 30 s; returns
+/// the number of the next frame to send.
+pub fn silence_until_tone(socket: &UdpSocket, to: SocketAddr, first: usize, hz: f64) -> usize {
+    let rate = kefu_media::pcm::SampleRate::NARROWBAND;
+    let mut frame = first;
+    loop {
+        let heard = stream(socket, to, frame, 5, |_| frame_of(&[], 0));
+        frame += 5;
+        if heard.len() >= 400 && kefu_media::goertzel::energy_share(&heard, hz, rate) > 0.6 {
+            return frame;
+        }
+        assert!(frame < first + 30 * 50, "no {hz} Hz tone heard in 30 s");
+    }
+}
