@@ -94,6 +94,7 @@ pub(super) async fn run(
         voicemails: 0,
         did: flow.did.to_owned(),
         earlier_path: Vec::new(),
+        recorded: None,
     };
     let mut pending = Some((events, stopping));
     let mut session: Option<Session> = None;
@@ -257,6 +258,8 @@ struct FlowRun<'a> {
     /// The path through earlier flows, when a queue sent the call on to
     /// another flow.
     earlier_path: Vec<String>,
+    /// The path length and keys last written to the call's record.
+    recorded: Option<(usize, usize)>,
 }
 
 /// The call's signalling and shutdown channels, until the answer takes them.
@@ -552,8 +555,17 @@ impl FlowRun<'_> {
         Ok(())
     }
 
-    async fn record_path(&self) {
+    /// Writes the path and keys to the call's record when they changed
+    /// since the last write.
+    async fn record_path(&mut self) {
         let Some(id) = self.cdr.id() else { return };
+        let progress = (
+            self.earlier_path.len() + self.execution.visited().len(),
+            self.digits.len(),
+        );
+        if self.recorded == Some(progress) {
+            return;
+        }
         let flow = (self.flow.0.as_str(), self.flow.1);
         let path: Vec<String> = self
             .earlier_path
@@ -566,8 +578,9 @@ impl FlowRun<'_> {
             .store
             .record_flow_path(id, flow, &path, &self.digits)
             .await;
-        if let Err(error) = result {
-            tracing::error!(%error, "cannot record the flow path");
+        match result {
+            Ok(()) => self.recorded = Some(progress),
+            Err(error) => tracing::error!(%error, "cannot record the flow path"),
         }
     }
 }
