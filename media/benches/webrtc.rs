@@ -64,7 +64,7 @@ impl Call {
             browser_timeout: now,
             to_gateway: Vec::new(),
         };
-        let answer = SdpAnswer::from_sdp_string(call.gateway.answer()).expect("an answer");
+        let answer = SdpAnswer::from_sdp_string(call.gateway.local_sdp()).expect("an answer");
         call.browser
             .sdp_api()
             .accept_answer(pending, answer)

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use kefu_media::driver::ports::PortAllocator;
-use kefu_media::driver::webrtc_task::spawn_webrtc_gateway;
+use kefu_media::driver::webrtc_task::{offer_webrtc_gateway, spawn_webrtc_gateway};
 use kefu_media::goertzel::energy_share;
 use kefu_media::opus::{OpusConfig, OpusDecoder, OpusEncoder};
 use kefu_media::pcm::SampleRate;
@@ -26,8 +26,9 @@ use kefu_media::tone::{ToneGenerator, TonePlan};
 use kefu_media::webrtc::gateway::{
     Disconnect, Gateway, GatewayConfig, GatewayEvent, Side, Transmit,
 };
+use kefu_media::webrtc::offer::{GatewayCodec, TelephoneEventFormat};
 use proptest::prelude::*;
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::{Codec as Str0mCodec, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -105,6 +106,39 @@ impl Browser {
             sequence: 1,
         };
         (browser, offer.to_sdp_string())
+    }
+
+    /// The browser answering `offer` (kefu calls it), with its answer.
+    fn answer(addr: SocketAddr, offer: &str, now: Instant) -> (Self, String) {
+        let mut config = Rtc::builder().set_rtp_mode(true).clear_codecs();
+        config.codec_config().enable_opus(true, false);
+        config.codec_config().add_config(
+            EVENTS_48K.into(),
+            None,
+            Str0mCodec::Tele,
+            Frequency::FORTY_EIGHT_KHZ,
+            None,
+            FormatParams::default(),
+        );
+        let mut rtc = config.build(now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let offer = SdpOffer::from_sdp_string(offer).unwrap();
+        let answer = rtc.sdp_api().accept_offer(offer).unwrap();
+        let mid = answer.media_lines[0].mid();
+        let mut browser = Self {
+            rtc,
+            addr,
+            mid,
+            pending: None,
+            outbox: Vec::new(),
+            heard: Vec::new(),
+            connected: false,
+            closed: false,
+            timeout: now,
+            sequence: 1,
+        };
+        browser.drain(now);
+        (browser, answer.to_sdp_string())
     }
 
     fn accept_answer(&mut self, answer: &str, now: Instant) {
@@ -252,6 +286,70 @@ fn run_browser(mut browser: Browser, socket: std::net::UdpSocket, run_for: Durat
 }
 
 #[tokio::test]
+async fn kefu_calling_a_browser_offers_one_codec_and_takes_the_browsers_answer() {
+    let allocator = PortAllocator::new(LOOPBACK, "49450-49469".parse().unwrap());
+    let codec = GatewayCodec {
+        codec: Codec::Opus,
+        payload_type: OPUS,
+        clock_rate: 48_000,
+        telephone_event: Some(TelephoneEventFormat {
+            payload_type: EVENTS_48K,
+            clock_rate: 48_000,
+        }),
+    };
+    let pending = offer_webrtc_gateway(
+        &gateway_config(),
+        codec,
+        allocator.allocate().unwrap(),
+        allocator.allocate().unwrap(),
+    )
+    .unwrap();
+    let offer = pending.offer().to_owned();
+    assert!(offer.contains("a=ice-lite"), "{offer}");
+    assert!(
+        offer.contains("opus/48000/2") && !offer.contains("PCMU"),
+        "{offer}"
+    );
+    let browser_socket = std::net::UdpSocket::bind((LOOPBACK, 0)).unwrap();
+    let (browser, answer) =
+        Browser::answer(browser_socket.local_addr().unwrap(), &offer, Instant::now());
+    let mut handle = pending.accept(&answer).unwrap();
+    assert_eq!(
+        handle.codec(),
+        codec,
+        "the browser kept opus and its events"
+    );
+    let engine = UdpSocket::bind((LOOPBACK, 0)).await.unwrap();
+    handle
+        .set_engine_peer(engine.local_addr().unwrap())
+        .await
+        .unwrap();
+    let browser_thread =
+        std::thread::spawn(move || run_browser(browser, browser_socket, Duration::from_secs(2)));
+    let connected = timeout(Duration::from_secs(5), handle.next_event()).await;
+    assert_eq!(connected.unwrap(), Some(GatewayEvent::Connected));
+    let mut buffer = [0u8; 2_048];
+    let mut from_browser = Vec::new();
+    while from_browser.len() < 30 {
+        let (len, _) = timeout(Duration::from_secs(2), engine.recv_from(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("only {} packets reached the engine", from_browser.len()))
+            .unwrap();
+        let packet = RtpPacket::parse(&buffer[..len]).unwrap();
+        assert_eq!(packet.header.payload_type, OPUS);
+        from_browser.push(packet.payload.to_vec());
+    }
+    let share = opus_share(&from_browser, 440.0);
+    assert!(
+        share > 0.9,
+        "440 Hz holds {share:.2} of the browser's audio"
+    );
+    tokio::task::spawn_blocking(move || browser_thread.join().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn browser_opus_reaches_the_engine_as_plain_rtp_and_engine_rtp_reaches_the_browser() {
     let allocator = PortAllocator::new(LOOPBACK, "49400-49449".parse().unwrap());
     let browser_socket = std::net::UdpSocket::bind((LOOPBACK, 0)).unwrap();
@@ -266,7 +364,7 @@ async fn browser_opus_reaches_the_engine_as_plain_rtp_and_engine_rtp_reaches_the
     .unwrap();
     let codec = handle.codec();
     assert_eq!((codec.codec, codec.payload_type), (Codec::Opus, OPUS));
-    assert!(handle.answer().contains(&format!(
+    assert!(handle.local_sdp().contains(&format!(
         "127.0.0.1 {} typ host",
         handle.browser_addr().port()
     )));
@@ -275,7 +373,7 @@ async fn browser_opus_reaches_the_engine_as_plain_rtp_and_engine_rtp_reaches_the
         .set_engine_peer(engine.local_addr().unwrap())
         .await
         .unwrap();
-    browser.accept_answer(handle.answer(), Instant::now());
+    browser.accept_answer(handle.local_sdp(), Instant::now());
     let browser_thread =
         std::thread::spawn(move || run_browser(browser, browser_socket, Duration::from_secs(3)));
 
@@ -382,7 +480,7 @@ impl Call {
         let (mut browser, offer) = Browser::offer(browser_addr, now);
         let mut gateway = Gateway::new(&gateway_config(), 40_000, &offer, now).unwrap();
         gateway.set_engine_peer(Some(Self::ENGINE_LEG));
-        browser.accept_answer(gateway.answer(), now);
+        browser.accept_answer(gateway.local_sdp(), now);
         let mut call = Self {
             browser,
             gateway,

@@ -185,7 +185,7 @@ async fn signal(listener: &TcpListener, allocator: &PortAllocator) -> WebRtcHand
                 allocator.allocate().unwrap(),
             )
             .unwrap_or_else(|error| panic!("Chromium's offer was refused: {error}\n{body}"));
-            respond(&mut stream, "200 OK", "application/sdp", handle.answer()).await;
+            respond(&mut stream, "200 OK", "application/sdp", handle.local_sdp()).await;
             return handle;
         } else if line.starts_with("POST /result ") {
             panic!("the page failed before its offer was answered: {body}");

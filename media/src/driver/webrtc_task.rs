@@ -60,16 +60,17 @@ pub struct WebRtcHandle {
     stats: watch::Receiver<GatewayStats>,
     events: mpsc::Receiver<GatewayEvent>,
     commands: mpsc::Sender<Request<Command>>,
-    answer: String,
+    local_sdp: String,
     codec: GatewayCodec,
     browser: SocketAddr,
     engine: SocketAddr,
 }
 
 impl WebRtcHandle {
-    /// The SDP answer to send to the browser.
-    pub fn answer(&self) -> &str {
-        &self.answer
+    /// Our SDP for the browser: the answer to its offer, or (after
+    /// [`WebRtcOffer::accept`]) the offer it answered.
+    pub fn local_sdp(&self) -> &str {
+        &self.local_sdp
     }
 
     /// The negotiated codec and payload types, for the engine's leg.
@@ -125,11 +126,69 @@ pub fn spawn_webrtc_gateway(
     engine: PortPair,
 ) -> Result<WebRtcHandle, WebRtcTaskError> {
     let browser_addr = browser.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
-    let engine_addr = engine.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
     let gateway = Gateway::new(config, browser_addr.port(), offer, Instant::now())?;
+    spawn(gateway, browser, engine)
+}
+
+/// A gateway whose offer waits for the browser's answer (kefu calls a
+/// browser). Nothing runs yet: what the browser sends before its answer is
+/// read from the socket once [`Self::accept`] starts the task (ICE retries
+/// its checks meanwhile). Dropping it returns the ports to their pools.
+#[derive(Debug)]
+pub struct WebRtcOffer {
+    gateway: Gateway,
+    browser: PortPair,
+    engine: PortPair,
+}
+
+impl WebRtcOffer {
+    /// The SDP offer to send to the browser.
+    pub fn offer(&self) -> &str {
+        self.gateway.local_sdp()
+    }
+
+    /// The codec offered; after [`Self::accept`], [`WebRtcHandle::codec`]
+    /// says whether the browser kept the telephone-event.
+    pub fn codec(&self) -> GatewayCodec {
+        self.gateway.codec()
+    }
+
+    /// Takes the browser's answer and starts the gateway's task on the
+    /// current tokio runtime.
+    pub fn accept(mut self, answer: &str) -> Result<WebRtcHandle, WebRtcTaskError> {
+        self.gateway
+            .accept_answer(answer, Instant::now())
+            .map_err(GatewayError::from)?;
+        spawn(self.gateway, self.browser, self.engine)
+    }
+}
+
+/// Makes an offer in `codec` for a browser kefu calls; see [`WebRtcOffer`].
+pub fn offer_webrtc_gateway(
+    config: &GatewayConfig,
+    codec: GatewayCodec,
+    browser: PortPair,
+    engine: PortPair,
+) -> Result<WebRtcOffer, WebRtcTaskError> {
+    let browser_addr = browser.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
+    let gateway = Gateway::offering(config, browser_addr.port(), codec, Instant::now())?;
+    Ok(WebRtcOffer {
+        gateway,
+        browser,
+        engine,
+    })
+}
+
+fn spawn(
+    gateway: Gateway,
+    browser: PortPair,
+    engine: PortPair,
+) -> Result<WebRtcHandle, WebRtcTaskError> {
+    let browser_addr = browser.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
+    let engine_addr = engine.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
     let browser = LegSockets::new(browser).map_err(WebRtcTaskError::Socket)?;
     let engine = LegSockets::new(engine).map_err(WebRtcTaskError::Socket)?;
-    let answer = gateway.answer().to_owned();
+    let local_sdp = gateway.local_sdp().to_owned();
     let codec = gateway.codec();
     let (stop, stopped) = oneshot::channel();
     let (publish, stats) = watch::channel(gateway.stats());
@@ -147,7 +206,7 @@ pub fn spawn_webrtc_gateway(
         stats,
         events,
         commands,
-        answer,
+        local_sdp,
         codec,
         browser: browser_addr,
         engine: engine_addr,

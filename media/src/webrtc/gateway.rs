@@ -1,7 +1,9 @@
 //! One browser's WebRTC audio session bridged to a plain-RTP leg, sans-IO:
 //! the [`Gateway`] owns a `str0m` `Rtc` in ICE-lite server mode and RTP
 //! mode, answers the browser's offer with host candidates on the configured
-//! addresses, and is then fed datagrams from the browser (STUN, DTLS and
+//! addresses — or, when kefu calls the browser, makes the offer
+//! ([`Gateway::offering`]) and takes the browser's answer
+//! ([`Gateway::accept_answer`]) — and is then fed datagrams from the browser (STUN, DTLS and
 //! SRTP, told apart by `str0m`), plain RTP from the engine and the time. It
 //! hands back datagrams for either side ([`Gateway::poll_transmit`]),
 //! connection changes and key presses ([`Gateway::poll_event`]) and when it
@@ -22,18 +24,20 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use str0m::format::CodecConfig;
-use str0m::media::Mid;
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::{Codec as Str0mCodec, CodecConfig, FormatParams, PayloadParams};
+use str0m::media::{Direction, Frequency, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket as SrtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use super::offer::{GatewayCodec, OfferError, read_offer};
+use super::offer::{GatewayCodec, OfferError, TelephoneEventFormat, read_offer};
 use crate::dtmf::Dtmf;
 use crate::dtmf::rfc4733::{EventPacket, TelephoneEvent, TelephoneEventReceiver};
 use crate::pcm::SampleRate;
 use crate::rtp::packet::{RtpError, RtpHeader, RtpPacket, is_rtcp};
 use crate::rtp::rewrite::OutboundStream;
+use crate::sdp::Codec;
 
 /// How long the browser has to complete ICE and DTLS after the answer.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,6 +72,8 @@ impl GatewayConfig {
 pub enum GatewayError {
     #[error(transparent)]
     Offer(#[from] OfferError),
+    #[error("the gateway offers opus/48000, PCMU/8000 or PCMA/8000, not {0}")]
+    CannotOffer(&'static str),
     #[error("no ICE host candidate: the gateway's host_ips is empty")]
     NoHostCandidate,
     #[error(
@@ -175,7 +181,10 @@ enum State {
 /// One browser's WebRTC session bridged to plain RTP; see the module doc.
 pub struct Gateway {
     rtc: Rtc,
-    answer: String,
+    /// Our SDP: the answer to the browser's offer, or our offer.
+    local_sdp: String,
+    /// Our offer, until the browser's answer is accepted.
+    pending: Option<SdpPendingOffer>,
     codec: GatewayCodec,
     mid: Mid,
     /// The candidate address every browser datagram is taken to have
@@ -207,7 +216,7 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// Answers the browser's `offer` for a browser-facing socket on `port`;
-    /// the answer is [`Self::answer`].
+    /// the answer is [`Self::local_sdp`].
     pub fn new(
         config: &GatewayConfig,
         port: u16,
@@ -215,27 +224,7 @@ impl Gateway {
         now: Instant,
     ) -> Result<Self, GatewayError> {
         let read = read_offer(offer)?;
-        let candidates: Vec<SocketAddr> = config
-            .host_ips
-            .iter()
-            .chain(&config.public_ip)
-            .map(|&ip| SocketAddr::new(ip, port))
-            .collect();
-        let Some(&receive_at) = candidates.first() else {
-            return Err(GatewayError::NoHostCandidate);
-        };
-        let mut rtc_config = Rtc::builder()
-            .set_ice_lite(true)
-            .set_rtp_mode(true)
-            .clear_codecs();
-        *rtc_config.codec_config() = CodecConfig::new_from_payload_params(read.formats);
-        let mut rtc = rtc_config.build(now);
-        for &address in &candidates {
-            let candidate =
-                Candidate::host(address, "udp").map_err(|_| GatewayError::BadCandidate(address))?;
-            // None: the same address twice; the first one stands.
-            let _ = rtc.add_local_candidate(candidate);
-        }
+        let (mut rtc, receive_at) = build_rtc(config, port, read.formats, now)?;
         let answer = rtc
             .sdp_api()
             .accept_offer(read.offer)
@@ -248,7 +237,48 @@ impl Gateway {
             .find(|line| !line.disabled && line.typ.to_string() == "audio")
             .map(|line| line.mid())
             .ok_or(OfferError::NoAudio)?;
-        let answer = answer.to_sdp_string();
+        let local_sdp = answer.to_sdp_string();
+        Self::started(
+            config,
+            rtc,
+            receive_at,
+            (local_sdp, None),
+            mid,
+            read.codec,
+            now,
+        )
+    }
+
+    /// Offers the browser one audio stream in `codec` (with its
+    /// telephone-event, if any) for a browser-facing socket on `port`: kefu
+    /// calls a browser. The offer is [`Self::local_sdp`]; the browser's
+    /// answer goes to [`Self::accept_answer`].
+    pub fn offering(
+        config: &GatewayConfig,
+        port: u16,
+        codec: GatewayCodec,
+        now: Instant,
+    ) -> Result<Self, GatewayError> {
+        let (mut rtc, receive_at) = build_rtc(config, port, offered_formats(codec)?, now)?;
+        let mut change = rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let (offer, pending) = change
+            .apply()
+            .ok_or_else(|| OfferError::Refused("str0m made no offer".to_owned()))?;
+        let local_sdp = offer.to_sdp_string();
+        let sdp = (local_sdp, Some(pending));
+        Self::started(config, rtc, receive_at, sdp, mid, codec, now)
+    }
+
+    fn started(
+        config: &GatewayConfig,
+        mut rtc: Rtc,
+        receive_at: SocketAddr,
+        (local_sdp, pending): (String, Option<SdpPendingOffer>),
+        mid: Mid,
+        codec: GatewayCodec,
+        now: Instant,
+    ) -> Result<Self, GatewayError> {
         let rtc_timeout = loop {
             match rtc.poll_output() {
                 Ok(Output::Timeout(at)) => break at,
@@ -256,14 +286,15 @@ impl Gateway {
                 Err(error) => return Err(OfferError::Refused(error.to_string()).into()),
             }
         };
-        let key_presses = read.codec.telephone_event.and_then(|format| {
+        let key_presses = codec.telephone_event.and_then(|format| {
             let rate = SampleRate::new(format.clock_rate)?;
             Some((format.payload_type, TelephoneEventReceiver::new(rate)))
         });
         Ok(Self {
             rtc,
-            answer,
-            codec: read.codec,
+            local_sdp,
+            pending,
+            codec,
             mid,
             receive_at,
             state: State::Connecting {
@@ -280,10 +311,51 @@ impl Gateway {
         })
     }
 
-    /// The SDP answer for the browser: ICE-lite credentials, the DTLS
-    /// fingerprint, the host candidates and [`Self::codec`].
-    pub fn answer(&self) -> &str {
-        &self.answer
+    /// Our SDP for the browser — the answer to its offer, or our offer —
+    /// with the ICE-lite credentials, the DTLS fingerprint, the host
+    /// candidates and [`Self::codec`].
+    pub fn local_sdp(&self) -> &str {
+        &self.local_sdp
+    }
+
+    /// Takes the browser's answer to [`Self::offering`]'s offer. An answer
+    /// without our telephone-event leaves key presses out.
+    pub fn accept_answer(&mut self, answer: &str, now: Instant) -> Result<(), OfferError> {
+        let pending = self
+            .pending
+            .take()
+            .ok_or_else(|| OfferError::Refused("no offer is waiting for an answer".to_owned()))?;
+        let answer = SdpAnswer::from_sdp_string(answer)
+            .map_err(|error| OfferError::Syntax(error.to_string()))?;
+        let answered: Vec<PayloadParams> = answer
+            .media_lines
+            .iter()
+            .filter(|line| !line.disabled && line.typ.to_string() == "audio")
+            .flat_map(|line| line.rtp_params())
+            .collect();
+        if !answered
+            .iter()
+            .any(|params| *params.pt() == self.codec.payload_type)
+        {
+            return Err(OfferError::NoCommonCodec {
+                offered: format!("an answer without {}", self.codec.codec.name()),
+            });
+        }
+        if let Some(events) = self.codec.telephone_event {
+            if !answered
+                .iter()
+                .any(|params| *params.pt() == events.payload_type)
+            {
+                self.codec.telephone_event = None;
+                self.key_presses = None;
+            }
+        }
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|error| OfferError::Refused(error.to_string()))?;
+        self.drain(now);
+        Ok(())
     }
 
     /// The negotiated codec and payload types, for the engine's leg.
@@ -612,6 +684,98 @@ impl Gateway {
     }
 }
 
+/// A `str0m` peer in ICE-lite server and RTP mode that knows only
+/// `formats`, with a host candidate per configured address on `port`, and
+/// the candidate address browser datagrams are taken to arrive at.
+fn build_rtc(
+    config: &GatewayConfig,
+    port: u16,
+    formats: Vec<PayloadParams>,
+    now: Instant,
+) -> Result<(Rtc, SocketAddr), GatewayError> {
+    let candidates: Vec<SocketAddr> = config
+        .host_ips
+        .iter()
+        .chain(&config.public_ip)
+        .map(|&ip| SocketAddr::new(ip, port))
+        .collect();
+    let Some(&receive_at) = candidates.first() else {
+        return Err(GatewayError::NoHostCandidate);
+    };
+    let mut rtc_config = Rtc::builder()
+        .set_ice_lite(true)
+        .set_rtp_mode(true)
+        .clear_codecs();
+    *rtc_config.codec_config() = CodecConfig::new_from_payload_params(formats);
+    let mut rtc = rtc_config.build(now);
+    for &address in &candidates {
+        let candidate =
+            Candidate::host(address, "udp").map_err(|_| GatewayError::BadCandidate(address))?;
+        // None: the same address twice; the first one stands.
+        let _ = rtc.add_local_candidate(candidate);
+    }
+    Ok((rtc, receive_at))
+}
+
+/// The formats of an offer in `codec`: the codec and its telephone-event.
+fn offered_formats(codec: GatewayCodec) -> Result<Vec<PayloadParams>, GatewayError> {
+    let (str0m_codec, rate, channels, format) = match codec.codec {
+        Codec::Opus => (
+            Str0mCodec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                ..FormatParams::default()
+            },
+        ),
+        Codec::Pcmu => (
+            Str0mCodec::PCMU,
+            Frequency::EIGHT_KHZ,
+            None,
+            FormatParams::default(),
+        ),
+        Codec::Pcma => (
+            Str0mCodec::PCMA,
+            Frequency::EIGHT_KHZ,
+            None,
+            FormatParams::default(),
+        ),
+        Codec::TelephoneEvent => return Err(GatewayError::CannotOffer(codec.codec.name())),
+    };
+    let mut config = CodecConfig::new_from_payload_params(Vec::new());
+    config.add_config(
+        codec.payload_type.into(),
+        None,
+        str0m_codec,
+        rate,
+        channels,
+        format,
+    );
+    if let Some(TelephoneEventFormat {
+        payload_type,
+        clock_rate,
+    }) = codec.telephone_event
+    {
+        let rate = if clock_rate == 48_000 {
+            Frequency::FORTY_EIGHT_KHZ
+        } else {
+            Frequency::EIGHT_KHZ
+        };
+        let events = FormatParams::default();
+        config.add_config(
+            payload_type.into(),
+            None,
+            Str0mCodec::Tele,
+            rate,
+            None,
+            events,
+        );
+    }
+    Ok(config.params().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -695,7 +859,7 @@ mod tests {
                 }),
             }
         );
-        let answer = gateway.answer();
+        let answer = gateway.local_sdp();
         for expected in [
             "a=ice-lite",
             "a=ice-ufrag:",
@@ -739,7 +903,7 @@ mod tests {
                 }),
             }
         );
-        assert!(pcmu.answer().contains("a=rtpmap:0 PCMU/8000"));
+        assert!(pcmu.local_sdp().contains("a=rtpmap:0 PCMU/8000"));
         let pcma_only = browser_offer(MediaKind::Audio, |codecs| codecs.enable_pcma(true, false));
         let codec = gateway(&pcma_only).unwrap().codec();
         assert_eq!((codec.codec, codec.payload_type), (Codec::Pcma, 8));
@@ -754,8 +918,8 @@ mod tests {
         };
         let offer = browser_offer(MediaKind::Audio, chromium_codecs);
         let gateway = Gateway::new(&config, PORT, &offer, Instant::now()).unwrap();
-        assert!(gateway.answer().contains("10.1.2.3 40000 typ host"));
-        assert!(gateway.answer().contains("203.0.113.7 40000 typ host"));
+        assert!(gateway.local_sdp().contains("10.1.2.3 40000 typ host"));
+        assert!(gateway.local_sdp().contains("203.0.113.7 40000 typ host"));
     }
 
     #[test]
