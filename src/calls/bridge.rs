@@ -31,6 +31,7 @@ use rsip::{Method, Response};
 use tokio::sync::{mpsc, watch};
 
 use super::bridged::{Bridged, CallerSide};
+use super::browser::{BrowserOffer, is_browser_transport};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
 use super::session::{Ended, PREFERENCES, SideMedia, negotiate_offer, refuse, with_sdp};
@@ -237,6 +238,8 @@ struct Fork {
     contact: String,
     leg: Option<String>,
     done: bool,
+    /// The gateway's offer, when the phone is a browser.
+    browser: Option<BrowserOffer>,
 }
 
 /// B-legs being set up towards one callee: one INVITE per phone (parallel
@@ -316,6 +319,22 @@ impl Dialing {
                 tracing::warn!(%contact, "a registered contact is not a SIP URI; skipped");
                 continue;
             };
+            let browser = if is_browser_transport(source.transport) {
+                let events = caller.telephone_event.is_some();
+                match BrowserOffer::new(context, caller.codec, events) {
+                    Ok(browser) => Some(browser),
+                    Err(why) => {
+                        tracing::warn!(%why, %contact, "cannot offer a browser phone media");
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let body = match &browser {
+                Some(browser) => Body::sdp(browser.sdp()),
+                None => Body::sdp(offer.clone()),
+            };
             let call_id = random_token();
             routes.add(&call_id);
             let invite = OutgoingInvite {
@@ -328,7 +347,7 @@ impl Dialing {
                 ),
                 to: targets.to.clone(),
                 call_id: call_id.clone(),
-                body: Body::sdp(offer.clone()),
+                body,
                 destination: source,
                 extra_headers: caller_id.headers.clone(),
             };
@@ -339,6 +358,7 @@ impl Dialing {
                         contact,
                         leg,
                         done: false,
+                        browser,
                     };
                     forks.insert(tx, fork);
                 }
@@ -399,7 +419,10 @@ impl Dialing {
                 if let Some(leg) = &winner.leg {
                     cdr.leg_setup_finished(leg, 200).await;
                 }
-                match self.answered(dialog.clone(), &response, winner.leg) {
+                match self
+                    .answered(dialog.clone(), &response, winner.leg, winner.browser)
+                    .await
+                {
                     Ok(side) => Dialed::Answered(side),
                     Err(why) => {
                         tracing::warn!(%why, contact = %winner.contact, "unusable answer from a phone");
@@ -412,17 +435,30 @@ impl Dialing {
         }
     }
 
-    /// The answered phone's side, from its 2xx's SDP.
-    fn answered(
+    /// The answered phone's side, from its 2xx's SDP (a browser's answer
+    /// starts its gateway).
+    async fn answered(
         &mut self,
         dialog: DialogId,
         answer: &Response,
         leg: Option<String>,
+        browser: Option<BrowserOffer>,
     ) -> Result<AgentSide, String> {
-        let negotiated = std::str::from_utf8(&answer.body)
-            .map_err(|_| "the SDP is not UTF-8".to_owned())
-            .and_then(|text| SessionDescription::parse(text).map_err(|e| e.to_string()))
-            .and_then(|sdp| sdp::accept_answer(&self.codecs, &sdp).map_err(|e| e.to_string()))?;
+        let (negotiated, gateway) = match browser {
+            Some(browser) => {
+                let (gateway, negotiated) = browser.answered(&answer.body, self.local).await?;
+                (negotiated, Some(gateway))
+            }
+            None => {
+                let negotiated = std::str::from_utf8(&answer.body)
+                    .map_err(|_| "the SDP is not UTF-8".to_owned())
+                    .and_then(|text| SessionDescription::parse(text).map_err(|e| e.to_string()))
+                    .and_then(|sdp| {
+                        sdp::accept_answer(&self.codecs, &sdp).map_err(|e| e.to_string())
+                    })?;
+                (negotiated, None)
+            }
+        };
         let ports = self
             .ports
             .take()
@@ -434,6 +470,7 @@ impl Dialing {
                 local: self.local,
                 session_id: self.session_id,
                 version: 1,
+                _gateway: gateway.map(Box::new),
             },
             ports,
             leg,
@@ -504,7 +541,10 @@ pub(super) async fn run(
     };
     let caller_media = SocketAddr::new(context.media.address, caller_ports.port());
     let session_id = u64::from(rand::random::<u32>());
-    let sdp = sdp::answer(&offer, &negotiated, caller_media, session_id, 1);
+    let sdp = match &start.browser {
+        Some(browser) => browser.answer_for(caller_media).await,
+        None => sdp::answer(&offer, &negotiated, caller_media, session_id, 1),
+    };
     let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
     let Ok(Some(dialog)) = context.sip.respond(start.tx, ok).await else {
         hang_up(context, &agent.dialog).await;
@@ -519,6 +559,7 @@ pub(super) async fn run(
             local: caller_media,
             session_id,
             version: 1,
+            _gateway: None,
         },
         ports: caller_ports,
     };

@@ -10,12 +10,13 @@ use rsip::message::HeadersExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use super::browser::{self, BrowserCaller};
 use super::cdr::{Cdr, Parties};
 use super::echo;
 use super::feature::{self, FeatureCode};
 use super::ivr::{self, FlowRef};
 use super::route::{self, Refused, Routed, Sender};
-use super::session::Ended;
+use super::session::{Ended, refuse};
 use super::{CallContext, LegRoutes, bridge, queue};
 use crate::store::RouteTarget;
 
@@ -33,12 +34,15 @@ pub(super) struct Start {
     pub source: Peer,
     /// The SIP user whose credentials the INVITE carried, verified.
     pub user: Option<String>,
+    /// The gateway answering a WebRTC caller; its INVITE's body is then the
+    /// gateway's plain offer.
+    pub browser: Option<BrowserCaller>,
 }
 
 /// Runs the call until it ends.
 pub(super) async fn run(
     context: CallContext,
-    start: Start,
+    mut start: Start,
     events: mpsc::UnboundedReceiver<CallEvent>,
     routes: LegRoutes,
     stopping: watch::Receiver<bool>,
@@ -85,6 +89,20 @@ pub(super) async fn run(
         )
         .await;
         tracing::info!(did = %routed.did, target = ?routed.target, cdr = cdr.id(), "call routed");
+        if browser::is_webrtc(&start.invite.body) {
+            match BrowserCaller::answer(&context, &start.invite.body) {
+                Ok((gateway, plain)) => {
+                    start.invite.body = plain.into_bytes();
+                    start.browser = Some(gateway);
+                }
+                Err(why) => {
+                    let why = Some(why.as_str());
+                    let ended = refuse(&context, &start, &cdr, 488, "Not Acceptable Here", why);
+                    cdr.end(&ended.await.reason()).await;
+                    return;
+                }
+            }
+        }
         let channels = Channels {
             events,
             routes,

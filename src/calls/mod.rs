@@ -13,6 +13,7 @@
 
 mod bridge;
 mod bridged;
+mod browser;
 mod call;
 mod callback;
 mod cdr;
@@ -298,7 +299,7 @@ async fn dispatch(
                     active += 1;
                     metrics::gauge!("kefu_calls_active").set(active as f64);
                     let call = routes.call;
-                    let start = call::Start { tx, invite: *request, source, user };
+                    let start = call::Start { tx, invite: *request, source, user, browser: None };
                     let task = call::run(context.clone(), start, receiver, routes, stopping.clone());
                     let ended = ended.clone();
                     tokio::spawn(async move {

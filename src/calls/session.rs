@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 
 use kefu_media::driver::endpoint_task::{EndpointHandle, spawn_endpoint};
+use kefu_media::driver::webrtc_task::WebRtcHandle;
 use kefu_media::endpoint::{EndpointConfig, EndpointEvent};
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
@@ -123,6 +124,9 @@ pub(super) struct SideMedia {
     pub local: SocketAddr,
     pub session_id: u64,
     pub version: u64,
+    /// Held, not read: the gateway in front of a browser phone runs as long
+    /// as this side is on the call, and stops when it is dropped.
+    pub _gateway: Option<Box<WebRtcHandle>>,
 }
 
 /// The media side: running, or waiting for the ACK's answer to our offer.
@@ -212,6 +216,10 @@ impl Session {
                 local,
             };
             (media, answer)
+        };
+        let sdp = match &start.browser {
+            Some(browser) => browser.answer_for(local).await,
+            None => sdp,
         };
         let stage = if early {
             let progress = with_sdp(response_to(&start.invite, 183, "Session Progress"), &sdp);
@@ -374,6 +382,7 @@ impl Session {
                 local,
                 session_id: self.session_id,
                 version: self.sdp_version,
+                _gateway: None,
             },
             events: self.events,
             stopping: self.stopping,

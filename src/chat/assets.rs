@@ -1,6 +1,7 @@
 //! The chat's static files, built into the binary (no build step, nothing to
 //! install): the widget at `/widget/widget.js` (and a demo page at
-//! `/widget/`), the minimal agent page at `/agent/`.
+//! `/widget/`), the agent page at `/agent/` with its softphone
+//! (`/agent/phone.js`), and the vendored libraries under `/vendor/`.
 
 use axum::Router;
 use axum::http::header;
@@ -13,6 +14,8 @@ const WIDGET_JS: &str = include_str!("../../web/widget/widget.js");
 const WIDGET_DEMO: &str = include_str!("../../web/widget/index.html");
 const AGENT_HTML: &str = include_str!("../../web/agent/index.html");
 const AGENT_JS: &str = include_str!("../../web/agent/agent.js");
+const PHONE_JS: &str = include_str!("../../web/agent/phone.js");
+const JSSIP_JS: &str = include_str!("../../web/vendor/jssip-3.13.8.min.js");
 
 /// The routes of the static chat files.
 pub fn routes() -> Router<AppState> {
@@ -32,6 +35,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/agent/agent.js",
             get(|| file("text/javascript; charset=utf-8", AGENT_JS)),
+        )
+        .route(
+            "/agent/phone.js",
+            get(|| file("text/javascript; charset=utf-8", PHONE_JS)),
+        )
+        .route(
+            "/vendor/jssip.min.js",
+            get(|| file("text/javascript; charset=utf-8", JSSIP_JS)),
         )
 }
 

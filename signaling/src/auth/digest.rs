@@ -201,13 +201,31 @@ impl DigestAuth {
         stale: bool,
         rng: &mut impl RngCore,
     ) -> Vec<Header> {
+        self.challenge_for_client(realm, now, stale, false, rng)
+    }
+
+    /// [`Self::challenge`] for a client on a WebSocket (`websocket`): MD5
+    /// alone when it is offered. Browsers' SIP libraries know only MD5 and
+    /// read a single challenge — JsSIP the last, SIP.js the first — instead
+    /// of choosing among them (RFC 8760 §2.4), so they must get just that one.
+    pub fn challenge_for_client(
+        &self,
+        realm: &str,
+        now: SystemTime,
+        stale: bool,
+        websocket: bool,
+        rng: &mut impl RngCore,
+    ) -> Vec<Header> {
         let mut salt = [0u8; 8];
         rng.fill_bytes(&mut salt);
         let nonce = nonce::issue(&self.secret, realm, now, salt);
         let opaque = self.opaque(realm);
         let stale = if stale { ", stale=true" } else { "" };
-        self.config
-            .algorithms
+        let mut algorithms = self.config.algorithms.clone();
+        if websocket && algorithms.contains(&Algorithm::Md5) {
+            algorithms.retain(|algorithm| *algorithm == Algorithm::Md5);
+        }
+        algorithms
             .iter()
             .map(|algorithm| {
                 Header::WwwAuthenticate(WwwAuthenticate::new(format!(

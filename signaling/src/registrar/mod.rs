@@ -325,11 +325,13 @@ impl Registrar {
         to_tag: &str,
         rng: &mut impl RngCore,
     ) -> (Response, AuthOutcome) {
+        let websocket = over_websocket(request);
         let challenge = |stale: bool, rng: &mut _| {
             let mut response = reply(request, 401, "Unauthorized", to_tag);
-            response
-                .headers
-                .extend(self.digest.challenge(realm, now, stale, rng));
+            let headers = self
+                .digest
+                .challenge_for_client(realm, now, stale, websocket, rng);
+            response.headers.extend(headers);
             response
         };
         let header_error = |detail: String| {
@@ -567,6 +569,23 @@ impl From<OutOfOrder> for Problem {
     fn from(_: OutOfOrder) -> Self {
         Self::OutOfOrder
     }
+}
+
+/// Whether the request's last hop was a WebSocket (its top `Via` says
+/// `SIP/2.0/WS` or `SIP/2.0/WSS`): a browser's SIP library.
+fn over_websocket(request: &Request) -> bool {
+    request
+        .headers
+        .iter()
+        .find_map(|header| match header {
+            Header::Via(via) => Some(via.value().to_owned()),
+            _ => None,
+        })
+        .is_some_and(|via| {
+            let protocol = via.split_whitespace().next().unwrap_or_default();
+            protocol.eq_ignore_ascii_case("SIP/2.0/WS")
+                || protocol.eq_ignore_ascii_case("SIP/2.0/WSS")
+        })
 }
 
 fn unchanged(response: Response, auth: AuthOutcome) -> RegisterOutcome {

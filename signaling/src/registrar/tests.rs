@@ -860,3 +860,36 @@ fn a_password_guesser_is_banned_after_ten_wrong_answers_as_the_driver_wires_it()
         Admission::Admit
     );
 }
+
+#[test]
+fn a_register_over_websocket_is_challenged_with_md5_alone() {
+    let mut registrar = registrar();
+    let udp = handle(&mut registrar, &register("1001", "ws-a", 1, ""), at(0));
+    let first = |outcome: &RegisterOutcome| challenges(outcome)[0].clone();
+    assert!(
+        first(&udp).contains("algorithm=SHA-256"),
+        "{:?}",
+        challenges(&udp)
+    );
+    let over_ws = register("1001", "ws-b", 1, "").to_string().replacen(
+        "Via: SIP/2.0/UDP 192.0.2.20:5060",
+        "Via: SIP/2.0/WS df7jal23ls0d.invalid",
+        1,
+    );
+    let Ok(SipMessage::Request(over_ws)) = parse_message(over_ws.as_bytes()) else {
+        panic!("not a request");
+    };
+    let browser = handle(&mut registrar, &over_ws, at(0));
+    assert_eq!(status(&browser), 401);
+    assert_eq!(
+        challenges(&browser).len(),
+        1,
+        "MD5 alone: {:?}",
+        challenges(&browser)
+    );
+    assert!(
+        first(&browser).contains("algorithm=MD5"),
+        "{:?}",
+        challenges(&browser)
+    );
+}

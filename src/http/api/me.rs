@@ -18,6 +18,9 @@ pub struct Me {
     pub tenant_id: Option<String>,
     /// The user a token belongs to; absent for the admin token.
     pub user: Option<User>,
+    /// The digest realm the user's phones (and the workspace's softphone)
+    /// register in; absent for the admin token.
+    pub sip_realm: Option<String>,
 }
 
 /// Who am I?
@@ -29,10 +32,12 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
             scope: Scope::Admin,
             tenant_id: None,
             user: None,
+            sip_realm: None,
         },
         Caller::User { tenant_id, user_id } => Me {
             scope: Scope::Agent,
             user: Some(state.store.user(&user_id).await?),
+            sip_realm: Some(state.store.tenant(&tenant_id).await?.sip_realm),
             tenant_id: Some(tenant_id),
         },
     }))

@@ -1,0 +1,96 @@
+// Browsers on calls, in Chromium with a fake microphone playing a WAV.
+// Driven by tests/calls_browser.rs, which starts kefu and the callers.
+//
+//   node phone_e2e.mjs echo BASE_URL WAV ARTIFACT_DIR
+//     JsSIP (the workspace's softphone, web/agent/phone.js) registers as 1001
+//     over /sip, calls 4001 (echo) and measures what comes back.
+//   node phone_e2e.mjs agent BASE_URL WAV ARTIFACT_DIR
+//     Agent 1001 signs in to the workspace (/agent/) and goes ready; prints
+//     `ready`, waits for the call to ring, answers it, measures the caller's
+//     audio, prints it, waits for `hangup` on stdin... see the steps below.
+//
+// Each measurement is printed as one JSON line on stdout; progress goes to
+// stderr. The script exits non-zero on any failure.
+import { chromium } from "playwright-core";
+import readline from "node:readline";
+import path from "node:path";
+import fs from "node:fs";
+
+const [mode, base, wav, artifacts] = process.argv.slice(2);
+fs.mkdirSync(artifacts, { recursive: true });
+const step = (what) => console.error(`phone_e2e: ${what}`);
+const say = (value) => console.log(JSON.stringify(value));
+const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const TIMEOUT = 20000;
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    `--use-file-for-fake-audio-capture=${wav}`],
+});
+
+/** The dominant frequency of the phone's far-end audio over `ms`, and the RTP packets received. */
+const listen = (page, ms) => page.evaluate(async (ms) => {
+  const phone = window.kefuPhone;
+  const context = new AudioContext();
+  await context.resume();
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 8192;
+  context.createMediaStreamSource(phone.remoteStream).connect(analyser);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let peak = 1;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[peak]) peak = i;
+  let received = 0;
+  (await phone.session.connection.getStats()).forEach((s) => { if (s.type === "inbound-rtp") received = s.packetsReceived; });
+  await context.close();
+  return { peak_hz: Math.round(peak * context.sampleRate / analyser.fftSize), level_db: Math.round(bins[peak]), received };
+}, ms);
+
+let exitCode = 0;
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("console", (message) => step(`console: ${message.text()}`));
+  if (mode === "echo") {
+    await page.goto(`${base}/agent/`);
+    step("registering 1001 over /sip");
+    if (process.env.JSSIP_DEBUG) await page.evaluate(() => JsSIP.debug.enable("JsSIP:*"));
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      window.kefuPhone = new KefuPhone({
+        extension: "1001", password: "demo1001", realm: "kefu",
+        onChange: (state) => {
+          if (state.registration === "registered") resolve();
+          if (state.registration === "failed") reject(new Error(state.error));
+        },
+      });
+      window.kefuPhone.start();
+    }));
+    step("calling 4001");
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      const phone = window.kefuPhone;
+      phone.onChange = (state) => {
+        if (state.call && state.call.status === "talking" && phone.remoteStream) resolve();
+        if (!state.call && state.error) reject(new Error(state.error));
+      };
+      phone.call("4001");
+    }));
+    say({ echo: await listen(page, 3000) });
+    await page.evaluate(() => window.kefuPhone.hangup());
+    await page.waitForFunction(() => !window.kefuPhone.state.call);
+  } else if (mode === "agent") {
+    throw new Error("agent mode comes with the workspace");
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+} catch (error) {
+  step(`failed: ${error.stack || error}`);
+  exitCode = 1;
+} finally {
+  await browser.close();
+  process.exit(exitCode);
+}
