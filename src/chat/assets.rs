@@ -15,6 +15,7 @@ const WIDGET_DEMO: &str = include_str!("../../web/widget/index.html");
 const AGENT_HTML: &str = include_str!("../../web/agent/index.html");
 const AGENT_JS: &str = include_str!("../../web/agent/agent.js");
 const PHONE_JS: &str = include_str!("../../web/agent/phone.js");
+const WORKSPACE_JS: &str = include_str!("../../web/agent/workspace.js");
 const JSSIP_JS: &str = include_str!("../../web/vendor/jssip-3.13.8.min.js");
 
 /// The routes of the static chat files.
@@ -35,6 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/agent/agent.js",
             get(|| file("text/javascript; charset=utf-8", AGENT_JS)),
+        )
+        .route(
+            "/agent/workspace.js",
+            get(|| file("text/javascript; charset=utf-8", WORKSPACE_JS)),
         )
         .route(
             "/agent/phone.js",

@@ -108,6 +108,8 @@ pub struct LegQuality {
 pub struct CallFilter<'a> {
     pub tenant_id: Option<&'a str>,
     pub did: Option<&'a str>,
+    /// Only the call of this ACD contact.
+    pub contact_id: Option<&'a str>,
     pub before: Option<i64>,
     pub limit: i64,
 }
@@ -129,6 +131,7 @@ impl Store {
         };
         condition("tenant_id", "=", filter.tenant_id.is_some());
         condition("did", "=", filter.did.is_some());
+        condition("contact_id", "=", filter.contact_id.is_some());
         condition("started_at", "<", filter.before.is_some());
         let mut sql = format!("SELECT {CALL_COLUMNS} FROM calls");
         if !conditions.is_empty() {
@@ -142,6 +145,9 @@ impl Store {
         }
         if let Some(did) = filter.did {
             query = query.bind(did);
+        }
+        if let Some(contact_id) = filter.contact_id {
+            query = query.bind(contact_id);
         }
         if let Some(before) = filter.before {
             query = query.bind(before);

@@ -83,7 +83,34 @@ try {
     await page.evaluate(() => window.kefuPhone.hangup());
     await page.waitForFunction(() => !window.kefuPhone.state.call);
   } else if (mode === "agent") {
-    throw new Error("agent mode comes with the workspace");
+    const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+    await page.goto(`${base}/agent/`);
+    step("signing in as 1001");
+    await page.fill("#username", "1001");
+    await page.fill("#password", "demo1001");
+    await page.click("#signin button[type=submit]");
+    await page.locator("#registration.registered").waitFor();
+    await page.click("#ready");
+    await page.locator("#state", { hasText: /^ready/ }).waitFor();
+    await shot("1-ready");
+    say({ ready: true });
+    step("waiting for the call to ring");
+    await page.locator("#call.ringing").waitFor({ timeout: 60000 });
+    await page.locator("#caller", { hasText: "welcome,menu,sales" }).waitFor();
+    await shot("2-ringing");
+    await page.click("#answer");
+    await page.locator("#call.talking").waitFor();
+    await page.waitForFunction(() => window.kefuPhone.remoteStream);
+    say({ heard: await listen(page, 3000) });
+    await shot("3-talking");
+    step("hanging up");
+    await page.click("#hangup");
+    await page.locator("#wrapup", { hasText: /wrap-up \d+ s/ }).waitFor();
+    await shot("4-wrap-up");
+    say({ wrap_up: await page.textContent("#wrapup") });
+    await page.click("#wrapup");
+    await page.locator("#state", { hasText: /^ready/ }).waitFor();
+    say({ ready_again: await page.textContent("#state") });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -1,8 +1,11 @@
-// kefu minimal agent page: chat offers and conversations over the agent
-// WebSocket (/api/v1/agent/ws). Accept or decline offers, handle several chats,
-// send messages (a whole-text "/shortcut" becomes the tenant's canned response),
-// internal notes (never shown to the visitor), end with a disposition.
-// Message text is always rendered with textContent, never as HTML.
+// The workspace's agent WebSocket (/api/v1/agent/ws) and its chats: offers
+// (accept or decline), several chats at once, messages (a whole-text
+// "/shortcut" becomes the tenant's canned response), internal notes (never
+// shown to the visitor), transfer, end with a disposition. Every frame is
+// also dispatched as a `kefu-agent` DOM event for the rest of the workspace
+// (workspace.js: sign-in, state, softphone), which calls `kefuAgent.connect()`
+// once signed in. Message text is always rendered with textContent, never as
+// HTML.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -13,12 +16,12 @@
     return node;
   };
   const state = { socket: null, extension: null, offers: new Map(), chats: new Map(), current: null, backoff: 500 };
-  $("token").value = localStorage.getItem("kefu-agent-token") || "";
+  const token = () => sessionStorage.getItem("kefu-token") || "";
 
   const api = async (method, path, body) => {
     const response = await fetch(path, {
       method,
-      headers: { authorization: `Bearer ${$("token").value}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
       body: body ? JSON.stringify(body) : undefined,
     });
     if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || response.statusText);
@@ -37,7 +40,9 @@
   const renderList = () => {
     const offers = $("offers");
     offers.replaceChildren();
+    // Voice offers ring the softphone (workspace.js), not here.
     for (const offer of state.offers.values()) {
+      if (offer.channel === "voice") continue;
       const item = el("div", { class: "item" }, `${offer.channel} · ${offer.queue} `);
       const accept = el("button", { type: "button" }, "Accept");
       accept.onclick = () => send({ type: "accept", contact: offer.contact });
@@ -109,7 +114,7 @@
       if (!chosen || c.ended) return;
       try {
         const response = await fetch(`/api/v1/chat/uploads?contact=${encodeURIComponent(c.contact)}`, {
-          method: "POST", headers: { authorization: `Bearer ${$("token").value}` }, body: chosen,
+          method: "POST", headers: { authorization: `Bearer ${token()}` }, body: chosen,
         });
         if (!response.ok) throw new Error((await response.json().catch(() => ({}))).detail || response.statusText);
         const uploaded = await response.json();
@@ -146,7 +151,6 @@
     switch (frame.type) {
       case "hello":
         state.extension = frame.agent && frame.agent.extension;
-        $("state").textContent = frame.agent ? frame.agent.state : "logged out";
         {
           const mine = new Set();
           for (const contact of (frame.agent && frame.agent.contacts) || []) {
@@ -158,9 +162,6 @@
           state.offers.clear();
           renderList();
         }
-        break;
-      case "state":
-        $("state").textContent = frame.reason ? `${frame.state} (${frame.reason})` : frame.state;
         break;
       case "offer":
         state.offers.set(frame.contact, frame);
@@ -233,13 +234,18 @@
   };
 
   const connect = () => {
-    localStorage.setItem("kefu-agent-token", $("token").value);
-    if (state.socket) state.socket.close();
+    if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
+    if (!token()) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/agent/ws?token=${encodeURIComponent($("token").value)}`);
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/agent/ws?token=${encodeURIComponent(token())}`);
     state.socket = socket;
     socket.onopen = () => { state.backoff = 500; };
-    socket.onmessage = (event) => { try { receive(JSON.parse(event.data)); } catch (error) { console.error(error); } };
+    socket.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (error) { console.error(error); return; }
+      try { receive(frame); } catch (error) { console.error(error); }
+      document.dispatchEvent(new CustomEvent("kefu-agent", { detail: frame }));
+    };
     socket.onclose = () => {
       if (state.socket !== socket) return;
       $("state").textContent = "reconnecting…";
@@ -247,19 +253,16 @@
       state.backoff = Math.min(state.backoff * 2, 15000);
     };
   };
+  const disconnect = () => {
+    const socket = state.socket;
+    state.socket = null;
+    if (socket) socket.close();
+    state.chats.clear();
+    state.offers.clear();
+    state.current = null;
+    renderList();
+    renderChat();
+  };
 
-  const me = async () => {
-    const who = await api("GET", "/api/v1/me");
-    return who.user && who.user.extension;
-  };
-  $("connect").onclick = connect;
-  $("ready").onclick = async () => {
-    try {
-      const extension = state.extension || (await me());
-      await api("POST", `/api/v1/agents/${extension}/login`);
-      await api("PUT", `/api/v1/agents/${extension}/state`, { state: "ready" });
-    } catch (error) { $("state").textContent = `error: ${error.message}`; }
-  };
-  $("pause").onclick = () => send({ type: "state", state: "not_ready", reason: "break" });
-  if ($("token").value) connect();
+  window.kefuAgent = { api, send, connect, disconnect };
 })();

@@ -25,6 +25,8 @@ const MAX_LIMIT: i64 = 500;
 pub struct CallQuery {
     /// Only calls to this number (DID).
     pub did: Option<String>,
+    /// Only the call of this ACD contact (what an agent's voice offer names).
+    pub contact: Option<String>,
     /// Only calls started before this time (ms since the epoch): the
     /// `started_at` of the last call of the previous page.
     pub before: Option<String>,
@@ -79,6 +81,7 @@ pub async fn list(
     let filter = CallFilter {
         tenant_id,
         did: query.did.as_deref(),
+        contact_id: query.contact.as_deref(),
         before,
         limit,
     };
