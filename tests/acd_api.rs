@@ -1217,3 +1217,46 @@ fn queue_settings_survive_a_restart() {
     assert_queued(&demo, "sales");
     assert_refused(&demo, "sales", "full", "callback");
 }
+
+#[test]
+fn the_agent_sets_the_disposition_of_a_call_after_it_ended() {
+    let demo = Demo::start();
+    demo.ready("1002");
+    let id = demo.voice("sales");
+    demo.wait_offered(&id, &["1002"]);
+    assert_eq!(demo.answer(&id, "1002", "accept").0, StatusCode::NO_CONTENT);
+    assert_eq!(demo.answer(&id, "1002", "end").0, StatusCode::NO_CONTENT);
+    let path = format!("/api/v1/contacts/{id}/disposition");
+    let set =
+        |who: &str, code: &str| demo.call("PUT", &path, who, Some(json!({"disposition": code})));
+    let (status, problem) = set("1002", " ");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("disposition"));
+    let (status, _) = set("1001", "resolved");
+    assert_eq!(status, StatusCode::FORBIDDEN, "another agent's contact");
+    assert_eq!(set("1002", "resolved").0, StatusCode::NO_CONTENT);
+    assert_eq!(set("admin", "follow_up").0, StatusCode::NO_CONTENT);
+    let detail = demo.detail(&id);
+    assert_eq!(detail["disposition"], "follow_up", "{detail}");
+    assert_eq!(detail["state"], "ended", "{detail}");
+    let codes: Vec<Value> = demo
+        .events_until(&id, "disposition")
+        .iter()
+        .filter(|event| event["kind"] == "disposition")
+        .map(data)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            json!({"disposition": "resolved"}),
+            json!({"disposition": "follow_up"})
+        ]
+    );
+    let (status, _) = demo.call(
+        "PUT",
+        "/api/v1/contacts/nope/disposition",
+        "1002",
+        Some(json!({"disposition": "x"})),
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

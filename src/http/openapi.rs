@@ -33,6 +33,7 @@ use super::problem::Problem;
         api::contacts::accept,
         api::contacts::decline,
         api::contacts::end,
+        api::contacts::set_disposition,
         api::contacts::abandon,
         api::agent_ws::connect,
         crate::chat::visitor::connect,

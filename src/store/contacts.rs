@@ -167,6 +167,41 @@ impl Store {
         Ok(())
     }
 
+    /// Sets (or changes) the disposition of a contact, noted in its event
+    /// log by whom; its state and agent stay. False when there is no such
+    /// contact.
+    pub async fn set_disposition(
+        &self,
+        contact_id: &str,
+        at: Millis,
+        user_id: Option<&str>,
+        disposition: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let updated = sqlx::query("UPDATE contacts SET disposition = $1 WHERE id = $2")
+            .bind(disposition)
+            .bind(contact_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let data = serde_json::json!({ "disposition": disposition });
+        sqlx::query(
+            "INSERT INTO contact_events (id, contact_id, at, kind, user_id, data) \
+             VALUES ($1, $2, $3, 'disposition', $4, $5)",
+        )
+        .bind(new_id())
+        .bind(contact_id)
+        .bind(at.0)
+        .bind(user_id)
+        .bind(data.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// A contact's events, oldest first.
     pub async fn contact_events(&self, contact_id: &str) -> Result<Vec<ContactEvent>, StoreError> {
         Ok(sqlx::query_as(

@@ -106,6 +106,8 @@ try {
     step("hanging up");
     await page.click("#hangup");
     await page.locator("#wrapup", { hasText: /wrap-up \d+ s/ }).waitFor();
+    await page.selectOption("#disposition", "resolved");
+    await page.locator("#disposition-saved", { hasText: "saved" }).waitFor();
     await shot("4-wrap-up");
     say({ wrap_up: await page.textContent("#wrapup") });
     await page.click("#wrapup");

@@ -2,8 +2,8 @@
 // password → a session token, kept in sessionStorage for this tab), the ACD
 // state (ready, not ready with a reason, the wrap-up countdown), the
 // softphone (phone.js: rings with the agent's desk phones; answer, hang up,
-// mute, DTMF pad, blind transfer, dial), the caller's details, and keyboard
-// shortcuts. Text from the server is always set with textContent.
+// mute, DTMF pad, blind transfer, dial), the caller's details, the call's
+// disposition code (picked during wrap-up), and keyboard shortcuts. Text from the server is always set with textContent.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -137,9 +137,29 @@
       add("IVR path", offer.call.flow_path);
       add("digits", offer.call.digits);
     }
-    if (offer.previous) add("previous contacts", offer.previous);
     box.replaceChildren(el("strong", {}, "Caller"), list);
+    if (offer.ended) box.append(dispositionForm(offer.contact));
     box.hidden = false;
+  };
+
+  // The call's outcome, picked once it ended.
+  const DISPOSITIONS = [["resolved", "Resolved"], ["follow_up", "Follow-up needed"], ["escalated", "Escalated"],
+    ["callback", "Call back"], ["wrong_number", "Wrong number"]];
+  const dispositionForm = (contact) => {
+    const form = el("form", { class: "disposition" });
+    const choice = el("select", { id: "disposition", "aria-label": "disposition" });
+    choice.append(el("option", { value: "" }, "Disposition…"));
+    for (const [code, label] of DISPOSITIONS) choice.append(el("option", { value: code }, label));
+    const saved = el("span", { id: "disposition-saved" });
+    choice.onchange = async () => {
+      if (!choice.value) return;
+      try {
+        await kefuAgent.api("PUT", `/api/v1/contacts/${encodeURIComponent(contact)}/disposition`, { disposition: choice.value });
+        saved.textContent = " saved";
+      } catch (error) { saved.textContent = ` ${error.message}`; }
+    };
+    form.append(choice, saved);
+    return form;
   };
 
   // The call behind a voice offer: number dialled, IVR path and digits.
@@ -171,12 +191,18 @@
         break;
       case "assigned":
         if (frame.channel === "voice" && ui.offer && ui.offer.contact === frame.contact) {
-          ui.offer = { ...ui.offer, wait_ms: frame.wait_ms };
+          ui.offer = { ...ui.offer, wait_ms: frame.wait_ms, assigned: true };
           showCaller(ui.offer);
         }
         break;
       case "offer_ended":
-        if (ui.offer && ui.offer.contact === frame.contact) { ui.offer = null; showCaller(null); }
+        if (ui.offer && ui.offer.contact === frame.contact && !ui.offer.assigned) { ui.offer = null; showCaller(null); }
+        break;
+      case "contact_ended":
+        if (ui.offer && ui.offer.contact === frame.contact) {
+          ui.offer = { ...ui.offer, ended: true };
+          showCaller(ui.offer);
+        }
         break;
       default:
         break;

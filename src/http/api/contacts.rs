@@ -3,7 +3,9 @@
 //! through the same ACD as calls; agents answer offers with
 //! `POST /api/v1/contacts/{id}/accept|decline`, finish with `…/end`; the
 //! customer side reports `…/abandon`; `GET /api/v1/contacts/{id}` shows the
-//! stored row, its event log and, while it is live, where it stands.
+//! stored row, its event log and, while it is live, where it stands; `PUT
+//! …/disposition` sets the outcome code of any contact, calls included (the
+//! agent picks it during wrap-up).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -294,6 +296,56 @@ pub async fn end(
         }
     }
     state.acd.end(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A contact's outcome code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispositionBody {
+    /// 1-64 characters, e.g. `resolved`, `follow_up`.
+    pub disposition: String,
+}
+
+/// Longest disposition code.
+const MAX_DISPOSITION: usize = 64;
+
+/// Sets the disposition of a contact: its agent (once it was theirs, during
+/// or after it), supervisors and admins.
+#[utoipa::path(put, path = "/api/v1/contacts/{id}/disposition", tag = "contacts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "contact id"), TenantQuery),
+    request_body = DispositionBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn set_disposition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<TenantQuery>,
+    JsonBody(body): JsonBody<DispositionBody>,
+) -> Result<StatusCode, Problem> {
+    let actor = Actor::of(&state, &caller, &query).await?;
+    let contact = visible(&state, &actor, &id).await?;
+    let disposition = body.disposition.trim();
+    if disposition.is_empty() || disposition.chars().count() > MAX_DISPOSITION {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`disposition`: must be 1-{MAX_DISPOSITION} characters"),
+        ));
+    }
+    if !actor.supervises && (contact.agent_id.is_none() || contact.agent_id != actor.user_id) {
+        return Err(Problem::forbidden(
+            "only the contact's agent, supervisors and admins may set its disposition",
+        ));
+    }
+    let at = crate::store::Millis::now();
+    let user = actor.user_id.as_deref();
+    if !state
+        .store
+        .set_disposition(&id, at, user, disposition)
+        .await?
+    {
+        return Err(Problem::not_found(format!("no contact `{id}`")));
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -34,5 +34,6 @@ pub fn routing_routes() -> Router<AppState> {
         .route("/contacts/{id}/accept", post(contacts::accept))
         .route("/contacts/{id}/decline", post(contacts::decline))
         .route("/contacts/{id}/end", post(contacts::end))
+        .route("/contacts/{id}/disposition", put(contacts::set_disposition))
         .route("/contacts/{id}/abandon", post(contacts::abandon))
 }
