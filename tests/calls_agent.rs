@@ -512,3 +512,39 @@ fn two_sipp_processes_talk_through_the_loopback_trunk_and_a_third_address_gets_n
         "nothing else of the caller's leg leaks: {invite}"
     );
 }
+
+#[test]
+fn a_late_offer_to_an_extension_gets_the_phones_codec_in_the_200_and_talks_after_the_ack() {
+    let (dir, kefu, token) = start();
+    let mut phone = agent_phone(dir.path(), kefu.sip, "1001", 1000, true);
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut uac = Uac::new("127.0.0.1:0", kefu.sip, "1001");
+    let answer = uac.invite("", WAIT).expect("an answer");
+    assert_eq!(
+        answer.status,
+        200,
+        "{}\nkefu:\n{}",
+        answer.text,
+        kefu.stderr()
+    );
+    assert!(
+        answer.text.contains("a=rtpmap:0 PCMU/8000"),
+        "our offer names the phone's codec: {}",
+        answer.text
+    );
+    uac.ack(&offer(caller_rtp.local_addr().unwrap(), "0"));
+    let heard = stream(&caller_rtp, answer.media_addr(), 0, 3 * 50, |n| {
+        frame_of(&[440.0], n)
+    });
+    assert_eq!(uac.bye(WAIT), Some(200));
+    std::thread::sleep(Duration::from_millis(500));
+    phone.stop();
+    let caller_heard = share_of(&heard[heard.len().min(8000)..], 8000, 1000.0);
+    assert!(
+        caller_heard > 0.7,
+        "1000 Hz is only {caller_heard:.2} of what the caller heard"
+    );
+    let call = newest_call(&kefu, &token, "1001", WAIT, ended);
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    assert_eq!(call["legs"][0]["codec"], "PCMU", "{call}");
+}

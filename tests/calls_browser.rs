@@ -231,7 +231,11 @@ fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_
     let contact = call["contact_id"].as_str().unwrap();
     let by_contact = get_json(&kefu, &token, &format!("/api/v1/calls?contact={contact}"));
     assert_eq!(by_contact[0]["id"], call["id"], "{by_contact}");
-    let picked = get_json(&kefu, &token, &format!("/api/v1/contacts/{contact}?tenant=demo"));
+    let picked = get_json(
+        &kefu,
+        &token,
+        &format!("/api/v1/contacts/{contact}?tenant=demo"),
+    );
     assert_eq!(picked["disposition"], "resolved", "{picked}");
     assert_eq!(call["end_reason"], "callee_hangup", "{call}");
     let id = call["recordings"][0]["id"].as_str().expect("a recording");

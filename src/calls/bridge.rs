@@ -13,9 +13,10 @@
 //! caller hears the callee's ringing (180); busy, declined and unanswered
 //! forks map to the caller's final response; the ring timeout and the
 //! caller's CANCEL end the forks; the answer is bridged
-//! ([`super::bridged`]). A caller's INVITE without SDP (late offer) is
-//! refused with 488 here: kefu needs the caller's codec to offer it to the
-//! phones.
+//! ([`super::bridged`]). A caller's INVITE without SDP (late offer): the
+//! phones are offered G.711 with telephone-events, and the caller gets our
+//! offer of what the answering phone took in the 200; the ACK's answer
+//! completes the call (RFC 3261 §13.2.1).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -502,23 +503,26 @@ pub(super) async fn run(
     routes: LegRoutes,
     mut stopping: watch::Receiver<bool>,
 ) -> Ended {
-    let (offer, negotiated) = match negotiate_offer(&start.invite.body, PREFERENCES) {
-        Ok(agreed) => agreed,
-        Err(why) => {
-            let why = if start.invite.body.is_empty() {
-                "calls to agents need an SDP offer in the INVITE".to_owned()
-            } else {
-                why
-            };
-            return refuse(context, start, cdr, 488, "Not Acceptable Here", Some(&why)).await;
+    let offered = if start.invite.body.is_empty() {
+        None
+    } else {
+        match negotiate_offer(&start.invite.body, PREFERENCES) {
+            Ok(agreed) => Some(agreed),
+            Err(why) => {
+                let why = Some(why.as_str());
+                return refuse(context, start, cdr, 488, "Not Acceptable Here", why).await;
+            }
         }
     };
     let Ok(caller_ports) = context.media.ports.allocate() else {
         return refuse(context, start, cdr, 503, "Service Unavailable", None).await;
     };
     let caller_id = CallerId::of(context, &start.invite);
+    let wanted = offered
+        .as_ref()
+        .map_or_else(late_offer_stand_in, |(_, negotiated)| *negotiated);
     let mut dialing =
-        match Dialing::start(context, cdr, &routes, &callee, &negotiated, &caller_id).await {
+        match Dialing::start(context, cdr, &routes, &callee, &wanted, &caller_id).await {
             Ok(dialing) => dialing,
             Err(unreachable) => {
                 let why = Some(unreachable.why.as_str());
@@ -541,9 +545,19 @@ pub(super) async fn run(
     };
     let caller_media = SocketAddr::new(context.media.address, caller_ports.port());
     let session_id = u64::from(rand::random::<u32>());
-    let sdp = match &start.browser {
-        Some(browser) => browser.answer_for(caller_media).await,
-        None => sdp::answer(&offer, &negotiated, caller_media, session_id, 1),
+    let late_codecs = [agent.media.negotiated.codec, Codec::TelephoneEvent];
+    let sdp = match (&start.browser, &offered) {
+        (Some(browser), _) => browser.answer_for(caller_media).await,
+        (None, Some((offer, negotiated))) => {
+            sdp::answer(offer, negotiated, caller_media, session_id, 1)
+        }
+        (None, None) => sdp::offer(
+            &late_codecs,
+            caller_media,
+            Direction::SendRecv,
+            session_id,
+            1,
+        ),
     };
     let ok = with_sdp(response_to(&start.invite, 200, "OK"), &sdp);
     let Ok(Some(dialog)) = context.sip.respond(start.tx, ok).await else {
@@ -551,6 +565,18 @@ pub(super) async fn run(
         return Ended::Cancelled;
     };
     cdr.caller_setup_finished(200).await;
+    let negotiated = match offered {
+        Some((_, negotiated)) => negotiated,
+        None => match answer_in_ack(&mut events, &dialog, &late_codecs).await {
+            Ok(negotiated) => negotiated,
+            Err(why) => {
+                tracing::warn!(%why, "the caller's ACK did not answer our offer");
+                hang_up(context, &dialog).await;
+                hang_up(context, &agent.dialog).await;
+                return Ended::HungUp("late_offer_unanswered".to_owned());
+            }
+        },
+    };
     let caller = CallerSide {
         caller_id,
         dialog,
@@ -566,6 +592,45 @@ pub(super) async fn run(
     match Bridged::start(context, cdr, callee.tenant_id(), caller, agent).await {
         Ok(bridged) => bridged.talk(context, cdr, &routes, events, stopping).await,
         Err(ended) => ended,
+    }
+}
+
+/// What the phones are offered for a caller who sent no SDP: G.711 (μ-law
+/// first) with telephone-events, the codecs every phone has.
+fn late_offer_stand_in() -> Negotiated {
+    Negotiated {
+        codec: Codec::Pcmu,
+        payload_type: 0,
+        telephone_event: Some(101),
+        remote: None,
+        direction: Direction::SendRecv,
+        ptime: 20,
+    }
+}
+
+/// The caller's answer to the offer in our 200, from its ACK.
+async fn answer_in_ack(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    dialog: &DialogId,
+    offered: &[Codec],
+) -> Result<Negotiated, String> {
+    loop {
+        match events.recv().await {
+            Some(CallEvent::Ack {
+                dialog: acked,
+                request,
+            }) if acked == *dialog => {
+                let text = std::str::from_utf8(&request.body)
+                    .map_err(|_| "the SDP is not UTF-8".to_owned())?;
+                let answer = SessionDescription::parse(text).map_err(|e| e.to_string())?;
+                return sdp::accept_answer(offered, &answer).map_err(|e| e.to_string());
+            }
+            Some(CallEvent::AckTimeout { dialog: lost }) if lost == *dialog => {
+                return Err("no ACK came".to_owned());
+            }
+            Some(other) => tracing::debug!(?other, "ignored while waiting for the ACK"),
+            None => return Err("kefu is stopping".to_owned()),
+        }
     }
 }
 
