@@ -95,6 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let media = Media {
         ports: PortAllocator::new(media_address, config.rtp_ports),
         address: media_address,
+        public_ip: config.media_public_ip,
         tones: config.tone_region,
     };
     tracing::info!(%media_address, rtp_ports = %config.rtp_ports, "media ready");

@@ -57,7 +57,10 @@ pub(super) fn is_browser_transport(transport: Transport) -> bool {
 }
 
 fn gateway_config(context: &CallContext) -> GatewayConfig {
-    GatewayConfig::new(vec![context.media.address])
+    GatewayConfig {
+        public_ip: context.media.public_ip,
+        ..GatewayConfig::new(vec![context.media.address])
+    }
 }
 
 /// A browser that called kefu, answered by a gateway that lives as long as

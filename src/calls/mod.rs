@@ -86,6 +86,9 @@ pub struct Media {
     pub ports: PortAllocator,
     /// The address in our SDP.
     pub address: IpAddr,
+    /// `media.public_ip`: the NAT's public address of `address`, one more
+    /// ICE candidate for browsers.
+    pub public_ip: Option<IpAddr>,
     /// `media.tone_region`.
     pub tones: ToneRegion,
 }

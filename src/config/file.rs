@@ -52,6 +52,7 @@ pub(super) struct MediaSection {
     pub rtp_ports: Option<String>,
     pub address: Option<String>,
     pub tone_region: Option<String>,
+    pub public_ip: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -101,6 +101,9 @@ pub struct Config {
     pub media_address: Option<std::net::IpAddr>,
     /// Whose ringback and busy tones callers hear (`media.tone_region`).
     pub tone_region: kefu_media::tone::ToneRegion,
+    /// The public address a 1:1 NAT maps to `media.address`, offered to
+    /// browsers as one more ICE candidate (`media.public_ip`).
+    pub media_public_ip: Option<std::net::IpAddr>,
     /// Record bridged calls (`recordings.enabled`).
     pub recordings_enabled: bool,
     /// Days recordings are kept (`recordings.retention_days`); `None` (0 or

@@ -158,6 +158,12 @@ const OVERRIDABLE: &[Overridable] = &[
         is_bool: false,
     },
     Overridable {
+        key: "media.public_ip",
+        env: "KEFU_MEDIA_PUBLIC_IP",
+        flag: None,
+        is_bool: false,
+    },
+    Overridable {
         key: "api.admin_token",
         env: "KEFU_ADMIN_TOKEN",
         flag: None,
@@ -525,6 +531,17 @@ fn resolve(
             )
         })?),
     };
+    let media_public_ip = match parsed.media.public_ip.filter(|a| !a.is_empty()) {
+        None => None,
+        Some(text) => Some(text.parse().map_err(|_| {
+            invalid(
+                "media.public_ip",
+                &text,
+                &origin_of("media.public_ip"),
+                "must be an IP address, e.g. 203.0.113.7",
+            )
+        })?),
+    };
     let tone_region = match parsed.media.tone_region.filter(|r| !r.is_empty()) {
         None => ToneRegion::Us,
         Some(text) => text.parse::<ToneRegion>().map_err(|error| {
@@ -644,6 +661,7 @@ fn resolve(
         admin_token,
         rtp_ports,
         tone_region,
+        media_public_ip,
         media_address,
         demo: parsed.demo.unwrap_or(false),
         recordings_enabled: parsed.recordings.enabled.unwrap_or(true),
@@ -765,6 +783,24 @@ mod tests {
             let err = load_err(&format!("[sip]\ndigest_algorithms = \"{bad}\"\n"));
             assert!(err.contains("sip.digest_algorithms"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_media_public_ip_is_unset_by_default_and_must_be_an_address() {
+        let config = load_str("", &[], Overrides::default()).unwrap();
+        assert_eq!(config.media_public_ip, None);
+        let set = load_str(
+            "",
+            &[("KEFU_MEDIA_PUBLIC_IP", "203.0.113.7")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(set.media_public_ip, Some("203.0.113.7".parse().unwrap()));
+        let err = load_err("[media]\npublic_ip = \"example.com\"\n");
+        assert!(
+            err.contains("media.public_ip") && err.contains("example.com"),
+            "{err}"
+        );
     }
 
     #[test]
