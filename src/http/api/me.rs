@@ -30,7 +30,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
             tenant_id: None,
             user: None,
         },
-        Caller::User { tenant_id, user_id } => Me {
+        Caller::User {
+            tenant_id, user_id, ..
+        } => Me {
             scope: Scope::Agent,
             user: Some(state.store.user(&user_id).await?),
             tenant_id: Some(tenant_id),
