@@ -8,7 +8,8 @@
 //! channel `demo` (queues support and sales, any site, identity JWTs signed
 //! with [`CHAT_IDENTITY_KEY`]) and `demo-shop` (only `https://shop.example`
 //! and kefu's own pages may embed it), and canned chat responses `/hello`
-//! and `/bye`.
+//! and `/bye`, and the tenant admin `admin` (web password [`ADMIN_PASSWORD`],
+//! for the admin pages at `/admin/`).
 //!
 //! Flows and the calendar are created when missing and otherwise left as
 //! they are, so edits made through the API (or the IVR scripts folder) are
@@ -30,6 +31,9 @@ const CANNED: [(&str, &str); 2] = [
     ("hello", "Hello! How can I help you today?"),
     ("bye", "Thank you for chatting with us. Goodbye!"),
 ];
+/// The demo tenant admin's user name and web password (`/admin/`).
+pub const ADMIN_USERNAME: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "demoadmin";
 /// The name of the agents' demo API tokens (reissued at every start).
 const TOKEN_NAME: &str = "demo";
 
@@ -142,6 +146,16 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
         )
         .await?;
     provision_chat(store, &tenant.id).await?;
+    store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: ADMIN_USERNAME,
+            display_name: "Demo Admin",
+            role: Role::Admin,
+            extension: None,
+            password: Some(ADMIN_PASSWORD),
+        })
+        .await?;
     store.revoke_tokens(TOKEN_NAME, Scope::Agent).await?;
     let mut agent_tokens = Vec::new();
     for agent in AGENTS {

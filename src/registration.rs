@@ -1,5 +1,6 @@
 //! Joins the SIP registrar (`kefu-signaling`) to the store: the users' HA1s in a
-//! cache the registrar reads synchronously (refreshed every few seconds), the
+//! cache the registrar reads synchronously (refreshed every few seconds, and
+//! at once through [`SipUsers`] when the API changes a user), the
 //! nonce-signing secret shared by every node, bindings restored at start, and
 //! every binding change written back by a persister task.
 //!
@@ -47,14 +48,40 @@ impl RegistrationTasks {
     }
 }
 
-/// Builds REGISTER handling for the configured realm over the store, and its tasks.
+/// The registrar's cache of the users' HA1s, for whoever changes users (the
+/// admin API) to reload at once instead of waiting for the next refresh.
+#[derive(Clone)]
+pub struct SipUsers {
+    store: Store,
+    realm: String,
+    cache: Credentials,
+}
+
+impl SipUsers {
+    /// Reloads every user's HA1s from storage now.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let users = load_credentials(&self.store, &self.realm).await?;
+        if let Ok(mut cache) = self.cache.write() {
+            *cache = users;
+        }
+        Ok(())
+    }
+}
+
+/// Builds REGISTER handling for the configured realm over the store, its
+/// tasks, and the handle that reloads its HA1 cache.
 pub async fn start(
     store: &Store,
     config: &Config,
-) -> Result<(Registration, RegistrationTasks), StoreError> {
+) -> Result<(Registration, RegistrationTasks, SipUsers), StoreError> {
     let realm = config.sip_realm.as_str();
     let secret = ServerSecret::new(store.server_secret("sip-digest-nonce").await?);
     let credentials: Credentials = Arc::new(RwLock::new(load_credentials(store, realm).await?));
+    let sip_users = SipUsers {
+        store: store.clone(),
+        realm: realm.to_owned(),
+        cache: credentials.clone(),
+    };
     let restored = store.live_sip_bindings(Millis::now()).await?;
     let restored_count = restored.len();
     let bindings = Bindings::restore(restored.into_iter().filter_map(binding_from_row));
@@ -62,11 +89,7 @@ pub async fn start(
 
     let (changes_tx, changes_rx) = mpsc::unbounded_channel::<BindingChange>();
     let persister = tokio::spawn(persist(store.clone(), changes_rx));
-    let refresher = tokio::spawn(refresh(
-        store.clone(),
-        realm.to_owned(),
-        credentials.clone(),
-    ));
+    let refresher = tokio::spawn(refresh(sip_users.clone()));
 
     let lookup = move |_realm: &str, user: &str| {
         credentials
@@ -93,6 +116,7 @@ pub async fn start(
             refresher,
             persister,
         },
+        sip_users,
     ))
 }
 
@@ -138,18 +162,13 @@ async fn load_credentials(
         .collect())
 }
 
-async fn refresh(store: Store, realm: String, credentials: Credentials) {
+async fn refresh(users: SipUsers) {
     let mut tick = tokio::time::interval(CREDENTIALS_REFRESH);
     tick.tick().await;
     loop {
         tick.tick().await;
-        match load_credentials(&store, &realm).await {
-            Ok(users) => {
-                if let Ok(mut cache) = credentials.write() {
-                    *cache = users;
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "cannot refresh SIP credentials"),
+        if let Err(err) = users.reload().await {
+            tracing::warn!(error = %err, "cannot refresh SIP credentials");
         }
     }
 }

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::calls::{CallControl, Media, Prompts, Recordings, SipSettings};
 use crate::config::Config;
 use crate::flows::ScriptsFolder;
+use crate::http::login_guard::LoginGuard;
 use crate::http::{self, AppState};
 use crate::store::{Store, token_hash};
 use crate::{admin_token, demo, listen, registration, retention, routing, telemetry};
@@ -76,7 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         scripts = Some(folder);
     }
     tracing::info!(%sip_addr, "SIP sockets bound (udp+tcp)");
-    let (registration, registration_tasks) = registration::start(&store, &config)
+    let (registration, registration_tasks, sip_users) = registration::start(&store, &config)
         .await
         .context("cannot start the SIP registrar")?;
     let sip_host = SocketAddr::new(listen::advertised_ip(sip_addr.ip()), sip_addr.port());
@@ -138,6 +139,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         acd,
         calls: calls.live(),
         chat: chat.clone(),
+        sip_users,
+        logins: Arc::new(LoginGuard::default()),
     };
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let scripts = scripts.map(|folder| folder.watch(store.clone(), stop_tx.subscribe()));
@@ -251,6 +254,11 @@ fn demo_announcement(tenant: &demo::DemoTenant, sip_addr: SocketAddr) -> String 
          sip:4001@{sip} for the echo test.\n",
         demo::SIP_REALM
     );
+    text.push_str(&format!(
+        "  admin pages: /admin/ as user `{}`, password `{}`\n",
+        demo::ADMIN_USERNAME,
+        demo::ADMIN_PASSWORD
+    ));
     for (extension, token) in &tenant.agent_tokens {
         text.push_str(&format!(
             "  agent {extension}: SIP/web password demo{extension}, API token {}\n",

@@ -254,7 +254,10 @@ async fn uploader(
                 "give the agent's token as `Authorization: Bearer`",
             )
         })?;
-    let Some(Caller::User { tenant_id, user_id }) = caller_for(state, secret.trim()).await? else {
+    let Some(Caller::User {
+        tenant_id, user_id, ..
+    }) = caller_for(state, secret.trim()).await?
+    else {
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "an agent's token is needed",

@@ -1,16 +1,17 @@
 //! Bearer-token authentication for `/api/v1/`: the admin token (configured or
-//! generated) and per-user tokens from the store. A request that passes gets
+//! generated) and per-user tokens from the store (API tokens and the session
+//! tokens of web logins, which expire). A request that passes gets
 //! a [`Caller`] in its extensions; handlers take it as an extractor.
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{header, request::Parts};
+use axum::http::{HeaderMap, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::problem::Problem;
-use crate::store::{Scope, token_hash};
+use crate::store::{Role, Scope, token_hash};
 
 /// Who is calling the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +19,28 @@ pub enum Caller {
     /// The admin token: everything, in every tenant.
     Admin,
     /// A user's token, limited to its tenant.
-    User { tenant_id: String, user_id: String },
+    User {
+        tenant_id: String,
+        user_id: String,
+        /// The user's role when the request came.
+        role: Role,
+    },
 }
 
 impl Caller {
+    /// Whether the caller administers (the admin token, or a tenant's admin
+    /// user, in their own tenant).
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Caller::Admin
+                | Caller::User {
+                    role: Role::Admin,
+                    ..
+                }
+        )
+    }
+
     /// Whether this caller may read the tenant's data.
     pub fn may_read(&self, tenant_id: &str) -> bool {
         match self {
@@ -37,10 +56,27 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+    if !request.headers().contains_key(header::AUTHORIZATION) {
         return Problem::unauthorized("missing Authorization: Bearer <token> header");
+    }
+    let Some(secret) = bearer_secret(request.headers()) else {
+        return Problem::unauthorized("the Authorization header must be `Bearer <token>`");
     };
-    let Some(secret) = value
+    let caller = match caller_for(&state, secret).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => {
+            return Problem::unauthorized("the token is not valid (unknown, expired or revoked)");
+        }
+        Err(problem) => return problem.into_response(),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// The secret of an `Authorization: Bearer <token>` header, if there is one.
+pub fn bearer_secret(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
         .to_str()
         .ok()
         .and_then(|v| {
@@ -49,16 +85,6 @@ pub async fn require_token(
         })
         .map(str::trim)
         .filter(|s| !s.is_empty())
-    else {
-        return Problem::unauthorized("the Authorization header must be `Bearer <token>`");
-    };
-    let caller = match caller_for(&state, secret).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => return Problem::unauthorized("the token is not valid (unknown or revoked)"),
-        Err(problem) => return problem.into_response(),
-    };
-    request.extensions_mut().insert(caller);
-    next.run(request).await
 }
 
 /// The caller a token secret stands for, if it is valid.
@@ -75,11 +101,17 @@ pub async fn caller_for(state: &AppState, secret: &str) -> Result<Option<Caller>
     let Some(token) = state.store.find_token(secret).await? else {
         return Ok(None);
     };
-    Ok(match (token.scope, token.tenant_id, token.user_id) {
-        (Scope::Admin, _, _) => Some(Caller::Admin),
-        (Scope::Agent, Some(tenant_id), Some(user_id)) => Some(Caller::User { tenant_id, user_id }),
-        (Scope::Agent, _, _) => None,
-    })
+    Ok(
+        match (token.scope, token.tenant_id, token.user_id, token.role) {
+            (Scope::Admin, _, _, _) => Some(Caller::Admin),
+            (Scope::Agent, Some(tenant_id), Some(user_id), Some(role)) => Some(Caller::User {
+                tenant_id,
+                user_id,
+                role,
+            }),
+            (Scope::Agent, _, _, _) => None,
+        },
+    )
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

@@ -35,11 +35,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         } else {
             StatusCode::BAD_REQUEST
         };
-        let detail = match path.as_str() {
-            "." | "" => format!("request body: {inner}"),
-            field => format!("`{field}`: {inner}"),
-        };
-        Problem::new(status, detail)
+        match path.as_str() {
+            "." | "" => Problem::new(status, format!("request body: {inner}")),
+            field => {
+                let problem = Problem::invalid(field, inner);
+                if status == StatusCode::BAD_REQUEST {
+                    problem.bad_request()
+                } else {
+                    problem
+                }
+            }
+        }
     })
 }
 

@@ -9,10 +9,12 @@ pub mod auth;
 pub mod body;
 pub mod byte_ranges;
 pub mod health;
+pub mod login_guard;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod sip_ws;
+pub mod web;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -20,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use kefu_signaling::driver::ConnectionSink;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -48,12 +50,17 @@ pub struct AppState {
     pub calls: LiveCalls,
     /// Web chat (visitor WebSocket, agent chat commands, transcripts).
     pub chat: crate::chat::Chat,
+    /// The SIP registrar's HA1 cache, reloaded when the API changes a user.
+    pub sip_users: crate::registration::SipUsers,
+    /// Failed web logins, per address and user name.
+    pub logins: Arc<login_guard::LoginGuard>,
 }
 
 /// The whole HTTP router.
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/me", get(api::me::me))
+        .route("/sessions/current", delete(api::sessions::delete_current))
         .route("/calls", get(api::calls::list))
         .route("/calls/{id}", get(api::calls::get))
         .route(
@@ -96,6 +103,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/agent/ws", get(api::agent_ws::connect))
+        .route("/sessions", post(api::sessions::create))
         .merge(crate::chat::routes())
         .merge(protected);
     Router::new()
@@ -104,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sip", get(sip_ws::upgrade))
         .nest("/api/v1", api)
         .merge(crate::chat::assets::routes())
+        .merge(web::routes())
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }

@@ -14,6 +14,8 @@ use super::problem::Problem;
         super::health::healthz,
         super::metrics::metrics,
         api::me::me,
+        api::sessions::create,
+        api::sessions::delete_current,
         api::calls::list,
         api::calls::get,
         api::supervise::join,

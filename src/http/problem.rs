@@ -19,6 +19,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this request, for a person to read.
     pub detail: String,
+    /// The request field that is wrong (e.g. `skills[0].level`), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl Problem {
@@ -29,7 +32,30 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            field: None,
         }
+    }
+
+    /// 422 naming the field that is wrong: the detail reads "`field`: message".
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        Problem {
+            field: Some(field.to_owned()),
+            ..Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("`{field}`: {message}"),
+            )
+        }
+    }
+
+    /// The same problem with a 400 status (the request is malformed rather
+    /// than wrong).
+    pub fn bad_request(mut self) -> Self {
+        self.status = StatusCode::BAD_REQUEST.as_u16();
+        self.title = StatusCode::BAD_REQUEST
+            .canonical_reason()
+            .unwrap_or("Error")
+            .to_owned();
+        self
     }
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.

@@ -39,8 +39,8 @@ pub use routing::{
 };
 pub use sip::{RealmUser, StoredBinding};
 pub use tenants::Tenant;
-pub use tokens::{ApiToken, IssuedToken, Scope, token_hash};
-pub use users::{NewUser, Role, SipCredentials, User};
+pub use tokens::{ApiToken, IssuedToken, SESSION_TOKEN_NAME, Scope, token_hash};
+pub use users::{LoginOutcome, NewUser, Role, SipCredentials, User};
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

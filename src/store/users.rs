@@ -31,6 +31,16 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// The role stored as `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// A user to create.
@@ -207,6 +217,103 @@ impl Store {
             self.user_by_username(tenant_id, username).await
         } else {
             Ok(None)
+        }
+    }
+}
+
+/// How a login attempt (`verify_login`) came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password is right: the user and the name of their tenant.
+    Verified { user: User, tenant: String },
+    /// No tenant was named and the name is a user in several tenants.
+    Ambiguous,
+    /// Unknown tenant or user, disabled user, no web password, or a wrong
+    /// one: the same answer, after the same work, for each.
+    Failed,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: String,
+    username: String,
+    tenant_name: String,
+    password_hash: Option<String>,
+}
+
+/// An argon2 hash of a random password, verified against when there is no
+/// user, so an unknown name takes as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+        hash_password(&hex::encode(secret)).unwrap_or_default()
+    })
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Argon2 takes tens of milliseconds of CPU: off the async workers.
+async fn verify_off_thread(hash: String, password: &str) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || password_matches(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
+impl Store {
+    /// Checks a web login: `name` is a user name or an extension, in the
+    /// named tenant or, without one, in whichever tenant has it. Exactly one
+    /// argon2 verification is done whatever the outcome.
+    pub async fn verify_login(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, StoreError> {
+        let rows: Vec<LoginRow> = sqlx::query_as(
+            "SELECT u.id, u.username, t.name AS tenant_name, u.password_hash FROM users u \
+             JOIN tenants t ON t.id = u.tenant_id \
+             WHERE (u.username = $1 OR u.extension = $1) AND u.disabled_at IS NULL \
+             AND ($2 = '' OR t.name = $2) ORDER BY t.name, u.username",
+        )
+        .bind(name)
+        .bind(tenant.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        let mut tenants: Vec<&str> = rows.iter().map(|r| r.tenant_name.as_str()).collect();
+        tenants.dedup();
+        if tenants.len() > 1 {
+            // Still one verification, so this answer takes as long as the others.
+            verify_off_thread(dummy_hash().to_owned(), password).await;
+            return Ok(LoginOutcome::Ambiguous);
+        }
+        // A user name that is another user's extension: the user name wins.
+        let position = rows.iter().position(|r| r.username == name).unwrap_or(0);
+        let row = rows
+            .into_iter()
+            .nth(position)
+            .filter(|r| r.password_hash.as_deref().is_some_and(|h| !h.is_empty()));
+        let hash = row
+            .as_ref()
+            .and_then(|r| r.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_owned());
+        let ok = verify_off_thread(hash, password).await;
+        match row {
+            Some(row) if ok => Ok(LoginOutcome::Verified {
+                user: self.user(&row.id).await?,
+                tenant: row.tenant_name,
+            }),
+            _ => Ok(LoginOutcome::Failed),
         }
     }
 }

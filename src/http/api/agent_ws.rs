@@ -81,7 +81,9 @@ pub async fn connect(
         );
     };
     let (tenant_id, user_id) = match caller_for(&state, secret).await {
-        Ok(Some(Caller::User { tenant_id, user_id })) => (tenant_id, user_id),
+        Ok(Some(Caller::User {
+            tenant_id, user_id, ..
+        })) => (tenant_id, user_id),
         Ok(Some(Caller::Admin)) => {
             return Problem::forbidden("the agent WebSocket takes an agent's own token")
                 .into_response();

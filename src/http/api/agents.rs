@@ -63,7 +63,9 @@ impl Actor {
                     supervises: true,
                 })
             }
-            Caller::User { tenant_id, user_id } => {
+            Caller::User {
+                tenant_id, user_id, ..
+            } => {
                 let user = state.store.user(user_id).await?;
                 Ok(Actor {
                     tenant_id: tenant_id.clone(),

@@ -85,15 +85,13 @@ pub async fn put(
     let mut json = serde_json::Deserializer::from_slice(&body);
     let spec: CalendarSpec = serde_path_to_error::deserialize(&mut json).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." {
-            String::new()
+        if path == "." {
+            Problem::new(StatusCode::BAD_REQUEST, error.inner().to_string())
         } else {
-            format!("field `{path}`: ")
-        };
-        Problem::new(StatusCode::BAD_REQUEST, format!("{field}{}", error.inner()))
+            Problem::invalid(&path, error.inner()).bad_request()
+        }
     })?;
-    Calendar::from_spec(&spec)
-        .map_err(|error| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))?;
+    Calendar::from_spec(&spec).map_err(|error| Problem::invalid(&error.field, error.message))?;
     let stored = state.store.save_calendar(&tenant.id, &name, &spec).await?;
     tracing::info!(tenant = %tenant.name, calendar = %name, "calendar saved");
     state.acd.reload().await?;

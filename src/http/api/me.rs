@@ -34,7 +34,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
             user: None,
             sip_realm: None,
         },
-        Caller::User { tenant_id, user_id } => Me {
+        Caller::User {
+            tenant_id, user_id, ..
+        } => Me {
             scope: Scope::Agent,
             user: Some(state.store.user(&user_id).await?),
             sip_realm: Some(state.store.tenant(&tenant_id).await?.sip_realm),

@@ -11,6 +11,7 @@ pub mod queues;
 pub mod recording_pause;
 pub mod recordings;
 pub mod scope;
+pub mod sessions;
 pub mod supervise;
 pub mod tenants;
 

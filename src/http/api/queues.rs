@@ -5,7 +5,6 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
@@ -100,10 +99,7 @@ where
 
 /// A 422 naming the field.
 fn invalid(field: &str, message: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!("`{field}`: {message}"),
-    )
+    Problem::invalid(field, message)
 }
 
 /// A positive number of seconds, or none for 0 and null.

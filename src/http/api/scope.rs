@@ -48,13 +48,13 @@ pub async fn tenant(
     }
 }
 
-/// Only the admin token may change tenants' configuration.
+/// Only the admin token and the tenant's admin users may change its
+/// configuration ([`tenant`] keeps a user to their own tenant).
 pub fn require_admin(caller: &Caller, what: &str) -> Result<(), Problem> {
-    match caller {
-        Caller::Admin => Ok(()),
-        Caller::User { .. } => Err(Problem::forbidden(format!(
-            "only the admin token may change {what}"
-        ))),
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!("only admins may change {what}")))
     }
 }
 

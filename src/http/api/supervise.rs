@@ -170,6 +170,7 @@ impl Audit {
             Caller::User {
                 tenant_id: own,
                 user_id,
+                ..
             } => {
                 if *own != tenant_id {
                     return Err(not_found());

@@ -2,7 +2,8 @@
 //! `/api/v1/tenants/{tenant}/{agents,queues,numbers,trunks}`.
 //!
 //! The admin token sees every tenant; a user token sees its own tenant only,
-//! and trunks (carrier details) are for admins.
+//! and trunks (carrier details) are for admins (the admin token and the
+//! tenant's admin users).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -88,10 +89,8 @@ pub async fn trunks(
     Path(tenant): Path<String>,
 ) -> Result<Json<Vec<Trunk>>, Problem> {
     let tenant = readable_tenant(&state, &caller, &tenant).await?;
-    if caller != Caller::Admin {
-        return Err(Problem::forbidden(
-            "trunks are visible to the admin token only",
-        ));
+    if !caller.is_admin() {
+        return Err(Problem::forbidden("trunks are visible to admins only"));
     }
     Ok(Json(state.store.trunks(&tenant.id).await?))
 }

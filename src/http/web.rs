@@ -1,0 +1,54 @@
+//! The admin pages (`/admin/`) and the browser code kefu's pages share
+//! (`/common/`: the API client, the login form, the base styles), built into
+//! the binary like the chat's files (`crate::chat::assets`): no build step,
+//! no CDN, nothing to install, works offline on a LAN.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+
+use crate::http::AppState;
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// (path, content type, body) of every file.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "/common/api.js",
+        JS,
+        include_str!("../../web/common/api.js"),
+    ),
+    (
+        "/common/login.js",
+        JS,
+        include_str!("../../web/common/login.js"),
+    ),
+    (
+        "/common/common.css",
+        CSS,
+        include_str!("../../web/common/common.css"),
+    ),
+];
+
+/// The routes of the admin pages and the shared files.
+pub fn routes() -> Router<AppState> {
+    let mut router =
+        Router::new().route("/admin", get(|| async { Redirect::permanent("/admin/") }));
+    for &(path, content_type, body) in FILES {
+        router = router.route(path, get(move || file(content_type, body)));
+    }
+    router
+}
+
+async fn file(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+}
