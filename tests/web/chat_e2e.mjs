@@ -1,14 +1,15 @@
 // The web chat in a real browser: an agent on /agent/ and a visitor on the
 // widget's demo page /widget/, in two Chromium contexts. Driven by
 // tests/chat_browser.rs, which starts kefu and restarts it when this script
-// prints `restart` (it answers `restarted <new agent token>` on stdin).
+// prints `restart` (it answers `restarted` on stdin). The agent signs in to
+// the workspace as 1003 once: the session outlives the restart.
 //   node chat_e2e.mjs BASE_URL AGENT_TOKEN ARTIFACT_DIR
 import { chromium } from "playwright-core";
 import readline from "node:readline";
 import path from "node:path";
 import fs from "node:fs";
 
-const [base, firstToken, artifacts] = process.argv.slice(2);
+const [base, artifacts] = process.argv.slice(2);
 fs.mkdirSync(artifacts, { recursive: true });
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const step = (what) => console.error(`chat_e2e: ${what}`);
@@ -36,9 +37,13 @@ try {
   agent.setDefaultTimeout(TIMEOUT);
   visitor.setDefaultTimeout(TIMEOUT);
 
-  const agentReady = async (token) => {
-    await agent.fill("#token", token);
-    await agent.click("#connect");
+  const agentSignIn = async () => {
+    await agent.fill("#username", "1003");
+    await agent.fill("#password", "demo1003");
+    await agent.click("#signin button[type=submit]");
+    await agent.locator("#who").waitFor();
+  };
+  const agentReady = async () => {
     await agent.click("#ready");
     // `busy` when an offer came at once (a chat was already waiting).
     await agent.locator("#state", { hasText: /^(ready|busy)/ }).waitFor();
@@ -68,7 +73,8 @@ try {
 
   step("agent goes ready");
   await agent.goto(`${base}/agent/`);
-  await agentReady(firstToken);
+  await agentSignIn();
+  await agentReady();
 
   step("visitor starts a chat");
   await visitor.goto(`${base}/widget/`);
@@ -104,11 +110,10 @@ try {
   step("kefu restarts");
   console.log("restart");
   const answer = (await lines.next()).value || "";
-  const [word, secondToken] = answer.split(" ");
-  if (word !== "restarted") throw new Error(`unexpected answer from the test: ${answer}`);
+  if (answer !== "restarted") throw new Error(`unexpected answer from the test: ${answer}`);
 
   step("both sides reconnect");
-  await agentReady(secondToken);
+  await agentReady();
   await acceptOffer();
   await agent.locator(".msg.visitor", { hasText: "Hello from the visitor" }).waitFor();
   await visitorSays("Still there after the restart?");

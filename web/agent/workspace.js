@@ -92,8 +92,10 @@
   };
 
   // The ACD state.
+  // Logs in to the ACD first: after a kefu restart the agent is logged out.
   const setReady = async () => {
     try {
+      await kefuAgent.api("POST", `/api/v1/agents/${session.extension}/login`);
       await kefuAgent.api("PUT", `/api/v1/agents/${session.extension}/state`, { state: "ready" });
     } catch (error) { $("state").textContent = `error: ${error.message}`; }
   };

@@ -136,7 +136,8 @@ pub fn spawn_webrtc_gateway(
 /// its checks meanwhile). Dropping it returns the ports to their pools.
 #[derive(Debug)]
 pub struct WebRtcOffer {
-    gateway: Gateway,
+    /// Boxed: a gateway is large, and offers are moved about while phones ring.
+    gateway: Box<Gateway>,
     browser: PortPair,
     engine: PortPair,
 }
@@ -159,7 +160,7 @@ impl WebRtcOffer {
         self.gateway
             .accept_answer(answer, Instant::now())
             .map_err(GatewayError::from)?;
-        spawn(self.gateway, self.browser, self.engine)
+        spawn(*self.gateway, self.browser, self.engine)
     }
 }
 
@@ -173,7 +174,7 @@ pub fn offer_webrtc_gateway(
     let browser_addr = browser.rtp.local_addr().map_err(WebRtcTaskError::Socket)?;
     let gateway = Gateway::offering(config, browser_addr.port(), codec, Instant::now())?;
     Ok(WebRtcOffer {
-        gateway,
+        gateway: Box::new(gateway),
         browser,
         engine,
     })
