@@ -1,0 +1,228 @@
+//! The figures of one run, summed over its legs, as a table row and as
+//! JSON (`bench/results/webrtc.json`). CPU per leg divides the gateways'
+//! CPU by the legs the browsers' packets amount to (50 a second each), so
+//! a starved generator that sends less does not flatter the gateway.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::leg::{FRAME, Tally};
+
+/// One measured run.
+pub struct Measured {
+    legs: usize,
+    connected: usize,
+    /// The first failure, if any leg failed.
+    error: Option<String>,
+    /// From the first offer until every leg had connected or failed.
+    ramp: Duration,
+    /// Connect times in microseconds, sorted.
+    connects: Vec<u32>,
+    seconds: f64,
+    sent: u64,
+    at_engine: u64,
+    echoed: u64,
+    at_browser: u64,
+    misrouted: u64,
+    /// Round trips in microseconds, sorted.
+    round_trips: Vec<u32>,
+    server_cpu: Duration,
+    generator_cpu: Duration,
+}
+
+impl Measured {
+    pub fn new(
+        legs: usize,
+        ramp: Duration,
+        seconds: f64,
+        tallies: &[Tally],
+        server_cpu: Duration,
+        generator_cpu: Duration,
+    ) -> Self {
+        let micros = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
+        let mut connects: Vec<u32> = tallies
+            .iter()
+            .filter_map(|t| t.connect)
+            .map(micros)
+            .collect();
+        connects.sort_unstable();
+        let mut round_trips: Vec<u32> = tallies
+            .iter()
+            .flat_map(|t| t.round_trips.iter().copied())
+            .collect();
+        round_trips.sort_unstable();
+        let sum = |count: fn(&Tally) -> u64| tallies.iter().map(count).sum();
+        Self {
+            legs,
+            connected: connects.len(),
+            error: tallies.iter().find_map(|t| t.error.clone()),
+            ramp,
+            connects,
+            seconds,
+            sent: sum(|t| t.sent),
+            at_engine: sum(|t| t.at_engine),
+            echoed: sum(|t| t.echoed),
+            at_browser: sum(|t| t.at_browser),
+            misrouted: sum(|t| t.misrouted),
+            round_trips,
+            server_cpu,
+            generator_cpu,
+        }
+    }
+
+    fn packets_per_second_per_leg() -> f64 {
+        1.0 / FRAME.as_secs_f64()
+    }
+
+    /// The legs the browsers' packets amount to.
+    fn offered_legs(&self) -> f64 {
+        self.sent as f64 / self.seconds / Self::packets_per_second_per_leg()
+    }
+
+    /// The gateways' CPU as a share of one core.
+    fn server_share(&self) -> f64 {
+        self.server_cpu.as_secs_f64() / self.seconds
+    }
+
+    fn generator_share(&self) -> f64 {
+        self.generator_cpu.as_secs_f64() / self.seconds
+    }
+
+    fn cpu_per_leg_percent(&self) -> f64 {
+        100.0 * self.server_share() / self.offered_legs().max(1.0)
+    }
+
+    /// Legs one fully busy core would carry at this per-leg cost.
+    fn legs_per_core(&self) -> f64 {
+        if self.server_share() > 0.0 {
+            self.offered_legs() / self.server_share()
+        } else {
+            0.0
+        }
+    }
+
+    fn loss_to_engine_percent(&self) -> f64 {
+        loss(self.sent, self.at_engine)
+    }
+
+    fn loss_to_browser_percent(&self) -> f64 {
+        loss(self.echoed, self.at_browser)
+    }
+}
+
+fn loss(sent: u64, received: u64) -> f64 {
+    if sent == 0 {
+        return 100.0;
+    }
+    100.0 * sent.saturating_sub(received) as f64 / sent as f64
+}
+
+/// The value at rank `p` of sorted microseconds, in milliseconds.
+fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    f64::from(sorted[rank]) / 1_000.0
+}
+
+pub fn print_header() {
+    println!(
+        "{:>5} {:>9} {:>15} {:>8} {:>8} {:>8} {:>15} {:>7} {:>9} {:>9} {:>6}",
+        "legs",
+        "connected",
+        "connect p50/p99",
+        "sent/s",
+        "loss>eng",
+        "loss>brw",
+        "rtt p50/p99",
+        "gw cpu%",
+        "cpu%/leg",
+        "legs/core",
+        "gen%"
+    );
+}
+
+pub fn print_row(result: &Measured) {
+    println!(
+        "{:>5} {:>9} {:>15} {:>8.0} {:>8.3} {:>8.3} {:>15} {:>7.1} {:>9.4} {:>9.0} {:>6.1}",
+        result.legs,
+        result.connected,
+        format!(
+            "{:.1}/{:.1} ms",
+            percentile_ms(&result.connects, 0.5),
+            percentile_ms(&result.connects, 0.99)
+        ),
+        result.sent as f64 / result.seconds,
+        result.loss_to_engine_percent(),
+        result.loss_to_browser_percent(),
+        format!(
+            "{:.2}/{:.2} ms",
+            percentile_ms(&result.round_trips, 0.5),
+            percentile_ms(&result.round_trips, 0.99)
+        ),
+        100.0 * result.server_share(),
+        result.cpu_per_leg_percent(),
+        result.legs_per_core(),
+        100.0 * result.generator_share(),
+    );
+    let nominal = result.legs as f64 * Measured::packets_per_second_per_leg();
+    if result.sent as f64 / result.seconds < 0.95 * nominal {
+        println!(
+            "           (the browsers sent {:.0} % of the nominal {nominal:.0} packets/s: per-leg figures use what they sent)",
+            100.0 * result.sent as f64 / result.seconds / nominal
+        );
+    }
+    if let Some(error) = &result.error {
+        println!(
+            "           ({} of {} legs failed; the first: {error})",
+            result.legs - result.connected,
+            result.legs
+        );
+    }
+    if result.misrouted > 0 {
+        println!(
+            "           ({} packets reached the wrong leg)",
+            result.misrouted
+        );
+    }
+}
+
+pub fn json(results: &[Measured]) -> String {
+    let mut out = String::from("[\n");
+    for (index, result) in results.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {{\"legs\": {}, \"connected\": {}, \"ramp_seconds\": {:.3}, \"connect_p50_ms\": {:.2}, \
+             \"connect_p99_ms\": {:.2}, \"connect_max_ms\": {:.2}, \"seconds\": {:.3}, \
+             \"sent_to_engine\": {}, \"received_at_engine\": {}, \"echoed_to_browser\": {}, \
+             \"received_at_browser\": {}, \"misrouted\": {}, \"loss_to_engine_percent\": {:.4}, \
+             \"loss_to_browser_percent\": {:.4}, \"round_trip_p50_ms\": {:.3}, \"round_trip_p99_ms\": {:.3}, \
+             \"gateway_cpu_percent\": {:.2}, \"cpu_percent_per_leg\": {:.5}, \"legs_per_core\": {:.1}, \
+             \"generator_cpu_percent\": {:.2}}}{}",
+            result.legs,
+            result.connected,
+            result.ramp.as_secs_f64(),
+            percentile_ms(&result.connects, 0.5),
+            percentile_ms(&result.connects, 0.99),
+            percentile_ms(&result.connects, 1.0),
+            result.seconds,
+            result.sent,
+            result.at_engine,
+            result.echoed,
+            result.at_browser,
+            result.misrouted,
+            result.loss_to_engine_percent(),
+            result.loss_to_browser_percent(),
+            percentile_ms(&result.round_trips, 0.5),
+            percentile_ms(&result.round_trips, 0.99),
+            100.0 * result.server_share(),
+            result.cpu_per_leg_percent(),
+            result.legs_per_core(),
+            100.0 * result.generator_share(),
+            if index + 1 == results.len() { "" } else { "," },
+        );
+    }
+    out.push_str("]\n");
+    out
+}
