@@ -37,8 +37,9 @@ use server::{CONNECT_TIMEOUT, Server};
 
 /// The load generator's worker threads.
 const GENERATOR_THREADS: &str = "webrtc-load";
-/// How long legs wait for late packets after the window.
-const DRAIN: Duration = Duration::from_millis(300);
+/// How long legs wait for late packets after the window: one that comes
+/// back later counts as lost.
+const DRAIN: Duration = Duration::from_secs(1);
 /// Two port pairs per gateway in the server's range.
 const MAX_LEGS: usize = 2_500;
 

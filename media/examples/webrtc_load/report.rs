@@ -1,7 +1,9 @@
 //! The figures of one run, summed over its legs, as a table row and as
 //! JSON (`bench/results/webrtc.json`). CPU per leg divides the gateways'
-//! CPU by the legs the browsers' packets amount to (50 a second each), so
-//! a starved generator that sends less does not flatter the gateway.
+//! CPU by the legs carried: the round trips completed (packets sent inside
+//! the window that came back before its end plus the drain), 50 a second
+//! per leg. A starved generator that sends less, or a gateway that falls
+//! behind and delivers late, therefore never flatters the gateway.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -74,9 +76,9 @@ impl Measured {
         1.0 / FRAME.as_secs_f64()
     }
 
-    /// The legs the browsers' packets amount to.
-    fn offered_legs(&self) -> f64 {
-        self.sent as f64 / self.seconds / Self::packets_per_second_per_leg()
+    /// The legs the completed round trips amount to.
+    fn carried_legs(&self) -> f64 {
+        self.at_browser as f64 / self.seconds / Self::packets_per_second_per_leg()
     }
 
     /// The gateways' CPU as a share of one core.
@@ -89,13 +91,13 @@ impl Measured {
     }
 
     fn cpu_per_leg_percent(&self) -> f64 {
-        100.0 * self.server_share() / self.offered_legs().max(1.0)
+        100.0 * self.server_share() / self.carried_legs().max(1.0)
     }
 
     /// Legs one fully busy core would carry at this per-leg cost.
     fn legs_per_core(&self) -> f64 {
         if self.server_share() > 0.0 {
-            self.offered_legs() / self.server_share()
+            self.carried_legs() / self.server_share()
         } else {
             0.0
         }
@@ -169,8 +171,14 @@ pub fn print_row(result: &Measured) {
     let nominal = result.legs as f64 * Measured::packets_per_second_per_leg();
     if result.sent as f64 / result.seconds < 0.95 * nominal {
         println!(
-            "           (the browsers sent {:.0} % of the nominal {nominal:.0} packets/s: per-leg figures use what they sent)",
+            "           (the browsers sent {:.0} % of the nominal {nominal:.0} packets/s)",
             100.0 * result.sent as f64 / result.seconds / nominal
+        );
+    }
+    if result.loss_to_engine_percent() + result.loss_to_browser_percent() > 1.0 {
+        println!(
+            "           (overloaded: packets came back late or not at all; per-leg figures count the {:.0} legs carried)",
+            result.carried_legs()
         );
     }
     if let Some(error) = &result.error {
@@ -199,7 +207,7 @@ pub fn json(results: &[Measured]) -> String {
              \"received_at_browser\": {}, \"misrouted\": {}, \"loss_to_engine_percent\": {:.4}, \
              \"loss_to_browser_percent\": {:.4}, \"round_trip_p50_ms\": {:.3}, \"round_trip_p99_ms\": {:.3}, \
              \"gateway_cpu_percent\": {:.2}, \"cpu_percent_per_leg\": {:.5}, \"legs_per_core\": {:.1}, \
-             \"generator_cpu_percent\": {:.2}}}{}",
+             \"legs_carried\": {:.1}, \"generator_cpu_percent\": {:.2}}}{}",
             result.legs,
             result.connected,
             result.ramp.as_secs_f64(),
@@ -219,6 +227,7 @@ pub fn json(results: &[Measured]) -> String {
             100.0 * result.server_share(),
             result.cpu_per_leg_percent(),
             result.legs_per_core(),
+            result.carried_legs(),
             100.0 * result.generator_share(),
             if index + 1 == results.len() { "" } else { "," },
         );
