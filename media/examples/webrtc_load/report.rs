@@ -90,17 +90,24 @@ impl Measured {
         self.generator_cpu.as_secs_f64() / self.seconds
     }
 
-    fn cpu_per_leg_percent(&self) -> f64 {
-        100.0 * self.server_share() / self.carried_legs().max(1.0)
+    /// More than 1 % of the packets came back late or not at all: the
+    /// gateways (or the generator) fell behind, and CPU per leg says more
+    /// about the machine's other load than about the gateway.
+    fn overloaded(&self) -> bool {
+        self.loss_to_engine_percent() + self.loss_to_browser_percent() > 1.0
+    }
+
+    /// The gateways' CPU per leg carried, in % of one core; none when
+    /// overloaded.
+    fn cpu_per_leg_percent(&self) -> Option<f64> {
+        (!self.overloaded() && self.carried_legs() > 0.0)
+            .then(|| 100.0 * self.server_share() / self.carried_legs())
     }
 
     /// Legs one fully busy core would carry at this per-leg cost.
-    fn legs_per_core(&self) -> f64 {
-        if self.server_share() > 0.0 {
-            self.carried_legs() / self.server_share()
-        } else {
-            0.0
-        }
+    fn legs_per_core(&self) -> Option<f64> {
+        (!self.overloaded() && self.server_share() > 0.0)
+            .then(|| self.carried_legs() / self.server_share())
     }
 
     fn loss_to_engine_percent(&self) -> f64 {
@@ -146,8 +153,11 @@ pub fn print_header() {
 }
 
 pub fn print_row(result: &Measured) {
+    let figure = |value: Option<f64>, decimals: usize| {
+        value.map_or_else(|| "-".to_owned(), |value| format!("{value:.decimals$}"))
+    };
     println!(
-        "{:>5} {:>9} {:>15} {:>8.0} {:>8.3} {:>8.3} {:>15} {:>7.1} {:>9.4} {:>9.0} {:>6.1}",
+        "{:>5} {:>9} {:>15} {:>8.0} {:>8.3} {:>8.3} {:>15} {:>7.1} {:>9} {:>9} {:>6.1}",
         result.legs,
         result.connected,
         format!(
@@ -164,8 +174,8 @@ pub fn print_row(result: &Measured) {
             percentile_ms(&result.round_trips, 0.99)
         ),
         100.0 * result.server_share(),
-        result.cpu_per_leg_percent(),
-        result.legs_per_core(),
+        figure(result.cpu_per_leg_percent(), 4),
+        figure(result.legs_per_core(), 0),
         100.0 * result.generator_share(),
     );
     let nominal = result.legs as f64 * Measured::packets_per_second_per_leg();
@@ -175,9 +185,9 @@ pub fn print_row(result: &Measured) {
             100.0 * result.sent as f64 / result.seconds / nominal
         );
     }
-    if result.loss_to_engine_percent() + result.loss_to_browser_percent() > 1.0 {
+    if result.overloaded() {
         println!(
-            "           (overloaded: packets came back late or not at all; per-leg figures count the {:.0} legs carried)",
+            "           (overloaded: packets came back late or not at all, {:.0} legs carried; no per-leg figure)",
             result.carried_legs()
         );
     }
@@ -206,7 +216,7 @@ pub fn json(results: &[Measured]) -> String {
              \"sent_to_engine\": {}, \"received_at_engine\": {}, \"echoed_to_browser\": {}, \
              \"received_at_browser\": {}, \"misrouted\": {}, \"loss_to_engine_percent\": {:.4}, \
              \"loss_to_browser_percent\": {:.4}, \"round_trip_p50_ms\": {:.3}, \"round_trip_p99_ms\": {:.3}, \
-             \"gateway_cpu_percent\": {:.2}, \"cpu_percent_per_leg\": {:.5}, \"legs_per_core\": {:.1}, \
+             \"gateway_cpu_percent\": {:.2}, \"cpu_percent_per_leg\": {}, \"legs_per_core\": {}, \
              \"legs_carried\": {:.1}, \"generator_cpu_percent\": {:.2}}}{}",
             result.legs,
             result.connected,
@@ -225,8 +235,8 @@ pub fn json(results: &[Measured]) -> String {
             percentile_ms(&result.round_trips, 0.5),
             percentile_ms(&result.round_trips, 0.99),
             100.0 * result.server_share(),
-            result.cpu_per_leg_percent(),
-            result.legs_per_core(),
+            json_number(result.cpu_per_leg_percent(), 5),
+            json_number(result.legs_per_core(), 1),
             result.carried_legs(),
             100.0 * result.generator_share(),
             if index + 1 == results.len() { "" } else { "," },
@@ -234,4 +244,8 @@ pub fn json(results: &[Measured]) -> String {
     }
     out.push_str("]\n");
     out
+}
+
+fn json_number(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "null".to_owned(), |value| format!("{value:.decimals$}"))
 }
