@@ -208,7 +208,7 @@ async fn measure(server: &Server, legs: usize, options: &Options) -> Measured {
         ramp,
         seconds,
         &tallies,
-        after.0.saturating_sub(before.0),
-        after.1.saturating_sub(before.1),
+        after.0 - before.0,
+        after.1 - before.1,
     )
 }

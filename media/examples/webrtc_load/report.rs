@@ -4,10 +4,14 @@
 //! the window that came back before its end plus the drain), 50 a second
 //! per leg. A starved generator that sends less, or a gateway that falls
 //! behind and delivers late, therefore never flatters the gateway.
+//! **starved%** is the share of the time the gateways' threads were
+//! runnable that they waited for a CPU: near 0 on a quiet machine; high,
+//! the machine's other load set the pace.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::cpu::ThreadTimes;
 use crate::leg::{FRAME, Tally};
 
 /// One measured run.
@@ -28,8 +32,8 @@ pub struct Measured {
     misrouted: u64,
     /// Round trips in microseconds, sorted.
     round_trips: Vec<u32>,
-    server_cpu: Duration,
-    generator_cpu: Duration,
+    server: ThreadTimes,
+    generator: ThreadTimes,
 }
 
 impl Measured {
@@ -38,8 +42,8 @@ impl Measured {
         ramp: Duration,
         seconds: f64,
         tallies: &[Tally],
-        server_cpu: Duration,
-        generator_cpu: Duration,
+        server: ThreadTimes,
+        generator: ThreadTimes,
     ) -> Self {
         let micros = |d: Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
         let mut connects: Vec<u32> = tallies
@@ -67,8 +71,8 @@ impl Measured {
             at_browser: sum(|t| t.at_browser),
             misrouted: sum(|t| t.misrouted),
             round_trips,
-            server_cpu,
-            generator_cpu,
+            server,
+            generator,
         }
     }
 
@@ -83,11 +87,11 @@ impl Measured {
 
     /// The gateways' CPU as a share of one core.
     fn server_share(&self) -> f64 {
-        self.server_cpu.as_secs_f64() / self.seconds
+        self.server.on_cpu.as_secs_f64() / self.seconds
     }
 
     fn generator_share(&self) -> f64 {
-        self.generator_cpu.as_secs_f64() / self.seconds
+        self.generator.on_cpu.as_secs_f64() / self.seconds
     }
 
     /// More than 1 % of the packets came back late or not at all: the
@@ -137,7 +141,7 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
 
 pub fn print_header() {
     println!(
-        "{:>5} {:>9} {:>15} {:>8} {:>8} {:>8} {:>15} {:>7} {:>9} {:>9} {:>6}",
+        "{:>5} {:>9} {:>15} {:>8} {:>8} {:>8} {:>15} {:>7} {:>9} {:>9} {:>6} {:>8}",
         "legs",
         "connected",
         "connect p50/p99",
@@ -148,7 +152,8 @@ pub fn print_header() {
         "gw cpu%",
         "cpu%/leg",
         "legs/core",
-        "gen%"
+        "gen%",
+        "starved%"
     );
 }
 
@@ -157,7 +162,7 @@ pub fn print_row(result: &Measured) {
         value.map_or_else(|| "-".to_owned(), |value| format!("{value:.decimals$}"))
     };
     println!(
-        "{:>5} {:>9} {:>15} {:>8.0} {:>8.3} {:>8.3} {:>15} {:>7.1} {:>9} {:>9} {:>6.1}",
+        "{:>5} {:>9} {:>15} {:>8.0} {:>8.3} {:>8.3} {:>15} {:>7.1} {:>9} {:>9} {:>6.1} {:>8.0}",
         result.legs,
         result.connected,
         format!(
@@ -177,6 +182,7 @@ pub fn print_row(result: &Measured) {
         figure(result.cpu_per_leg_percent(), 4),
         figure(result.legs_per_core(), 0),
         100.0 * result.generator_share(),
+        100.0 * result.server.starved(),
     );
     let nominal = result.legs as f64 * Measured::packets_per_second_per_leg();
     if result.sent as f64 / result.seconds < 0.95 * nominal {
@@ -217,7 +223,8 @@ pub fn json(results: &[Measured]) -> String {
              \"received_at_browser\": {}, \"misrouted\": {}, \"loss_to_engine_percent\": {:.4}, \
              \"loss_to_browser_percent\": {:.4}, \"round_trip_p50_ms\": {:.3}, \"round_trip_p99_ms\": {:.3}, \
              \"gateway_cpu_percent\": {:.2}, \"cpu_percent_per_leg\": {}, \"legs_per_core\": {}, \
-             \"legs_carried\": {:.1}, \"generator_cpu_percent\": {:.2}}}{}",
+             \"legs_carried\": {:.1}, \"generator_cpu_percent\": {:.2}, \"gateway_starved_percent\": {:.1}, \
+             \"generator_starved_percent\": {:.1}}}{}",
             result.legs,
             result.connected,
             result.ramp.as_secs_f64(),
@@ -239,6 +246,8 @@ pub fn json(results: &[Measured]) -> String {
             json_number(result.legs_per_core(), 1),
             result.carried_legs(),
             100.0 * result.generator_share(),
+            100.0 * result.server.starved(),
+            100.0 * result.generator.starved(),
             if index + 1 == results.len() { "" } else { "," },
         );
     }
