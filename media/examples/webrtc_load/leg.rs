@@ -2,8 +2,10 @@
 //! socket of its own, and the engine's leg — a plain-RTP socket that echoes
 //! every packet back to the gateway — driven by one tokio task of the load
 //! generator. The browser offers, the server's gateway answers, ICE and
-//! DTLS run, and from the moment it is connected the browser sends a
-//! packet every 20 ms: a fixed-size payload carrying a magic word, the
+//! DTLS run; once every leg has connected (the run's [`Phase::Measure`],
+//! so that connecting is measured apart from audio), the browser sends a
+//! packet every 20 ms, legs spread over the frame one millisecond apart as
+//! independent browsers would be: a fixed-size payload carrying a magic word, the
 //! leg's number, its sequence and its send time, so that whatever comes
 //! back is counted per direction and timed round trip (browser → gateway
 //! (SRTP unprotect) → engine leg → gateway (SRTP protect) → browser).
@@ -27,8 +29,8 @@ const MAGIC: u32 = 0x6B65_6675;
 pub const PAYLOAD: usize = 80;
 pub const FRAME: Duration = Duration::from_millis(20);
 
-/// Where a run is: legs send from the moment they connect, count only
-/// inside the window, and end at `Stop`.
+/// Where a run is: legs connect during the ramp, send audio once the
+/// window is set, count only inside it, and end at `Stop`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Ramp,
@@ -177,7 +179,10 @@ async fn drive(
             let took = now.duration_since(offered);
             tally.connect = Some(took);
             let _ = connected.send(Some(took));
-            next_frame = Some(now);
+        }
+        if browser.connected && next_frame.is_none() && window.is_some() {
+            let slot = Duration::from_millis(u64::from(index % 20));
+            next_frame = Some(now + slot);
         }
         if tally.connect.is_none() && now >= offered + CONNECT_TIMEOUT {
             break Err("not connected within the connect timeout".to_owned());

@@ -14,11 +14,12 @@
 //! each a [`browser::Browser`] and an echoing engine socket) run on another
 //! runtime with differently named threads, so each side's CPU time is read
 //! from its threads ([`cpu`]). Legs are started at `--rate` per second;
-//! each sends a packet every 20 ms from the moment it connects. Once every
-//! leg has connected (or failed), the window starts after `--warmup` and
-//! lasts `--seconds`; packets sent inside it are counted, and the CPU of
-//! both sides is measured over it. Both sides share the machine's cores:
-//! on a small machine the figures include their competition.
+//! the CPU both sides use until every leg has connected (or failed) is the
+//! cost of connecting. Then every leg sends a packet every 20 ms; the
+//! window starts after `--warmup` and lasts `--seconds`; packets sent
+//! inside it are counted, and the CPU of both sides is measured over it.
+//! Both sides share the machine's cores: on a small machine the figures
+//! include their competition.
 
 mod browser;
 mod cpu;
@@ -32,7 +33,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use leg::{Phase, Tally, Window};
-use report::Measured;
+use report::{Measured, Run};
 use server::{CONNECT_TIMEOUT, Server};
 
 /// The load generator's worker threads.
@@ -151,6 +152,10 @@ fn bench(options: &Options) -> Result<(), String> {
 async fn measure(server: &Server, legs: usize, options: &Options) -> Measured {
     let (phase, phases) = watch::channel(Phase::Ramp);
     let (connected, mut connects) = mpsc::unbounded_channel();
+    let setup_before = (
+        cpu::threads_named(server::THREAD_NAME),
+        cpu::threads_named(GENERATOR_THREADS),
+    );
     let epoch = Instant::now();
     let interval = Duration::from_secs(1) / u32::try_from(options.rate).unwrap_or(u32::MAX);
     let mut tasks = Vec::with_capacity(legs);
@@ -176,6 +181,10 @@ async fn measure(server: &Server, legs: usize, options: &Options) -> Measured {
         }
     }
     let ramp = epoch.elapsed();
+    let setup = (
+        cpu::threads_named(server::THREAD_NAME) - setup_before.0,
+        cpu::threads_named(GENERATOR_THREADS) - setup_before.1,
+    );
     let start = Instant::now() + Duration::from_secs(options.warmup);
     let window = Window {
         start,
@@ -203,12 +212,12 @@ async fn measure(server: &Server, legs: usize, options: &Options) -> Measured {
             ..Tally::default()
         }));
     }
-    Measured::new(
+    Run {
         legs,
         ramp,
         seconds,
-        &tallies,
-        after.0 - before.0,
-        after.1 - before.1,
-    )
+        setup,
+        window: (after.0 - before.0, after.1 - before.1),
+    }
+    .with(&tallies)
 }
