@@ -60,6 +60,11 @@ impl Run {
     }
 }
 
+/// A median round trip (twice through the gateway, once through the
+/// generator, on loopback) above this means packets wait in the sockets'
+/// buffers: one side is behind.
+const QUEUEING_MS: f64 = 100.0;
+
 /// One measured run.
 pub struct Measured {
     run: Run,
@@ -208,6 +213,11 @@ pub fn print_row(result: &Measured) {
         println!(
             "           (the browsers sent {:.0} % of the nominal {nominal:.0} packets/s)",
             100.0 * result.sent as f64 / result.run.seconds / nominal
+        );
+    }
+    if !result.overloaded() && percentile_ms(&result.round_trips, 0.5) > QUEUEING_MS {
+        println!(
+            "           (queueing: round trips above {QUEUEING_MS} ms at p50; more datagrams per wake-up flatter the per-leg cost)"
         );
     }
     if result.overloaded() {
