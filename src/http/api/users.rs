@@ -265,21 +265,31 @@ pub async fn update(
     JsonBody(update): JsonBody<UserUpdate>,
 ) -> Result<Json<UserView>, Problem> {
     may_supervise(&caller, "change users")?;
-    let touches_account = update.display_name.is_some()
-        || update.role.is_some()
-        || update.extension.is_some()
+    let tenant = scope::tenant(&state, &caller, &query).await?;
+    let user = existing(&state, &tenant, &username).await?;
+    // Values sent unchanged (a form sends every field) need no admin.
+    let role_changes = update.role.is_some_and(|role| role.as_str() != user.role);
+    let touches_account = update
+        .display_name
+        .as_deref()
+        .is_some_and(|name| name.trim() != user.display_name)
+        || role_changes
+        || update
+            .extension
+            .as_ref()
+            .is_some_and(|ext| ext.as_deref() != user.extension.as_deref())
         || update.password.is_some()
-        || update.disabled.is_some();
+        || update
+            .disabled
+            .is_some_and(|disabled| disabled != user.disabled_at.is_some());
     if touches_account {
         scope::require_admin(
             &caller,
             "a user's name, role, extension, password or status",
         )?;
     }
-    let tenant = scope::tenant(&state, &caller, &query).await?;
-    let user = existing(&state, &tenant, &username).await?;
     if let Caller::User { user_id, .. } = &caller {
-        if *user_id == user.id && (update.disabled == Some(true) || update.role.is_some()) {
+        if *user_id == user.id && (update.disabled == Some(true) || role_changes) {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
                 "you cannot disable yourself or change your own role",
