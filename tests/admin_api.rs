@@ -464,6 +464,96 @@ fn numbers_and_trunks_are_created_changed_and_removed(kefu: &Kefu) {
     }
 }
 
+on_both_engines!(admins_create_queues_and_supervisors_change_them);
+fn admins_create_queues_and_supervisors_change_them(kefu: &Kefu) {
+    let admin = session(kefu, "admin", "demoadmin");
+    let queue_names = |token: &str| -> Vec<String> {
+        let queues = expect(
+            call(kefu, token, "GET", "/api/v1/queues", None),
+            StatusCode::OK,
+        );
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let created = expect(
+        call(
+            kefu,
+            &admin,
+            "PUT",
+            "/api/v1/queues/billing",
+            Some(json!({"strategy": "round-robin", "wrap_up_secs": 30})),
+        ),
+        StatusCode::CREATED,
+    );
+    assert_eq!(created["strategy"], "round-robin");
+    assert!(queue_names(&admin).contains(&"billing".to_owned()));
+    refused(
+        call(
+            kefu,
+            &admin,
+            "PUT",
+            "/api/v1/queues/refused",
+            Some(json!({"strategy": "loudest-first"})),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "strategy",
+    );
+    assert!(
+        !queue_names(&admin).contains(&"refused".to_owned()),
+        "a queue whose settings were refused is not created"
+    );
+
+    expect(
+        call(
+            kefu,
+            &admin,
+            "POST",
+            "/api/v1/users",
+            Some(json!({"username": "lead", "role": "supervisor", "password": "lead-secret"})),
+        ),
+        StatusCode::CREATED,
+    );
+    let lead = session(kefu, "lead", "lead-secret");
+    let changed = expect(
+        call(
+            kefu,
+            &lead,
+            "PUT",
+            "/api/v1/queues/billing",
+            Some(json!({"strategy": "ring-all"})),
+        ),
+        StatusCode::OK,
+    );
+    assert_eq!(changed["strategy"], "ring-all");
+    let not_created = call(kefu, &lead, "PUT", "/api/v1/queues/other", Some(json!({})));
+    assert_eq!(not_created.status(), StatusCode::NOT_FOUND);
+    // A supervisor changes an agent's skills and queues, not their password.
+    expect(
+        call(
+            kefu,
+            &lead,
+            "PUT",
+            "/api/v1/users/1002",
+            Some(
+                json!({"skills": [{"name": "english", "level": 9}], "queues": [{"queue": "billing"}]}),
+            ),
+        ),
+        StatusCode::OK,
+    );
+    let forbidden = call(
+        kefu,
+        &lead,
+        "PUT",
+        "/api/v1/users/1002",
+        Some(json!({"password": "taken-over"})),
+    );
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+}
+
 #[test]
 fn the_openapi_document_lists_the_admin_endpoints() {
     let dir = tempfile::tempdir().unwrap();

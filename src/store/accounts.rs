@@ -1,7 +1,8 @@
 //! What admins change about users and the telephony directory: a user's
 //! name, role, extension and password (argon2 for the web and the SIP HA1s
 //! together), disabling, skill levels, capacity and queue memberships
-//! replaced as a whole; trunks created or changed; number routes removed.
+//! replaced as a whole; trunks created or changed; number routes and
+//! refused new queues removed.
 //! Checking the values is the API's job; this module only stores them.
 
 use kefu_signaling::auth::Ha1Pair;
@@ -266,6 +267,15 @@ impl Store {
         .execute(self.pool())
         .await?;
         found(self.trunk(tenant_id, name).await?, "trunk")
+    }
+
+    /// Removes a queue (one just created whose settings were refused).
+    pub async fn delete_queue(&self, queue_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM queues WHERE id = $1")
+            .bind(queue_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Removes a number's route; returns whether it had one.

@@ -74,12 +74,16 @@ try {
   await page.locator("#user-form input[name='skills[0].level'][aria-invalid=true]").waitFor();
   await shot("1-agents-edit");
 
-  step("a queue's strategy is changed");
+  step("a queue is created and a queue's strategy changed");
   await page.click("nav a[data-page=queues]");
   await page.locator("#queue-form").waitFor();
+  await page.fill("#new-queue input[name=name]", "billing");
+  await page.click("#new-queue button[type=submit]");
+  await page.locator("#queues tr[data-queue=billing]").waitFor();
+  await page.locator("#queue-form h2", { hasText: "Queue billing" }).waitFor();
   await page.selectOption("#queue-form select[name=strategy]", "round-robin");
   await page.click("#queue-form button[type=submit]");
-  await page.locator("#queues tr[data-queue=sales] td", { hasText: "round-robin" }).waitFor();
+  await page.locator("#queues tr[data-queue=billing] td", { hasText: "round-robin" }).waitFor();
   await shot("2-queues");
 
   step("a number is routed to a queue");

@@ -1,8 +1,9 @@
 // Queues page: each queue's strategy, live figures and every routing
 // setting (GET /api/v1/queues), edited with PUT /api/v1/queues/{name}.
-// An empty box for an optional limit means "none".
+// An empty box for an optional limit means "none". Admins create a queue
+// by naming it (PUT with no settings).
 
-import { api, showError, clearErrors } from "/common/api.js";
+import { api, showError, clearErrors, ApiError } from "/common/api.js";
 import { h, select, field } from "/common/dom.js";
 
 const STRATEGIES = ["longest-idle", "round-robin", "fewest-contacts", "least-talk-time", "ring-all", "top-down", "random", "skills-best-match"];
@@ -30,7 +31,7 @@ export async function render(container) {
       h(
         "div",
         {},
-        h("div", { class: "toolbar" }, h("h2", {}, "Queues")),
+        h("div", { class: "toolbar" }, h("h2", {}, "Queues"), newQueueForm(() => render(container))),
         h(
           "table",
           { id: "queues" },
@@ -58,6 +59,29 @@ export async function render(container) {
     ),
   );
   if (queues.length) edit(queues[0]);
+}
+
+/** A queue name and a button: PUT /api/v1/queues/{name} creates it (admins). */
+function newQueueForm(saved) {
+  const form = h(
+    "form",
+    { class: "row", id: "new-queue", novalidate: true },
+    h("input", { name: "name", placeholder: "new queue name" }),
+    h("button", { type: "submit", class: "secondary" }, "New queue"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const name = form.elements.name.value.trim();
+    try {
+      if (!name) throw new ApiError(422, { detail: "`name`: give the queue a name", field: "name" });
+      await api.put(`/queues/${encodeURIComponent(name)}`, {});
+      await saved();
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
 }
 
 function queueForm(queue, queues, calendars, saved) {
