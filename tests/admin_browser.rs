@@ -38,6 +38,8 @@ fn the_demo_admin_manages_agents_queues_numbers_flows_and_hours_in_chromium() {
         },
     );
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-e2e");
+    // No screenshot of an earlier run may stand in for one of this run.
+    let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).unwrap();
     let output = Command::new("node")
         .arg(web.join("admin_e2e.mjs"))

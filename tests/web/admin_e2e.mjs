@@ -134,7 +134,8 @@ try {
   await page.locator("#calendars tr[data-calendar=support]").waitFor();
   await page.fill("#calendar-form input[name='weekly.sat']", "10:00-25:00");
   await page.click("#calendar-form button[type=submit]");
-  await page.locator("#calendar-form .field-error").waitFor();
+  await page.locator("#calendar-form input[name='weekly.sat'][aria-invalid=true]").waitFor();
+  await page.locator("#calendar-form .row:has(input[name='weekly.sat']) + .field-error").waitFor();
   await page.fill("#calendar-form input[name='weekly.sat']", "10:00-14:00");
   await page.click("#calendar-form button[type=submit]");
   await page.locator("#calendars tr[data-calendar=support] td", { hasText: "sat 10:00-14:00" }).waitFor();
