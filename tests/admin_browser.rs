@@ -1,8 +1,10 @@
 //! The admin pages in Chromium, end to end (`tests/web/admin_e2e.mjs` with
 //! `playwright-core`) against a real `kefu serve --demo`: the demo admin logs
-//! in, creates an agent with a skill, changes a queue, routes a number, sees
-//! an IVR flow's error marked on its line and the diagram once it is fixed,
-//! and edits business hours; every request stays on kefu (no CDN).
+//! in, creates an agent with a skill, creates and changes a queue, routes a
+//! number, adds a trunk, sees an IVR flow's error marked on its line and the
+//! diagram once it is fixed, creates a flow, and edits business hours; every
+//! wrong value is shown next to its field and every request stays on kefu
+//! (no CDN).
 //! Screenshots of each page are kept under `CARGO_TARGET_TMPDIR/admin-e2e/`
 //! (the ones in `docs/screenshots/` are copies).
 
@@ -84,6 +86,16 @@ fn the_demo_admin_manages_agents_queues_numbers_flows_and_hours_in_chromium() {
     assert_eq!(agent["skills"][0]["level"], 7);
     let flow = get("/api/v1/ivr/flows/default?tenant=demo");
     assert_eq!(flow["version"], 2);
+    assert_eq!(get("/api/v1/ivr/flows/hello?tenant=demo")["version"], 1);
+    let trunk = get("/api/v1/trunks?tenant=demo");
+    assert!(
+        trunk
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "carrier" && t["trusted_cidrs"] == "203.0.113.0/24"),
+        "{trunk}"
+    );
     let numbers = get("/api/v1/numbers?tenant=demo");
     assert!(
         numbers

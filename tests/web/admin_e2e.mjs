@@ -1,9 +1,10 @@
 // The admin pages in a real browser, driven by tests/admin_browser.rs against
 // `kefu serve --demo`: log in as the demo admin (after a wrong password),
 // create an agent with a skill (after an error shown next to the field),
-// change a queue's strategy, route a number, break the default IVR flow and
-// see the error marked on its line, fix it and see the diagram. A screenshot
-// of each page is kept in ARTIFACT_DIR.
+// create a queue and change its strategy, route a number, add a trunk, break
+// the default IVR flow and see the error marked on its line, fix it and see
+// the diagram, create a flow, edit business hours. A screenshot of each page
+// is kept in ARTIFACT_DIR.
 //   node admin_e2e.mjs BASE_URL ARTIFACT_DIR
 import { chromium } from "playwright-core";
 import path from "node:path";
@@ -94,6 +95,15 @@ try {
   await page.fill("#number-form input[name=target]", "support");
   await page.click("#number-form button[type=submit]");
   await page.locator("#numbers tr[data-number='4010'] td", { hasText: "support" }).waitFor();
+  step("a trunk with a bad network is refused next to the field, then saved");
+  await page.fill("#trunk-form input[name=name]", "carrier");
+  await page.fill("#trunk-form input[name=host]", "sip.carrier.example");
+  await page.fill("#trunk-form textarea[name=trusted_cidrs]", "203.0.113.0/24\n10.0.0.0/33");
+  await page.click("#trunk-form button[type=submit]");
+  await page.locator("#trunk-form textarea[name=trusted_cidrs] + .field-error", { hasText: "10.0.0.0/33" }).waitFor();
+  await page.fill("#trunk-form textarea[name=trusted_cidrs]", "203.0.113.0/24");
+  await page.click("#trunk-form button[type=submit]");
+  await page.locator("#trunks tr[data-trunk=carrier] td", { hasText: "udp:sip.carrier.example:5060" }).waitFor();
   await shot("3-numbers");
 
   step("the default IVR flow with an error is refused, the error marked on its line");
@@ -128,6 +138,17 @@ try {
   const errors = await page.locator("#diagnostics li.error").count();
   if (errors !== 0) throw new Error(`${errors} errors still listed after the fix`);
   await shot("5-ivr");
+
+  step("a new flow is created and drawn");
+  await page.fill("#new-flow input[name=name]", "hello");
+  await page.click("#new-flow button[type=submit]");
+  await page.locator("#flow-form h2", { hasText: "Flow hello" }).waitFor();
+  await page.click("#save-flow");
+  await expectText("#flow-status", "Saved: version 1");
+  await page.waitForFunction(() => {
+    const img = document.getElementById("diagram-image");
+    return img && img.complete && img.naturalWidth > 0 && img.alt.includes("hello");
+  });
 
   step("business hours");
   await page.click("nav a[data-page=hours]");
