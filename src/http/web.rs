@@ -12,6 +12,7 @@ use crate::http::AppState;
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
 
 /// (path, content type, body) of every file.
 const FILES: &[(&str, &str, &str)] = &[
@@ -29,6 +30,43 @@ const FILES: &[(&str, &str, &str)] = &[
         "/common/common.css",
         CSS,
         include_str!("../../web/common/common.css"),
+    ),
+    (
+        "/common/dom.js",
+        JS,
+        include_str!("../../web/common/dom.js"),
+    ),
+    ("/admin/", HTML, include_str!("../../web/admin/index.html")),
+    (
+        "/admin/admin.js",
+        JS,
+        include_str!("../../web/admin/admin.js"),
+    ),
+    (
+        "/admin/admin.css",
+        CSS,
+        include_str!("../../web/admin/admin.css"),
+    ),
+    (
+        "/admin/agents.js",
+        JS,
+        include_str!("../../web/admin/agents.js"),
+    ),
+    (
+        "/admin/queues.js",
+        JS,
+        include_str!("../../web/admin/queues.js"),
+    ),
+    (
+        "/admin/numbers.js",
+        JS,
+        include_str!("../../web/admin/numbers.js"),
+    ),
+    ("/admin/ivr.js", JS, include_str!("../../web/admin/ivr.js")),
+    (
+        "/admin/hours.js",
+        JS,
+        include_str!("../../web/admin/hours.js"),
     ),
 ];
 

@@ -6,6 +6,7 @@
 //! (`migrations/sqlite`, `migrations/postgres`). Ids are UUIDv7 text made here,
 //! times are Unix milliseconds ([`Millis`]).
 
+mod accounts;
 mod audit;
 mod calendars;
 mod calls;
@@ -21,6 +22,7 @@ mod tenants;
 mod tokens;
 mod users;
 
+pub use accounts::{Membership, TrunkSettings, UserChange};
 pub use audit::{AuditEntry, NewAudit};
 pub use calendars::{StoredCalendar, TenantCalendar};
 pub use calls::{Call, CallFilter, CallLeg, LegQuality, NewCall, NewCallLeg};

@@ -124,23 +124,31 @@ export async function logout() {
 }
 
 /**
- * Shows an error next to the form control it names (`name` = the problem's
- * field, or its first part: `skills[0].level` → `skills`), else in the
- * form's `.form-error` element. Clears earlier errors first.
+ * Shows an error after the form control (or fieldset, or the control's
+ * `.row`) whose `name` is the
+ * problem's field, or the closest enclosing one (`skills[0].level`, then
+ * `skills[0]`, then `skills`), else in the form's `.form-error` element.
+ * Clears earlier errors first.
  */
 export function showError(form, error) {
   clearErrors(form);
   const field = error instanceof ApiError ? error.field : null;
   const message = error instanceof ApiError ? error.message : String(error.message || error);
-  const candidates = field ? [field, field.split(/[.[]/)[0]] : [];
+  // `skills[0].level`, then `skills[0]`, then `skills`: the closest control.
+  const candidates = [];
+  for (let name = field; name; name = name.replace(/(\[\d+\]|\.[^.[]+)$/, "")) {
+    if (candidates.includes(name)) break;
+    candidates.push(name);
+  }
   for (const name of candidates) {
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (control) {
       const note = document.createElement("small");
       note.className = "field-error";
-      note.textContent = message;
+      // Next to the field, its name need not be repeated.
+      note.textContent = message.replace(/^`[^`]+`:\s*/, "");
       control.setAttribute("aria-invalid", "true");
-      control.insertAdjacentElement("afterend", note);
+      (control.closest(".row") || control).insertAdjacentElement("afterend", note);
       control.focus();
       return;
     }

@@ -1,14 +1,16 @@
 //! Queues as the ACD sees them: `GET /api/v1/queues` (settings, open or
 //! closed, live figures) and `PUT /api/v1/queues/{name}` (routing settings,
-//! supervisors and admins; checked against the tenant's queues, calendars and
+//! supervisors and admins; admins create a queue that does not exist yet; checked against the tenant's queues, calendars and
 //! IVR flows, and applied at once by reloading the ACD's configuration).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use super::agents::{Actor, TenantQuery};
+use super::scope;
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
@@ -114,30 +116,53 @@ fn at_least_one(field: &str, secs: u32) -> Result<i64, Problem> {
     Ok(i64::from(secs))
 }
 
-/// Changes a queue's routing settings (supervisors and admins); the ACD
-/// applies them at once.
+/// Changes a queue's routing settings (supervisors and admins), or creates
+/// the queue with them (admins); the ACD applies them at once.
 #[utoipa::path(put, path = "/api/v1/queues/{name}", tag = "queues", security(("bearer" = [])),
     params(("name" = String, Path, description = "queue name"), TenantQuery),
     request_body = QueueSettings,
-    responses((status = 200, body = RoutingQueue), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RoutingQueue), (status = 201, body = RoutingQueue),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn configure(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
     Query(query): Query<TenantQuery>,
     JsonBody(settings): JsonBody<QueueSettings>,
-) -> Result<Json<RoutingQueue>, Problem> {
+) -> Result<(StatusCode, Json<RoutingQueue>), Problem> {
     let actor = Actor::of(&state, &caller, &query).await?;
     actor.must_supervise("change queue settings")?;
-    let mut queue = state
-        .store
-        .routing_queue(&actor.tenant_id, &name)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no queue named `{name}`")))?;
-    apply(&state, &mut queue, settings).await?;
+    let (mut queue, created) = match state.store.routing_queue(&actor.tenant_id, &name).await? {
+        Some(queue) => (queue, false),
+        None if caller.is_admin() => {
+            scope::object_name("queue", &name)?;
+            state.store.ensure_queue(&actor.tenant_id, &name).await?;
+            let queue = state
+                .store
+                .routing_queue(&actor.tenant_id, &name)
+                .await?
+                .ok_or_else(|| Problem::not_found(format!("no queue named `{name}`")))?;
+            (queue, true)
+        }
+        None => return Err(Problem::not_found(format!("no queue named `{name}`"))),
+    };
+    if let Err(problem) = apply(&state, &mut queue, settings).await {
+        if created {
+            state.store.delete_queue(&queue.id).await?;
+        }
+        return Err(problem);
+    }
     state.store.save_queue_settings(&queue).await?;
     state.acd.reload().await?;
-    Ok(Json(queue))
+    if created {
+        tracing::info!(queue = %name, "queue created");
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(queue)))
 }
 
 /// Checks the new settings against the queue's tenant and applies them.
