@@ -6,11 +6,11 @@
 //! then an `update` with what changed whenever the ACD or call control says
 //! the tenant changed, coalesced: at most one frame per [`FRAME_GAP`], so a
 //! burst of changes (hundreds of agents at once) is one frame. Today's
-//! figures are also read again every [`TODAY_TICK`] while the connection is
-//! idle. Nothing the client sends is obeyed (it is read only to notice the
+//! figures are read [`TODAY_SETTLE`] after a routing change (at most every
+//! [`crate::wallboard::TODAY_EVERY`]), and every [`TODAY_TICK`] anyway. Nothing the client sends is obeyed (it is read only to notice the
 //! close). The schema is in `docs/supervisor-protocol.md`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -31,6 +31,9 @@ use crate::wallboard::{Sources, Wallboard};
 pub const FRAME_GAP: Duration = Duration::from_millis(250);
 /// How often today's figures are read again without any change notice.
 pub const TODAY_TICK: Duration = Duration::from_secs(30);
+/// How long after a routing change today's figures are read, so that the
+/// change's contact records are written first.
+pub const TODAY_SETTLE: Duration = Duration::from_millis(500);
 
 /// The query of the supervisor WebSocket.
 #[derive(Debug, Default, Deserialize)]
@@ -151,16 +154,21 @@ async fn serve(
     frames.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut today = tokio::time::interval(TODAY_TICK);
     today.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let (mut changed, mut today_wanted) = (false, false);
+    let mut changed = false;
+    // When today's figures are to be read again.
+    let mut today_from: Option<Instant> = None;
     loop {
-        let due = changed || (today_wanted && board.today_due());
+        let due = changed || today_from.is_some();
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
             notice = notices.routing.recv() => match concerns(notice, &tenant_id) {
-                Some(true) => (changed, today_wanted) = (true, true),
+                Some(true) => {
+                    changed = true;
+                    today_from.get_or_insert_with(|| Instant::now() + TODAY_SETTLE);
+                }
                 Some(false) => {}
                 None => break,
             },
@@ -169,11 +177,19 @@ async fn serve(
                 Some(false) => {}
                 None => break,
             },
-            _ = today.tick() => today_wanted = true,
+            _ = today.tick() => {
+                today_from.get_or_insert_with(Instant::now);
+            }
             _ = frames.tick(), if due => {
-                let read_today = today_wanted && board.today_due();
+                let read_today =
+                    today_from.is_some_and(|at| at <= Instant::now()) && board.today_due();
+                if !changed && !read_today {
+                    continue;
+                }
                 changed = false;
-                today_wanted &= !read_today;
+                if read_today {
+                    today_from = None;
+                }
                 match board.update(&sources, read_today).await {
                     Ok(Some(frame)) => {
                         if send(&mut socket, &frame).await.is_err() {
