@@ -148,6 +148,7 @@ function renderCalls() {
 async function supervise(call, mode) {
   const result = $("supervise-result");
   result.className = "result";
+  result.dataset.call = call.id;
   try {
     const joined = call.supervision && call.supervision.supervisor === board.me.extension;
     if (joined) {
@@ -320,7 +321,10 @@ function apply(frame) {
   for (const c of frame.calls || []) board.calls.set(c.id, c);
   for (const name of frame.queues_removed || []) board.queues.delete(name);
   for (const ext of frame.agents_removed || []) board.agents.delete(ext);
-  for (const id of frame.calls_ended || []) board.calls.delete(id);
+  for (const id of frame.calls_ended || []) {
+    board.calls.delete(id);
+    if ($("supervise-result").dataset.call === id) $("supervise-result").textContent = "";
+  }
   if (frame.type === "snapshot" || frame.queues) renderQueues();
   if (frame.type === "snapshot" || frame.agents || frame.agents_removed) renderAgents();
   renderCalls();
