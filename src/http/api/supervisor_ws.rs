@@ -6,8 +6,9 @@
 //! then an `update` with what changed whenever the ACD or call control says
 //! the tenant changed, coalesced: at most one frame per [`FRAME_GAP`], so a
 //! burst of changes (hundreds of agents at once) is one frame. Today's
-//! figures are read [`TODAY_SETTLE`] after a routing change (at most every
-//! [`crate::wallboard::TODAY_EVERY`]), and every [`TODAY_TICK`] anyway. Nothing the client sends is obeyed (it is read only to notice the
+//! figures are read [`TODAY_SETTLE`] after a routing change and once more
+//! [`crate::wallboard::TODAY_EVERY`] later (in case the change's records were
+//! slow to be written), and every [`TODAY_TICK`] anyway. Nothing the client sends is obeyed (it is read only to notice the
 //! close). The schema is in `docs/supervisor-protocol.md`.
 
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use super::agents::{Actor, TenantQuery};
 use crate::http::AppState;
 use crate::http::auth::caller_for;
 use crate::http::problem::Problem;
-use crate::wallboard::{Sources, Wallboard};
+use crate::wallboard::{Sources, TODAY_EVERY, Wallboard};
 
 /// The least time between two frames to one viewer.
 pub const FRAME_GAP: Duration = Duration::from_millis(250);
@@ -157,6 +158,8 @@ async fn serve(
     let mut changed = false;
     // When today's figures are to be read again.
     let mut today_from: Option<Instant> = None;
+    // Whether to read them once more after that.
+    let mut confirm = false;
     loop {
         let due = changed || today_from.is_some();
         tokio::select! {
@@ -168,6 +171,7 @@ async fn serve(
                 Some(true) => {
                     changed = true;
                     today_from.get_or_insert_with(|| Instant::now() + TODAY_SETTLE);
+                    confirm = true;
                 }
                 Some(false) => {}
                 None => break,
@@ -188,7 +192,8 @@ async fn serve(
                 }
                 changed = false;
                 if read_today {
-                    today_from = None;
+                    today_from = confirm.then(|| Instant::now() + TODAY_EVERY);
+                    confirm = false;
                 }
                 match board.update(&sources, read_today).await {
                     Ok(Some(frame)) => {
