@@ -1442,6 +1442,25 @@ mod tests {
     }
 
     #[test]
+    fn each_batch_of_changes_names_its_tenant_once() {
+        let mut config = office_hours();
+        config.queues[0].calendar = None;
+        let (events, _) = broadcast::channel(16);
+        let (changes, mut changed) = broadcast::channel(16);
+        let (records, _records) = mpsc::unbounded_channel();
+        let mut service = Service::new(config, events, changes, records);
+        let now = Now::read();
+        let _updates = chat(&mut service, "c", now);
+        assert_eq!(changed.try_recv().ok().as_deref(), Some("t"));
+        assert!(changed.try_recv().is_err(), "one notice per batch");
+        let id = service.engine_id(&ContactId("c".into())).expect("waiting");
+        service
+            .apply(now, Event::ContactAbandoned { contact: id })
+            .expect("abandoned");
+        assert_eq!(changed.try_recv().ok().as_deref(), Some("t"));
+    }
+
+    #[test]
     fn a_calendar_bound_queue_closes_and_opens_with_its_hours() {
         let (events, _) = broadcast::channel(16);
         let (changes, _) = broadcast::channel(16);
