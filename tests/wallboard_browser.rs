@@ -1,6 +1,7 @@
 //! The supervisor wallboard in Chromium, end to end (driven by
 //! `tests/web/wallboard_e2e.mjs` with `playwright-core`) on a real
-//! `kefu serve --demo`: supervisor 1009 opens `/supervisor/`; agent 1001
+//! `kefu serve --demo`: agent 1002 is refused at the wallboard's sign-in,
+//! supervisor 1009 signs in to `/supervisor/`; agent 1001
 //! goes ready through the API and a caller (a SIP UAC sending RTP) queues
 //! for sales and is answered by 1001's phone (baresip); tiles, agents and
 //! the call update without a reload; the supervisor presses Monitor (their
@@ -29,17 +30,6 @@ use common::uac::{Uac, offer};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The demo supervisor's API token, from kefu's start-up lines.
-fn supervisor_token(kefu: &Kefu) -> String {
-    let line = kefu
-        .stdout
-        .iter()
-        .find(|l| l.trim_start().starts_with("supervisor 1009:"))
-        .expect("the demo supervisor's line");
-    let start = line.find("kefu_agent_").unwrap();
-    line[start..].split([',', ' ']).next().unwrap().to_owned()
-}
 
 /// A caller on DID 4000 who presses 1 (sales) and then speaks a tone
 /// until hung up.
@@ -124,7 +114,6 @@ fn a_supervisor_follows_the_wallboard_in_chromium_and_whispers_into_a_call() {
     let mut node = Command::new("node")
         .arg(web.join("wallboard_e2e.mjs"))
         .arg(kefu.url(""))
-        .arg(supervisor_token(&kefu))
         .arg(kefu.agent_token("1001"))
         .arg(&artifacts)
         .stdin(Stdio::piped())

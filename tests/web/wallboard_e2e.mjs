@@ -3,13 +3,14 @@
 // and the phones. This script makes agent 1001 ready through the API; when
 // it prints `call` the Rust side places a queued call (answers `called`),
 // when it prints `hangup` the caller hangs up (answers `hung up`).
-//   node wallboard_e2e.mjs BASE_URL SUPERVISOR_TOKEN AGENT_1001_TOKEN ARTIFACT_DIR
+// The supervisor signs in with the shared login form (1009 / demo1009).
+//   node wallboard_e2e.mjs BASE_URL AGENT_1001_TOKEN ARTIFACT_DIR
 import { chromium } from "playwright-core";
 import readline from "node:readline";
 import path from "node:path";
 import fs from "node:fs";
 
-const [base, supervisorToken, agentToken, artifacts] = process.argv.slice(2);
+const [base, agentToken, artifacts] = process.argv.slice(2);
 fs.mkdirSync(artifacts, { recursive: true });
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const step = (what) => console.error(`wallboard_e2e: ${what}`);
@@ -46,10 +47,22 @@ try {
   const sales = page.locator('[data-queue="sales"]');
   const callRow = page.locator("tr[data-call]");
 
-  step("the supervisor connects");
+  step("an agent may not sign in to the wallboard");
   await page.goto(`${base}/supervisor/`);
-  await page.fill("#token", supervisorToken);
-  await page.click("#session button");
+  const form = page.locator("form.kefu-login");
+  await form.locator("input[name=tenant]").fill("demo");
+  await form.locator("input[name=username]").fill("1002");
+  await form.locator("input[name=password]").fill("demo1002");
+  await form.locator("button").click();
+  // Signed out again at once: a fresh form comes back, the board stays hidden.
+  await page.waitForFunction(() => document.querySelector("form.kefu-login input[name=username]")?.value === "");
+  if (await page.locator("#board").isVisible()) throw new Error("an agent sees the wallboard");
+
+  step("the supervisor signs in");
+  await form.locator("input[name=tenant]").fill("demo");
+  await form.locator("input[name=username]").fill("1009");
+  await form.locator("input[name=password]").fill("demo1009");
+  await form.locator("button").click();
   await page.locator("#status", { hasText: "live" }).waitFor();
   await page.locator("#me", { hasText: "1009" }).waitFor();
   await page.locator('[data-queue="support"]').waitFor();

@@ -2,24 +2,11 @@
 // supervisor WebSocket (/api/v1/supervisor/ws, pushed, never polled), the
 // last hours' charts from /api/v1/reports/intervals drawn as SVG, and
 // Monitor / Whisper / Barge through /api/v1/calls/{id}/supervise.
-// Plain JS, no build step, nothing loaded from elsewhere.
-"use strict";
-
-// Where the token comes from and how the API is called: the only part to
-// change when the shared login (web/common/) arrives.
-const session = {
-  key: "kefu-supervisor-token",
-  token() { return localStorage.getItem(this.key) || ""; },
-  save(token) { localStorage.setItem(this.key, token.trim()); },
-  async api(path, { method = "GET", body } = {}) {
-    const headers = { authorization: `Bearer ${this.token()}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `${method} ${path}: ${response.status}`);
-    return data;
-  },
-};
+// Sign-in is the shared one (/common/login.js, sessions API); supervisors
+// and admins only. Plain JS modules, no build step, nothing loaded from
+// elsewhere.
+import { api, logout, session } from "/common/api.js";
+import { requireSession } from "/common/login.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -152,10 +139,10 @@ async function supervise(call, mode) {
   try {
     const joined = call.supervision && call.supervision.supervisor === board.me.extension;
     if (joined) {
-      await session.api(`/api/v1/calls/${encodeURIComponent(call.id)}/supervise`, { method: "PUT", body: { mode } });
+      await api.put(`/calls/${encodeURIComponent(call.id)}/supervise`, { mode });
       result.textContent = `Now in ${mode} on the call from ${call.caller}.`;
     } else {
-      await session.api(`/api/v1/calls/${encodeURIComponent(call.id)}/supervise`, { method: "POST", body: { supervisor: board.me.extension, mode } });
+      await api.post(`/calls/${encodeURIComponent(call.id)}/supervise`, { supervisor: board.me.extension, mode });
       result.textContent = `Your phone (${board.me.extension}) rings: answer it to ${mode}.`;
     }
   } catch (error) {
@@ -196,7 +183,7 @@ function renderChartChoices() {
 async function loadCharts() {
   chartFetched = Date.now();
   try {
-    report = await session.api(`/api/v1/reports/intervals?hours=${CHART_HOURS}&interval=15m`);
+    report = await api.get("/reports/intervals", { hours: CHART_HOURS, interval: "15m" });
     drawCharts();
   } catch (error) {
     $("chart-volume").replaceChildren(svgText(10, 20, `charts unavailable: ${error.message}`));
@@ -332,13 +319,17 @@ function apply(frame) {
   else if (today) chartsChanged();
 }
 
+function stop() {
+  const ws = socket;
+  socket = null;
+  if (ws) ws.close();
+}
+
 async function connect() {
-  if (socket) socket.close();
-  if (!session.token()) { setStatus("offline", "enter your token"); return; }
+  stop();
   try {
-    const me = await session.api("/api/v1/me");
-    board.me = me.user ? { extension: me.user.extension, name: me.user.display_name } : null;
-    $("me").textContent = board.me ? `${board.me.name} (${board.me.extension || "no phone"})` : "admin token";
+    // A session that ended answers 401 here: the login form comes back.
+    await api.get("/me");
   } catch (error) {
     setStatus("offline", error.message);
     return;
@@ -352,22 +343,32 @@ async function connect() {
   ws.onopen = () => { retry = 1000; setStatus("live", "live"); };
   ws.onmessage = (event) => apply(JSON.parse(event.data));
   ws.onclose = () => {
-    if (socket !== ws) return;
+    if (socket !== ws || !session.token()) return;
     setStatus("offline", "reconnecting…");
     setTimeout(() => { if (socket === ws) connect(); }, retry);
     retry = Math.min(retry * 2, 15000);
   };
 }
 
-$("session").addEventListener("submit", (event) => {
-  event.preventDefault();
-  session.save($("token").value);
+function showBoard(current) {
+  $("login").replaceChildren();
+  $("top").hidden = false;
+  $("board").hidden = false;
+  const user = current.user;
+  board.me = { extension: user.extension, name: user.display_name };
+  $("me").textContent = `${user.display_name} (${user.extension || "no phone"}), ${user.tenant}`;
   connect();
+}
+
+window.addEventListener("kefu:logged-out", () => {
+  stop();
+  $("top").hidden = true;
+  $("board").hidden = true;
 });
+$("logout").addEventListener("click", () => logout());
 $("chart-queue").addEventListener("change", drawCharts);
 $("chart-hours").textContent = String(CHART_HOURS);
-$("token").value = session.token();
 setInterval(tick, 1000);
 // The charts' current interval fills up; draw them again at each boundary.
 setInterval(() => { if (report && Date.now() >= report.to) loadCharts(); }, 10_000);
-if (session.token()) connect();
+requireSession($("login"), { title: "kefu wallboard", roles: ["supervisor", "admin"], onSession: showBoard });
