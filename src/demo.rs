@@ -4,7 +4,8 @@
 //! DID 4003 → the VIP flow (CRM webhook), DID 4004 → the after-hours flow,
 //! the business-hours calendar `support` (Mon-Fri 09:00-18:00
 //! Asia/Shanghai, with holidays), agents 1001-1003 (password `demo<ext>`,
-//! also dialable by extension), queues `sales` and `support`, the web chat
+//! also dialable by extension), the supervisor 1009 (password `demo1009`, in
+//! no queue: the phone that rings to monitor, whisper or barge), queues `sales` and `support`, the web chat
 //! channel `demo` (queues support and sales, any site, identity JWTs signed
 //! with [`CHAT_IDENTITY_KEY`]) and `demo-shop` (only `https://shop.example`
 //! and kefu's own pages may embed it), and canned chat responses `/hello`
@@ -100,6 +101,9 @@ const AGENTS: &[DemoAgent] = &[
     },
 ];
 
+/// The demo supervisor: extension, username and name (password `demo<ext>`).
+const SUPERVISOR: (&str, &str) = ("1009", "Sam Zhou");
+
 /// An outbound trunk to a SIP server on this host's port 5070 (e.g. `sipp -sn
 /// uas -p 5070`), behind DID 4002: calls through the B2BUA out to a trunk.
 const LOOPBACK_TRUNK: &str = "loopback";
@@ -111,6 +115,8 @@ pub struct DemoTenant {
     pub tenant_id: String,
     /// A fresh API token per demo agent (extension, token); older ones are revoked.
     pub agent_tokens: Vec<(&'static str, IssuedToken)>,
+    /// The same for the demo supervisor.
+    pub supervisor_token: (&'static str, IssuedToken),
 }
 
 /// Creates whatever of the demo tenant is missing and reissues agent tokens.
@@ -183,9 +189,30 @@ pub async fn provision(store: &Store) -> Result<DemoTenant, StoreError> {
             .await?;
         agent_tokens.push((agent.extension, token));
     }
+    let (extension, name) = SUPERVISOR;
+    let password = format!("demo{extension}");
+    let (supervisor, _) = store
+        .ensure_user(&NewUser {
+            tenant_id: &tenant.id,
+            username: extension,
+            display_name: name,
+            role: Role::Supervisor,
+            extension: Some(extension),
+            password: Some(&password),
+        })
+        .await?;
+    let token = store
+        .issue_token(
+            TOKEN_NAME,
+            Scope::Agent,
+            Some(&tenant.id),
+            Some(&supervisor.id),
+        )
+        .await?;
     Ok(DemoTenant {
         tenant_id: tenant.id,
         agent_tokens,
+        supervisor_token: (extension, token),
     })
 }
 

@@ -265,5 +265,11 @@ fn demo_announcement(tenant: &demo::DemoTenant, sip_addr: SocketAddr) -> String 
             token.secret
         ));
     }
+    let (extension, token) = &tenant.supervisor_token;
+    text.push_str(&format!(
+        "  supervisor {extension}: SIP/web password demo{extension}, API token {}, \
+         wallboard /supervisor/\n",
+        token.secret
+    ));
     text
 }

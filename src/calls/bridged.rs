@@ -49,7 +49,7 @@ use super::refer::{Refused, notify, refer_target};
 use super::session::{
     Ended, Session, SideMedia, negotiate_offer, start_endpoint, with_sdp, with_warning,
 };
-use super::supervise::{CallCommand, SuperviseError};
+use super::supervise::{CallCommand, SuperviseError, SupervisionView, mode_name};
 use super::transfer::resolve;
 use super::{CallContext, LegRoutes};
 
@@ -84,6 +84,8 @@ enum Media {
 
 /// A supervisor taking part, or being rung.
 struct Supervisor {
+    /// Their extension, for wallboards.
+    extension: String,
     mode: SupervisorMode,
     stage: Stage,
 }
@@ -177,8 +179,8 @@ impl Bridged {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut stopping: watch::Receiver<bool>,
     ) -> Ended {
-        let listed = cdr.id().map(|id| context.live.enter(id));
-        let (_listed, mut commands) = match listed {
+        let listed = cdr.id().map(|id| context.live.enter(id, &self.tenant_id));
+        let (listed, mut commands) = match listed {
             Some((call, commands)) => (Some(call), Some(commands)),
             None => (None, None),
         };
@@ -236,6 +238,9 @@ impl Bridged {
                     self.hang_up_all(context, cdr).await;
                     break Ended::Shutdown;
                 }
+            }
+            if let Some(listed) = &listed {
+                listed.supervised(self.supervision());
             }
         };
         self.finish(cdr).await;
@@ -381,7 +386,11 @@ impl Bridged {
                     Ok(dialing) => {
                         tracing::info!(supervisor = %extension, ?mode, "ringing the supervisor");
                         let stage = Stage::Ringing(dialing);
-                        self.supervisor = Some(Supervisor { mode, stage });
+                        self.supervisor = Some(Supervisor {
+                            extension,
+                            mode,
+                            stage,
+                        });
                         Ok(())
                     }
                     Err(unreachable) => Err(SuperviseError::Unreachable(unreachable.why)),
@@ -424,6 +433,18 @@ impl Bridged {
         }
     }
 
+    /// Who supervises the call now, as wallboards show it.
+    fn supervision(&self) -> Option<SupervisionView> {
+        self.supervisor.as_ref().map(|s| SupervisionView {
+            supervisor: s.extension.clone(),
+            mode: mode_name(s.mode),
+            stage: match s.stage {
+                Stage::Ringing(_) => "ringing",
+                Stage::Joined { .. } => "joined",
+            },
+        })
+    }
+
     fn is_supervisor(&self, dialog: &DialogId) -> bool {
         matches!(
             &self.supervisor,
@@ -439,7 +460,10 @@ impl Bridged {
         cdr: &Cdr,
         side: AgentSide,
     ) -> Option<Ended> {
-        let mode = self.supervisor.as_ref()?.mode;
+        let (mode, extension) = self
+            .supervisor
+            .as_ref()
+            .map(|s| (s.mode, s.extension.clone()))?;
         if !matches!(self.media, Some(Media::Relay(_))) {
             tracing::info!("the call is on hold; the supervisor is not joined");
             hang_up(context, &side.dialog).await;
@@ -466,6 +490,7 @@ impl Bridged {
             Err(error) => Err(error.to_string()),
         };
         self.supervisor = Some(Supervisor {
+            extension,
             mode,
             stage: Stage::Joined {
                 dialog: side.dialog,

@@ -49,7 +49,7 @@ use crate::routing::AcdHandle;
 use crate::store::Store;
 
 pub use ivr::Prompts;
-pub use supervise::{LiveCalls, SuperviseError};
+pub use supervise::{LiveCallView, LiveCalls, SuperviseError, SupervisionView};
 
 /// What every call task shares.
 #[derive(Clone)]

@@ -6,13 +6,22 @@
 //! ([`super::bridge`]: the supervisor's phone is rung like an agent's; on
 //! answer the relay gives its ports to a three-way conference whose
 //! hear-matrix is the mode; when the supervisor hangs up the relay takes
-//! over again and the call goes on untouched).
+//! over again and the call goes on untouched). It also tells wallboards
+//! which calls are up and who supervises them ([`LiveCalls::calls_of`],
+//! with [`LiveCalls::changes`] naming the tenant whenever that changes).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kefu_media::mixer::SupervisorMode;
-use tokio::sync::{mpsc, oneshot};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use utoipa::ToSchema;
+
+use crate::store::Millis;
+
+/// Tenant changes kept for slow wallboards.
+const CHANGE_BUFFER: usize = 256;
 
 /// What a bridged call is asked to do.
 #[derive(Debug)]
@@ -54,41 +63,140 @@ pub enum SuperviseError {
     Recording(String),
 }
 
+/// A bridged call as wallboards see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LiveCallView {
+    /// The call record's id.
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: String,
+    /// When the call was bridged (Unix ms).
+    pub bridged_at: i64,
+    /// The supervisor on the call, if any.
+    pub supervision: Option<SupervisionView>,
+}
+
+/// Who supervises a call, how, and whether their phone still rings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SupervisionView {
+    /// The supervisor's extension.
+    pub supervisor: String,
+    /// `monitor`, `whisper` or `barge`.
+    pub mode: &'static str,
+    /// `ringing` or `joined`.
+    pub stage: &'static str,
+}
+
+/// The API name of a supervisor mode.
+pub fn mode_name(mode: SupervisorMode) -> &'static str {
+    match mode {
+        SupervisorMode::Monitor => "monitor",
+        SupervisorMode::Whisper => "whisper",
+        SupervisorMode::Barge => "barge",
+    }
+}
+
+struct Entry {
+    commands: mpsc::UnboundedSender<CallCommand>,
+    view: LiveCallView,
+}
+
+struct Inner {
+    calls: Mutex<HashMap<String, Entry>>,
+    changes: broadcast::Sender<String>,
+}
+
 /// The bridged calls of this node, by record id. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct LiveCalls(Arc<Mutex<HashMap<String, mpsc::UnboundedSender<CallCommand>>>>);
+#[derive(Clone)]
+pub struct LiveCalls(Arc<Inner>);
+
+impl Default for LiveCalls {
+    fn default() -> Self {
+        LiveCalls(Arc::new(Inner {
+            calls: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(CHANGE_BUFFER).0,
+        }))
+    }
+}
 
 /// A call's place in [`LiveCalls`]; it leaves when this is dropped.
 pub(super) struct LiveCall {
     calls: LiveCalls,
     id: String,
+    tenant_id: String,
+}
+
+impl LiveCall {
+    /// Shows who supervises the call now (wallboards hear of a change).
+    pub(super) fn supervised(&self, supervision: Option<SupervisionView>) {
+        let changed = match self.calls.lock().get_mut(&self.id) {
+            Some(entry) if entry.view.supervision != supervision => {
+                entry.view.supervision = supervision;
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            let _ = self.calls.0.changes.send(self.tenant_id.clone());
+        }
+    }
 }
 
 impl Drop for LiveCall {
     fn drop(&mut self) {
         self.calls.lock().remove(&self.id);
+        let _ = self.calls.0.changes.send(self.tenant_id.clone());
     }
 }
 
 impl LiveCalls {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallCommand>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.0
+            .calls
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Lists call `id` while the returned guard lives; its commands arrive
-    /// on the receiver.
-    pub(super) fn enter(&self, id: &str) -> (LiveCall, mpsc::UnboundedReceiver<CallCommand>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        self.lock().insert(id.to_owned(), sender);
+    /// Lists call `id` of tenant `tenant_id` while the returned guard
+    /// lives; its commands arrive on the receiver.
+    pub(super) fn enter(
+        &self,
+        id: &str,
+        tenant_id: &str,
+    ) -> (LiveCall, mpsc::UnboundedReceiver<CallCommand>) {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let view = LiveCallView {
+            id: id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            bridged_at: Millis::now().0,
+            supervision: None,
+        };
+        self.lock().insert(id.to_owned(), Entry { commands, view });
+        let _ = self.0.changes.send(tenant_id.to_owned());
         let call = LiveCall {
             calls: self.clone(),
             id: id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
         };
         (call, receiver)
+    }
+
+    /// The tenant's bridged calls on this node, oldest first.
+    pub fn calls_of(&self, tenant_id: &str) -> Vec<LiveCallView> {
+        let mut calls: Vec<LiveCallView> = self
+            .lock()
+            .values()
+            .filter(|entry| entry.view.tenant_id == tenant_id)
+            .map(|entry| entry.view.clone())
+            .collect();
+        calls.sort_by(|a, b| (a.bridged_at, &a.id).cmp(&(b.bridged_at, &b.id)));
+        calls
+    }
+
+    /// From now on, the tenant id of each call that is bridged, ends, or
+    /// whose supervision changes.
+    pub fn changes(&self) -> broadcast::Receiver<String> {
+        self.0.changes.subscribe()
     }
 
     /// Rings the phones of user `extension` and joins the answer to call
@@ -127,7 +235,7 @@ impl LiveCalls {
         let sender = self
             .lock()
             .get(id)
-            .cloned()
+            .map(|entry| entry.commands.clone())
             .ok_or_else(|| SuperviseError::NotLive(id.to_owned()))?;
         let (reply, answer) = oneshot::channel();
         sender
@@ -144,9 +252,39 @@ mod tests {
     #[tokio::test]
     async fn a_call_that_left_cannot_be_supervised() {
         let calls = LiveCalls::default();
-        let (call, _commands) = calls.enter("c1");
+        let (call, _commands) = calls.enter("c1", "t");
         drop(call);
         let refused = calls.supervise("c1", "1003", SupervisorMode::Monitor).await;
         assert_eq!(refused, Err(SuperviseError::NotLive("c1".to_owned())));
+    }
+
+    #[test]
+    fn wallboards_hear_of_calls_and_their_supervision_per_tenant() {
+        let calls = LiveCalls::default();
+        let mut changes = calls.changes();
+        let (first, _commands) = calls.enter("c1", "t");
+        let (_other, _other_commands) = calls.enter("c2", "u");
+        assert_eq!(changes.try_recv().ok().as_deref(), Some("t"));
+        assert_eq!(changes.try_recv().ok().as_deref(), Some("u"));
+        let listed: Vec<String> = calls.calls_of("t").into_iter().map(|c| c.id).collect();
+        assert_eq!(listed, ["c1"]);
+
+        let ringing = SupervisionView {
+            supervisor: "1009".into(),
+            mode: mode_name(SupervisorMode::Whisper),
+            stage: "ringing",
+        };
+        first.supervised(Some(ringing.clone()));
+        first.supervised(Some(ringing.clone()));
+        assert_eq!(changes.try_recv().ok().as_deref(), Some("t"));
+        assert!(
+            changes.try_recv().is_err(),
+            "an unchanged supervision is not news"
+        );
+        assert_eq!(calls.calls_of("t")[0].supervision, Some(ringing));
+
+        drop(first);
+        assert_eq!(changes.try_recv().ok().as_deref(), Some("t"));
+        assert!(calls.calls_of("t").is_empty());
     }
 }

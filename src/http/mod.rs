@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/agent/ws", get(api::agent_ws::connect))
         .route("/sessions", post(api::sessions::create))
+        .route("/supervisor/ws", get(api::supervisor_ws::connect))
         .merge(crate::chat::routes())
         .merge(protected);
     Router::new()
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(crate::chat::assets::routes())
         .merge(web::routes())
+        .merge(crate::wallboard::page::routes())
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }

@@ -47,6 +47,8 @@ use super::problem::Problem;
         api::contacts::set_disposition,
         api::contacts::abandon,
         api::agent_ws::connect,
+        api::supervisor_ws::connect,
+        api::reports::intervals,
         crate::chat::visitor::connect,
         crate::chat::transcript::messages,
         crate::chat::uploads::upload,

@@ -25,6 +25,7 @@ const EVENT_BUFFER: usize = 1024;
 pub struct AcdHandle {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<AgentEvent>,
+    changes: broadcast::Sender<String>,
     store: Store,
 }
 
@@ -40,14 +41,16 @@ pub async fn start(store: &Store) -> Result<(AcdHandle, AcdService), RoutingErro
     let config = store.routing_config().await?;
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let (changes, _) = broadcast::channel(EVENT_BUFFER);
     let (records, pending) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_records(store.clone(), pending));
-    let service = Service::new(config, events.clone(), records);
+    let service = Service::new(config, events.clone(), changes.clone(), records);
     let task = tokio::spawn(service.run(receiver));
     Ok((
         AcdHandle {
             commands: commands.clone(),
             events,
+            changes,
             store: store.clone(),
         },
         AcdService {
@@ -269,6 +272,13 @@ impl AcdHandle {
     /// Every agent event from now on (the agent WebSocket filters its own).
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
         self.events.subscribe()
+    }
+
+    /// From now on, the id of each tenant whose agents, queues or contacts
+    /// changed (once per batch of changes, for wallboards that then read
+    /// [`agents`](Self::agents) and [`queues`](Self::queues) again).
+    pub fn changes(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
     }
 
     async fn ask<T>(

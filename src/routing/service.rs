@@ -2,6 +2,8 @@
 //! commands from [`AcdHandle`](super::AcdHandle)s in order, wakes at the
 //! engine's `poll_timeout`, and carries out each [`Action`]: updates on the
 //! contact's stream, [`AgentEvent`]s on the broadcast, records for the writer.
+//! After each batch of actions it names the tenants whose agents, queues or
+//! contacts changed on a second broadcast, for wallboards.
 //! Every [`HOURS_CHECK`] (and on every reload) it asks the business-hours
 //! calendars whether their queues are open and tells the engine when one
 //! opens or closes.
@@ -107,6 +109,9 @@ pub struct AgentStatus {
     pub state: String,
     /// Why not ready (`logged-in`, `no-answer`, or the agent's own reason).
     pub reason: Option<String>,
+    /// When the agent entered this state (Unix ms); none before their
+    /// first change since this node started.
+    pub since: Option<i64>,
     /// When wrap-up ends by itself (Unix ms).
     pub wrap_up_until: Option<i64>,
     /// Contacts offered to or handled by the agent.
@@ -156,6 +161,8 @@ pub struct QueueStatus {
     /// Members logged in, and of them those ready or busy.
     pub agents_logged_in: usize,
     pub agents_available: usize,
+    /// Logged-in members by state (`not_ready`, `ready`, `busy`, `wrap_up`).
+    pub agents_by_state: BTreeMap<String, usize>,
     /// The other settings, as `PUT /api/v1/queues/{name}` sets them.
     #[serde(flatten)]
     pub settings: QueueSettingsView,
@@ -276,7 +283,11 @@ pub(super) struct Service {
     contact_ids: IdMap,
     live: BTreeMap<acd::ContactId, Live>,
     events: broadcast::Sender<AgentEvent>,
+    /// Tenant ids whose routing picture changed.
+    changes: broadcast::Sender<String>,
     records: mpsc::UnboundedSender<Record>,
+    /// When each agent entered their current state.
+    since: BTreeMap<acd::AgentId, Millis>,
 }
 
 /// The engine's instant and the wall clock, read together.
@@ -317,6 +328,7 @@ impl Service {
     pub(super) fn new(
         config: RoutingConfig,
         events: broadcast::Sender<AgentEvent>,
+        changes: broadcast::Sender<String>,
         records: mpsc::UnboundedSender<Record>,
     ) -> Self {
         metrics::describe_counter!(
@@ -333,7 +345,9 @@ impl Service {
             contact_ids: IdMap::default(),
             live: BTreeMap::new(),
             events,
+            changes,
             records,
+            since: BTreeMap::new(),
         };
         service.reload(config, Now::read());
         service
@@ -751,10 +765,51 @@ impl Service {
     }
 
     fn drain(&mut self, now: Now) {
+        let mut changed = BTreeSet::new();
         while let Some(action) = self.acd.poll_action() {
+            if let Some(tenant) = self.tenant_of(&action) {
+                changed.insert(tenant);
+            }
             self.carry_out(action, now);
         }
+        for tenant in changed {
+            let _ = self.changes.send(tenant);
+        }
         metrics::gauge!("kefu_acd_contacts_active").set(self.live.len() as f64);
+    }
+
+    /// The tenant an action concerns (looked up before it is carried out,
+    /// while its contact is still known).
+    fn tenant_of(&self, action: &Action) -> Option<String> {
+        let of_agent = |agent: &acd::AgentId| self.directory.agent(*agent).map(|a| &a.tenant_id);
+        let of_queue = |queue: &acd::QueueId| self.directory.queue(*queue).map(|q| &q.tenant_id);
+        let of_contact = |contact: &acd::ContactId| {
+            self.live
+                .get(contact)
+                .and_then(|live| self.directory.queue(live.queue))
+                .map(|q| &q.tenant_id)
+        };
+        let tenant = match action {
+            Action::Offer { agent, .. }
+            | Action::StopOffering { agent, .. }
+            | Action::Assigned { agent, .. }
+            | Action::AgentAutoPaused { agent, .. }
+            | Action::AgentStateChanged { agent, .. } => of_agent(agent),
+            Action::Announce { contact, .. } => of_contact(contact),
+            Action::Overflow { to: queue, .. } | Action::QueueTimeout { queue, .. } => {
+                of_queue(queue)
+            }
+            Action::Metric(metric) => match metric {
+                MetricEvent::Offered { queue, .. }
+                | MetricEvent::CallbackRequested { queue, .. }
+                | MetricEvent::Answered { queue, .. }
+                | MetricEvent::Abandoned { queue, .. }
+                | MetricEvent::Completed { queue, .. }
+                | MetricEvent::Overflowed { to: queue, .. }
+                | MetricEvent::TimedOut { queue, .. } => of_queue(queue),
+            },
+        };
+        tenant.cloned()
     }
 
     fn carry_out(&mut self, action: Action, now: Now) {
@@ -812,6 +867,7 @@ impl Service {
             Action::AgentStateChanged {
                 agent, to, cause, ..
             } => {
+                self.since.insert(agent, now.wall);
                 if let Some(stored) = self.directory.agent(agent) {
                     let (state, reason, _) = state_parts(&to, now);
                     let _ = self.records.send(Record::Agent(AgentRecord {
@@ -1152,6 +1208,7 @@ impl Service {
             display_name: stored.map(|a| a.display_name.clone()).unwrap_or_default(),
             state: name.to_owned(),
             reason,
+            since: self.since.get(&agent).map(|at| at.0),
             wrap_up_until,
             contacts,
             capacity,
@@ -1211,6 +1268,10 @@ impl Service {
                         .iter()
                         .filter(|s| matches!(s, AgentState::Ready | AgentState::Busy))
                         .count(),
+                    agents_by_state: members.iter().fold(BTreeMap::new(), |mut by, state| {
+                        *by.entry(state_parts(state, now).0.to_owned()).or_insert(0) += 1;
+                        by
+                    }),
                     settings: QueueSettingsView::of(stored),
                 })
             })
@@ -1369,8 +1430,9 @@ mod tests {
             config.queues[0].calendar = None;
             config.queues[0].announce_every_secs = every;
             let (events, _) = broadcast::channel(16);
+            let (changes, _) = broadcast::channel(16);
             let (records, _records) = mpsc::unbounded_channel();
-            let mut service = Service::new(config, events, records);
+            let mut service = Service::new(config, events, changes, records);
             let now = Now::read();
             let mut updates = chat(&mut service, "c", now);
             let _ = service.acd.handle(now.at, Event::Timeout);
@@ -1380,10 +1442,30 @@ mod tests {
     }
 
     #[test]
+    fn each_batch_of_changes_names_its_tenant_once() {
+        let mut config = office_hours();
+        config.queues[0].calendar = None;
+        let (events, _) = broadcast::channel(16);
+        let (changes, mut changed) = broadcast::channel(16);
+        let (records, _records) = mpsc::unbounded_channel();
+        let mut service = Service::new(config, events, changes, records);
+        let now = Now::read();
+        let _updates = chat(&mut service, "c", now);
+        assert_eq!(changed.try_recv().ok().as_deref(), Some("t"));
+        assert!(changed.try_recv().is_err(), "one notice per batch");
+        let id = service.engine_id(&ContactId("c".into())).expect("waiting");
+        service
+            .apply(now, Event::ContactAbandoned { contact: id })
+            .expect("abandoned");
+        assert_eq!(changed.try_recv().ok().as_deref(), Some("t"));
+    }
+
+    #[test]
     fn a_calendar_bound_queue_closes_and_opens_with_its_hours() {
         let (events, _) = broadcast::channel(16);
+        let (changes, _) = broadcast::channel(16);
         let (records, _records) = mpsc::unbounded_channel();
-        let mut service = Service::new(office_hours(), events, records);
+        let mut service = Service::new(office_hours(), events, changes, records);
         let open = |service: &Service| service.acd.queues().all(|(_, config)| config.open);
 
         service.follow_hours(at("2026-03-02T12:00:00Z"));

@@ -16,6 +16,7 @@ mod directory;
 mod ivr;
 mod queues;
 mod recordings;
+mod reports;
 mod routing;
 mod sip;
 mod tenants;
@@ -35,6 +36,7 @@ pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;
 pub use queues::{Queue, QueueMember};
 pub use recordings::{NewRecording, Recording};
+pub use reports::ContactOutcome;
 pub use routing::{
     AgentCapacity, AgentEventRow, AgentRecord, ContactRecord, RoutingAgent, RoutingAgentSkill,
     RoutingConfig, RoutingMember, RoutingQueue, RoutingSkill,

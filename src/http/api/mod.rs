@@ -11,9 +11,11 @@ pub mod numbers;
 pub mod queues;
 pub mod recording_pause;
 pub mod recordings;
+pub mod reports;
 pub mod scope;
 pub mod sessions;
 pub mod supervise;
+pub mod supervisor_ws;
 pub mod tenants;
 pub mod users;
 
@@ -49,4 +51,5 @@ pub fn routing_routes() -> Router<AppState> {
         .route("/contacts/{id}/end", post(contacts::end))
         .route("/contacts/{id}/disposition", put(contacts::set_disposition))
         .route("/contacts/{id}/abandon", post(contacts::abandon))
+        .route("/reports/intervals", get(reports::intervals))
 }
