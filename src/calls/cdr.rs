@@ -117,6 +117,15 @@ impl Cdr {
         logged(self.store.add_call_leg(&leg).await, "record a leg")
     }
 
+    /// Takes over leg `leg` of another call (an attended transfer joined
+    /// its far side to this call): a new, answered leg here names the call
+    /// it came from. Returns the new leg's id.
+    pub async fn adopt_leg(&self, leg: &str) -> Option<String> {
+        let call_id = self.id.as_deref()?;
+        let adopted = self.store.adopt_call_leg(leg, call_id, Millis::now()).await;
+        logged(adopted, "record an adopted leg").flatten()
+    }
+
     /// Leg `leg`'s INVITE got its final response `status`.
     pub async fn leg_setup_finished(&self, leg: &str, status: u16) {
         let result = self

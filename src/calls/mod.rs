@@ -270,6 +270,36 @@ impl Drop for LegRoutes {
 impl LegRoutes {
     /// Routes the events of `call_id` (a B-leg's) to this call.
     pub fn add(&self, call_id: &str) {
+        self.adopter().adopt(call_id);
+    }
+
+    /// A handle another call uses to give this call one of its legs.
+    pub fn adopter(&self) -> Adopter {
+        Adopter {
+            registry: self.registry.clone(),
+            call: self.call,
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+/// Routes a leg's events to the call that takes it over from another (an
+/// attended transfer): from [`Adopter::adopt`] on, they go to that call.
+pub(crate) struct Adopter {
+    registry: Registry,
+    call: u64,
+    sender: mpsc::UnboundedSender<CallEvent>,
+}
+
+impl std::fmt::Debug for Adopter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adopter").field("call", &self.call).finish()
+    }
+}
+
+impl Adopter {
+    /// Routes the events of `call_id` to the adopting call.
+    pub fn adopt(&self, call_id: &str) {
         self.registry
             .lock()
             .routes

@@ -1,8 +1,9 @@
 //! Live bridged calls, as the rest of kefu sees them: [`LiveCalls`] (shared
 //! with the HTTP API) knows every bridged call of this node by its record id
-//! and hands it [`CallCommand`]s — join a supervisor's phone in a mode,
-//! change the mode, pause or resume the recording — which the bridged call
-//! carries out
+//! (and by its caller's dialog, which an attended transfer names) and hands
+//! it [`CallCommand`]s — join a supervisor's phone in a mode, change the
+//! mode, pause or resume the recording, hand the callee over to another
+//! call — which the bridged call carries out
 //! ([`super::bridge`]: the supervisor's phone is rung like an agent's; on
 //! answer the relay gives its ports to a three-way conference whose
 //! hear-matrix is the mode; when the supervisor hangs up the relay takes
@@ -12,7 +13,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kefu_media::mixer::SupervisorMode;
+use kefu_signaling::dialog::DialogId;
 use tokio::sync::{mpsc, oneshot};
+
+use super::Adopter;
+use super::bridge::AgentSide;
+use super::refer::Replaces;
 
 /// What a bridged call is asked to do.
 #[derive(Debug)]
@@ -33,6 +39,55 @@ pub(super) enum CallCommand {
         pause: bool,
         reply: oneshot::Sender<Result<(), SuperviseError>>,
     },
+    /// Give the callee's side to the call of `adopter` (an attended
+    /// transfer of the caller's phone joins it to another call's caller),
+    /// hang up the caller and end.
+    HandOver {
+        adopter: Adopter,
+        reply: oneshot::Sender<Result<HandedOver, HandOverError>>,
+    },
+}
+
+/// A callee's side handed over to another call, and where it came from.
+pub(super) struct HandedOver {
+    pub side: AgentSide,
+    /// The record of the call it left.
+    pub record: Option<String>,
+}
+
+impl std::fmt::Debug for HandedOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandedOver")
+            .field("dialog", &self.side.dialog)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call's callee cannot be handed over; each says the final status
+/// the transferring phone is told (in a NOTIFY's sipfrag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(super) enum HandOverError {
+    #[error("no live call has that dialog")]
+    NoSuchDialog,
+    #[error("the call is not between two parties now (supervised, transferring)")]
+    Busy,
+    #[error("the call's media failed")]
+    MediaFailed,
+    #[error("the call ended")]
+    Ended,
+}
+
+impl HandOverError {
+    /// The status and reason of the replaced dialog's INVITE, as the
+    /// transferring phone is told.
+    pub fn status(self) -> (u16, &'static str) {
+        match self {
+            Self::NoSuchDialog | Self::Ended => (481, "Call/Transaction Does Not Exist"),
+            Self::Busy => (486, "Busy Here"),
+            Self::MediaFailed => (500, "Server Internal Error"),
+        }
+    }
 }
 
 /// Why a supervisor cannot join, or change how.
@@ -56,7 +111,13 @@ pub enum SuperviseError {
 
 /// The bridged calls of this node, by record id. Cheap to clone.
 #[derive(Clone, Default)]
-pub struct LiveCalls(Arc<Mutex<HashMap<String, mpsc::UnboundedSender<CallCommand>>>>);
+pub struct LiveCalls(Arc<Mutex<HashMap<String, Listed>>>);
+
+/// A listed call: where its commands go, and its caller's dialog.
+struct Listed {
+    commands: mpsc::UnboundedSender<CallCommand>,
+    caller: DialogId,
+}
 
 /// A call's place in [`LiveCalls`]; it leaves when this is dropped.
 pub(super) struct LiveCall {
@@ -71,19 +132,25 @@ impl Drop for LiveCall {
 }
 
 impl LiveCalls {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallCommand>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Listed>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Lists call `id` while the returned guard lives; its commands arrive
-    /// on the receiver.
-    pub(super) fn enter(&self, id: &str) -> (LiveCall, mpsc::UnboundedReceiver<CallCommand>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        self.lock().insert(id.to_owned(), sender);
+    /// Lists call `id`, whose caller is in dialog `caller`, while the
+    /// returned guard lives; its commands arrive on the receiver.
+    pub(super) fn enter(
+        &self,
+        id: &str,
+        caller: &DialogId,
+    ) -> (LiveCall, mpsc::UnboundedReceiver<CallCommand>) {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let listed = Listed {
+            commands,
+            caller: caller.clone(),
+        };
+        self.lock().insert(id.to_owned(), listed);
         let call = LiveCall {
             calls: self.clone(),
             id: id.to_owned(),
@@ -119,6 +186,26 @@ impl LiveCalls {
             .await
     }
 
+    /// Asks the call whose caller is in the dialog `replaces` names to
+    /// hand its callee's side to `adopter`'s call.
+    pub(super) async fn hand_over(
+        &self,
+        replaces: &Replaces,
+        adopter: Adopter,
+    ) -> Result<HandedOver, HandOverError> {
+        let sender = self
+            .lock()
+            .values()
+            .find(|listed| replaces.names(&listed.caller))
+            .map(|listed| listed.commands.clone())
+            .ok_or(HandOverError::NoSuchDialog)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(CallCommand::HandOver { adopter, reply })
+            .map_err(|_| HandOverError::Ended)?;
+        answer.await.map_err(|_| HandOverError::Ended)?
+    }
+
     async fn ask(
         &self,
         id: &str,
@@ -127,7 +214,7 @@ impl LiveCalls {
         let sender = self
             .lock()
             .get(id)
-            .cloned()
+            .map(|listed| listed.commands.clone())
             .ok_or_else(|| SuperviseError::NotLive(id.to_owned()))?;
         let (reply, answer) = oneshot::channel();
         sender
@@ -141,12 +228,45 @@ impl LiveCalls {
 mod tests {
     use super::*;
 
+    fn dialog(call_id: &str) -> DialogId {
+        DialogId {
+            call_id: call_id.to_owned(),
+            local_tag: "kefu".to_owned(),
+            remote_tag: "phone".to_owned(),
+        }
+    }
+
     #[tokio::test]
     async fn a_call_that_left_cannot_be_supervised() {
         let calls = LiveCalls::default();
-        let (call, _commands) = calls.enter("c1");
+        let (call, _commands) = calls.enter("c1", &dialog("sip-1"));
         drop(call);
         let refused = calls.supervise("c1", "1003", SupervisorMode::Monitor).await;
         assert_eq!(refused, Err(SuperviseError::NotLive("c1".to_owned())));
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_finds_the_call_by_its_callers_dialog_only() {
+        let calls = LiveCalls::default();
+        let (_call, mut commands) = calls.enter("c1", &dialog("sip-1"));
+        let registry = crate::calls::Registry::default();
+        let (routes, _events) = registry.add_call("sip-2").unwrap();
+        let named = |local: &str| Replaces {
+            call_id: "sip-1".to_owned(),
+            to_tag: local.to_owned(),
+            from_tag: "phone".to_owned(),
+        };
+        let wrong_tag = calls.hand_over(&named("other"), routes.adopter()).await;
+        assert_eq!(wrong_tag.err(), Some(HandOverError::NoSuchDialog));
+        let right = named("kefu");
+        let asking = calls.hand_over(&right, routes.adopter());
+        let answering = async {
+            let Some(CallCommand::HandOver { reply, .. }) = commands.recv().await else {
+                panic!("no hand-over asked");
+            };
+            let _ = reply.send(Err(HandOverError::Busy));
+        };
+        let (asked, ()) = tokio::join!(asking, answering);
+        assert_eq!(asked.err(), Some(HandOverError::Busy));
     }
 }

@@ -47,6 +47,9 @@ pub struct Call {
     pub wait_ms: Option<i64>,
     /// How long the caller and the agent talked, in ms.
     pub talk_ms: Option<i64>,
+    /// The Reason (RFC 3326) the peer gave on the CANCEL or BYE that ended
+    /// the call, e.g. `Q.850;cause=16;text="Normal call clearing"`.
+    pub hangup_cause: Option<String>,
 }
 
 /// A leg about to be recorded.
@@ -88,6 +91,9 @@ pub struct CallLeg {
     pub rtp_remote_packets_lost: Option<i64>,
     /// Packets dropped for coming from another address than the peer's.
     pub rtp_foreign_dropped: Option<i64>,
+    /// The call this leg came from by an attended transfer (the far side
+    /// of the agent's consultation call, joined to this call's caller).
+    pub transferred_from: Option<String>,
 }
 
 /// A leg's media quality at its end, as the CDR keeps it.
@@ -116,7 +122,7 @@ pub struct CallFilter<'a> {
 
 const CALL_COLUMNS: &str = "id, tenant_id, direction, from_uri, to_uri, did, started_at, \
      answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits, \
-     contact_id, queue, agent, wait_ms, talk_ms";
+     contact_id, queue, agent, wait_ms, talk_ms, hangup_cause";
 
 impl Store {
     /// Calls matching `filter`, newest first.
@@ -303,6 +309,43 @@ impl Store {
         Ok(id)
     }
 
+    /// Moves leg `leg_id` (answered, of another call) to call `call_id`
+    /// by an attended transfer: a new leg there with the same role, dialog
+    /// and peer, answered `at`, naming the call it came from. Returns its
+    /// id, or `None` when no such leg exists.
+    pub async fn adopt_call_leg(
+        &self,
+        leg_id: &str,
+        call_id: &str,
+        at: Millis,
+    ) -> Result<Option<String>, StoreError> {
+        let id = new_id();
+        let added = sqlx::query(
+            "INSERT INTO call_legs (id, call_id, role, sip_call_id, peer_uri, started_at, \
+             answered_at, final_status, transferred_from) \
+             SELECT $1, $2, role, sip_call_id, peer_uri, $3, $4, 200, call_id \
+             FROM call_legs WHERE id = $5",
+        )
+        .bind(&id)
+        .bind(call_id)
+        .bind(at.0)
+        .bind(at.0)
+        .bind(leg_id)
+        .execute(self.pool())
+        .await?;
+        Ok((added.rows_affected() == 1).then_some(id))
+    }
+
+    /// Records the Reason a peer gave for hanging up (the first one wins).
+    pub async fn record_hangup_cause(&self, call_id: &str, cause: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE calls SET hangup_cause = $1 WHERE id = $2 AND hangup_cause IS NULL")
+            .bind(cause)
+            .bind(call_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Records a leg's final SIP status (and its answer time on 2xx).
     pub async fn finish_call_leg_setup(
         &self,
@@ -352,7 +395,8 @@ impl Store {
             "SELECT id, call_id, role, sip_call_id, peer_uri, started_at, answered_at, \
              ended_at, final_status, codec, rtp_packets_lost, rtp_jitter_ms, \
              rtp_packets_received, rtp_packets_sent, rtp_rtt_ms, rtp_remote_packets_lost, \
-             rtp_foreign_dropped FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
+             rtp_foreign_dropped, transferred_from FROM call_legs WHERE call_id = $1 \
+             ORDER BY started_at, id",
         )
         .bind(call_id)
         .fetch_all(self.pool())

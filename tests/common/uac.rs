@@ -14,7 +14,7 @@ pub struct Uac {
     pub socket: UdpSocket,
     pub kefu: SocketAddr,
     pub call_id: String,
-    from_tag: String,
+    pub from_tag: String,
     to: String,
     cseq: u32,
     /// The 2xx's To header (with kefu's tag), once answered.
