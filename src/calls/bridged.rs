@@ -10,7 +10,8 @@
 //! hands the ports back to a new relay; the caller and the callee notice
 //! nothing (their SDP never changes).
 //!
-//! A BYE from the caller or the callee hangs up everyone else. A re-INVITE
+//! A BYE from the caller or the callee hangs up everyone else, passing on
+//! its `Reason` (RFC 3326), which the record keeps as the hangup cause. A re-INVITE
 //! from any party (hold, resume, a phone that moved) is answered on that
 //! side alone: the codec stays and the media follows the new address. A
 //! callee's offer that stops their sending (`sendonly`, `inactive`) puts the
@@ -38,13 +39,13 @@ use kefu_media::relay::{PayloadMap, RelayConfig, Side};
 use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::{self, Codec, Negotiated};
 use kefu_signaling::dialog::DialogId;
-use kefu_signaling::message::response_to;
+use kefu_signaling::message::{reason, response_to};
 use kefu_signaling::transaction::TransactionId;
 use kefu_signaling::uas::CallEvent;
 use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up, hang_up_because};
 use super::cdr::Cdr;
 use super::legs;
 use super::music::Hold;
@@ -302,16 +303,22 @@ impl Bridged {
             _ => event,
         };
         match event {
-            CallEvent::Bye { dialog, .. } if dialog == self.caller => {
+            CallEvent::Bye { dialog, request } if dialog == self.caller => {
+                let why = reason(&request);
+                cdr.hangup_cause(why.as_deref()).await;
+                hang_up_because(context, &self.agent, why.as_deref()).await;
                 self.hang_up_all(context, cdr).await;
                 Some(Ended::CallerHungUp)
             }
-            CallEvent::Bye { dialog, .. } if dialog == self.agent => {
+            CallEvent::Bye { dialog, request } if dialog == self.agent => {
                 if let Some(transfer) = self.transfer.as_mut() {
                     // A blind transfer: the caller waits for the target.
                     transfer.transferor = None;
                     return None;
                 }
+                let why = reason(&request);
+                cdr.hangup_cause(why.as_deref()).await;
+                hang_up_because(context, &self.caller, why.as_deref()).await;
                 self.hang_up_all(context, cdr).await;
                 Some(Ended::CalleeHungUp)
             }

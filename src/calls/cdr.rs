@@ -183,6 +183,15 @@ impl Cdr {
         }
     }
 
+    /// A peer's `Reason` (RFC 3326) for hanging up, if it gave one; the
+    /// first one given is kept.
+    pub async fn hangup_cause(&self, reason: Option<&str>) {
+        if let (Some(id), Some(reason)) = (&self.id, reason) {
+            let result = self.store.record_hangup_cause(id, reason).await;
+            logged(result, "record the hangup cause");
+        }
+    }
+
     /// Finishes the record with why the call ended.
     pub async fn end(&self, reason: &str) {
         if let Some(id) = &self.id {

@@ -59,7 +59,9 @@ impl Phone {
         phone
     }
 
-    fn local(&self) -> SocketAddr {
+    /// Where the phone registered from (sipp may take the port over once
+    /// the phone is dropped).
+    pub fn local(&self) -> SocketAddr {
         self.socket.local_addr().expect("local address")
     }
 

@@ -295,9 +295,16 @@ impl Uac {
 
     /// Hangs up and returns the status of kefu's answer.
     pub fn bye(&mut self, wait: Duration) -> Option<u16> {
+        self.bye_with("", wait)
+    }
+
+    /// [`Self::bye`] with extra header lines (each ending in CRLF), e.g. a
+    /// `Reason`.
+    pub fn bye_with(&mut self, headers: &str, wait: Duration) -> Option<u16> {
         self.cseq += 1;
         let to = self.remote_to.clone().expect("answered");
         let text = self.request("BYE", &self.kefu_contact(), "bye1", self.cseq, &to, "");
+        let text = text.replacen("Content-Length:", &format!("{headers}Content-Length:"), 1);
         self.send(&text);
         let deadline = Instant::now() + wait;
         while let Some(message) = self.receive(deadline.saturating_duration_since(Instant::now())) {
