@@ -25,6 +25,7 @@ mod music;
 mod offer;
 mod queue;
 mod recording;
+mod records;
 mod refer;
 mod route;
 mod session;
@@ -72,6 +73,8 @@ pub(crate) struct CallContext {
     pub live: LiveCalls,
     /// Which task each Call-ID's events go to (callbacks join it too).
     pub calls: Registry,
+    /// Where calls' records are written.
+    pub records: records::Records,
     /// Turns true when kefu stops.
     pub stopping: watch::Receiver<bool>,
     /// Headers of a caller's INVITE copied onto the calls placed for it.
@@ -146,6 +149,10 @@ impl CallControl {
             "kefu_rtp_packets_received_total",
             "RTP packets received on finished call legs"
         );
+        metrics::describe_histogram!(
+            "kefu_call_record_batch_writes",
+            "Call record writes stored per transaction by the records' writer"
+        );
         metrics::describe_counter!(
             "kefu_rtp_foreign_dropped_total",
             "Packets dropped for coming from another address than a leg's peer (RTP bleed)"
@@ -154,6 +161,7 @@ impl CallControl {
         let tones = media.tones;
         let live = LiveCalls::default();
         let context = CallContext {
+            records: records::Records::start(store.clone()),
             store,
             sip: channel.commands,
             media,
