@@ -207,7 +207,18 @@ pub(crate) struct Registry(Arc<Mutex<RegistryInner>>);
 #[derive(Default)]
 struct RegistryInner {
     routes: HashMap<String, (u64, mpsc::UnboundedSender<CallEvent>)>,
+    /// Each call's Call-IDs, so that a call leaves without a scan of every
+    /// route (some may have gone to another call since: an attended
+    /// transfer).
+    calls: HashMap<u64, Vec<String>>,
     next_call: u64,
+}
+
+impl RegistryInner {
+    fn insert(&mut self, call_id: &str, call: u64, sender: mpsc::UnboundedSender<CallEvent>) {
+        self.routes.insert(call_id.to_owned(), (call, sender));
+        self.calls.entry(call).or_default().push(call_id.to_owned());
+    }
 }
 
 impl Registry {
@@ -229,9 +240,7 @@ impl Registry {
         inner.next_call += 1;
         let call = inner.next_call;
         let (sender, receiver) = mpsc::unbounded_channel();
-        inner
-            .routes
-            .insert(call_id.to_owned(), (call, sender.clone()));
+        inner.insert(call_id, call, sender.clone());
         let routes = LegRoutes {
             registry: self.clone(),
             call,
@@ -252,11 +261,16 @@ impl Registry {
     /// Forgets every Call-ID of `call`; returns how many calls remain.
     fn remove_call(&self, call: u64) -> usize {
         let mut inner = self.lock();
-        inner.routes.retain(|_, (owner, _)| *owner != call);
-        let mut calls: Vec<u64> = inner.routes.values().map(|(owner, _)| *owner).collect();
-        calls.sort_unstable();
-        calls.dedup();
-        calls.len()
+        for call_id in inner.calls.remove(&call).unwrap_or_default() {
+            if inner
+                .routes
+                .get(&call_id)
+                .is_some_and(|(owner, _)| *owner == call)
+            {
+                inner.routes.remove(&call_id);
+            }
+        }
+        inner.calls.len()
     }
 }
 
@@ -310,8 +324,7 @@ impl Adopter {
     pub fn adopt(&self, call_id: &str) {
         self.registry
             .lock()
-            .routes
-            .insert(call_id.to_owned(), (self.call, self.sender.clone()));
+            .insert(call_id, self.call, self.sender.clone());
     }
 }
 
@@ -370,5 +383,36 @@ async fn dispatch(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bye(call_id: &str) -> CallEvent {
+        let dialog = kefu_signaling::dialog::DialogId {
+            call_id: call_id.to_owned(),
+            local_tag: "kefu".to_owned(),
+            remote_tag: "phone".to_owned(),
+        };
+        CallEvent::AckTimeout { dialog }
+    }
+
+    #[test]
+    fn a_call_leaves_with_its_legs_but_not_those_another_call_adopted() {
+        let registry = Registry::default();
+        let (first, _first_events) = registry.add_call("a").unwrap();
+        let (second, mut second_events) = registry.add_call("b").unwrap();
+        first.add("a-leg");
+        first.add("a-other-leg");
+        second.adopter().adopt("a-other-leg");
+        assert!(registry.add_call("a").is_none(), "a Call-ID in use");
+        drop(first);
+        assert!(!registry.route(bye("a")), "gone with its call");
+        assert!(!registry.route(bye("a-leg")));
+        assert!(registry.route(bye("a-other-leg")), "the adopter keeps it");
+        assert!(second_events.try_recv().is_ok());
+        assert_eq!(registry.remove_call(second.call), 0, "no call is left");
     }
 }
