@@ -87,15 +87,14 @@ impl Bridged {
             let _ = reply.send(Err(HandOverError::Busy));
             return None;
         }
-        let [caller, callee] = &self.sides;
+        let caller_codec = self.sides[0].negotiated.codec;
+        let callee_codec = self.sides[1].negotiated.codec;
         let ports = match self.media.take() {
             Some(Media::Relay(relay)) => match relay.release().await {
                 Ok((stats, [_, callee_ports])) => {
-                    cdr.caller_media(caller.negotiated.codec, &stats.caller)
-                        .await;
+                    cdr.caller_media(caller_codec, &stats.caller).await;
                     if let Some(leg) = &self.agent_leg {
-                        cdr.leg_media(leg, callee.negotiated.codec, &stats.agent)
-                            .await;
+                        cdr.leg_media(leg, callee_codec, &stats.agent).await;
                     }
                     Ok(callee_ports)
                 }
@@ -106,7 +105,7 @@ impl Bridged {
                 callee: ports,
             }) => match music.stop().await {
                 Ok(stats) => {
-                    cdr.caller_media(caller.negotiated.codec, &stats).await;
+                    cdr.caller_media(caller_codec, &stats).await;
                     Ok(ports)
                 }
                 Err(error) => Err(error.to_string()),
@@ -127,6 +126,7 @@ impl Bridged {
             }
         };
         adopter.adopt(&self.agent.call_id);
+        let callee = &mut self.sides[1];
         let side = AgentSide {
             dialog: self.agent.clone(),
             media: SideMedia {
@@ -134,6 +134,8 @@ impl Bridged {
                 local: callee.local,
                 session_id: callee.session_id,
                 version: callee.version,
+                // A browser callee's gateway goes along with its side.
+                _gateway: callee._gateway.take(),
             },
             ports,
             leg: self.agent_leg.take(),
