@@ -8,8 +8,8 @@ mod common;
 use kefu::calendar::{CalendarSpec, Weekly};
 use kefu::config::DatabaseUrl;
 use kefu::store::{
-    AgentCapacity, AgentRecord, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
-    NewRecording, NewUser, Role, RouteTarget, Scope, Store, StoreError, StoredBinding,
+    AgentCapacity, AgentRecord, CallWrite, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
+    NewRecording, NewUser, Role, RouteTarget, Scope, Store, StoreError, StoredBinding, new_call_id,
 };
 use kefu_signaling::auth::Ha1Pair;
 
@@ -448,6 +448,133 @@ async fn call_detail_records_follow_the_call(store: &Store) {
         store.call("missing").await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+on_both_engines!(an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept);
+async fn an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept(store: &Store) {
+    let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
+    let call = |did: &'static str| NewCall {
+        tenant_id: Some(&tenant.id),
+        direction: "inbound",
+        from_uri: "sip:caller@carrier",
+        to_uri: "sip:1001@kefu",
+        did: Some(did),
+        started_at: Millis(1_000),
+    };
+    let customers = store.create_call(&call("1001")).await.unwrap();
+    let consultation = store.create_call(&call("1002")).await.unwrap();
+    let target = store
+        .add_call_leg(&NewCallLeg {
+            call_id: &consultation,
+            role: "agent",
+            sip_call_id: "b-leg@kefu",
+            peer_uri: "sip:1002@10.0.0.6",
+            started_at: Millis(2_000),
+        })
+        .await
+        .unwrap();
+    let adopted = store
+        .adopt_call_leg(&target, &customers, Millis(9_000))
+        .await
+        .unwrap()
+        .expect("the leg exists");
+    assert_eq!(
+        store
+            .adopt_call_leg("missing", &customers, Millis(9_000))
+            .await
+            .unwrap(),
+        None
+    );
+    let legs = store.call_legs(&customers).await.unwrap();
+    let [leg] = &legs[..] else {
+        panic!("one adopted leg: {legs:?}");
+    };
+    assert_eq!(leg.id, adopted);
+    assert_eq!(
+        (
+            leg.role.as_str(),
+            leg.sip_call_id.as_str(),
+            leg.peer_uri.as_str()
+        ),
+        ("agent", "b-leg@kefu", "sip:1002@10.0.0.6")
+    );
+    assert_eq!(
+        (leg.answered_at, leg.final_status),
+        (Some(9_000), Some(200))
+    );
+    assert_eq!(leg.transferred_from.as_deref(), Some(consultation.as_str()));
+
+    let cause = "Q.850;cause=16;text=\"Normal call clearing\"";
+    store.record_hangup_cause(&customers, cause).await.unwrap();
+    store
+        .record_hangup_cause(&customers, "SIP;cause=200")
+        .await
+        .unwrap();
+    let call = store.call(&customers).await.unwrap();
+    assert_eq!(
+        call.hangup_cause.as_deref(),
+        Some(cause),
+        "the first cause wins"
+    );
+    assert_eq!(store.call(&consultation).await.unwrap().hangup_cause, None);
+}
+
+on_both_engines!(call_writes_in_one_batch_are_all_or_nothing);
+async fn call_writes_in_one_batch_are_all_or_nothing(store: &Store) {
+    let create = |id: &str| CallWrite::CreateCall {
+        id: id.to_owned(),
+        tenant_id: None,
+        direction: "inbound".to_owned(),
+        from_uri: "sip:caller@carrier".to_owned(),
+        to_uri: "sip:4002@kefu".to_owned(),
+        did: Some("4002".to_owned()),
+        started_at: Millis(1_000),
+    };
+    let (call, leg) = (new_call_id(), new_call_id());
+    let writes = [
+        create(&call),
+        CallWrite::AddLeg {
+            id: leg.clone(),
+            call_id: call.clone(),
+            role: "caller".to_owned(),
+            sip_call_id: "abc@carrier".to_owned(),
+            peer_uri: "sip:caller@carrier".to_owned(),
+            started_at: Millis(1_000),
+        },
+        CallWrite::LegSetup {
+            leg: leg.clone(),
+            status: 200,
+            at: Millis(1_100),
+        },
+        CallWrite::Answer {
+            call: call.clone(),
+            at: Millis(1_100),
+        },
+        CallWrite::End {
+            call: call.clone(),
+            at: Millis(5_000),
+            reason: "caller_hangup".to_owned(),
+        },
+    ];
+    store.write_calls(&writes).await.unwrap();
+    let stored = store.call(&call).await.unwrap();
+    assert_eq!(
+        (stored.answered_at, stored.ended_at),
+        (Some(1_100), Some(5_000))
+    );
+    let legs = store.call_legs(&call).await.unwrap();
+    assert_eq!(
+        (legs[0].final_status, legs[0].ended_at),
+        (Some(200), Some(5_000))
+    );
+
+    let other = new_call_id();
+    let refused = store.write_calls(&[create(&other), create(&call)]).await;
+    assert!(refused.is_err(), "a duplicate id fails the batch");
+    assert!(
+        matches!(store.call(&other).await, Err(StoreError::NotFound { .. })),
+        "nothing of a failed batch is stored"
+    );
 }
 
 on_both_engines!(contacts_log_every_event);

@@ -2,7 +2,8 @@
 //! or out through a trunk. [`Dialing`] rings every phone the user has
 //! registered (parallel forking, one INVITE per contact, each a new dialog
 //! with its own Call-ID and tags) or the trunk's address; the first to
-//! answer wins and the others get CANCEL (or BYE, when two answer at once).
+//! answer wins and the others get CANCEL with `Reason: SIP;cause=200;text="Call
+//! completed elsewhere"` (RFC 3326; or BYE, when two answer at once).
 //! The callee is offered the codec the caller negotiated first, then G.711
 //! (plus telephone-events): a callee that takes the caller's codec is
 //! relayed untouched, one that takes another is transcoded. Outbound trunks are
@@ -25,7 +26,7 @@ use std::time::Duration;
 use kefu_media::driver::ports::PortPair;
 use kefu_media::sdp::{self, Codec, Direction, Negotiated, SessionDescription};
 use kefu_signaling::dialog::{Body, DialogId};
-use kefu_signaling::message::response_to;
+use kefu_signaling::message::{COMPLETED_ELSEWHERE, reason_header, response_to};
 use kefu_signaling::transaction::{Peer, TransactionId, Transport};
 use kefu_signaling::uas::{CallEvent, OutgoingInvite};
 use rsip::{Method, Response};
@@ -416,7 +417,8 @@ impl Dialing {
                     hang_up(context, &dialog).await;
                     return Dialed::Nothing;
                 };
-                self.cancel_all(context, cdr).await;
+                self.cancel_because(context, cdr, Some(COMPLETED_ELSEWHERE))
+                    .await;
                 if let Some(leg) = &winner.leg {
                     cdr.leg_setup_finished(leg, 200).await;
                 }
@@ -481,10 +483,16 @@ impl Dialing {
     /// CANCELs every fork still ringing; their legs are recorded as
     /// cancelled (487), which their INVITEs will be answered with.
     pub async fn cancel_all(&mut self, context: &CallContext, cdr: &Cdr) {
+        self.cancel_because(context, cdr, None).await;
+    }
+
+    /// [`Self::cancel_all`], the CANCELs saying why (`Reason`, RFC 3326).
+    pub async fn cancel_because(&mut self, context: &CallContext, cdr: &Cdr, reason: Option<&str>) {
+        let headers: Vec<_> = reason.map(reason_header).into_iter().collect();
         for (tx, fork) in &mut self.forks {
             if !fork.done {
                 fork.done = true;
-                context.sip.cancel(*tx);
+                context.sip.cancel_with(*tx, headers.clone());
                 if let Some(leg) = &fork.leg {
                     cdr.leg_setup_finished(leg, 487).await;
                 }
@@ -665,9 +673,12 @@ async fn ring(
         let Some(event) = event else {
             return Err(Ended::Shutdown);
         };
-        if let CallEvent::Cancelled { tx, .. } = &event {
+        if let CallEvent::Cancelled { tx, reason, .. } = &event {
             if *tx == start.tx {
-                dialing.cancel_all(context, cdr).await;
+                cdr.hangup_cause(reason.as_deref()).await;
+                dialing
+                    .cancel_because(context, cdr, reason.as_deref())
+                    .await;
                 cdr.caller_setup_finished(487).await;
                 return Err(Ended::Cancelled);
             }
@@ -699,7 +710,22 @@ async fn ring(
 
 /// Sends BYE in `dialog` (its 200 is not awaited).
 pub(super) async fn hang_up(context: &CallContext, dialog: &DialogId) {
-    if let Err(error) = context.sip.send_request(dialog, Method::Bye, None).await {
+    hang_up_because(context, dialog, None).await;
+}
+
+/// [`hang_up`], the BYE saying why (`Reason`, RFC 3326): passed on from
+/// the party who hung up.
+pub(super) async fn hang_up_because(
+    context: &CallContext,
+    dialog: &DialogId,
+    reason: Option<&str>,
+) {
+    let headers = reason.map(reason_header).into_iter().collect();
+    let sent = context
+        .sip
+        .send_request_with(dialog, Method::Bye, None, headers)
+        .await;
+    if let Err(error) = sent {
         tracing::debug!(%error, "BYE not sent");
     }
 }

@@ -10,7 +10,8 @@
 //! hands the ports back to a new relay; the caller and the callee notice
 //! nothing (their SDP never changes).
 //!
-//! A BYE from the caller or the callee hangs up everyone else. A re-INVITE
+//! A BYE from the caller or the callee hangs up everyone else, passing on
+//! its `Reason` (RFC 3326), which the record keeps as the hangup cause. A re-INVITE
 //! from any party (hold, resume, a phone that moved) is answered on that
 //! side alone: the codec stays and the media follows the new address. A
 //! callee's offer that stops their sending (`sendonly`, `inactive`) puts the
@@ -20,7 +21,11 @@
 //! the target rings (30 s at most) while the call goes on, and on answer
 //! the relay joins the caller to the target and the transferring phone is
 //! hung up; if the target does not answer, the callee keeps the call — or,
-//! if they hung up meanwhile, the caller is hung up.
+//! if they hung up meanwhile, the caller is hung up. A REFER whose target
+//! replaces another call of the callee's phone is an attended transfer
+//! ([`attended`]).
+
+mod attended;
 
 use std::time::{Duration, Instant};
 
@@ -34,18 +39,18 @@ use kefu_media::relay::{PayloadMap, RelayConfig, Side};
 use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::{self, Codec, Negotiated};
 use kefu_signaling::dialog::DialogId;
-use kefu_signaling::message::response_to;
+use kefu_signaling::message::{reason, response_to};
 use kefu_signaling::transaction::TransactionId;
 use kefu_signaling::uas::CallEvent;
 use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
 
-use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up};
+use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up, hang_up_because};
 use super::cdr::Cdr;
 use super::legs;
 use super::music::Hold;
 use super::recording::CallRecording;
-use super::refer::{Refused, notify, refer_target};
+use super::refer::{ReferTo, Refused, Replaces, notify, refer_to};
 use super::session::{
     Ended, Session, SideMedia, negotiate_offer, start_endpoint, with_sdp, with_warning,
 };
@@ -179,7 +184,9 @@ impl Bridged {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut stopping: watch::Receiver<bool>,
     ) -> Ended {
-        let listed = cdr.id().map(|id| context.live.enter(id, &self.tenant_id));
+        let listed = cdr
+            .id()
+            .map(|id| context.live.enter(id, &self.tenant_id, &self.caller));
         let (listed, mut commands) = match listed {
             Some((call, commands)) => (Some(call), Some(commands)),
             None => (None, None),
@@ -303,16 +310,22 @@ impl Bridged {
             _ => event,
         };
         match event {
-            CallEvent::Bye { dialog, .. } if dialog == self.caller => {
+            CallEvent::Bye { dialog, request } if dialog == self.caller => {
+                let why = reason(&request);
+                cdr.hangup_cause(why.as_deref()).await;
+                hang_up_because(context, &self.agent, why.as_deref()).await;
                 self.hang_up_all(context, cdr).await;
                 Some(Ended::CallerHungUp)
             }
-            CallEvent::Bye { dialog, .. } if dialog == self.agent => {
+            CallEvent::Bye { dialog, request } if dialog == self.agent => {
                 if let Some(transfer) = self.transfer.as_mut() {
                     // A blind transfer: the caller waits for the target.
                     transfer.transferor = None;
                     return None;
                 }
+                let why = reason(&request);
+                cdr.hangup_cause(why.as_deref()).await;
+                hang_up_because(context, &self.caller, why.as_deref()).await;
                 self.hang_up_all(context, cdr).await;
                 Some(Ended::CalleeHungUp)
             }
@@ -342,8 +355,7 @@ impl Bridged {
                 request,
             } if request.method == Method::Refer => {
                 self.on_refer(context, cdr, routes, tx, &dialog, &request)
-                    .await;
-                None
+                    .await
             }
             CallEvent::Request {
                 tx,
@@ -429,6 +441,9 @@ impl Bridged {
                 tracing::info!(?mode, "supervisor mode changed");
                 let _ = reply.send(applied);
                 None
+            }
+            CallCommand::HandOver { adopter, reply } => {
+                self.hand_over(context, cdr, &adopter, reply).await
             }
         }
     }
@@ -548,8 +563,9 @@ impl Bridged {
         }
     }
 
-    /// The callee's phone asks to transfer the caller (blind): 202, then
-    /// the target rings while the call goes on; NOTIFYs say how it goes.
+    /// The callee's phone asks to transfer the caller: 202, then (blind)
+    /// the target rings while the call goes on, or (attended) the caller
+    /// is joined to the far side of the call named; NOTIFYs say how it goes.
     async fn on_refer(
         &mut self,
         context: &CallContext,
@@ -558,21 +574,28 @@ impl Bridged {
         tx: TransactionId,
         dialog: &DialogId,
         request: &Request,
-    ) {
-        let refused = self
+    ) -> Option<Ended> {
+        let started = self
             .start_transfer(context, cdr, routes, dialog, request)
-            .await
-            .err();
-        let response = match refused {
-            None => response_to(request, 202, "Accepted"),
-            Some(Refused { status, reason }) => response_to(request, status, reason),
+            .await;
+        let response = match &started {
+            Ok(_) => response_to(request, 202, "Accepted"),
+            Err(Refused { status, reason }) => response_to(request, *status, reason),
         };
         let _ = context.sip.respond(tx, response).await;
-        if refused.is_none() {
-            notify(context, dialog, 100, "Trying", false).await;
+        let replaces = started.ok()?;
+        notify(context, dialog, 100, "Trying", false).await;
+        match replaces {
+            Some(replaces) => {
+                self.transfer_attended(context, cdr, routes, dialog, &replaces)
+                    .await
+            }
+            None => None,
         }
     }
 
+    /// Rings a blind transfer's target; an attended transfer's `Replaces`
+    /// is returned for [`Self::transfer_attended`].
     async fn start_transfer(
         &mut self,
         context: &CallContext,
@@ -580,7 +603,7 @@ impl Bridged {
         routes: &LegRoutes,
         dialog: &DialogId,
         request: &Request,
-    ) -> Result<(), Refused> {
+    ) -> Result<Option<Replaces>, Refused> {
         let forbidden = Refused {
             status: 403,
             reason: "Forbidden",
@@ -594,7 +617,10 @@ impl Bridged {
                 reason: "Request Pending",
             });
         }
-        let to = refer_target(request)?;
+        let to = match refer_to(request)? {
+            ReferTo::Blind(to) => to,
+            ReferTo::Attended(replaces) => return Ok(Some(replaces)),
+        };
         let not_found = Refused {
             status: 404,
             reason: "Not Found",
@@ -624,7 +650,7 @@ impl Bridged {
             transferor: Some(dialog.clone()),
             deadline: tokio::time::Instant::now() + TRANSFER_RING_TIMEOUT,
         });
-        Ok(())
+        Ok(None)
     }
 
     /// The transfer target answered: the relay now joins the caller and the
@@ -636,6 +662,28 @@ impl Bridged {
         side: AgentSide,
     ) -> Option<Ended> {
         let transfer = self.transfer.take()?;
+        let transferor = match self.put_through(context, cdr, side).await {
+            Ok(transferor) => transferor,
+            Err(ended) => return ended,
+        };
+        tracing::info!("blind transfer completed");
+        if transfer.transferor.is_some() {
+            notify(context, &transferor, 200, "OK", true).await;
+            hang_up(context, &transferor).await;
+        }
+        None
+    }
+
+    /// Puts the caller through to a new callee `side`, in place of the
+    /// callee; returns the callee's dialog. If the media cannot switch, the
+    /// new side is hung up — and, when the call's media is lost, everyone
+    /// (`Err(Some(_))`: the call is over).
+    async fn put_through(
+        &mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        side: AgentSide,
+    ) -> Result<DialogId, Option<Ended>> {
         let caller_ports = match self.take_caller_ports().await {
             Ok((caller_ports, stats)) => {
                 if let (Some(leg), Some(stats)) = (&self.agent_leg, stats) {
@@ -648,13 +696,13 @@ impl Bridged {
                 tracing::error!(%why, "cannot hand the caller to the transfer target");
                 hang_up(context, &side.dialog).await;
                 if self.media.is_some() {
-                    return None;
+                    return Err(None);
                 }
                 self.hang_up_all(context, cdr).await;
-                return Some(Ended::HungUp("media_failed".to_owned()));
+                return Err(Some(Ended::HungUp("media_failed".to_owned())));
             }
         };
-        let transferor = std::mem::replace(&mut self.agent, side.dialog);
+        let previous = std::mem::replace(&mut self.agent, side.dialog);
         self.sides[1] = side.media;
         self.agent_leg = side.leg;
         match self.relay(caller_ports, side.ports) {
@@ -662,15 +710,10 @@ impl Bridged {
             Err(why) => {
                 tracing::error!(%why, "cannot relay to the transfer target");
                 self.hang_up_all(context, cdr).await;
-                return Some(Ended::HungUp("media_failed".to_owned()));
+                return Err(Some(Ended::HungUp("media_failed".to_owned())));
             }
         }
-        tracing::info!("blind transfer completed");
-        if transfer.transferor.is_some() {
-            notify(context, &transferor, 200, "OK", true).await;
-            hang_up(context, &transferor).await;
-        }
-        None
+        Ok(previous)
     }
 
     /// The transfer target did not answer (`status`): the transferring

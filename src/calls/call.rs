@@ -221,7 +221,7 @@ pub(super) async fn open_record(
         did,
         sip_call_id: &sip_call_id,
     };
-    Cdr::open(&context.store, &parties).await
+    Cdr::open(&context.records, &parties).await
 }
 
 /// The caller's number: the user part of the From URI.

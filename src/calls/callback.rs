@@ -64,7 +64,7 @@ pub(super) fn spawn(context: CallContext, request: CallbackRequest) {
             did: Some(&request.customer),
             sip_call_id: &id,
         };
-        let cdr = Cdr::open_placed(&context.store, &parties).await;
+        let cdr = Cdr::open_placed(&context.records, &parties).await;
         cdr.queued(&request.contact.0, &request.queue).await;
         let span = tracing::info_span!("callback", contact = %request.contact);
         let callback = Callback {

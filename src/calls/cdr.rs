@@ -1,18 +1,21 @@
 //! A call's detail record as the call goes: the `calls` row from the first
-//! INVITE, the caller's leg, the answer, the media quality and the end. A
-//! storage failure is logged and never stops the call (the caller keeps
-//! talking while the database recovers).
+//! INVITE, the caller's leg, the answer, the media quality and the end,
+//! written through the records' writer ([`super::records`]): the first row
+//! and the end are awaited, the rest is queued in order. A storage failure
+//! is logged and never stops the call (the caller keeps talking while the
+//! database recovers).
 
 use std::time::Duration;
 
 use kefu_media::rtp::leg::LegStats;
 use kefu_media::sdp::Codec;
 
-use crate::store::{LegQuality, Millis, NewCall, NewCallLeg, Store};
+use super::records::Records;
+use crate::store::{CallWrite, LegQuality, Millis, new_call_id};
 
 /// The record of one call. See the [module docs](self).
 pub(super) struct Cdr {
-    store: Store,
+    records: Records,
     id: Option<String>,
     caller_leg: Option<String>,
 }
@@ -30,51 +33,38 @@ pub(super) struct Parties<'a> {
 
 impl Cdr {
     /// Opens the record of a call and its caller leg.
-    pub async fn open(store: &Store, parties: &Parties<'_>) -> Self {
+    pub async fn open(records: &Records, parties: &Parties<'_>) -> Self {
         let now = Millis::now();
-        let call = NewCall {
-            tenant_id: parties.tenant_id,
-            direction: parties.direction,
-            from_uri: parties.from_uri,
-            to_uri: parties.to_uri,
-            did: parties.did,
-            started_at: now,
-        };
-        let id = logged(store.create_call(&call).await, "create the call record");
-        let caller_leg = match &id {
-            Some(call_id) => {
-                let leg = NewCallLeg {
-                    call_id,
-                    role: "caller",
-                    sip_call_id: parties.sip_call_id,
-                    peer_uri: parties.from_uri,
-                    started_at: now,
-                };
-                logged(store.add_call_leg(&leg).await, "record the caller's leg")
-            }
-            None => None,
-        };
+        let (id, leg) = (new_call_id(), new_call_id());
+        let writes = vec![
+            create(&id, parties, now),
+            CallWrite::AddLeg {
+                id: leg.clone(),
+                call_id: id.clone(),
+                role: "caller".to_owned(),
+                sip_call_id: parties.sip_call_id.to_owned(),
+                peer_uri: parties.from_uri.to_owned(),
+                started_at: now,
+            },
+        ];
+        let stored = records.write_now(writes).await;
         Self {
-            store: store.clone(),
-            id,
-            caller_leg,
+            records: records.clone(),
+            id: stored.then_some(id),
+            caller_leg: stored.then_some(leg),
         }
     }
 
     /// Opens the record of a call kefu places itself (a callback): no
     /// caller leg until kefu rings the customer.
-    pub async fn open_placed(store: &Store, parties: &Parties<'_>) -> Self {
-        let call = NewCall {
-            tenant_id: parties.tenant_id,
-            direction: parties.direction,
-            from_uri: parties.from_uri,
-            to_uri: parties.to_uri,
-            did: parties.did,
-            started_at: Millis::now(),
-        };
+    pub async fn open_placed(records: &Records, parties: &Parties<'_>) -> Self {
+        let id = new_call_id();
+        let stored = records
+            .write_now(vec![create(&id, parties, Millis::now())])
+            .await;
         Self {
-            store: store.clone(),
-            id: logged(store.create_call(&call).await, "create the call record"),
+            records: records.clone(),
+            id: stored.then_some(id),
             caller_leg: None,
         }
     }
@@ -84,15 +74,18 @@ impl Cdr {
         self.id.as_deref()
     }
 
+    fn call(&self) -> Option<String> {
+        self.id.clone()
+    }
+
     /// The caller's INVITE got its final response `status`.
     pub async fn caller_setup_finished(&self, status: u16) {
-        let now = Millis::now();
+        let at = Millis::now();
         if let Some(leg) = &self.caller_leg {
-            let result = self.store.finish_call_leg_setup(leg, status, now).await;
-            logged(result, "record the caller's final response");
+            self.leg_setup_finished(leg, status).await;
         }
-        if let (Some(id), 200..=299) = (&self.id, status) {
-            logged(self.store.answer_call(id, now).await, "record the answer");
+        if let (Some(call), 200..=299) = (self.call(), status) {
+            self.records.write(CallWrite::Answer { call, at });
         }
     }
 
@@ -106,24 +99,41 @@ impl Cdr {
     /// Adds a leg kefu placed (`role`: `agent`, `trunk`, ...) to `peer_uri`;
     /// returns its id.
     pub async fn add_leg(&self, role: &str, sip_call_id: &str, peer_uri: &str) -> Option<String> {
-        let call_id = self.id.as_deref()?;
-        let leg = NewCallLeg {
+        let call_id = self.call()?;
+        let id = new_call_id();
+        self.records.write(CallWrite::AddLeg {
+            id: id.clone(),
             call_id,
-            role,
-            sip_call_id,
-            peer_uri,
+            role: role.to_owned(),
+            sip_call_id: sip_call_id.to_owned(),
+            peer_uri: peer_uri.to_owned(),
             started_at: Millis::now(),
-        };
-        logged(self.store.add_call_leg(&leg).await, "record a leg")
+        });
+        Some(id)
+    }
+
+    /// Takes over leg `leg` of another call (an attended transfer joined
+    /// its far side to this call): a new, answered leg here names the call
+    /// it came from. Returns the new leg's id.
+    pub async fn adopt_leg(&self, leg: &str) -> Option<String> {
+        let call = self.call()?;
+        let id = new_call_id();
+        self.records.write(CallWrite::AdoptLeg {
+            id: id.clone(),
+            leg: leg.to_owned(),
+            call,
+            at: Millis::now(),
+        });
+        Some(id)
     }
 
     /// Leg `leg`'s INVITE got its final response `status`.
     pub async fn leg_setup_finished(&self, leg: &str, status: u16) {
-        let result = self
-            .store
-            .finish_call_leg_setup(leg, status, Millis::now())
-            .await;
-        logged(result, "record a leg's final response");
+        self.records.write(CallWrite::LegSetup {
+            leg: leg.to_owned(),
+            status,
+            at: Millis::now(),
+        });
     }
 
     /// A leg's media: codec and RTP quality from its statistics, also
@@ -140,46 +150,76 @@ impl Cdr {
             foreign_dropped: count(stats.foreign_dropped),
         };
         record_metrics(stats);
-        let result = self
-            .store
-            .record_leg_media(leg, codec.name(), &quality)
-            .await;
-        logged(result, "record a leg's media quality");
+        self.records.write(CallWrite::LegMedia {
+            leg: leg.to_owned(),
+            codec: codec.name().to_owned(),
+            quality,
+        });
     }
 
     /// The call entered the ACD as `contact` in `queue`.
     pub async fn queued(&self, contact: &str, queue: &str) {
-        if let Some(id) = &self.id {
-            let result = self.store.record_call_queued(id, contact, queue).await;
-            logged(result, "record the call's queue");
+        if let Some(call) = self.call() {
+            self.records.write(CallWrite::Queued {
+                call,
+                contact: contact.to_owned(),
+                queue: queue.to_owned(),
+            });
         }
     }
 
     /// The agent with extension `agent` took the queued call after `waited`.
     pub async fn taken_by(&self, agent: &str, waited: Duration) {
-        if let Some(id) = &self.id {
-            let result = self
-                .store
-                .record_call_agent(id, agent, millis(waited))
-                .await;
-            logged(result, "record the call's agent");
+        if let Some(call) = self.call() {
+            self.records.write(CallWrite::Agent {
+                call,
+                agent: agent.to_owned(),
+                wait_ms: millis(waited),
+            });
         }
     }
 
     /// The caller and the agent talked for `talk`.
     pub async fn talked(&self, talk: Duration) {
-        if let Some(id) = &self.id {
-            let result = self.store.record_call_talk(id, millis(talk)).await;
-            logged(result, "record the call's talk time");
+        if let Some(call) = self.call() {
+            let talk_ms = millis(talk);
+            self.records.write(CallWrite::Talk { call, talk_ms });
         }
     }
 
-    /// Finishes the record with why the call ended.
-    pub async fn end(&self, reason: &str) {
-        if let Some(id) = &self.id {
-            let result = self.store.end_call(id, Millis::now(), reason).await;
-            logged(result, "finish the call record");
+    /// A peer's `Reason` (RFC 3326) for hanging up, if it gave one; the
+    /// first one given is kept.
+    pub async fn hangup_cause(&self, reason: Option<&str>) {
+        if let (Some(call), Some(cause)) = (self.call(), reason) {
+            let cause = cause.to_owned();
+            self.records.write(CallWrite::HangupCause { call, cause });
         }
+    }
+
+    /// Finishes the record with why the call ended; returns once it (and
+    /// everything written for the call before) is stored.
+    pub async fn end(&self, reason: &str) {
+        if let Some(call) = self.call() {
+            let end = CallWrite::End {
+                call,
+                at: Millis::now(),
+                reason: reason.to_owned(),
+            };
+            self.records.write_now(vec![end]).await;
+        }
+    }
+}
+
+/// The write of a new call's row.
+fn create(id: &str, parties: &Parties<'_>, now: Millis) -> CallWrite {
+    CallWrite::CreateCall {
+        id: id.to_owned(),
+        tenant_id: parties.tenant_id.map(str::to_owned),
+        direction: parties.direction.to_owned(),
+        from_uri: parties.from_uri.to_owned(),
+        to_uri: parties.to_uri.to_owned(),
+        did: parties.did.map(str::to_owned),
+        started_at: now,
     }
 }
 
@@ -198,10 +238,4 @@ fn record_metrics(stats: &LegStats) {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn logged<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> Option<T> {
-    result
-        .map_err(|error| tracing::error!(%error, "cannot {what}"))
-        .ok()
 }

@@ -25,6 +25,7 @@ mod music;
 mod offer;
 mod queue;
 mod recording;
+mod records;
 mod refer;
 mod route;
 mod session;
@@ -72,6 +73,8 @@ pub(crate) struct CallContext {
     pub live: LiveCalls,
     /// Which task each Call-ID's events go to (callbacks join it too).
     pub calls: Registry,
+    /// Where calls' records are written.
+    pub records: records::Records,
     /// Turns true when kefu stops.
     pub stopping: watch::Receiver<bool>,
     /// Headers of a caller's INVITE copied onto the calls placed for it.
@@ -146,6 +149,10 @@ impl CallControl {
             "kefu_rtp_packets_received_total",
             "RTP packets received on finished call legs"
         );
+        metrics::describe_histogram!(
+            "kefu_call_record_batch_writes",
+            "Call record writes stored per transaction by the records' writer"
+        );
         metrics::describe_counter!(
             "kefu_rtp_foreign_dropped_total",
             "Packets dropped for coming from another address than a leg's peer (RTP bleed)"
@@ -154,6 +161,7 @@ impl CallControl {
         let tones = media.tones;
         let live = LiveCalls::default();
         let context = CallContext {
+            records: records::Records::start(store.clone()),
             store,
             sip: channel.commands,
             media,
@@ -199,7 +207,18 @@ pub(crate) struct Registry(Arc<Mutex<RegistryInner>>);
 #[derive(Default)]
 struct RegistryInner {
     routes: HashMap<String, (u64, mpsc::UnboundedSender<CallEvent>)>,
+    /// Each call's Call-IDs, so that a call leaves without a scan of every
+    /// route (some may have gone to another call since: an attended
+    /// transfer).
+    calls: HashMap<u64, Vec<String>>,
     next_call: u64,
+}
+
+impl RegistryInner {
+    fn insert(&mut self, call_id: &str, call: u64, sender: mpsc::UnboundedSender<CallEvent>) {
+        self.routes.insert(call_id.to_owned(), (call, sender));
+        self.calls.entry(call).or_default().push(call_id.to_owned());
+    }
 }
 
 impl Registry {
@@ -221,9 +240,7 @@ impl Registry {
         inner.next_call += 1;
         let call = inner.next_call;
         let (sender, receiver) = mpsc::unbounded_channel();
-        inner
-            .routes
-            .insert(call_id.to_owned(), (call, sender.clone()));
+        inner.insert(call_id, call, sender.clone());
         let routes = LegRoutes {
             registry: self.clone(),
             call,
@@ -244,11 +261,16 @@ impl Registry {
     /// Forgets every Call-ID of `call`; returns how many calls remain.
     fn remove_call(&self, call: u64) -> usize {
         let mut inner = self.lock();
-        inner.routes.retain(|_, (owner, _)| *owner != call);
-        let mut calls: Vec<u64> = inner.routes.values().map(|(owner, _)| *owner).collect();
-        calls.sort_unstable();
-        calls.dedup();
-        calls.len()
+        for call_id in inner.calls.remove(&call).unwrap_or_default() {
+            if inner
+                .routes
+                .get(&call_id)
+                .is_some_and(|(owner, _)| *owner == call)
+            {
+                inner.routes.remove(&call_id);
+            }
+        }
+        inner.calls.len()
     }
 }
 
@@ -270,10 +292,39 @@ impl Drop for LegRoutes {
 impl LegRoutes {
     /// Routes the events of `call_id` (a B-leg's) to this call.
     pub fn add(&self, call_id: &str) {
+        self.adopter().adopt(call_id);
+    }
+
+    /// A handle another call uses to give this call one of its legs.
+    pub fn adopter(&self) -> Adopter {
+        Adopter {
+            registry: self.registry.clone(),
+            call: self.call,
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+/// Routes a leg's events to the call that takes it over from another (an
+/// attended transfer): from [`Adopter::adopt`] on, they go to that call.
+pub(crate) struct Adopter {
+    registry: Registry,
+    call: u64,
+    sender: mpsc::UnboundedSender<CallEvent>,
+}
+
+impl std::fmt::Debug for Adopter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adopter").field("call", &self.call).finish()
+    }
+}
+
+impl Adopter {
+    /// Routes the events of `call_id` to the adopting call.
+    pub fn adopt(&self, call_id: &str) {
         self.registry
             .lock()
-            .routes
-            .insert(call_id.to_owned(), (self.call, self.sender.clone()));
+            .insert(call_id, self.call, self.sender.clone());
     }
 }
 
@@ -332,5 +383,36 @@ async fn dispatch(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bye(call_id: &str) -> CallEvent {
+        let dialog = kefu_signaling::dialog::DialogId {
+            call_id: call_id.to_owned(),
+            local_tag: "kefu".to_owned(),
+            remote_tag: "phone".to_owned(),
+        };
+        CallEvent::AckTimeout { dialog }
+    }
+
+    #[test]
+    fn a_call_leaves_with_its_legs_but_not_those_another_call_adopted() {
+        let registry = Registry::default();
+        let (first, _first_events) = registry.add_call("a").unwrap();
+        let (second, mut second_events) = registry.add_call("b").unwrap();
+        first.add("a-leg");
+        first.add("a-other-leg");
+        second.adopter().adopt("a-other-leg");
+        assert!(registry.add_call("a").is_none(), "a Call-ID in use");
+        drop(first);
+        assert!(!registry.route(bye("a")), "gone with its call");
+        assert!(!registry.route(bye("a-leg")));
+        assert!(registry.route(bye("a-other-leg")), "the adopter keeps it");
+        assert!(second_events.try_recv().is_ok());
+        assert_eq!(registry.remove_call(second.call), 0, "no call is left");
     }
 }

@@ -47,6 +47,9 @@ pub(super) enum Ended {
     AckTimeout,
     /// kefu is shutting down.
     Shutdown,
+    /// The callee went on in another call (an attended transfer joined
+    /// them to that call's caller), and the caller was hung up.
+    Transferred,
     /// kefu hung up for this reason (the flow ended, media failed, ...).
     HungUp(String),
 }
@@ -61,6 +64,7 @@ impl Ended {
             Self::Refused(status) => format!("refused_{status}"),
             Self::AckTimeout => "ack_timeout".to_owned(),
             Self::Shutdown => "shutdown".to_owned(),
+            Self::Transferred => "transferred".to_owned(),
             Self::HungUp(why) => format!("kefu_hangup:{why}"),
         }
     }

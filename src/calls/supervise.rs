@@ -1,8 +1,9 @@
 //! Live bridged calls, as the rest of kefu sees them: [`LiveCalls`] (shared
 //! with the HTTP API) knows every bridged call of this node by its record id
-//! and hands it [`CallCommand`]s — join a supervisor's phone in a mode,
-//! change the mode, pause or resume the recording — which the bridged call
-//! carries out
+//! (and by its caller's dialog, which an attended transfer names) and hands
+//! it [`CallCommand`]s — join a supervisor's phone in a mode, change the
+//! mode, pause or resume the recording, hand the callee over to another
+//! call — which the bridged call carries out
 //! ([`super::bridge`]: the supervisor's phone is rung like an agent's; on
 //! answer the relay gives its ports to a three-way conference whose
 //! hear-matrix is the mode; when the supervisor hangs up the relay takes
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kefu_media::mixer::SupervisorMode;
+use kefu_signaling::dialog::DialogId;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use utoipa::ToSchema;
@@ -22,6 +24,10 @@ use crate::store::Millis;
 
 /// Tenant changes kept for slow wallboards.
 const CHANGE_BUFFER: usize = 256;
+
+use super::Adopter;
+use super::bridge::AgentSide;
+use super::refer::Replaces;
 
 /// What a bridged call is asked to do.
 #[derive(Debug)]
@@ -42,6 +48,55 @@ pub(super) enum CallCommand {
         pause: bool,
         reply: oneshot::Sender<Result<(), SuperviseError>>,
     },
+    /// Give the callee's side to the call of `adopter` (an attended
+    /// transfer of the caller's phone joins it to another call's caller),
+    /// hang up the caller and end.
+    HandOver {
+        adopter: Adopter,
+        reply: oneshot::Sender<Result<HandedOver, HandOverError>>,
+    },
+}
+
+/// A callee's side handed over to another call, and where it came from.
+pub(super) struct HandedOver {
+    pub side: AgentSide,
+    /// The record of the call it left.
+    pub record: Option<String>,
+}
+
+impl std::fmt::Debug for HandedOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandedOver")
+            .field("dialog", &self.side.dialog)
+            .field("record", &self.record)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call's callee cannot be handed over; each says the final status
+/// the transferring phone is told (in a NOTIFY's sipfrag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(super) enum HandOverError {
+    #[error("no live call has that dialog")]
+    NoSuchDialog,
+    #[error("the call is not between two parties now (supervised, transferring)")]
+    Busy,
+    #[error("the call's media failed")]
+    MediaFailed,
+    #[error("the call ended")]
+    Ended,
+}
+
+impl HandOverError {
+    /// The status and reason of the replaced dialog's INVITE, as the
+    /// transferring phone is told.
+    pub fn status(self) -> (u16, &'static str) {
+        match self {
+            Self::NoSuchDialog | Self::Ended => (481, "Call/Transaction Does Not Exist"),
+            Self::Busy => (486, "Busy Here"),
+            Self::MediaFailed => (500, "Server Internal Error"),
+        }
+    }
 }
 
 /// Why a supervisor cannot join, or change how.
@@ -96,9 +151,12 @@ pub fn mode_name(mode: SupervisorMode) -> &'static str {
     }
 }
 
+/// A listed call: where its commands go, how wallboards see it, and its
+/// caller's dialog (which an attended transfer names).
 struct Entry {
     commands: mpsc::UnboundedSender<CallCommand>,
     view: LiveCallView,
+    caller: DialogId,
 }
 
 struct Inner {
@@ -157,12 +215,14 @@ impl LiveCalls {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Lists call `id` of tenant `tenant_id` while the returned guard
-    /// lives; its commands arrive on the receiver.
+    /// Lists call `id` of tenant `tenant_id`, whose caller is in dialog
+    /// `caller`, while the returned guard lives; its commands arrive on the
+    /// receiver.
     pub(super) fn enter(
         &self,
         id: &str,
         tenant_id: &str,
+        caller: &DialogId,
     ) -> (LiveCall, mpsc::UnboundedReceiver<CallCommand>) {
         let (commands, receiver) = mpsc::unbounded_channel();
         let view = LiveCallView {
@@ -171,7 +231,11 @@ impl LiveCalls {
             bridged_at: Millis::now().0,
             supervision: None,
         };
-        self.lock().insert(id.to_owned(), Entry { commands, view });
+        self.lock().insert(id.to_owned(), Entry {
+                commands,
+                view,
+                caller: caller.clone(),
+            });
         let _ = self.0.changes.send(tenant_id.to_owned());
         let call = LiveCall {
             calls: self.clone(),
@@ -227,6 +291,26 @@ impl LiveCalls {
             .await
     }
 
+    /// Asks the call whose caller is in the dialog `replaces` names to
+    /// hand its callee's side to `adopter`'s call.
+    pub(super) async fn hand_over(
+        &self,
+        replaces: &Replaces,
+        adopter: Adopter,
+    ) -> Result<HandedOver, HandOverError> {
+        let sender = self
+            .lock()
+            .values()
+            .find(|listed| replaces.names(&listed.caller))
+            .map(|listed| listed.commands.clone())
+            .ok_or(HandOverError::NoSuchDialog)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(CallCommand::HandOver { adopter, reply })
+            .map_err(|_| HandOverError::Ended)?;
+        answer.await.map_err(|_| HandOverError::Ended)?
+    }
+
     async fn ask(
         &self,
         id: &str,
@@ -249,10 +333,18 @@ impl LiveCalls {
 mod tests {
     use super::*;
 
+    fn dialog(call_id: &str) -> DialogId {
+        DialogId {
+            call_id: call_id.to_owned(),
+            local_tag: "kefu".to_owned(),
+            remote_tag: "phone".to_owned(),
+        }
+    }
+
     #[tokio::test]
     async fn a_call_that_left_cannot_be_supervised() {
         let calls = LiveCalls::default();
-        let (call, _commands) = calls.enter("c1", "t");
+        let (call, _commands) = calls.enter("c1", "t", &dialog("sip-1"));
         drop(call);
         let refused = calls.supervise("c1", "1003", SupervisorMode::Monitor).await;
         assert_eq!(refused, Err(SuperviseError::NotLive("c1".to_owned())));
@@ -262,8 +354,8 @@ mod tests {
     fn wallboards_hear_of_calls_and_their_supervision_per_tenant() {
         let calls = LiveCalls::default();
         let mut changes = calls.changes();
-        let (first, _commands) = calls.enter("c1", "t");
-        let (_other, _other_commands) = calls.enter("c2", "u");
+        let (first, _commands) = calls.enter("c1", "t", &dialog("sip-1"));
+        let (_other, _other_commands) = calls.enter("c2", "u", &dialog("sip-2"));
         assert_eq!(changes.try_recv().ok().as_deref(), Some("t"));
         assert_eq!(changes.try_recv().ok().as_deref(), Some("u"));
         let listed: Vec<String> = calls.calls_of("t").into_iter().map(|c| c.id).collect();
@@ -286,5 +378,30 @@ mod tests {
         drop(first);
         assert_eq!(changes.try_recv().ok().as_deref(), Some("t"));
         assert!(calls.calls_of("t").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_finds_the_call_by_its_callers_dialog_only() {
+        let calls = LiveCalls::default();
+        let (_call, mut commands) = calls.enter("c1", "t", &dialog("sip-1"));
+        let registry = crate::calls::Registry::default();
+        let (routes, _events) = registry.add_call("sip-2").unwrap();
+        let named = |local: &str| Replaces {
+            call_id: "sip-1".to_owned(),
+            to_tag: local.to_owned(),
+            from_tag: "phone".to_owned(),
+        };
+        let wrong_tag = calls.hand_over(&named("other"), routes.adopter()).await;
+        assert_eq!(wrong_tag.err(), Some(HandOverError::NoSuchDialog));
+        let right = named("kefu");
+        let asking = calls.hand_over(&right, routes.adopter());
+        let answering = async {
+            let Some(CallCommand::HandOver { reply, .. }) = commands.recv().await else {
+                panic!("no hand-over asked");
+            };
+            let _ = reply.send(Err(HandOverError::Busy));
+        };
+        let (asked, ()) = tokio::join!(asking, answering);
+        assert_eq!(asked.err(), Some(HandOverError::Busy));
     }
 }

@@ -1,8 +1,11 @@
 //! Call detail records: one `calls` row per call from its first INVITE, and one
-//! `call_legs` row per SIP dialog kefu held for it.
+//! `call_legs` row per SIP dialog kefu held for it. Call control writes them
+//! as [`CallWrite`]s, many in one transaction ([`Store::write_calls`]).
 
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use sqlx::AnyConnection;
 
 use super::{Millis, Store, StoreError, found, new_id};
 
@@ -47,6 +50,9 @@ pub struct Call {
     pub wait_ms: Option<i64>,
     /// How long the caller and the agent talked, in ms.
     pub talk_ms: Option<i64>,
+    /// The Reason (RFC 3326) the peer gave on the CANCEL or BYE that ended
+    /// the call, e.g. `Q.850;cause=16;text="Normal call clearing"`.
+    pub hangup_cause: Option<String>,
 }
 
 /// A leg about to be recorded.
@@ -88,6 +94,9 @@ pub struct CallLeg {
     pub rtp_remote_packets_lost: Option<i64>,
     /// Packets dropped for coming from another address than the peer's.
     pub rtp_foreign_dropped: Option<i64>,
+    /// The call this leg came from by an attended transfer (the far side
+    /// of the agent's consultation call, joined to this call's caller).
+    pub transferred_from: Option<String>,
 }
 
 /// A leg's media quality at its end, as the CDR keeps it.
@@ -100,6 +109,246 @@ pub struct LegQuality {
     pub rtt_ms: Option<i64>,
     pub remote_packets_lost: Option<i64>,
     pub foreign_dropped: i64,
+}
+
+/// One write to the call records, as call control makes them while calls
+/// go; [`Store::write_calls`] applies many in one transaction (one commit
+/// for what many calls wrote meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallWrite {
+    /// A new call's row, with the id made for it ([`new_call_id`]).
+    CreateCall {
+        id: String,
+        tenant_id: Option<String>,
+        direction: String,
+        from_uri: String,
+        to_uri: String,
+        did: Option<String>,
+        started_at: Millis,
+    },
+    /// A leg of a call, with the id made for it ([`new_call_id`]).
+    AddLeg {
+        id: String,
+        call_id: String,
+        role: String,
+        sip_call_id: String,
+        peer_uri: String,
+        started_at: Millis,
+    },
+    /// A leg's final SIP status (and its answer time on 2xx).
+    LegSetup {
+        leg: String,
+        status: u16,
+        at: Millis,
+    },
+    /// The call was answered (the first answer wins).
+    Answer { call: String, at: Millis },
+    /// A leg's codec and RTP quality at its end.
+    LegMedia {
+        leg: String,
+        codec: String,
+        quality: LegQuality,
+    },
+    /// The call entered the ACD as `contact` in `queue`.
+    Queued {
+        call: String,
+        contact: String,
+        queue: String,
+    },
+    /// The agent (extension) who took the queued call after `wait_ms`.
+    Agent {
+        call: String,
+        agent: String,
+        wait_ms: i64,
+    },
+    /// How long the caller and the agent talked.
+    Talk { call: String, talk_ms: i64 },
+    /// The `Reason` a peer gave for hanging up (the first one wins).
+    HangupCause { call: String, cause: String },
+    /// Leg `leg` of another call joins call `call` as a new leg `id`
+    /// (an attended transfer), answered `at`, naming the call it came from.
+    AdoptLeg {
+        id: String,
+        leg: String,
+        call: String,
+        at: Millis,
+    },
+    /// The call ended (the first end wins), and every leg still open.
+    End {
+        call: String,
+        at: Millis,
+        reason: String,
+    },
+}
+
+/// A fresh id for a call or a leg.
+pub fn new_call_id() -> String {
+    new_id()
+}
+
+impl CallWrite {
+    /// Runs the write; returns the rows its (last) statement changed.
+    async fn apply(&self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
+        let done = match self {
+            Self::CreateCall {
+                id,
+                tenant_id,
+                direction,
+                from_uri,
+                to_uri,
+                did,
+                started_at,
+            } => sqlx::query(
+                "INSERT INTO calls (id, tenant_id, direction, from_uri, to_uri, did, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(tenant_id)
+            .bind(direction)
+            .bind(from_uri)
+            .bind(to_uri)
+            .bind(did)
+            .bind(started_at.0)
+            .execute(&mut *conn)
+            .await?,
+            Self::AddLeg {
+                id,
+                call_id,
+                role,
+                sip_call_id,
+                peer_uri,
+                started_at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO call_legs (id, call_id, role, sip_call_id, peer_uri, started_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(call_id)
+                .bind(role)
+                .bind(sip_call_id)
+                .bind(peer_uri)
+                .bind(started_at.0)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::LegSetup { leg, status, at } => {
+                let answered = (200..300).contains(status).then_some(at.0);
+                sqlx::query(
+                    "UPDATE call_legs SET final_status = $1, answered_at = $2 WHERE id = $3",
+                )
+                .bind(i64::from(*status))
+                .bind(answered)
+                .bind(leg)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::Answer { call, at } => {
+                sqlx::query(
+                    "UPDATE calls SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL",
+                )
+                .bind(at.0)
+                .bind(call)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::LegMedia {
+                leg,
+                codec,
+                quality,
+            } => {
+                sqlx::query(
+                    "UPDATE call_legs SET codec = $1, rtp_packets_lost = $2, rtp_jitter_ms = $3, \
+                     rtp_packets_received = $4, rtp_packets_sent = $5, rtp_rtt_ms = $6, \
+                     rtp_remote_packets_lost = $7, rtp_foreign_dropped = $8 WHERE id = $9",
+                )
+                .bind(codec)
+                .bind(quality.packets_lost)
+                .bind(quality.jitter_ms)
+                .bind(quality.packets_received)
+                .bind(quality.packets_sent)
+                .bind(quality.rtt_ms)
+                .bind(quality.remote_packets_lost)
+                .bind(quality.foreign_dropped)
+                .bind(leg)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::Queued {
+                call,
+                contact,
+                queue,
+            } => {
+                sqlx::query("UPDATE calls SET contact_id = $1, queue = $2 WHERE id = $3")
+                    .bind(contact)
+                    .bind(queue)
+                    .bind(call)
+                    .execute(&mut *conn)
+                    .await?
+            }
+            Self::Agent {
+                call,
+                agent,
+                wait_ms,
+            } => {
+                sqlx::query("UPDATE calls SET agent = $1, wait_ms = $2 WHERE id = $3")
+                    .bind(agent)
+                    .bind(wait_ms)
+                    .bind(call)
+                    .execute(&mut *conn)
+                    .await?
+            }
+            Self::Talk { call, talk_ms } => {
+                sqlx::query("UPDATE calls SET talk_ms = $1 WHERE id = $2")
+                    .bind(talk_ms)
+                    .bind(call)
+                    .execute(&mut *conn)
+                    .await?
+            }
+            Self::HangupCause { call, cause } => {
+                sqlx::query(
+                    "UPDATE calls SET hangup_cause = $1 WHERE id = $2 AND hangup_cause IS NULL",
+                )
+                .bind(cause)
+                .bind(call)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::AdoptLeg { id, leg, call, at } => {
+                sqlx::query(
+                    "INSERT INTO call_legs (id, call_id, role, sip_call_id, peer_uri, started_at, \
+                     answered_at, final_status, transferred_from) \
+                     SELECT $1, $2, role, sip_call_id, peer_uri, $3, $4, 200, call_id \
+                     FROM call_legs WHERE id = $5",
+                )
+                .bind(id)
+                .bind(call)
+                .bind(at.0)
+                .bind(at.0)
+                .bind(leg)
+                .execute(&mut *conn)
+                .await?
+            }
+            Self::End { call, at, reason } => {
+                sqlx::query(
+                    "UPDATE calls SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+                )
+                .bind(at.0)
+                .bind(reason)
+                .bind(call)
+                .execute(&mut *conn)
+                .await?;
+                sqlx::query(
+                    "UPDATE call_legs SET ended_at = $1 WHERE call_id = $2 AND ended_at IS NULL",
+                )
+                .bind(at.0)
+                .bind(call)
+                .execute(&mut *conn)
+                .await?
+            }
+        };
+        Ok(done.rows_affected())
+    }
 }
 
 /// Which calls a listing returns: newest first, `limit` of them, started
@@ -116,9 +365,28 @@ pub struct CallFilter<'a> {
 
 const CALL_COLUMNS: &str = "id, tenant_id, direction, from_uri, to_uri, did, started_at, \
      answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits, \
-     contact_id, queue, agent, wait_ms, talk_ms";
+     contact_id, queue, agent, wait_ms, talk_ms, hangup_cause";
 
 impl Store {
+    /// Applies `writes` in order, in one transaction: all or none.
+    pub async fn write_calls(&self, writes: &[CallWrite]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for write in writes {
+            write.apply(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies one write (its own transaction when it takes several
+    /// statements).
+    async fn write_call(&self, write: CallWrite) -> Result<u64, StoreError> {
+        match write {
+            CallWrite::End { .. } => self.write_calls(&[write]).await.map(|()| 0),
+            _ => write.apply(&mut *self.pool().acquire().await?).await,
+        }
+    }
+
     /// Calls matching `filter`, newest first.
     pub async fn calls(&self, filter: &CallFilter<'_>) -> Result<Vec<Call>, StoreError> {
         let mut conditions = Vec::new();
@@ -158,29 +426,23 @@ impl Store {
     /// Writes the CDR row of a new call; returns its id.
     pub async fn create_call(&self, call: &NewCall<'_>) -> Result<String, StoreError> {
         let id = new_id();
-        sqlx::query(
-            "INSERT INTO calls (id, tenant_id, direction, from_uri, to_uri, did, started_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(call.tenant_id)
-        .bind(call.direction)
-        .bind(call.from_uri)
-        .bind(call.to_uri)
-        .bind(call.did)
-        .bind(call.started_at.0)
-        .execute(self.pool())
+        self.write_call(CallWrite::CreateCall {
+            id: id.clone(),
+            tenant_id: call.tenant_id.map(str::to_owned),
+            direction: call.direction.to_owned(),
+            from_uri: call.from_uri.to_owned(),
+            to_uri: call.to_uri.to_owned(),
+            did: call.did.map(str::to_owned),
+            started_at: call.started_at,
+        })
         .await?;
         Ok(id)
     }
 
     /// Marks the call answered (the first answer wins).
     pub async fn answer_call(&self, call_id: &str, at: Millis) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL")
-            .bind(at.0)
-            .bind(call_id)
-            .execute(self.pool())
-            .await?;
+        let call = call_id.to_owned();
+        self.write_call(CallWrite::Answer { call, at }).await?;
         Ok(())
     }
 
@@ -213,12 +475,12 @@ impl Store {
         contact_id: &str,
         queue: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET contact_id = $1, queue = $2 WHERE id = $3")
-            .bind(contact_id)
-            .bind(queue)
-            .bind(call_id)
-            .execute(self.pool())
-            .await?;
+        self.write_call(CallWrite::Queued {
+            call: call_id.to_owned(),
+            contact: contact_id.to_owned(),
+            queue: queue.to_owned(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -230,22 +492,19 @@ impl Store {
         agent: &str,
         wait_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET agent = $1, wait_ms = $2 WHERE id = $3")
-            .bind(agent)
-            .bind(wait_ms)
-            .bind(call_id)
-            .execute(self.pool())
-            .await?;
+        self.write_call(CallWrite::Agent {
+            call: call_id.to_owned(),
+            agent: agent.to_owned(),
+            wait_ms,
+        })
+        .await?;
         Ok(())
     }
 
     /// Records how long the caller and the agent talked.
     pub async fn record_call_talk(&self, call_id: &str, talk_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET talk_ms = $1 WHERE id = $2")
-            .bind(talk_ms)
-            .bind(call_id)
-            .execute(self.pool())
-            .await?;
+        let call = call_id.to_owned();
+        self.write_call(CallWrite::Talk { call, talk_ms }).await?;
         Ok(())
     }
 
@@ -256,21 +515,12 @@ impl Store {
         at: Millis,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "UPDATE calls SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(at.0)
-        .bind(reason)
-        .bind(call_id)
-        .execute(&mut *tx)
+        self.write_call(CallWrite::End {
+            call: call_id.to_owned(),
+            at,
+            reason: reason.to_owned(),
+        })
         .await?;
-        sqlx::query("UPDATE call_legs SET ended_at = $1 WHERE call_id = $2 AND ended_at IS NULL")
-            .bind(at.0)
-            .bind(call_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -288,19 +538,46 @@ impl Store {
     /// Adds a leg to a call; returns its id.
     pub async fn add_call_leg(&self, leg: &NewCallLeg<'_>) -> Result<String, StoreError> {
         let id = new_id();
-        sqlx::query(
-            "INSERT INTO call_legs (id, call_id, role, sip_call_id, peer_uri, started_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&id)
-        .bind(leg.call_id)
-        .bind(leg.role)
-        .bind(leg.sip_call_id)
-        .bind(leg.peer_uri)
-        .bind(leg.started_at.0)
-        .execute(self.pool())
+        self.write_call(CallWrite::AddLeg {
+            id: id.clone(),
+            call_id: leg.call_id.to_owned(),
+            role: leg.role.to_owned(),
+            sip_call_id: leg.sip_call_id.to_owned(),
+            peer_uri: leg.peer_uri.to_owned(),
+            started_at: leg.started_at,
+        })
         .await?;
         Ok(id)
+    }
+
+    /// Moves leg `leg_id` (answered, of another call) to call `call_id`
+    /// by an attended transfer: a new leg there with the same role, dialog
+    /// and peer, answered `at`, naming the call it came from. Returns its
+    /// id, or `None` when no such leg exists.
+    pub async fn adopt_call_leg(
+        &self,
+        leg_id: &str,
+        call_id: &str,
+        at: Millis,
+    ) -> Result<Option<String>, StoreError> {
+        let id = new_id();
+        let adopt = CallWrite::AdoptLeg {
+            id: id.clone(),
+            leg: leg_id.to_owned(),
+            call: call_id.to_owned(),
+            at,
+        };
+        Ok((self.write_call(adopt).await? == 1).then_some(id))
+    }
+
+    /// Records the Reason a peer gave for hanging up (the first one wins).
+    pub async fn record_hangup_cause(&self, call_id: &str, cause: &str) -> Result<(), StoreError> {
+        self.write_call(CallWrite::HangupCause {
+            call: call_id.to_owned(),
+            cause: cause.to_owned(),
+        })
+        .await?;
+        Ok(())
     }
 
     /// Records a leg's final SIP status (and its answer time on 2xx).
@@ -310,12 +587,8 @@ impl Store {
         status: u16,
         at: Millis,
     ) -> Result<(), StoreError> {
-        let answered = (200..300).contains(&status).then_some(at.0);
-        sqlx::query("UPDATE call_legs SET final_status = $1, answered_at = $2 WHERE id = $3")
-            .bind(i64::from(status))
-            .bind(answered)
-            .bind(leg_id)
-            .execute(self.pool())
+        let leg = leg_id.to_owned();
+        self.write_call(CallWrite::LegSetup { leg, status, at })
             .await?;
         Ok(())
     }
@@ -327,21 +600,11 @@ impl Store {
         codec: &str,
         quality: &LegQuality,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE call_legs SET codec = $1, rtp_packets_lost = $2, rtp_jitter_ms = $3, \
-             rtp_packets_received = $4, rtp_packets_sent = $5, rtp_rtt_ms = $6, \
-             rtp_remote_packets_lost = $7, rtp_foreign_dropped = $8 WHERE id = $9",
-        )
-        .bind(codec)
-        .bind(quality.packets_lost)
-        .bind(quality.jitter_ms)
-        .bind(quality.packets_received)
-        .bind(quality.packets_sent)
-        .bind(quality.rtt_ms)
-        .bind(quality.remote_packets_lost)
-        .bind(quality.foreign_dropped)
-        .bind(leg_id)
-        .execute(self.pool())
+        self.write_call(CallWrite::LegMedia {
+            leg: leg_id.to_owned(),
+            codec: codec.to_owned(),
+            quality: *quality,
+        })
         .await?;
         Ok(())
     }
@@ -352,7 +615,8 @@ impl Store {
             "SELECT id, call_id, role, sip_call_id, peer_uri, started_at, answered_at, \
              ended_at, final_status, codec, rtp_packets_lost, rtp_jitter_ms, \
              rtp_packets_received, rtp_packets_sent, rtp_rtt_ms, rtp_remote_packets_lost, \
-             rtp_foreign_dropped FROM call_legs WHERE call_id = $1 ORDER BY started_at, id",
+             rtp_foreign_dropped, transferred_from FROM call_legs WHERE call_id = $1 \
+             ORDER BY started_at, id",
         )
         .bind(call_id)
         .fetch_all(self.pool())

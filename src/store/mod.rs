@@ -26,7 +26,9 @@ mod users;
 pub use accounts::{Membership, TrunkSettings, UserChange};
 pub use audit::{AuditEntry, NewAudit};
 pub use calendars::{StoredCalendar, TenantCalendar};
-pub use calls::{Call, CallFilter, CallLeg, LegQuality, NewCall, NewCallLeg};
+pub use calls::{
+    Call, CallFilter, CallLeg, CallWrite, LegQuality, NewCall, NewCallLeg, new_call_id,
+};
 pub use chat::{
     Appended, ChatChannel, ChatMessage, ChatUpload, Conversation, NewChatChannel, NewChatMessage,
     NewConversation, Reader, Sender, UploadRef,

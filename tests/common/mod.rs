@@ -7,6 +7,7 @@ pub mod baresip;
 pub mod crm;
 pub mod demo;
 pub mod kefu;
+pub mod phone;
 pub mod postgres;
 pub mod rtp;
 pub mod sip;

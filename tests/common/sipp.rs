@@ -89,6 +89,24 @@ pub fn run(
     args: &[&str],
     work_dir: &Path,
 ) -> SippRun {
+    run_on(
+        scenario,
+        target,
+        (local_ip, free_port(local_ip)),
+        args,
+        work_dir,
+    )
+}
+
+/// [`run`] on a given local address and port (e.g. one a phone registered
+/// from before sipp takes it over).
+pub fn run_on(
+    scenario: &Path,
+    target: SocketAddr,
+    (local_ip, port): (&str, u16),
+    args: &[&str],
+    work_dir: &Path,
+) -> SippRun {
     require();
     static RUN: AtomicU32 = AtomicU32::new(0);
     let run = RUN.fetch_add(1, Ordering::Relaxed);
@@ -97,7 +115,7 @@ pub fn run(
     let output = Command::new("sipp")
         .arg("-sf")
         .arg(scenario)
-        .args(["-i", local_ip, "-p", &free_port(local_ip).to_string()])
+        .args(["-i", local_ip, "-p", &port.to_string()])
         .args(["-nostdin", "-timeout", "60s", "-trace_err", "-error_file"])
         .arg(&errors)
         .args(["-trace_msg", "-message_file"])

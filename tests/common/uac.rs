@@ -14,7 +14,7 @@ pub struct Uac {
     pub socket: UdpSocket,
     pub kefu: SocketAddr,
     pub call_id: String,
-    from_tag: String,
+    pub from_tag: String,
     to: String,
     cseq: u32,
     /// The 2xx's To header (with kefu's tag), once answered.
@@ -295,9 +295,16 @@ impl Uac {
 
     /// Hangs up and returns the status of kefu's answer.
     pub fn bye(&mut self, wait: Duration) -> Option<u16> {
+        self.bye_with("", wait)
+    }
+
+    /// [`Self::bye`] with extra header lines (each ending in CRLF), e.g. a
+    /// `Reason`.
+    pub fn bye_with(&mut self, headers: &str, wait: Duration) -> Option<u16> {
         self.cseq += 1;
         let to = self.remote_to.clone().expect("answered");
         let text = self.request("BYE", &self.kefu_contact(), "bye1", self.cseq, &to, "");
+        let text = text.replacen("Content-Length:", &format!("{headers}Content-Length:"), 1);
         self.send(&text);
         let deadline = Instant::now() + wait;
         while let Some(message) = self.receive(deadline.saturating_duration_since(Instant::now())) {

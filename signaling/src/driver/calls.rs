@@ -31,6 +31,7 @@ pub(super) enum Command {
     },
     Cancel {
         tx: TransactionId,
+        headers: Vec<rsip::Header>,
     },
     Challenge {
         tx: TransactionId,
@@ -136,7 +137,13 @@ impl SipCommands {
 
     /// Cancels INVITE `tx` (sent once it is ringing; nothing if it ended).
     pub fn cancel(&self, tx: TransactionId) {
-        if self.sender.send(Command::Cancel { tx }).is_err() {
+        self.cancel_with(tx, Vec::new());
+    }
+
+    /// [`Self::cancel`] with extra headers on the CANCEL: why (`Reason`,
+    /// RFC 3326), e.g. another phone answered.
+    pub fn cancel_with(&self, tx: TransactionId, headers: Vec<rsip::Header>) {
+        if self.sender.send(Command::Cancel { tx, headers }).is_err() {
             tracing::debug!(%tx, "SIP driver stopped; CANCEL not sent");
         }
     }

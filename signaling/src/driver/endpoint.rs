@@ -109,8 +109,8 @@ fn apply(core: &mut UasCore, command: Command) {
         Command::Invite { invite, reply } => {
             let _ = reply.send(core.invite(now, *invite));
         }
-        Command::Cancel { tx } => {
-            if let Err(error) = core.cancel(now, tx) {
+        Command::Cancel { tx, headers } => {
+            if let Err(error) = core.cancel(now, tx, headers) {
                 tracing::debug!(%error, "CANCEL not sent");
             }
         }

@@ -3,7 +3,8 @@
 //! from on its top Via ([`stamp_received`], RFC 3581) and building the messages the stack
 //! originates itself ([`response_to`], [`response_to_headers`], [`error_response`],
 //! [`ack_for_non_2xx`], [`cancel_for`]), and serializing them byte-exact
-//! ([`encode`]). The message types are `rsip`'s.
+//! ([`encode`]), and the `Reason` of a BYE or CANCEL ([`reason`], RFC 3326).
+//! The message types are `rsip`'s.
 
 mod build;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod encode;
 pub(crate) mod malformed;
 mod normalize;
 mod parse;
+mod reason;
 mod received;
 mod validate;
 
@@ -25,5 +27,6 @@ pub use build::{
 };
 pub use encode::{encode, encode_request, encode_response};
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, parse_message};
+pub use reason::{COMPLETED_ELSEWHERE, reason, reason_header};
 pub use received::stamp_received;
 pub use validate::{RequestError, validate_request};

@@ -54,8 +54,9 @@ enum Key {
 enum Machine {
     InviteClient {
         transaction: Box<InviteClient>,
-        /// A CANCEL the TU asked for before any provisional response arrived.
-        pending_cancel: Option<TransactionId>,
+        /// A CANCEL the TU asked for before any provisional response
+        /// arrived, and its extra headers.
+        pending_cancel: Option<(TransactionId, Vec<rsip::Header>)>,
     },
     NonInviteClient(NonInviteClient),
     InviteServer(InviteServer),
@@ -101,7 +102,7 @@ impl TransactionLayer {
                 destination,
             } => self.send_request(now, request, destination).map(Some),
             Input::SendResponse { response } => self.send_response(now, &response).map(Some),
-            Input::Cancel { invite } => self.cancel(now, invite).map(Some),
+            Input::Cancel { invite, headers } => self.cancel(now, invite, headers).map(Some),
             Input::SendStateless {
                 message,
                 destination,
@@ -333,6 +334,7 @@ impl TransactionLayer {
         &mut self,
         now: Instant,
         invite: TransactionId,
+        headers: Vec<rsip::Header>,
     ) -> Result<TransactionId, TransactionError> {
         let entry = self
             .transactions
@@ -345,13 +347,13 @@ impl TransactionLayer {
         else {
             return Err(TransactionError::NotCancellable);
         };
-        if let Some(pending) = pending_cancel {
+        if let Some((pending, _)) = pending_cancel {
             return Ok(*pending);
         }
         if !transaction.awaits_final_response() {
             return Err(TransactionError::NotCancellable);
         }
-        let cancel = cancel_for(transaction.invite());
+        let cancel = with_headers(cancel_for(transaction.invite()), &headers);
         let key = ClientKey::of(&cancel)?;
         if let Some(&already) = self.client_keys.get(&key) {
             return Ok(already);
@@ -365,7 +367,7 @@ impl TransactionLayer {
                 ..
             }) = self.transactions.get_mut(&invite)
             {
-                *pending_cancel = Some(id);
+                *pending_cancel = Some((id, headers));
             }
         } else {
             self.start_client(now, id, key, cancel, destination);
@@ -391,14 +393,14 @@ impl TransactionLayer {
         if transaction.is_calling() {
             return;
         }
-        let Some(cancel_id) = pending_cancel.take() else {
+        let Some((cancel_id, headers)) = pending_cancel.take() else {
             return;
         };
         if !transaction.awaits_final_response() {
             self.event(Event::Terminated { id: cancel_id });
             return;
         }
-        let cancel = cancel_for(transaction.invite());
+        let cancel = with_headers(cancel_for(transaction.invite()), &headers);
         let destination = *peer;
         match ClientKey::of(&cancel) {
             Ok(key) => self.start_client(now, cancel_id, key, cancel, destination),
@@ -515,7 +517,7 @@ impl TransactionLayer {
         };
         self.event(Event::Terminated { id });
         if let Machine::InviteClient {
-            pending_cancel: Some(cancel),
+            pending_cancel: Some((cancel, _)),
             ..
         } = entry.machine
         {
@@ -579,6 +581,18 @@ pub fn response_destination(message: &impl HasHeaders, source: Peer) -> Option<P
     })
 }
 
+/// `request` with `headers` added before its `Content-Length`.
+fn with_headers(mut request: Request, headers: &[rsip::Header]) -> Request {
+    let mut all: Vec<rsip::Header> = request.headers.iter().cloned().collect();
+    let at = all
+        .iter()
+        .position(|h| matches!(h, rsip::Header::ContentLength(_)))
+        .unwrap_or(all.len());
+    all.splice(at..at, headers.iter().cloned());
+    request.headers = all.into();
+    request
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::harness::*;
@@ -640,7 +654,12 @@ mod tests {
         let mut h = Harness::new();
         let (invite_id, outputs) = h.send(invite(), udp_peer());
         let sent = sent_request(&outputs);
-        let cancel_id = h.input(Input::Cancel { invite: invite_id }).unwrap();
+        let cancel_id = h
+            .input(Input::Cancel {
+                invite: invite_id,
+                headers: Vec::new(),
+            })
+            .unwrap();
         assert!(
             h.drain().is_empty(),
             "no CANCEL before a provisional response"
@@ -661,7 +680,12 @@ mod tests {
         let mut h = Harness::new();
         let (invite_id, outputs) = h.send(invite(), udp_peer());
         let sent = sent_request(&outputs);
-        let cancel_id = h.input(Input::Cancel { invite: invite_id }).unwrap();
+        let cancel_id = h
+            .input(Input::Cancel {
+                invite: invite_id,
+                headers: Vec::new(),
+            })
+            .unwrap();
         let outputs = h.receive(answer(&sent, 200), udp_peer());
         assert!(sent_methods(&outputs).is_empty());
         assert!(events(&outputs).contains(&Event::Terminated { id: cancel_id }));
@@ -672,15 +696,25 @@ mod tests {
         let mut h = Harness::new();
         let (options_id, _) = h.send(options(), udp_peer());
         assert_eq!(
-            h.layer
-                .handle_input(h.now, Input::Cancel { invite: options_id }),
+            h.layer.handle_input(
+                h.now,
+                Input::Cancel {
+                    invite: options_id,
+                    headers: Vec::new(),
+                }
+            ),
             Err(TransactionError::NotCancellable)
         );
         let (invite_id, outputs) = h.send(invite(), udp_peer());
         h.receive(answer(&sent_request(&outputs), 200), udp_peer());
         assert_eq!(
-            h.layer
-                .handle_input(h.now, Input::Cancel { invite: invite_id }),
+            h.layer.handle_input(
+                h.now,
+                Input::Cancel {
+                    invite: invite_id,
+                    headers: Vec::new(),
+                }
+            ),
             Err(TransactionError::NotCancellable)
         );
     }

@@ -131,6 +131,8 @@ pub enum Input {
     Cancel {
         /// The INVITE client transaction.
         invite: TransactionId,
+        /// Extra headers for the CANCEL, e.g. why (`Reason`, RFC 3326).
+        headers: Vec<rsip::Header>,
     },
     /// Send outside any transaction: the ACK for a 2xx, a stateless response.
     SendStateless {

@@ -159,7 +159,10 @@ fn run(h: &mut Harness, world: &mut World, step: Step) {
             None => return,
         },
         Step::TuCancels { nth } => match world.sent.get(nth) {
-            Some((id, _)) => Input::Cancel { invite: *id },
+            Some((id, _)) => Input::Cancel {
+                invite: *id,
+                headers: Vec::new(),
+            },
             None => return,
         },
         Step::TcpFails => Input::TransportFailed { peer: tcp_peer() },

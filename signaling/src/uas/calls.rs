@@ -47,6 +47,8 @@ pub enum CallEvent {
         tx: TransactionId,
         /// Its Call-ID.
         call_id: String,
+        /// The CANCEL's `Reason` headers (RFC 3326), comma-joined, if any.
+        reason: Option<String>,
     },
     /// The ACK for our 2xx arrived; its body answers an offer our 2xx made.
     Ack {
@@ -365,6 +367,7 @@ impl Calls {
         self.events.push_back(CallEvent::Cancelled {
             tx: invite,
             call_id: pending.dialog.id().call_id.clone(),
+            reason: crate::message::reason(cancel),
         });
         Some((ok, Some((invite, terminated))))
     }
@@ -531,14 +534,22 @@ impl Calls {
     }
 
     /// Call control gives up on INVITE `tx` (another fork answered, the caller
-    /// hung up, nobody answered in time): CANCEL once it is ringing.
+    /// hung up, nobody answered in time): CANCEL, with `headers` (a `Reason`,
+    /// RFC 3326), once it is ringing.
     pub fn cancel(
         &mut self,
         now: Instant,
         layer: &mut TransactionLayer,
         tx: TransactionId,
+        headers: Vec<rsip::Header>,
     ) -> Result<(), CallError> {
-        layer.handle_input(now, Input::Cancel { invite: tx })?;
+        layer.handle_input(
+            now,
+            Input::Cancel {
+                invite: tx,
+                headers,
+            },
+        )?;
         Ok(())
     }
 

@@ -205,7 +205,10 @@ fn cancel_answers_200_and_the_invite_487_and_tells_call_control() {
     let mut core = core();
     let now = Instant::now();
     let tx = invited(&mut core, now);
-    let cancel = crate::message::cancel_for(&corpus::request(corpus::INVITE));
+    let mut cancel = crate::message::cancel_for(&corpus::request(corpus::INVITE));
+    cancel
+        .headers
+        .push(crate::message::reason_header("Q.850;cause=16"));
     let bytes = crate::message::encode_request(&cancel);
     core.receive(now, &bytes, caller());
     let answers = sent(&mut core);
@@ -216,7 +219,12 @@ fn cancel_answers_200_and_the_invite_487_and_tells_call_control() {
         answers[1]
     );
     assert!(answers[1].contains(";tag=tag1\r\n"), "{}", answers[1]);
-    assert!(matches!(core.poll_event(), Some(CallEvent::Cancelled { tx: t, .. }) if t == tx));
+    let told = core.poll_event();
+    assert!(
+        matches!(&told, Some(CallEvent::Cancelled { tx: t, reason: Some(r), .. })
+            if *t == tx && r == "Q.850;cause=16"),
+        "{told:?}"
+    );
     let late = core.respond(now, tx, response_to(&cancel, 200, "OK"));
     assert!(late.is_err(), "a cancelled INVITE takes no answer");
 }
@@ -407,12 +415,37 @@ fn a_ringing_invite_is_cancelled_on_request() {
     let (tx, invite) = invited_agent(&mut core, now);
     core.receive(now, &answer_from_agent(&invite, 180, "Ringing"), agent());
     core.poll_event();
-    core.cancel(now, tx).unwrap();
+    core.cancel(now, tx, Vec::new()).unwrap();
     let cancel = sent(&mut core);
     assert!(
         cancel[0].starts_with("CANCEL sip:1001@192.0.2.20:5060 SIP/2.0\r\n"),
         "{cancel:?}"
     );
+    assert!(!cancel[0].contains("Reason:"), "{cancel:?}");
+}
+
+#[test]
+fn a_cancel_carries_its_reason_also_when_held_back_until_ringing() {
+    let reason = || {
+        vec![rsip::Header::Other(
+            "Reason".into(),
+            "SIP;cause=200;text=\"Call completed elsewhere\"".into(),
+        )]
+    };
+    let mut core = core();
+    let now = Instant::now();
+    let (tx, invite) = invited_agent(&mut core, now);
+    core.cancel(now, tx, reason()).unwrap();
+    assert!(sent(&mut core).is_empty(), "no CANCEL before a provisional");
+    core.receive(now, &answer_from_agent(&invite, 180, "Ringing"), agent());
+    let cancel = sent(&mut core);
+    assert!(cancel[0].starts_with("CANCEL "), "{cancel:?}");
+    assert!(
+        cancel[0].contains("\r\nReason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"),
+        "{cancel:?}"
+    );
+    let length = cancel[0].find("Content-Length").unwrap();
+    assert!(cancel[0].find("Reason:").unwrap() < length, "{cancel:?}");
 }
 
 fn invite_with_timer(seconds: u64) -> Vec<u8> {

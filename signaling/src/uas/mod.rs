@@ -183,10 +183,16 @@ impl UasCore {
         Ok(())
     }
 
-    /// Call control cancels INVITE `tx` (see [`Calls::cancel`]).
-    pub fn cancel(&mut self, now: Instant, tx: TransactionId) -> Result<(), CallError> {
+    /// Call control cancels INVITE `tx`, the CANCEL carrying `headers` (see
+    /// [`Calls::cancel`]).
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        tx: TransactionId,
+        headers: Vec<rsip::Header>,
+    ) -> Result<(), CallError> {
         let calls = self.calls.as_mut().ok_or(CallError::NoSuchRequest(tx))?;
-        let result = calls.cancel(now, &mut self.layer, tx);
+        let result = calls.cancel(now, &mut self.layer, tx, headers);
         self.drain(now);
         result
     }
