@@ -1,0 +1,310 @@
+//! Group commit of chat messages: the commit point every chat `ack` waits
+//! for. One writer task per [`Store`] takes every message waiting, numbers
+//! and stores them in one transaction, and only after the commit answers
+//! each sender; a batch that fails answers every sender of it with the
+//! error and stores none of them. Idempotency by client id is the unique
+//! index `(conversation_id, author, client_id)`: an insert that meets it
+//! stores nothing and returns the first message as a duplicate, whether the
+//! first came in an earlier batch, the same batch or (with PostgreSQL)
+//! another node.
+
+use std::sync::Arc;
+
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::chat::{
+    Appended, ChatMessage, MESSAGE_COLUMNS, MESSAGES, MessageRow, NewChatMessage, Sender,
+    UploadRef, author,
+};
+use super::{Backend, Millis, Store, StoreError, new_id};
+
+/// At most this many messages go into one transaction.
+const MAX_BATCH: usize = 512;
+/// Messages waiting for the writer before senders wait to hand theirs over.
+const QUEUE: usize = 8 * MAX_BATCH;
+
+/// The handle to a store's chat writer task.
+#[derive(Debug, Clone)]
+pub(super) struct ChatWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+/// A message waiting for its batch, and where its outcome goes.
+#[derive(Debug)]
+struct Pending {
+    message: OwnedMessage,
+    outcome: oneshot::Sender<Result<Appended, StoreError>>,
+}
+
+/// A [`NewChatMessage`] the writer task can own.
+#[derive(Debug)]
+struct OwnedMessage {
+    conversation_id: String,
+    sender: OwnedSender,
+    client_id: Option<String>,
+    internal: bool,
+    body: String,
+    upload_id: Option<String>,
+    at: Millis,
+}
+
+#[derive(Debug)]
+enum OwnedSender {
+    Visitor,
+    Agent(String),
+    System,
+}
+
+impl OwnedMessage {
+    fn new(new: &NewChatMessage<'_>) -> Self {
+        OwnedMessage {
+            conversation_id: new.conversation_id.to_owned(),
+            sender: match new.sender {
+                Sender::Visitor => OwnedSender::Visitor,
+                Sender::Agent(user) => OwnedSender::Agent(user.to_owned()),
+                Sender::System => OwnedSender::System,
+            },
+            client_id: new.client_id.map(str::to_owned),
+            internal: new.internal,
+            body: new.body.to_owned(),
+            upload_id: new.upload_id.map(str::to_owned),
+            at: new.at,
+        }
+    }
+
+    fn borrow(&self) -> NewChatMessage<'_> {
+        NewChatMessage {
+            conversation_id: &self.conversation_id,
+            sender: match &self.sender {
+                OwnedSender::Visitor => Sender::Visitor,
+                OwnedSender::Agent(user) => Sender::Agent(user),
+                OwnedSender::System => Sender::System,
+            },
+            client_id: self.client_id.as_deref(),
+            internal: self.internal,
+            body: &self.body,
+            upload_id: self.upload_id.as_deref(),
+            at: self.at,
+        }
+    }
+}
+
+impl ChatWriter {
+    /// Starts the writer task of a pool; it ends when the last handle is
+    /// dropped.
+    pub(super) fn start(pool: AnyPool, backend: Backend) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(pool, backend, waiting));
+        ChatWriter { queue }
+    }
+}
+
+async fn write_batches(pool: AnyPool, backend: Backend, mut waiting: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let messages: Vec<NewChatMessage<'_>> = batch.iter().map(|p| p.message.borrow()).collect();
+        let written = write_batch(&pool, backend, &messages).await;
+        drop(messages);
+        metrics::histogram!("kefu_chat_commit_batch_messages").record(batch.len() as f64);
+        match written {
+            Ok(outcomes) => {
+                for (pending, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = pending.outcome.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(messages = batch.len(), %error, "a batch of chat messages was not stored");
+                let error = Arc::new(error);
+                for pending in batch.drain(..) {
+                    let _ = pending
+                        .outcome
+                        .send(Err(StoreError::Batch(Arc::clone(&error))));
+                }
+            }
+        }
+    }
+}
+
+/// Writes `messages` in one transaction. `Err`: nothing was stored; `Ok`:
+/// the outcome of each message, in order (stored, a duplicate, or refused
+/// on its own — its conversation is not open, its upload not of it).
+pub(super) async fn write_batch(
+    pool: &AnyPool,
+    backend: Backend,
+    messages: &[NewChatMessage<'_>],
+) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+    // SQLite: take the write lock first, so reads inside never meet a
+    // snapshot that another writer made stale.
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    };
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for new in messages {
+        outcomes.push(write_one(&mut tx, new).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Numbers and inserts one message inside the batch's transaction. The
+/// outer `Err` fails the batch; the inner one refuses this message alone.
+async fn write_one(
+    tx: &mut Transaction<'static, Any>,
+    new: &NewChatMessage<'_>,
+) -> Result<Result<Appended, StoreError>, StoreError> {
+    let (author, sender, user_id) = author(new.sender);
+    let upload = match new.upload_id {
+        Some(id) => {
+            let row: Option<(String, String, i64)> = sqlx::query_as(
+                "SELECT conversation_id, content_type, size_bytes FROM chat_uploads WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            match row {
+                Some((conversation, content_type, size_bytes))
+                    if conversation == new.conversation_id =>
+                {
+                    Some(UploadRef {
+                        id: id.to_owned(),
+                        content_type,
+                        size_bytes,
+                    })
+                }
+                _ => {
+                    let refused = StoreError::NotFound {
+                        what: "upload of this conversation",
+                    };
+                    return duplicate_or(tx, new, &author, refused).await;
+                }
+            }
+        }
+        None => None,
+    };
+    let seq: Option<i64> = sqlx::query_scalar(
+        "UPDATE chat_conversations SET last_seq = last_seq + 1 \
+         WHERE id = $1 AND state = 'open' RETURNING last_seq",
+    )
+    .bind(new.conversation_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(seq) = seq else {
+        let refused = StoreError::NotFound {
+            what: "open conversation",
+        };
+        return duplicate_or(tx, new, &author, refused).await;
+    };
+    let id = new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
+         client_id, internal, body, created_at, upload_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(new.conversation_id)
+    .bind(seq)
+    .bind(sender)
+    .bind(&author)
+    .bind(user_id)
+    .bind(new.client_id)
+    .bind(i64::from(new.internal))
+    .bind(new.body)
+    .bind(new.at.0)
+    .bind(new.upload_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // The client id is stored already: give the number back (the row
+        // is ours until the commit) and answer with the first message.
+        sqlx::query("UPDATE chat_conversations SET last_seq = last_seq - 1 WHERE id = $1")
+            .bind(new.conversation_id)
+            .execute(&mut **tx)
+            .await?;
+        let corrupt = StoreError::Corrupt {
+            what: "chat message numbering",
+        };
+        return duplicate_or(tx, new, &author, corrupt).await;
+    }
+    Ok(Ok(Appended {
+        message: ChatMessage {
+            id,
+            conversation_id: new.conversation_id.to_owned(),
+            seq,
+            sender: sender.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            client_id: new.client_id.map(str::to_owned),
+            internal: new.internal,
+            body: new.body.to_owned(),
+            upload,
+            created_at: new.at.0,
+        },
+        duplicate: false,
+    }))
+}
+
+/// The first message the sender stored with this client id, as a
+/// duplicate; else `refused`.
+async fn duplicate_or(
+    tx: &mut Transaction<'static, Any>,
+    new: &NewChatMessage<'_>,
+    author: &str,
+    refused: StoreError,
+) -> Result<Result<Appended, StoreError>, StoreError> {
+    let Some(client_id) = new.client_id else {
+        return Ok(Err(refused));
+    };
+    let first: Option<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
+         WHERE m.conversation_id = $1 AND m.author = $2 AND m.client_id = $3"
+    ))
+    .bind(new.conversation_id)
+    .bind(author)
+    .bind(client_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match first {
+        Some(first) => Ok(Appended {
+            message: ChatMessage::from(first),
+            duplicate: true,
+        }),
+        None => Err(refused),
+    })
+}
+
+impl Store {
+    /// Numbers and stores a message; it is durable when this returns. It
+    /// goes through the store's writer with every other message waiting
+    /// (one transaction for all). A client id the sender used before in
+    /// this conversation returns the first message as a duplicate. Refused
+    /// (`NotFound`) when the conversation is not open or the upload is not
+    /// of this conversation.
+    pub async fn append_chat_message(
+        &self,
+        new: &NewChatMessage<'_>,
+    ) -> Result<Appended, StoreError> {
+        let (outcome, answer) = oneshot::channel();
+        let pending = Pending {
+            message: OwnedMessage::new(new),
+            outcome,
+        };
+        self.chat_writer
+            .queue
+            .send(pending)
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stores `messages` in one transaction, in order, bypassing the
+    /// writer: `Err` means none was stored, else each one's outcome as
+    /// [`append_chat_message`](Self::append_chat_message) gives it.
+    pub async fn append_chat_messages(
+        &self,
+        messages: &[NewChatMessage<'_>],
+    ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+        write_batch(self.pool(), self.backend, messages).await
+    }
+}
