@@ -386,14 +386,26 @@ async fn a_batch_answers_each_message_on_its_own_and_numbers_without_gaps(store:
     assert_eq!((resent.message.seq, resent.duplicate), (1, true));
 }
 
-on_both_engines!(concurrent_senders_are_numbered_in_one_sequence_and_each_client_id_stored_once);
-async fn concurrent_senders_are_numbered_in_one_sequence_and_each_client_id_stored_once(
+on_both_engines_with_url!(
+    concurrent_senders_on_two_nodes_are_numbered_in_one_sequence_and_each_client_id_stored_once
+);
+async fn concurrent_senders_on_two_nodes_are_numbered_in_one_sequence_and_each_client_id_stored_once(
     store: &Store,
+    url: &str,
 ) {
     let id = open_conversation(store).await;
-    // 100 messages, each sent twice at once, all at the same time.
+    // A second node on the same database, with a writer of its own.
+    let other = if url.starts_with("sqlite:") {
+        DatabaseUrl::Sqlite(url.to_owned())
+    } else {
+        DatabaseUrl::Postgres(url.to_owned())
+    };
+    let other = Store::open(&other, 4).await.unwrap();
+    // 100 messages, each sent twice at once (once to each node), all at
+    // the same time.
     let mut sending = tokio::task::JoinSet::new();
     for n in 0..200 {
+        let store = if n % 2 == 0 { store } else { &other };
         let (store, id) = (store.clone(), id.clone());
         sending.spawn(async move {
             let client_id = format!("m{}", n % 100);

@@ -8,6 +8,7 @@
 //! first came in an earlier batch, the same batch or (with PostgreSQL)
 //! another node.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::{Any, AnyPool, Transaction};
@@ -134,18 +135,260 @@ pub(super) async fn write_batch(
     backend: Backend,
     messages: &[NewChatMessage<'_>],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    // SQLite: take the write lock first, so reads inside never meet a
-    // snapshot that another writer made stale.
-    let mut tx = match backend {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => pool.begin().await?,
+    let mut tx = begin(pool, backend).await?;
+    let outcomes = match write_together(&mut tx, messages).await? {
+        Some(outcomes) => outcomes,
+        None => {
+            // A client id raced in from another node since we looked:
+            // start over, one message at a time.
+            tx.rollback().await?;
+            tx = begin(pool, backend).await?;
+            let mut outcomes = Vec::with_capacity(messages.len());
+            for new in messages {
+                outcomes.push(write_one(&mut tx, new).await?);
+            }
+            outcomes
+        }
     };
-    let mut outcomes = Vec::with_capacity(messages.len());
-    for new in messages {
-        outcomes.push(write_one(&mut tx, new).await?);
-    }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// SQLite: take the write lock first, so reads inside never meet a
+/// snapshot that another writer made stale.
+async fn begin(pool: &AnyPool, backend: Backend) -> Result<Transaction<'static, Any>, StoreError> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
+/// `($first, $first+1, …)`, `count` placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    let listed: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    format!("({})", listed.join(", "))
+}
+
+/// What becomes of one message of a batch written together.
+enum Fate {
+    /// Stored before (the first message with its client id).
+    Stored(ChatMessage),
+    /// Refused on its own.
+    Refused(StoreError),
+    /// New: numbered and inserted with the others.
+    New(Option<UploadRef>),
+    /// The same client id as the message at this index of the batch.
+    SameAs(usize),
+}
+
+/// The whole batch in a few statements, whatever its size: one read of the
+/// client ids stored already, one numbering update, one insert. `None`
+/// when the insert met a client id stored since the read (the caller
+/// rolls back).
+async fn write_together(
+    tx: &mut Transaction<'static, Any>,
+    messages: &[NewChatMessage<'_>],
+) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
+    let authors: Vec<_> = messages.iter().map(|m| author(m.sender)).collect();
+    let mut stored = stored_client_ids(tx, messages).await?.into_iter();
+    let mut fates = Vec::with_capacity(messages.len());
+    let mut firsts: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (index, (new, (author, _, _))) in messages.iter().zip(&authors).enumerate() {
+        let key = new
+            .client_id
+            .map(|client| (new.conversation_id, author.as_str(), client));
+        if let Some(first) = stored.next().flatten() {
+            fates.push(Fate::Stored(first));
+            continue;
+        }
+        if let Some(&first) = key.and_then(|key| firsts.get(&key)) {
+            fates.push(Fate::SameAs(first));
+            continue;
+        }
+        let fate = match new.upload_id {
+            Some(id) => match upload_of(tx, id, new.conversation_id).await? {
+                Some(upload) => Fate::New(Some(upload)),
+                None => Fate::Refused(StoreError::NotFound {
+                    what: "upload of this conversation",
+                }),
+            },
+            None => Fate::New(None),
+        };
+        if let (Some(key), Fate::New(_)) = (key, &fate) {
+            firsts.insert(key, index);
+        }
+        fates.push(fate);
+    }
+
+    // Number the new messages: each conversation moves on by its count.
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    for (new, fate) in messages.iter().zip(&fates) {
+        if matches!(fate, Fate::New(_)) {
+            match counts.iter_mut().find(|(c, _)| *c == new.conversation_id) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((new.conversation_id, 1)),
+            }
+        }
+    }
+    let mut next_seq: HashMap<&str, i64> = HashMap::new();
+    if !counts.is_empty() {
+        let cases: String = (0..counts.len())
+            .map(|n| format!(" WHEN ${} THEN ${}", 2 * n + 1, 2 * n + 2))
+            .collect();
+        let ids: Vec<String> = (0..counts.len())
+            .map(|n| format!("${}", 2 * n + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE chat_conversations SET last_seq = last_seq + CASE id{cases} END \
+             WHERE id IN ({}) AND state = 'open' RETURNING id, last_seq",
+            ids.join(", ")
+        );
+        let mut update = sqlx::query_as::<_, (String, i64)>(&sql);
+        for (conversation, count) in &counts {
+            update = update.bind(*conversation).bind(*count);
+        }
+        for (id, last) in update.fetch_all(&mut **tx).await? {
+            if let Some((conversation, count)) = counts.iter().find(|(c, _)| *c == id) {
+                next_seq.insert(conversation, last - count + 1);
+            }
+        }
+    }
+
+    // Insert the numbered ones.
+    let mut rows = Vec::new();
+    let mut outcomes: Vec<Result<Appended, StoreError>> = Vec::with_capacity(messages.len());
+    for ((new, (author, sender, user_id)), fate) in messages.iter().zip(&authors).zip(fates) {
+        let outcome = match fate {
+            Fate::Stored(first) => Ok(Appended {
+                message: first,
+                duplicate: true,
+            }),
+            Fate::Refused(error) => Err(error),
+            Fate::SameAs(first) => match &outcomes[first] {
+                Ok(appended) => Ok(Appended {
+                    message: appended.message.clone(),
+                    duplicate: true,
+                }),
+                Err(_) => Err(StoreError::NotFound {
+                    what: "open conversation",
+                }),
+            },
+            Fate::New(upload) => match next_seq.get_mut(new.conversation_id) {
+                None => Err(StoreError::NotFound {
+                    what: "open conversation",
+                }),
+                Some(seq) => {
+                    let message = ChatMessage {
+                        id: new_id(),
+                        conversation_id: new.conversation_id.to_owned(),
+                        seq: *seq,
+                        sender: (*sender).to_owned(),
+                        user_id: user_id.map(str::to_owned),
+                        client_id: new.client_id.map(str::to_owned),
+                        internal: new.internal,
+                        body: new.body.to_owned(),
+                        upload,
+                        created_at: new.at.0,
+                    };
+                    *seq += 1;
+                    rows.push((author.as_str(), new.upload_id, outcomes.len()));
+                    Ok(Appended {
+                        message,
+                        duplicate: false,
+                    })
+                }
+            },
+        };
+        outcomes.push(outcome);
+    }
+    if rows.is_empty() {
+        return Ok(Some(outcomes));
+    }
+    const COLUMNS: usize = 11;
+    let values: Vec<String> = (0..rows.len())
+        .map(|n| placeholders(n * COLUMNS + 1, COLUMNS))
+        .collect();
+    let sql = format!(
+        "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
+         client_id, internal, body, created_at, upload_id) VALUES {} \
+         ON CONFLICT DO NOTHING RETURNING id",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query_scalar::<_, String>(&sql);
+    for &(author, upload_id, index) in &rows {
+        let Ok(appended) = &outcomes[index] else {
+            unreachable!("only stored outcomes are rows")
+        };
+        let m = &appended.message;
+        insert = insert
+            .bind(m.id.as_str())
+            .bind(m.conversation_id.as_str())
+            .bind(m.seq)
+            .bind(m.sender.as_str())
+            .bind(author)
+            .bind(m.user_id.as_deref())
+            .bind(m.client_id.as_deref())
+            .bind(i64::from(m.internal))
+            .bind(m.body.as_str())
+            .bind(m.created_at)
+            .bind(upload_id);
+    }
+    let inserted = insert.fetch_all(&mut **tx).await?;
+    Ok((inserted.len() == rows.len()).then_some(outcomes))
+}
+
+/// For each message of the batch, the first message its sender stored
+/// already under its client id, if any.
+async fn stored_client_ids(
+    tx: &mut Transaction<'static, Any>,
+    messages: &[NewChatMessage<'_>],
+) -> Result<Vec<Option<ChatMessage>>, StoreError> {
+    let mut conversations: Vec<&str> = Vec::new();
+    let mut clients: Vec<&str> = Vec::new();
+    for new in messages {
+        if let Some(client) = new.client_id {
+            if !conversations.contains(&new.conversation_id) {
+                conversations.push(new.conversation_id);
+            }
+            if !clients.contains(&client) {
+                clients.push(client);
+            }
+        }
+    }
+    if clients.is_empty() {
+        return Ok(vec![None; messages.len()]);
+    }
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
+         WHERE m.conversation_id IN {} AND m.client_id IN {}",
+        placeholders(1, conversations.len()),
+        placeholders(conversations.len() + 1, clients.len()),
+    );
+    let mut select = sqlx::query_as::<_, MessageRow>(&sql);
+    for value in conversations.iter().chain(&clients) {
+        select = select.bind(*value);
+    }
+    let rows: Vec<ChatMessage> = select
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(ChatMessage::from)
+        .collect();
+    Ok(messages
+        .iter()
+        .map(|new| {
+            let client = new.client_id?;
+            let (_, sender, user_id) = author(new.sender);
+            rows.iter()
+                .find(|row| {
+                    row.conversation_id == new.conversation_id
+                        && row.client_id.as_deref() == Some(client)
+                        && row.sender == sender
+                        && row.user_id.as_deref() == user_id
+                })
+                .cloned()
+        })
+        .collect())
 }
 
 /// Numbers and inserts one message inside the batch's transaction. The
@@ -156,31 +399,15 @@ async fn write_one(
 ) -> Result<Result<Appended, StoreError>, StoreError> {
     let (author, sender, user_id) = author(new.sender);
     let upload = match new.upload_id {
-        Some(id) => {
-            let row: Option<(String, String, i64)> = sqlx::query_as(
-                "SELECT conversation_id, content_type, size_bytes FROM chat_uploads WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            match row {
-                Some((conversation, content_type, size_bytes))
-                    if conversation == new.conversation_id =>
-                {
-                    Some(UploadRef {
-                        id: id.to_owned(),
-                        content_type,
-                        size_bytes,
-                    })
-                }
-                _ => {
-                    let refused = StoreError::NotFound {
-                        what: "upload of this conversation",
-                    };
-                    return duplicate_or(tx, new, &author, refused).await;
-                }
+        Some(id) => match upload_of(tx, id, new.conversation_id).await? {
+            Some(upload) => Some(upload),
+            None => {
+                let refused = StoreError::NotFound {
+                    what: "upload of this conversation",
+                };
+                return duplicate_or(tx, new, &author, refused).await;
             }
-        }
+        },
         None => None,
     };
     let seq: Option<i64> = sqlx::query_scalar(
@@ -243,6 +470,27 @@ async fn write_one(
         },
         duplicate: false,
     }))
+}
+
+/// The upload `id` when it is a file of the conversation.
+async fn upload_of(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    conversation_id: &str,
+) -> Result<Option<UploadRef>, StoreError> {
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT conversation_id, content_type, size_bytes FROM chat_uploads WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row
+        .filter(|(conversation, _, _)| conversation == conversation_id)
+        .map(|(_, content_type, size_bytes)| UploadRef {
+            id: id.to_owned(),
+            content_type,
+            size_bytes,
+        }))
 }
 
 /// The first message the sender stored with this client id, as a
