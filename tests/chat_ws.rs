@@ -1091,3 +1091,68 @@ fn an_agent_gets_chats_up_to_their_chat_capacity_and_a_call_beside_them() {
     });
     assert!(!offers.contains(&offer["contact"].as_str().unwrap().to_owned()));
 }
+
+/// Replaces the demo calendar `support` (every day, these hours; none: closed).
+fn set_support_hours(kefu: &Kefu, admin: &str, hours: &[&str]) {
+    let days = json!({"mon": hours, "tue": hours, "wed": hours, "thu": hours,
+                      "fri": hours, "sat": hours, "sun": hours});
+    let response = http()
+        .put(kefu.url("/api/v1/calendars/support"))
+        .bearer_auth(admin)
+        .json(&json!({"time_zone": "Asia/Shanghai", "weekly": days}))
+        .send()
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().unwrap()
+    );
+}
+
+#[test]
+fn a_chat_while_its_queue_is_closed_is_a_message_left_that_an_agent_gets_once_it_opens() {
+    let (_dir, kefu) = start();
+    let admin = kefu.printed_token("kefu_admin_").unwrap();
+    set_support_hours(&kefu, &admin, &[]);
+    let bound = http()
+        .put(kefu.url("/api/v1/queues/support?tenant=demo"))
+        .bearer_auth(&admin)
+        .json(&json!({"calendar": "support"}))
+        .send()
+        .unwrap();
+    assert!(bound.status().is_success(), "{}", bound.text().unwrap());
+    // An agent of the queue is ready, but the queue is closed.
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    assert_eq!(welcome["available"], false, "the queue is closed");
+    assert_eq!(
+        say(&mut visitor, "v-1", "are you open on Sunday?")["type"],
+        "ack"
+    );
+    next(&mut visitor, "message_left");
+    drop(visitor);
+    // It neither ends nor reaches the agent while the queue stays closed,
+    // not even after the grace that abandons a visitor who left a queue.
+    let meanwhile = drain(&mut agent, Duration::from_secs(17));
+    assert!(
+        !meanwhile.iter().any(|f| f["type"] == "offer"),
+        "{meanwhile:?}"
+    );
+    set_support_hours(&kefu, &admin, &["00:00-24:00"]);
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    send(
+        &mut agent,
+        json!({"type": "chat_history", "contact": contact}),
+    );
+    let history = next(&mut agent, "chat_history");
+    assert_eq!(history["conversation"]["message_left"], 1);
+    assert_eq!(history["conversation"]["state"], "open");
+    assert_eq!(history["messages"][0]["text"], "are you open on Sunday?");
+    let (_back, welcome) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    assert_eq!(welcome["available"], true, "open, and the agent has room");
+}

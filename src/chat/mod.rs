@@ -37,7 +37,7 @@ pub mod transcript;
 pub mod uploads;
 pub mod visitor;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,6 +70,8 @@ struct Inner {
     acd: AcdHandle,
     hub: Hub,
     per_ip: Mutex<HashMap<IpAddr, RateLimit>>,
+    /// Conversations waiting, with no contact, for their closed queue to open.
+    closed: Mutex<HashSet<String>>,
     stopping: watch::Sender<bool>,
     /// Signs the download URLs of chat files.
     upload_key: [u8; 32],
@@ -99,10 +101,12 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
             acd,
             hub: Hub::default(),
             per_ip: Mutex::new(HashMap::new()),
+            closed: Mutex::new(HashSet::new()),
             stopping: watch::channel(false).0,
             upload_key,
         }),
     };
+    tokio::spawn(conversation::route_when_open(chat.clone()));
     let open = chat.store().open_conversations().await?;
     if !open.is_empty() {
         tracing::info!(
@@ -143,6 +147,28 @@ impl Chat {
     /// Turns true when kefu stops.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.inner.stopping.subscribe()
+    }
+
+    fn closed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.inner
+            .closed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The conversation waits for its closed queue to open.
+    pub fn wait_for_opening(&self, conversation: &str) {
+        self.closed().insert(conversation.to_owned());
+    }
+
+    /// The conversations waiting for their closed queue to open.
+    pub fn waiting_for_opening(&self) -> Vec<String> {
+        self.closed().iter().cloned().collect()
+    }
+
+    /// The conversation no longer waits for its queue to open.
+    pub fn opened(&self, conversation: &str) {
+        self.closed().remove(conversation);
     }
 
     /// Stores a message (the commit point of an `ack`) and, unless it is a

@@ -8,7 +8,7 @@
 //! first came in an earlier batch, the same batch or (with PostgreSQL)
 //! another node.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sqlx::{Any, AnyPool, Transaction};
@@ -136,7 +136,7 @@ pub(super) async fn write_batch(
     messages: &[NewChatMessage<'_>],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
     let mut tx = begin(pool, backend).await?;
-    let outcomes = match write_together(&mut tx, messages).await? {
+    let outcomes = match write_together(&mut tx, backend, messages).await? {
         Some(outcomes) => outcomes,
         None => {
             // A client id raced in from another node since we looked:
@@ -163,10 +163,33 @@ async fn begin(pool: &AnyPool, backend: Backend) -> Result<Transaction<'static, 
     })
 }
 
-/// `($first, $first+1, …)`, `count` placeholders.
-fn placeholders(first: usize, count: usize) -> String {
-    let listed: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    format!("({})", listed.join(", "))
+/// The bind parameters of a statement built for a batch: `$1, $2, …` on
+/// PostgreSQL, anonymous `?` on SQLite (which looks numbered parameters up
+/// by name, one scan of all of them each: quadratic in a large batch).
+struct Params {
+    backend: Backend,
+    count: usize,
+}
+
+impl Params {
+    fn new(backend: Backend) -> Self {
+        Params { backend, count: 0 }
+    }
+
+    /// The next parameter.
+    fn next(&mut self) -> String {
+        self.count += 1;
+        match self.backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${}", self.count),
+        }
+    }
+
+    /// `(p, p, …)`: the next `count` parameters.
+    fn list(&mut self, count: usize) -> String {
+        let listed: Vec<String> = (0..count).map(|_| self.next()).collect();
+        format!("({})", listed.join(", "))
+    }
 }
 
 /// What becomes of one message of a batch written together.
@@ -187,10 +210,11 @@ enum Fate {
 /// rolls back).
 async fn write_together(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     messages: &[NewChatMessage<'_>],
 ) -> Result<Option<Vec<Result<Appended, StoreError>>>, StoreError> {
     let authors: Vec<_> = messages.iter().map(|m| author(m.sender)).collect();
-    let mut stored = stored_client_ids(tx, messages).await?.into_iter();
+    let mut stored = stored_client_ids(tx, backend, messages).await?.into_iter();
     let mut fates = Vec::with_capacity(messages.len());
     let mut firsts: HashMap<(&str, &str, &str), usize> = HashMap::new();
     for (index, (new, (author, _, _))) in messages.iter().zip(&authors).enumerate() {
@@ -222,33 +246,37 @@ async fn write_together(
 
     // Number the new messages: each conversation moves on by its count.
     let mut counts: Vec<(&str, i64)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for (new, fate) in messages.iter().zip(&fates) {
         if matches!(fate, Fate::New(_)) {
-            match counts.iter_mut().find(|(c, _)| *c == new.conversation_id) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((new.conversation_id, 1)),
-            }
+            let at = *index.entry(new.conversation_id).or_insert_with(|| {
+                counts.push((new.conversation_id, 0));
+                counts.len() - 1
+            });
+            counts[at].1 += 1;
         }
     }
     let mut next_seq: HashMap<&str, i64> = HashMap::new();
     if !counts.is_empty() {
+        let mut params = Params::new(backend);
         let cases: String = (0..counts.len())
-            .map(|n| format!(" WHEN ${} THEN ${}", 2 * n + 1, 2 * n + 2))
-            .collect();
-        let ids: Vec<String> = (0..counts.len())
-            .map(|n| format!("${}", 2 * n + 1))
+            .map(|_| format!(" WHEN {} THEN {}", params.next(), params.next()))
             .collect();
         let sql = format!(
             "UPDATE chat_conversations SET last_seq = last_seq + CASE id{cases} END \
-             WHERE id IN ({}) AND state = 'open' RETURNING id, last_seq",
-            ids.join(", ")
+             WHERE id IN {} AND state = 'open' RETURNING id, last_seq",
+            params.list(counts.len())
         );
         let mut update = sqlx::query_as::<_, (String, i64)>(&sql);
         for (conversation, count) in &counts {
             update = update.bind(*conversation).bind(*count);
         }
+        for (conversation, _) in &counts {
+            update = update.bind(*conversation);
+        }
         for (id, last) in update.fetch_all(&mut **tx).await? {
-            if let Some((conversation, count)) = counts.iter().find(|(c, _)| *c == id) {
+            if let Some(&at) = index.get(id.as_str()) {
+                let (conversation, count) = counts[at];
                 next_seq.insert(conversation, last - count + 1);
             }
         }
@@ -305,9 +333,8 @@ async fn write_together(
         return Ok(Some(outcomes));
     }
     const COLUMNS: usize = 11;
-    let values: Vec<String> = (0..rows.len())
-        .map(|n| placeholders(n * COLUMNS + 1, COLUMNS))
-        .collect();
+    let mut params = Params::new(backend);
+    let values: Vec<String> = (0..rows.len()).map(|_| params.list(COLUMNS)).collect();
     let sql = format!(
         "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
          client_id, internal, body, created_at, upload_id) VALUES {} \
@@ -341,16 +368,18 @@ async fn write_together(
 /// already under its client id, if any.
 async fn stored_client_ids(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     messages: &[NewChatMessage<'_>],
 ) -> Result<Vec<Option<ChatMessage>>, StoreError> {
     let mut conversations: Vec<&str> = Vec::new();
     let mut clients: Vec<&str> = Vec::new();
+    let mut seen = HashSet::new();
     for new in messages {
         if let Some(client) = new.client_id {
-            if !conversations.contains(&new.conversation_id) {
+            if seen.insert((0, new.conversation_id)) {
                 conversations.push(new.conversation_id);
             }
-            if !clients.contains(&client) {
+            if seen.insert((1, client)) {
                 clients.push(client);
             }
         }
@@ -358,11 +387,12 @@ async fn stored_client_ids(
     if clients.is_empty() {
         return Ok(vec![None; messages.len()]);
     }
+    let mut params = Params::new(backend);
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
          WHERE m.conversation_id IN {} AND m.client_id IN {}",
-        placeholders(1, conversations.len()),
-        placeholders(conversations.len() + 1, clients.len()),
+        params.list(conversations.len()),
+        params.list(clients.len()),
     );
     let mut select = sqlx::query_as::<_, MessageRow>(&sql);
     for value in conversations.iter().chain(&clients) {
