@@ -1156,3 +1156,78 @@ fn a_chat_while_its_queue_is_closed_is_a_message_left_that_an_agent_gets_once_it
     let (_back, welcome) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
     assert_eq!(welcome["available"], true, "open, and the agent has room");
 }
+
+#[test]
+fn an_agent_transfers_a_chat_to_a_named_agent_who_gets_it_before_anyone_idle_longer() {
+    let (_dir, kefu) = start();
+    let mut bob = ready_agent(&kefu, "1002");
+    let mut chen = ready_agent(&kefu, "1003");
+    let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+    say(&mut visitor, "v-1", "I need a quote for 50 seats");
+    let first = next(&mut chen, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut chen, json!({"type": "accept", "contact": first}));
+    next(&mut chen, "chat_joined");
+    // Alice goes ready after Bob: Bob has been idle longer.
+    let mut alice = ready_agent(&kefu, "1001");
+
+    // Bob does not serve the chat's queue (support), and 1009 is nobody:
+    // refused, and the chat stays Chen's.
+    for (agent, refusal) in [("1002", "does not serve"), ("1009", "no agent")] {
+        send(
+            &mut chen,
+            json!({"type": "chat_transfer", "contact": first, "agent": agent}),
+        );
+        let error = next(&mut chen, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            error.starts_with("`agent`") && error.contains(refusal),
+            "{error}"
+        );
+    }
+    send(
+        &mut chen,
+        json!({"type": "chat_send", "contact": first, "id": "c-1", "text": "One moment please"}),
+    );
+    assert_eq!(next(&mut chen, "chat_ack")["seq"], 3);
+
+    send(
+        &mut chen,
+        json!({"type": "chat_transfer", "contact": first, "agent": "1001", "queue": "sales"}),
+    );
+    let transferred = next(&mut chen, "chat_transferred");
+    assert_eq!(
+        (&transferred["agent"], &transferred["queue"]),
+        (&json!("1001"), &json!("sales"))
+    );
+    next_where(&mut visitor, "the transfer notice", |f| {
+        f["type"] == "message" && f["text"] == "The chat was transferred to agent 1001 (sales)."
+    });
+    let second = next(&mut alice, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first, "a new contact, for Alice");
+    send(&mut alice, json!({"type": "accept", "contact": second}));
+    next(&mut alice, "chat_joined");
+    assert_eq!(next(&mut visitor, "agent")["name"], "Alice Wang");
+    let offered_to_bob = drain(&mut bob, Duration::from_millis(500));
+    assert!(
+        !offered_to_bob.iter().any(|f| f["type"] == "offer"),
+        "{offered_to_bob:?}"
+    );
+    send(
+        &mut alice,
+        json!({"type": "chat_history", "contact": second}),
+    );
+    let history = next(&mut alice, "chat_history");
+    assert_eq!(history["conversation"]["queue"], "sales");
+    assert_eq!(
+        history["messages"][0]["text"],
+        "I need a quote for 50 seats"
+    );
+}
