@@ -325,15 +325,26 @@ pub async fn leave(chat: &Chat, conversation: &str) {
     }
 }
 
+/// How long an answer of [`available`] is reused: the ACD computes every
+/// queue's figures for it, in its one task, so it is not asked for each
+/// message and each visitor that connects.
+pub const AVAILABILITY_FRESH: Duration = Duration::from_secs(1);
+
 /// Whether the queue is open (by its business hours) and an agent of it is
 /// logged in and ready (or busy, with room maybe): if not, what the visitor
-/// writes is a message left.
+/// writes is a message left. At most [`AVAILABILITY_FRESH`] old.
 pub async fn available(chat: &Chat, tenant: &str, queue: &str) -> bool {
-    chat.acd().queues(tenant).await.is_ok_and(|queues| {
+    let now = std::time::Instant::now();
+    if let Some(known) = chat.known_availability(tenant, queue, now) {
+        return known;
+    }
+    let available = chat.acd().queues(tenant).await.is_ok_and(|queues| {
         queues
             .iter()
             .any(|q| q.name == queue && q.open && q.agents_available > 0)
-    })
+    });
+    chat.remember_availability(tenant, queue, available, now + AVAILABILITY_FRESH);
+    available
 }
 
 /// The conversation's queue is closed (its business hours): the contact

@@ -72,6 +72,8 @@ struct Inner {
     per_ip: Mutex<HashMap<IpAddr, RateLimit>>,
     /// Conversations waiting, with no contact, for their closed queue to open.
     closed: Mutex<HashSet<String>>,
+    /// (tenant, queue) → whether an agent is available, and until when that holds.
+    availability: Mutex<HashMap<(String, String), (bool, Instant)>>,
     stopping: watch::Sender<bool>,
     /// Signs the download URLs of chat files.
     upload_key: [u8; 32],
@@ -102,6 +104,7 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
             hub: Hub::default(),
             per_ip: Mutex::new(HashMap::new()),
             closed: Mutex::new(HashSet::new()),
+            availability: Mutex::new(HashMap::new()),
             stopping: watch::channel(false).0,
             upload_key,
         }),
@@ -169,6 +172,33 @@ impl Chat {
     /// The conversation no longer waits for its queue to open.
     pub fn opened(&self, conversation: &str) {
         self.closed().remove(conversation);
+    }
+
+    /// Whether an agent of the queue was available, if that is fresh at `now`.
+    pub fn known_availability(&self, tenant: &str, queue: &str, now: Instant) -> Option<bool> {
+        let known = self
+            .inner
+            .availability
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .get(&(tenant.to_owned(), queue.to_owned()))
+            .and_then(|&(available, until)| (now < until).then_some(available))
+    }
+
+    /// Remembers whether an agent of the queue is available, until `until`.
+    pub fn remember_availability(
+        &self,
+        tenant: &str,
+        queue: &str,
+        available: bool,
+        until: Instant,
+    ) {
+        self.inner
+            .availability
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant.to_owned(), queue.to_owned()), (available, until));
     }
 
     /// Stores a message (the commit point of an `ack`) and, unless it is a

@@ -43,10 +43,6 @@ const MAX_WS_MESSAGE: usize = 64 * 1024;
 /// Read and write buffers of a visitor's socket: chat frames are small, and
 /// the WebSocket defaults (128 KiB each) would cost ~250 KiB per visitor.
 const SOCKET_BUFFER: usize = 4 * 1024;
-/// After finding an agent available, a connection asks the ACD again only
-/// this much later (not for every message: the ACD serves every node's
-/// queries in one task).
-const AVAILABILITY_FRESH: Duration = Duration::from_secs(5);
 /// Messages per second on one connection.
 const PER_CONNECTION_PER_SECOND: u32 = 5;
 const PER_CONNECTION_BURST: u32 = 10;
@@ -136,8 +132,6 @@ struct Connection {
     limit: RateLimit,
     typing_limit: RateLimit,
     names: HashMap<String, String>,
-    /// Until when an agent counts as available without asking again.
-    available_until: Option<Instant>,
 }
 
 /// Ends the connection: the socket is gone or must be closed.
@@ -193,7 +187,6 @@ async fn serve(mut socket: WebSocket, chat: Chat, channel: ChatChannel, ip: IpAd
         limit: RateLimit::new(PER_CONNECTION_PER_SECOND, PER_CONNECTION_BURST, now),
         typing_limit: RateLimit::new(2, 5, now),
         names: HashMap::new(),
-        available_until: None,
     };
     if connection.welcome(last_seq).await.is_ok() {
         connection.run().await;
@@ -621,12 +614,7 @@ impl Connection {
         {
             return Ok(());
         }
-        let now = Instant::now();
-        if self.available_until.is_some_and(|until| now < until) {
-            return Ok(());
-        }
         if conversation::available(&self.chat, &conversation.tenant_id, &conversation.queue).await {
-            self.available_until = Some(now + AVAILABILITY_FRESH);
             return Ok(());
         }
         if !matches!(
