@@ -340,6 +340,7 @@ fn a_resent_message_is_stored_once_and_a_reconnect_gets_exactly_what_it_missed()
 fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     let dir = tempfile::tempdir().unwrap();
     let mut kefu = Kefu::start(dir.path(), options());
+    let admin = kefu.printed_token("kefu_admin_").unwrap();
     let (mut visitor_socket, welcome) = connect_visitor(&kefu, None, 0);
     let token = welcome["token"].as_str().unwrap().to_owned();
     let mut acked = Vec::new();
@@ -357,6 +358,10 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     drop(visitor_socket);
     drop(kefu);
 
+    let restarted_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let kefu = Kefu::start(dir.path(), options());
     let (mut visitor_socket, welcome) = connect_visitor(&kefu, Some(&token), 0);
     assert_eq!(welcome["conversation"]["state"], "open");
@@ -377,6 +382,16 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     let offer = next(&mut agent, "offer");
     assert_eq!(offer["channel"], "chat");
     let contact = offer["contact"].as_str().unwrap().to_owned();
+    // The contact left open by the kill continues: one contact, not two.
+    let detail: Value = http()
+        .get(kefu.url(&format!("/api/v1/contacts/{contact}?tenant=demo")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let created_at = detail["created_at"].as_i64().unwrap();
+    assert!(created_at < restarted_at, "{detail}");
     send(&mut agent, json!({"type": "accept", "contact": contact}));
     next(&mut agent, "chat_joined");
     send(
@@ -384,6 +399,7 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
         json!({"type": "chat_history", "contact": contact}),
     );
     let history = next(&mut agent, "chat_history");
+    assert_eq!(history["conversation"]["contact_id"], contact);
     let bodies: Vec<&str> = history["messages"]
         .as_array()
         .unwrap()

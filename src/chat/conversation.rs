@@ -14,7 +14,7 @@ use super::Chat;
 use super::hub::Event;
 use super::identity::VerifiedCustomer;
 use crate::routing::{
-    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, RoutingError,
+    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, Enqueued, RoutingError,
 };
 use crate::store::{ChatChannel, Conversation, Millis, NewConversation, Sender, StoreError};
 use kefu_acd::QueueExit;
@@ -94,6 +94,39 @@ pub async fn route(chat: &Chat, conversation: &Conversation) -> Result<(), Routi
     route_for(chat, conversation, None).await
 }
 
+/// Routes a conversation left open by a restart: its contact continues
+/// when its row is still open (kefu was killed), so reports count it once;
+/// else it is routed as a new contact.
+pub async fn resume(chat: &Chat, conversation: &Conversation) -> Result<(), RoutingError> {
+    let Some(contact) = conversation.contact_id.as_deref() else {
+        return route(chat, conversation).await;
+    };
+    let enqueued = chat
+        .acd()
+        .resume(contact, request(conversation, None))
+        .await?;
+    follow_contact(chat, conversation, enqueued).await
+}
+
+/// The ACD request that routes the conversation, for the agent with this
+/// extension first if any.
+fn request(conversation: &Conversation, agent: Option<&str>) -> ContactRequest {
+    let customer = conversation
+        .customer_id
+        .clone()
+        .unwrap_or_else(|| conversation.visitor_id.clone());
+    ContactRequest {
+        tenant: conversation.tenant_id.clone(),
+        channel: Channel::Chat,
+        queue: conversation.queue.clone(),
+        priority: 0,
+        skills: Vec::new(),
+        customer: Some(customer),
+        call_id: None,
+        preferred_agent: agent.map(|extension| (extension.to_owned(), AGENT_TRANSFER_WAIT)),
+    }
+}
+
 /// Routes the conversation as a new ACD contact for any agent of its queue
 /// or, first, for the agent with this extension.
 async fn route_for(
@@ -101,23 +134,16 @@ async fn route_for(
     conversation: &Conversation,
     agent: Option<&str>,
 ) -> Result<(), RoutingError> {
-    let customer = conversation
-        .customer_id
-        .clone()
-        .unwrap_or_else(|| conversation.visitor_id.clone());
-    let enqueued = chat
-        .acd()
-        .enqueue(ContactRequest {
-            tenant: conversation.tenant_id.clone(),
-            channel: Channel::Chat,
-            queue: conversation.queue.clone(),
-            priority: 0,
-            skills: Vec::new(),
-            customer: Some(customer),
-            call_id: None,
-            preferred_agent: agent.map(|extension| (extension.to_owned(), AGENT_TRANSFER_WAIT)),
-        })
-        .await?;
+    let enqueued = chat.acd().enqueue(request(conversation, agent)).await?;
+    follow_contact(chat, conversation, enqueued).await
+}
+
+/// Makes the contact the conversation's and follows its updates.
+async fn follow_contact(
+    chat: &Chat,
+    conversation: &Conversation,
+    enqueued: Enqueued,
+) -> Result<(), RoutingError> {
     chat.store()
         .attach_chat_contact(&conversation.id, &enqueued.id.0)
         .await?;

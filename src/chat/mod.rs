@@ -13,9 +13,10 @@
 //!   that contact's updates in a task of its own, not in a connection. A
 //!   visitor whose last connection closes while still waiting is abandoned
 //!   after [`conversation::ABANDON_GRACE`] (a reload is not leaving). When
-//!   kefu starts, every conversation still open is routed again as a new
-//!   contact of the same conversation ([`start`]), so history stays whole
-//!   and an agent takes it up.
+//!   kefu starts, every conversation still open is routed again ([`start`]):
+//!   its contact continues when kefu was killed and left it open, else as
+//!   a new contact of the same conversation; history stays whole and an
+//!   agent takes it up.
 //! - **Sides.** [`visitor`] serves the widget's WebSocket, [`agent`] the
 //!   `chat_*` commands and events on the agent WebSocket, [`hub`] the live
 //!   fan-out between them, [`identity`] visitor tokens and site JWTs,
@@ -118,7 +119,7 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
         );
     }
     for conversation in open {
-        if let Err(error) = conversation::route(&chat, &conversation).await {
+        if let Err(error) = conversation::resume(&chat, &conversation).await {
             tracing::warn!(conversation = %conversation.id, %error,
                 "cannot route an open chat conversation again; ending it");
             conversation::finish(&chat, &conversation.id, "unavailable", None).await;

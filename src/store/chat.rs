@@ -382,7 +382,8 @@ impl Store {
         }
     }
 
-    /// Makes `contact_id` the contact routing the conversation now (no agent yet).
+    /// Makes `contact_id` the contact routing the conversation now (no agent
+    /// yet); again for a contact that continues after a restart.
     pub async fn attach_chat_contact(
         &self,
         conversation_id: &str,
@@ -395,7 +396,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO chat_conversation_contacts (contact_id, conversation_id) VALUES ($1, $2)",
+            "INSERT INTO chat_conversation_contacts (contact_id, conversation_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(contact_id)
         .bind(conversation_id)
