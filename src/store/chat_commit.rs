@@ -2,11 +2,13 @@
 //! for. One writer task per [`Store`] takes every message waiting, numbers
 //! and stores them in one transaction, and only after the commit answers
 //! each sender; a batch that fails answers every sender of it with the
-//! error and stores none of them. Idempotency by client id is the unique
-//! index `(conversation_id, author, client_id)`: an insert that meets it
-//! stores nothing and returns the first message as a duplicate, whether the
-//! first came in an earlier batch, the same batch or (with PostgreSQL)
-//! another node.
+//! error and stores none of them. A message whose sender already used its
+//! client id in the conversation is answered with the first message as a
+//! duplicate and stores nothing: the batch reads the client ids stored
+//! already once, and spots repeats within itself; one that another node
+//! (PostgreSQL) stored in between meets the unique index
+//! `(conversation_id, author, client_id)` (`ON CONFLICT DO NOTHING`), and
+//! the batch starts over one message at a time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
