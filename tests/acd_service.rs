@@ -71,6 +71,7 @@ fn call(tenant: &str) -> ContactRequest {
         skills: Vec::new(),
         customer: Some("+33123456789".into()),
         call_id: None,
+        preferred_agent: None,
     }
 }
 

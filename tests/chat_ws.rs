@@ -340,6 +340,7 @@ fn a_resent_message_is_stored_once_and_a_reconnect_gets_exactly_what_it_missed()
 fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     let dir = tempfile::tempdir().unwrap();
     let mut kefu = Kefu::start(dir.path(), options());
+    let admin = kefu.printed_token("kefu_admin_").unwrap();
     let (mut visitor_socket, welcome) = connect_visitor(&kefu, None, 0);
     let token = welcome["token"].as_str().unwrap().to_owned();
     let mut acked = Vec::new();
@@ -357,6 +358,10 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     drop(visitor_socket);
     drop(kefu);
 
+    let restarted_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     let kefu = Kefu::start(dir.path(), options());
     let (mut visitor_socket, welcome) = connect_visitor(&kefu, Some(&token), 0);
     assert_eq!(welcome["conversation"]["state"], "open");
@@ -377,6 +382,16 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
     let offer = next(&mut agent, "offer");
     assert_eq!(offer["channel"], "chat");
     let contact = offer["contact"].as_str().unwrap().to_owned();
+    // The contact left open by the kill continues: one contact, not two.
+    let detail: Value = http()
+        .get(kefu.url(&format!("/api/v1/contacts/{contact}?tenant=demo")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let created_at = detail["created_at"].as_i64().unwrap();
+    assert!(created_at < restarted_at, "{detail}");
     send(&mut agent, json!({"type": "accept", "contact": contact}));
     next(&mut agent, "chat_joined");
     send(
@@ -384,6 +399,7 @@ fn acked_messages_survive_kill_9_and_the_conversation_is_routed_again() {
         json!({"type": "chat_history", "contact": contact}),
     );
     let history = next(&mut agent, "chat_history");
+    assert_eq!(history["conversation"]["contact_id"], contact);
     let bodies: Vec<&str> = history["messages"]
         .as_array()
         .unwrap()
@@ -1090,4 +1106,144 @@ fn an_agent_gets_chats_up_to_their_chat_capacity_and_a_call_beside_them() {
         f["type"] == "offer" && f["channel"] == "chat"
     });
     assert!(!offers.contains(&offer["contact"].as_str().unwrap().to_owned()));
+}
+
+/// Replaces the demo calendar `support` (every day, these hours; none: closed).
+fn set_support_hours(kefu: &Kefu, admin: &str, hours: &[&str]) {
+    let days = json!({"mon": hours, "tue": hours, "wed": hours, "thu": hours,
+                      "fri": hours, "sat": hours, "sun": hours});
+    let response = http()
+        .put(kefu.url("/api/v1/calendars/support"))
+        .bearer_auth(admin)
+        .json(&json!({"time_zone": "Asia/Shanghai", "weekly": days}))
+        .send()
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().unwrap()
+    );
+}
+
+#[test]
+fn a_chat_while_its_queue_is_closed_is_a_message_left_that_an_agent_gets_once_it_opens() {
+    let (_dir, kefu) = start();
+    let admin = kefu.printed_token("kefu_admin_").unwrap();
+    set_support_hours(&kefu, &admin, &[]);
+    let bound = http()
+        .put(kefu.url("/api/v1/queues/support?tenant=demo"))
+        .bearer_auth(&admin)
+        .json(&json!({"calendar": "support"}))
+        .send()
+        .unwrap();
+    assert!(bound.status().is_success(), "{}", bound.text().unwrap());
+    // An agent of the queue is ready, but the queue is closed.
+    let mut agent = ready_agent(&kefu, "1003");
+    let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
+    assert_eq!(welcome["available"], false, "the queue is closed");
+    assert_eq!(
+        say(&mut visitor, "v-1", "are you open on Sunday?")["type"],
+        "ack"
+    );
+    next(&mut visitor, "message_left");
+    drop(visitor);
+    // It neither ends nor reaches the agent while the queue stays closed,
+    // not even after the grace that abandons a visitor who left a queue.
+    let meanwhile = drain(&mut agent, Duration::from_secs(17));
+    assert!(
+        !meanwhile.iter().any(|f| f["type"] == "offer"),
+        "{meanwhile:?}"
+    );
+    set_support_hours(&kefu, &admin, &["00:00-24:00"]);
+    let contact = next(&mut agent, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut agent, json!({"type": "accept", "contact": contact}));
+    next(&mut agent, "chat_joined");
+    send(
+        &mut agent,
+        json!({"type": "chat_history", "contact": contact}),
+    );
+    let history = next(&mut agent, "chat_history");
+    assert_eq!(history["conversation"]["message_left"], 1);
+    assert_eq!(history["conversation"]["state"], "open");
+    assert_eq!(history["messages"][0]["text"], "are you open on Sunday?");
+    let (_back, welcome) = connect_visitor(&kefu, welcome["token"].as_str(), 0);
+    assert_eq!(welcome["available"], true, "open, and the agent has room");
+}
+
+#[test]
+fn an_agent_transfers_a_chat_to_a_named_agent_who_gets_it_before_anyone_idle_longer() {
+    let (_dir, kefu) = start();
+    let mut bob = ready_agent(&kefu, "1002");
+    let mut chen = ready_agent(&kefu, "1003");
+    let (mut visitor, _) = connect_visitor(&kefu, None, 0);
+    say(&mut visitor, "v-1", "I need a quote for 50 seats");
+    let first = next(&mut chen, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut chen, json!({"type": "accept", "contact": first}));
+    next(&mut chen, "chat_joined");
+    // Alice goes ready after Bob: Bob has been idle longer.
+    let mut alice = ready_agent(&kefu, "1001");
+
+    // Bob does not serve the chat's queue (support), and 1009 is nobody:
+    // refused, and the chat stays Chen's.
+    for (agent, refusal) in [("1002", "does not serve"), ("1009", "no agent")] {
+        send(
+            &mut chen,
+            json!({"type": "chat_transfer", "contact": first, "agent": agent}),
+        );
+        let error = next(&mut chen, "error")["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            error.starts_with("`agent`") && error.contains(refusal),
+            "{error}"
+        );
+    }
+    send(
+        &mut chen,
+        json!({"type": "chat_send", "contact": first, "id": "c-1", "text": "One moment please"}),
+    );
+    assert_eq!(next(&mut chen, "chat_ack")["seq"], 3);
+
+    send(
+        &mut chen,
+        json!({"type": "chat_transfer", "contact": first, "agent": "1001", "queue": "sales"}),
+    );
+    let transferred = next(&mut chen, "chat_transferred");
+    assert_eq!(
+        (&transferred["agent"], &transferred["queue"]),
+        (&json!("1001"), &json!("sales"))
+    );
+    next_where(&mut visitor, "the transfer notice", |f| {
+        f["type"] == "message" && f["text"] == "The chat was transferred to agent 1001 (sales)."
+    });
+    let second = next(&mut alice, "offer")["contact"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, first, "a new contact, for Alice");
+    send(&mut alice, json!({"type": "accept", "contact": second}));
+    next(&mut alice, "chat_joined");
+    assert_eq!(next(&mut visitor, "agent")["name"], "Alice Wang");
+    let offered_to_bob = drain(&mut bob, Duration::from_millis(500));
+    assert!(
+        !offered_to_bob.iter().any(|f| f["type"] == "offer"),
+        "{offered_to_bob:?}"
+    );
+    send(
+        &mut alice,
+        json!({"type": "chat_history", "contact": second}),
+    );
+    let history = next(&mut alice, "chat_history");
+    assert_eq!(history["conversation"]["queue"], "sales");
+    assert_eq!(
+        history["messages"][0]["text"],
+        "I need a quote for 50 seats"
+    );
 }

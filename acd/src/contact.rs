@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::SkillRequirement;
 use crate::ids::{AgentId, Channel, ContactId, CustomerId, Priority, QueueId};
@@ -24,6 +24,10 @@ pub struct ContactSpec {
     pub skills: Vec<SkillRequirement>,
     /// The customer, for sticky routing.
     pub customer: Option<CustomerId>,
+    /// An agent it is for (a transfer to them) and how long it waits for
+    /// them (while they are a member able to take it and have not let it
+    /// go) before any agent of the queue may take it.
+    pub preferred_agent: Option<(AgentId, Duration)>,
     /// Free-form data (IVR input, CRM fields) kept for whoever wires the engine.
     pub attributes: BTreeMap<String, String>,
 }
@@ -38,6 +42,7 @@ impl ContactSpec {
             priority: Priority::LOWEST,
             skills: Vec::new(),
             customer: None,
+            preferred_agent: None,
             attributes: BTreeMap::new(),
         }
     }
@@ -57,6 +62,12 @@ impl ContactSpec {
     /// The same contact from a known customer.
     pub fn with_customer(mut self, customer: CustomerId) -> Self {
         self.customer = Some(customer);
+        self
+    }
+
+    /// The same contact, waiting up to `wait` for this agent first.
+    pub fn for_agent(mut self, agent: AgentId, wait: Duration) -> Self {
+        self.preferred_agent = Some((agent, wait));
         self
     }
 
@@ -114,6 +125,8 @@ pub(crate) struct Contact {
     pub(crate) holding: Holding,
     /// The agent who last served this customer, if sticky routing applies.
     pub(crate) sticky_agent: Option<AgentId>,
+    /// The agent it is for, until when (from its spec's `preferred_agent`).
+    pub(crate) preferred: Option<(AgentId, Instant)>,
     /// When the schedule next looks at this contact.
     pub(crate) wake: Option<Instant>,
 }
@@ -131,6 +144,7 @@ impl Contact {
                 next_announce: None,
             },
             sticky_agent: None,
+            preferred: None,
             wake: None,
         }
     }

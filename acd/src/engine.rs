@@ -369,6 +369,10 @@ impl<R: RandomSource> Acd<R> {
         let mut contact = Contact::new(spec, now, self.next_seq);
         self.next_seq += 1;
         contact.sticky_agent = sticky_agent;
+        contact.preferred = contact
+            .spec
+            .preferred_agent
+            .map(|(agent, wait)| (agent, now + wait));
         contact.holding = Holding::OnLine { next_announce };
         let id = contact.spec.id;
         self.put_in_line(contact);

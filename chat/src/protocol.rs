@@ -270,10 +270,13 @@ pub enum AgentCommand {
         contact: String,
         disposition: Option<String>,
     },
-    /// Hands the conversation to another queue (1-64 characters).
+    /// Hands the conversation to another queue, to an agent (by extension)
+    /// of its queue, or to an agent of another queue (each 1-64
+    /// characters; at least one).
     Transfer {
         contact: String,
-        queue: String,
+        queue: Option<String>,
+        agent: Option<String>,
     },
 }
 
@@ -399,16 +402,28 @@ pub fn parse_agent_command(bytes: &[u8]) -> Result<Option<AgentCommand>, ParseEr
         }
         "transfer" => {
             let transfer: TransferFields = read(fields)?;
-            let queue = transfer.queue.trim();
-            if !(1..=64).contains(&queue.chars().count()) {
+            let name = |field: &str, value: Option<String>| match value {
+                None => Ok(None),
+                Some(value) if (1..=64).contains(&value.trim().chars().count()) => {
+                    Ok(Some(value.trim().to_owned()))
+                }
+                Some(_) => Err(ParseError::new(
+                    ErrorCode::BadField,
+                    format!("`{field}`: must be 1 to 64 characters"),
+                )),
+            };
+            let queue = name("queue", transfer.queue)?;
+            let agent = name("agent", transfer.agent)?;
+            if queue.is_none() && agent.is_none() {
                 return Err(ParseError::new(
                     ErrorCode::BadField,
-                    "`queue`: must be 1 to 64 characters",
+                    "`queue`: name the queue or the `agent` (extension) to transfer to",
                 ));
             }
             AgentCommand::Transfer {
                 contact: contact_id(transfer.contact)?,
-                queue: queue.to_owned(),
+                queue,
+                agent,
             }
         }
         _ => return Err(unknown_type(&kind, AGENT_TYPES)),
@@ -565,7 +580,8 @@ struct HistoryFields {
 #[serde(deny_unknown_fields)]
 struct TransferFields {
     contact: String,
-    queue: String,
+    queue: Option<String>,
+    agent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -683,9 +699,24 @@ mod tests {
             transfer,
             Some(AgentCommand::Transfer {
                 contact: "k".to_owned(),
-                queue: "sales".to_owned()
+                queue: Some("sales".to_owned()),
+                agent: None,
             })
         );
+        let to_agent =
+            parse_agent_command(br#"{"type":"chat_transfer","contact":"k","agent":"1002"}"#)
+                .expect("valid");
+        assert_eq!(
+            to_agent,
+            Some(AgentCommand::Transfer {
+                contact: "k".to_owned(),
+                queue: None,
+                agent: Some("1002".to_owned()),
+            })
+        );
+        let error =
+            parse_agent_command(br#"{"type":"chat_transfer","contact":"k"}"#).expect_err("refused");
+        assert!(error.detail.starts_with("`queue`"), "{}", error.detail);
         let error =
             parse_agent_command(br#"{"type":"chat_shout","contact":"k"}"#).expect_err("refused");
         assert_eq!(error.code, ErrorCode::UnknownType);

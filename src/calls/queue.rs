@@ -210,6 +210,7 @@ pub(super) async fn wait(
             .collect(),
         customer: request.caller.clone(),
         call_id: cdr.id().map(str::to_owned),
+        preferred_agent: None,
     };
     let enqueued = match context.acd.enqueue(contact.clone()).await {
         Ok(enqueued) => enqueued,

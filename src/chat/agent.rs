@@ -132,13 +132,25 @@ async fn carry_out(
             );
             Ok(Vec::new())
         }
-        AgentCommand::Transfer { contact, queue } => {
+        AgentCommand::Transfer {
+            contact,
+            queue,
+            agent,
+        } => {
             let conversation = own(chat, tenant_id, user_id, &contact, true).await?;
-            conversation::transfer(chat, &conversation, &ContactId(contact.clone()), &queue)
+            let to = conversation::TransferTarget {
+                queue: queue.as_deref(),
+                agent: agent.as_deref(),
+            };
+            conversation::transfer(chat, &conversation, &ContactId(contact.clone()), to)
                 .await
-                .map_err(|error| format!("`queue`: {error}"))?;
+                .map_err(|error| {
+                    let field = if agent.is_some() { "agent" } else { "queue" };
+                    format!("`{field}`: {error}")
+                })?;
+            let queue = queue.unwrap_or(conversation.queue);
             Ok(vec![
-                json!({"type": "chat_transferred", "contact": contact, "queue": queue}),
+                json!({"type": "chat_transferred", "contact": contact, "queue": queue, "agent": agent}),
             ])
         }
         AgentCommand::History { contact, after_seq } => {

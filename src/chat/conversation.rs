@@ -14,9 +14,10 @@ use super::Chat;
 use super::hub::Event;
 use super::identity::VerifiedCustomer;
 use crate::routing::{
-    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, RoutingError,
+    Channel, ContactId, ContactRequest, ContactUpdate, ContactUpdates, Enqueued, RoutingError,
 };
 use crate::store::{ChatChannel, Conversation, Millis, NewConversation, Sender, StoreError};
+use kefu_acd::QueueExit;
 
 /// How long a waiting conversation keeps its place after the visitor's last
 /// connection closed (a page reload, a network change) before it counts as
@@ -90,22 +91,59 @@ pub async fn open(
 
 /// Routes the conversation as a new ACD contact and follows it.
 pub async fn route(chat: &Chat, conversation: &Conversation) -> Result<(), RoutingError> {
+    route_for(chat, conversation, None).await
+}
+
+/// Routes a conversation left open by a restart: its contact continues
+/// when its row is still open (kefu was killed), so reports count it once;
+/// else it is routed as a new contact.
+pub async fn resume(chat: &Chat, conversation: &Conversation) -> Result<(), RoutingError> {
+    let Some(contact) = conversation.contact_id.as_deref() else {
+        return route(chat, conversation).await;
+    };
+    let enqueued = chat
+        .acd()
+        .resume(contact, request(conversation, None))
+        .await?;
+    follow_contact(chat, conversation, enqueued).await
+}
+
+/// The ACD request that routes the conversation, for the agent with this
+/// extension first if any.
+fn request(conversation: &Conversation, agent: Option<&str>) -> ContactRequest {
     let customer = conversation
         .customer_id
         .clone()
         .unwrap_or_else(|| conversation.visitor_id.clone());
-    let enqueued = chat
-        .acd()
-        .enqueue(ContactRequest {
-            tenant: conversation.tenant_id.clone(),
-            channel: Channel::Chat,
-            queue: conversation.queue.clone(),
-            priority: 0,
-            skills: Vec::new(),
-            customer: Some(customer),
-            call_id: None,
-        })
-        .await?;
+    ContactRequest {
+        tenant: conversation.tenant_id.clone(),
+        channel: Channel::Chat,
+        queue: conversation.queue.clone(),
+        priority: 0,
+        skills: Vec::new(),
+        customer: Some(customer),
+        call_id: None,
+        preferred_agent: agent.map(|extension| (extension.to_owned(), AGENT_TRANSFER_WAIT)),
+    }
+}
+
+/// Routes the conversation as a new ACD contact for any agent of its queue
+/// or, first, for the agent with this extension.
+async fn route_for(
+    chat: &Chat,
+    conversation: &Conversation,
+    agent: Option<&str>,
+) -> Result<(), RoutingError> {
+    let enqueued = chat.acd().enqueue(request(conversation, agent)).await?;
+    follow_contact(chat, conversation, enqueued).await
+}
+
+/// Makes the contact the conversation's and follows its updates.
+async fn follow_contact(
+    chat: &Chat,
+    conversation: &Conversation,
+    enqueued: Enqueued,
+) -> Result<(), RoutingError> {
     chat.store()
         .attach_chat_contact(&conversation.id, &enqueued.id.0)
         .await?;
@@ -163,6 +201,10 @@ async fn follow(chat: Chat, conversation: String, contact: ContactId, mut update
                 );
                 tracing::info!(%conversation, %contact, agent = %agent.extension, "chat answered");
             }
+            ContactUpdate::TimedOut {
+                reason: QueueExit::Closed,
+                ..
+            } => wait_for_opening(&chat, &conversation),
             ContactUpdate::TimedOut { .. } => {
                 finish(&chat, &conversation, "timed_out", None).await;
             }
@@ -207,28 +249,62 @@ pub async fn finish(
             tracing::warn!(%conversation, %error, "cannot store the end of a chat");
         }
     }
+    chat.opened(conversation);
     chat.hub().publish(conversation, Event::Ended { reason });
     chat.hub().forget(conversation);
     tracing::info!(%conversation, reason, "chat conversation ended");
 }
 
-/// Hands the conversation to another queue: the agent's contact ends
-/// first (they wrap up, so the chat is not offered straight back to them),
-/// then the conversation is routed there as a new contact (the visitor
-/// waits again, history kept). Refused, changing nothing, when the tenant
-/// has no such queue.
+/// How long a chat transferred to an agent waits for them (ready, with
+/// room) before any agent of its queue may take it.
+pub const AGENT_TRANSFER_WAIT: Duration = Duration::from_secs(60);
+
+/// Where a chat is transferred: a queue, an agent (by extension) who serves
+/// it, or both.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferTarget<'a> {
+    /// The queue (none: the conversation's own).
+    pub queue: Option<&'a str>,
+    /// The agent it is for, first.
+    pub agent: Option<&'a str>,
+}
+
+/// Hands the conversation to another queue or agent: the agent's contact
+/// ends (they wrap up, so the chat is not offered straight back to them)
+/// and the conversation is routed as a new contact with its history — for
+/// the named agent first when there is one (the ACD offers it to them
+/// while they are able, up to [`AGENT_TRANSFER_WAIT`], then to the queue).
+/// The visitor waits again. Refused, changing nothing, when the tenant has
+/// no such queue or no such agent serving it.
 pub async fn transfer(
     chat: &Chat,
     conversation: &Conversation,
     from: &ContactId,
-    queue: &str,
+    to: TransferTarget<'_>,
 ) -> Result<(), RoutingError> {
+    let queue = to.queue.unwrap_or(&conversation.queue);
     let queues = chat.acd().queues(&conversation.tenant_id).await?;
     if !queues.iter().any(|q| q.name == queue) {
         return Err(RoutingError::UnknownQueue(queue.to_owned()));
     }
+    let moved = Conversation {
+        queue: queue.to_owned(),
+        ..conversation.clone()
+    };
+    let before = chat.hub().standing(&conversation.id);
     // From here the old contact's updates are not the conversation's.
     chat.hub().release_contact(&conversation.id);
+    if let Some(agent) = to.agent {
+        // The ACD checks the agent as it takes the contact: refused, the
+        // old contact goes on as it was.
+        if let Err(error) = route_for(chat, &moved, Some(agent)).await {
+            chat.hub().set_contact(&conversation.id, &from.0);
+            if let Some((user_id, name)) = before.agent {
+                chat.hub().set_agent(&conversation.id, &user_id, &name);
+            }
+            return Err(error);
+        }
+    }
     if let Err(error) = chat.acd().end(from).await {
         tracing::warn!(conversation = %conversation.id, contact = %from, %error,
             "cannot end the transferred contact");
@@ -236,21 +312,22 @@ pub async fn transfer(
     chat.store()
         .set_conversation_queue(&conversation.id, queue)
         .await?;
-    let note = format!("The chat was transferred to {queue}.");
+    let note = match to.agent {
+        Some(agent) => format!("The chat was transferred to agent {agent} ({queue})."),
+        None => format!("The chat was transferred to {queue}."),
+    };
     let _ = chat
         .post(&conversation.id, Sender::System, None, &note, false, None)
         .await;
-    let moved = Conversation {
-        queue: queue.to_owned(),
-        ..conversation.clone()
-    };
-    if let Err(error) = route(chat, &moved).await {
-        tracing::warn!(conversation = %conversation.id, queue, %error,
-            "cannot route a transferred chat; ending it");
-        finish(chat, &conversation.id, "unavailable", None).await;
-        return Err(error);
+    if to.agent.is_none() {
+        if let Err(error) = route(chat, &moved).await {
+            tracing::warn!(conversation = %conversation.id, queue, %error,
+                "cannot route a transferred chat; ending it");
+            finish(chat, &conversation.id, "unavailable", None).await;
+            return Err(error);
+        }
     }
-    tracing::info!(conversation = %conversation.id, queue, "chat transferred");
+    tracing::info!(conversation = %conversation.id, queue, agent = ?to.agent, "chat transferred");
     Ok(())
 }
 
@@ -274,14 +351,93 @@ pub async fn leave(chat: &Chat, conversation: &str) {
     }
 }
 
-/// Whether an agent of the queue is logged in and ready (or busy, with room
-/// maybe): if not, what the visitor writes is a message left.
+/// How long an answer of [`available`] is reused: the ACD computes every
+/// queue's figures for it, in its one task, so it is not asked for each
+/// message and each visitor that connects.
+pub const AVAILABILITY_FRESH: Duration = Duration::from_secs(1);
+
+/// Whether the queue is open (by its business hours) and an agent of it is
+/// logged in and ready (or busy, with room maybe): if not, what the visitor
+/// writes is a message left. At most [`AVAILABILITY_FRESH`] old.
 pub async fn available(chat: &Chat, tenant: &str, queue: &str) -> bool {
-    chat.acd().queues(tenant).await.is_ok_and(|queues| {
+    let now = std::time::Instant::now();
+    if let Some(known) = chat.known_availability(tenant, queue, now) {
+        return known;
+    }
+    let available = chat.acd().queues(tenant).await.is_ok_and(|queues| {
         queues
             .iter()
-            .any(|q| q.name == queue && q.agents_available > 0)
-    })
+            .any(|q| q.name == queue && q.open && q.agents_available > 0)
+    });
+    chat.remember_availability(tenant, queue, available, now + AVAILABILITY_FRESH);
+    available
+}
+
+/// The conversation's queue is closed (its business hours): the contact
+/// ended as it arrived, and the conversation waits, open and with no
+/// contact, like a message left, until [`route_when_open`] finds the queue
+/// open again.
+fn wait_for_opening(chat: &Chat, conversation: &str) {
+    chat.hub().release_contact(conversation);
+    chat.wait_for_opening(conversation);
+    tracing::info!(%conversation, "chat queue closed; the conversation waits for it to open");
+}
+
+/// How often conversations waiting for a closed queue look whether it opened.
+pub const OPENING_CHECK: Duration = Duration::from_secs(5);
+
+/// Routes again, every [`OPENING_CHECK`], the conversations whose queue was
+/// closed and has opened: one look at the queues per tenant. One whose
+/// visitor neither left a message nor is still connected is abandoned
+/// instead.
+pub async fn route_when_open(chat: Chat) {
+    let mut stopping = chat.stopping();
+    let mut tick = tokio::time::interval(OPENING_CHECK);
+    loop {
+        tokio::select! {
+            _ = stopping.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let waiting = chat.waiting_for_opening();
+        if waiting.is_empty() {
+            continue;
+        }
+        let mut open_queues: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for id in waiting {
+            let Ok(conversation) = chat.store().conversation(&id).await else {
+                continue;
+            };
+            if conversation.state != "open" {
+                chat.opened(&id);
+                continue;
+            }
+            if !open_queues.contains_key(&conversation.tenant_id) {
+                let open = match chat.acd().queues(&conversation.tenant_id).await {
+                    Ok(queues) => queues
+                        .into_iter()
+                        .filter(|q| q.open)
+                        .map(|q| q.name)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                open_queues.insert(conversation.tenant_id.clone(), open);
+            }
+            if !open_queues[&conversation.tenant_id].contains(&conversation.queue) {
+                continue;
+            }
+            chat.opened(&id);
+            if conversation.message_left == 0 && chat.hub().standing(&id).visitors == 0 {
+                finish(&chat, &id, "abandoned", None).await;
+                continue;
+            }
+            tracing::info!(conversation = %id, queue = %conversation.queue, "chat queue open again; routing the conversation");
+            if let Err(error) = route(&chat, &conversation).await {
+                tracing::warn!(conversation = %id, %error, "cannot route a chat whose queue opened; ending it");
+                finish(&chat, &id, "unavailable", None).await;
+            }
+        }
+    }
 }
 
 /// Abandons the conversation after [`ABANDON_GRACE`] if by then no visitor

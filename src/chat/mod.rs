@@ -13,9 +13,10 @@
 //!   that contact's updates in a task of its own, not in a connection. A
 //!   visitor whose last connection closes while still waiting is abandoned
 //!   after [`conversation::ABANDON_GRACE`] (a reload is not leaving). When
-//!   kefu starts, every conversation still open is routed again as a new
-//!   contact of the same conversation ([`start`]), so history stays whole
-//!   and an agent takes it up.
+//!   kefu starts, every conversation still open is routed again ([`start`]):
+//!   its contact continues when kefu was killed and left it open, else as
+//!   a new contact of the same conversation; history stays whole and an
+//!   agent takes it up.
 //! - **Sides.** [`visitor`] serves the widget's WebSocket, [`agent`] the
 //!   `chat_*` commands and events on the agent WebSocket, [`hub`] the live
 //!   fan-out between them, [`identity`] visitor tokens and site JWTs,
@@ -37,7 +38,7 @@ pub mod transcript;
 pub mod uploads;
 pub mod visitor;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -70,6 +71,10 @@ struct Inner {
     acd: AcdHandle,
     hub: Hub,
     per_ip: Mutex<HashMap<IpAddr, RateLimit>>,
+    /// Conversations waiting, with no contact, for their closed queue to open.
+    closed: Mutex<HashSet<String>>,
+    /// (tenant, queue) → whether an agent is available, and until when that holds.
+    availability: Mutex<HashMap<(String, String), (bool, Instant)>>,
     stopping: watch::Sender<bool>,
     /// Signs the download URLs of chat files.
     upload_key: [u8; 32],
@@ -99,10 +104,13 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
             acd,
             hub: Hub::default(),
             per_ip: Mutex::new(HashMap::new()),
+            closed: Mutex::new(HashSet::new()),
+            availability: Mutex::new(HashMap::new()),
             stopping: watch::channel(false).0,
             upload_key,
         }),
     };
+    tokio::spawn(conversation::route_when_open(chat.clone()));
     let open = chat.store().open_conversations().await?;
     if !open.is_empty() {
         tracing::info!(
@@ -111,7 +119,7 @@ pub async fn start(store: Store, acd: AcdHandle) -> Result<Chat, StoreError> {
         );
     }
     for conversation in open {
-        if let Err(error) = conversation::route(&chat, &conversation).await {
+        if let Err(error) = conversation::resume(&chat, &conversation).await {
             tracing::warn!(conversation = %conversation.id, %error,
                 "cannot route an open chat conversation again; ending it");
             conversation::finish(&chat, &conversation.id, "unavailable", None).await;
@@ -143,6 +151,55 @@ impl Chat {
     /// Turns true when kefu stops.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.inner.stopping.subscribe()
+    }
+
+    fn closed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.inner
+            .closed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The conversation waits for its closed queue to open.
+    pub fn wait_for_opening(&self, conversation: &str) {
+        self.closed().insert(conversation.to_owned());
+    }
+
+    /// The conversations waiting for their closed queue to open.
+    pub fn waiting_for_opening(&self) -> Vec<String> {
+        self.closed().iter().cloned().collect()
+    }
+
+    /// The conversation no longer waits for its queue to open.
+    pub fn opened(&self, conversation: &str) {
+        self.closed().remove(conversation);
+    }
+
+    /// Whether an agent of the queue was available, if that is fresh at `now`.
+    pub fn known_availability(&self, tenant: &str, queue: &str, now: Instant) -> Option<bool> {
+        let known = self
+            .inner
+            .availability
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .get(&(tenant.to_owned(), queue.to_owned()))
+            .and_then(|&(available, until)| (now < until).then_some(available))
+    }
+
+    /// Remembers whether an agent of the queue is available, until `until`.
+    pub fn remember_availability(
+        &self,
+        tenant: &str,
+        queue: &str,
+        available: bool,
+        until: Instant,
+    ) {
+        self.inner
+            .availability
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant.to_owned(), queue.to_owned()), (available, until));
     }
 
     /// Stores a message (the commit point of an `ack`) and, unless it is a

@@ -13,7 +13,7 @@ use super::{
     AgentEvent, AgentStatus, Answer, ContactId, ContactRequest, ContactUpdates, Enqueued,
     LiveContact, Offer, Presence, QueueStatus, RoutingError,
 };
-use crate::store::{Millis, NewContact, Store};
+use crate::store::{Millis, NewContact, Store, StoreError};
 
 /// Commands waiting for the task before senders wait.
 const COMMAND_QUEUE: usize = 1024;
@@ -84,6 +84,33 @@ impl AcdHandle {
     /// reason, is then already in the stream
     /// ([`ContactUpdates::try_next`]).
     pub async fn enqueue(&self, request: ContactRequest) -> Result<Enqueued, RoutingError> {
+        self.route(None, request).await
+    }
+
+    /// Routes again the stored contact `contact` when its row is still open
+    /// (kefu stopped without closing it: killed), so that it continues as
+    /// the same contact and reports count it once; else, like
+    /// [`enqueue`](Self::enqueue), as a new contact.
+    pub async fn resume(
+        &self,
+        contact: &str,
+        request: ContactRequest,
+    ) -> Result<Enqueued, RoutingError> {
+        let open = match self.store.contact(contact).await {
+            Ok(row) => row.ended_at.is_none() && row.tenant_id == request.tenant,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(error) => return Err(error.into()),
+        };
+        self.route(open.then_some(contact), request).await
+    }
+
+    /// Checks the request, stores a new contact's row (unless it continues
+    /// `existing`) and hands it to the engine.
+    async fn route(
+        &self,
+        existing: Option<&str>,
+        request: ContactRequest,
+    ) -> Result<Enqueued, RoutingError> {
         if request.priority > 9 {
             return Err(RoutingError::Priority(request.priority));
         }
@@ -103,19 +130,24 @@ impl AcdHandle {
                 reply,
             })
             .await??;
-        let row = self
-            .store
-            .create_contact(&NewContact {
-                tenant_id: &request.tenant,
-                channel: super::channel_name(request.channel),
-                queue_id: Some(&queue_id),
-                priority: i64::from(request.priority),
-                customer_id: request.customer.as_deref(),
-                call_id: request.call_id.as_deref(),
-                created_at: Millis::now(),
-            })
-            .await?;
-        let id = ContactId(row.id);
+        let id = match existing {
+            Some(contact) => ContactId(contact.to_owned()),
+            None => {
+                let row = self
+                    .store
+                    .create_contact(&NewContact {
+                        tenant_id: &request.tenant,
+                        channel: super::channel_name(request.channel),
+                        queue_id: Some(&queue_id),
+                        priority: i64::from(request.priority),
+                        customer_id: request.customer.as_deref(),
+                        call_id: request.call_id.as_deref(),
+                        created_at: Millis::now(),
+                    })
+                    .await?;
+                ContactId(row.id)
+            }
+        };
         let (updates, receiver) = mpsc::unbounded_channel();
         let arrived = self
             .ask(|reply| Command::Enqueue {

@@ -98,6 +98,10 @@ pub struct ContactRequest {
     pub customer: Option<String>,
     /// The call this contact is, for voice.
     pub call_id: Option<String>,
+    /// The extension of an agent of the queue it is for (a transfer to
+    /// them), and how long it waits for them before any agent of the queue
+    /// may take it.
+    pub preferred_agent: Option<(String, Duration)>,
 }
 
 /// An agent, as offers and updates name them.

@@ -532,8 +532,28 @@ impl Service {
         let (_, queue) = self.check(&request)?;
         let priority = Priority::new(request.priority)
             .map_err(|_| RoutingError::Priority(request.priority))?;
+        let preferred = match &request.preferred_agent {
+            Some((extension, wait)) => {
+                let agent = self.agent_id(&request.tenant, extension)?;
+                let serves = self
+                    .directory
+                    .profile(agent)
+                    .is_some_and(|profile| profile.queues.contains_key(&queue));
+                if !serves {
+                    return Err(RoutingError::Refused(format!(
+                        "agent {extension} does not serve queue {}",
+                        request.queue
+                    )));
+                }
+                Some((agent, *wait))
+            }
+            None => None,
+        };
         let id = acd::ContactId(self.contact_ids.number(&contact.0));
         let mut spec = ContactSpec::new(id, request.channel, queue).with_priority(priority);
+        if let Some((agent, wait)) = preferred {
+            spec = spec.for_agent(agent, wait);
+        }
         for need in &request.skills {
             let skill = self
                 .directory
@@ -1410,6 +1430,7 @@ mod tests {
             skills: Vec::new(),
             customer: None,
             call_id: None,
+            preferred_agent: None,
         };
         service
             .enqueue(ContactId(id.into()), request, updates, now)

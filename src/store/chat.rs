@@ -1,10 +1,8 @@
 //! Web chat rows: channels (a site's widget and its keys), conversations
 //! (one visitor's chat, spanning one or more ACD contacts), their messages
 //! with a per-conversation sequence number, and the tenant's canned
-//! responses. [`Store::append_chat_message`] is the commit point that the
-//! chat protocol acknowledges: it numbers and stores a message at once, and
-//! a message whose sender already stored that client id comes back as a
-//! duplicate with its first sequence number.
+//! responses. Messages are written by [`super::chat_commit`], the commit
+//! point that the chat protocol acknowledges.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -162,7 +160,7 @@ pub struct ChatUpload {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: String,
     conversation_id: String,
     seq: i64,
@@ -225,12 +223,12 @@ const CHANNEL_COLUMNS: &str =
 const CONVERSATION_COLUMNS: &str = "id, tenant_id, channel_id, visitor_id, customer_id, \
      visitor_name, visitor_email, queue, contact_id, agent_id, state, last_seq, \
      visitor_read_seq, agent_read_seq, disposition, message_left, created_at, ended_at";
-const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender, m.user_id, m.client_id, \
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender, m.user_id, m.client_id, \
      m.internal, m.body, m.created_at, m.upload_id, u.content_type AS upload_content_type, \
      u.size_bytes AS upload_size_bytes";
-const MESSAGES: &str = "chat_messages m LEFT JOIN chat_uploads u ON u.id = m.upload_id";
+pub(super) const MESSAGES: &str = "chat_messages m LEFT JOIN chat_uploads u ON u.id = m.upload_id";
 
-fn author(sender: Sender<'_>) -> (String, &'static str, Option<&str>) {
+pub(super) fn author(sender: Sender<'_>) -> (String, &'static str, Option<&str>) {
     match sender {
         Sender::Visitor => ("visitor".to_owned(), "visitor", None),
         Sender::Agent(user) => (format!("agent:{user}"), "agent", Some(user)),
@@ -384,7 +382,8 @@ impl Store {
         }
     }
 
-    /// Makes `contact_id` the contact routing the conversation now (no agent yet).
+    /// Makes `contact_id` the contact routing the conversation now (no agent
+    /// yet); again for a contact that continues after a restart.
     pub async fn attach_chat_contact(
         &self,
         conversation_id: &str,
@@ -397,7 +396,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO chat_conversation_contacts (contact_id, conversation_id) VALUES ($1, $2)",
+            "INSERT INTO chat_conversation_contacts (contact_id, conversation_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(contact_id)
         .bind(conversation_id)
@@ -465,127 +465,6 @@ impl Store {
         .await?
         .rows_affected();
         Ok(updated > 0)
-    }
-
-    /// Numbers and stores a message in one transaction; the message is
-    /// durable when this returns. A client id the sender used before in
-    /// this conversation returns the first message as a duplicate. Refused
-    /// (`NotFound`) when the conversation is not open.
-    pub async fn append_chat_message(
-        &self,
-        new: &NewChatMessage<'_>,
-    ) -> Result<Appended, StoreError> {
-        let (author, sender, user_id) = author(new.sender);
-        if let Some(first) = self
-            .message_by_client_id(new.conversation_id, &author, new.client_id)
-            .await?
-        {
-            return Ok(Appended {
-                message: first,
-                duplicate: true,
-            });
-        }
-        let upload = match new.upload_id {
-            Some(id) => {
-                let upload = self.chat_upload(id).await?;
-                if upload.conversation_id != new.conversation_id {
-                    return Err(StoreError::NotFound {
-                        what: "upload of this conversation",
-                    });
-                }
-                Some(UploadRef {
-                    id: upload.id,
-                    content_type: upload.content_type,
-                    size_bytes: upload.size_bytes,
-                })
-            }
-            None => None,
-        };
-        let mut tx = self.pool().begin().await?;
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE chat_conversations SET last_seq = last_seq + 1 \
-             WHERE id = $1 AND state = 'open' RETURNING last_seq",
-        )
-        .bind(new.conversation_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else {
-            return Err(StoreError::NotFound {
-                what: "open conversation",
-            });
-        };
-        let message = ChatMessage {
-            id: new_id(),
-            conversation_id: new.conversation_id.to_owned(),
-            seq,
-            sender: sender.to_owned(),
-            user_id: user_id.map(str::to_owned),
-            client_id: new.client_id.map(str::to_owned),
-            internal: new.internal,
-            body: new.body.to_owned(),
-            upload,
-            created_at: new.at.0,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO chat_messages (id, conversation_id, seq, sender, author, user_id, \
-             client_id, internal, body, created_at, upload_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&message.id)
-        .bind(&message.conversation_id)
-        .bind(seq)
-        .bind(sender)
-        .bind(&author)
-        .bind(user_id)
-        .bind(new.client_id)
-        .bind(i64::from(new.internal))
-        .bind(new.body)
-        .bind(new.at.0)
-        .bind(new.upload_id)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(Appended {
-                    message,
-                    duplicate: false,
-                })
-            }
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                // The same client id raced in on another connection.
-                tx.rollback().await?;
-                let first = self
-                    .message_by_client_id(new.conversation_id, &author, new.client_id)
-                    .await?;
-                Ok(Appended {
-                    message: found(first, "chat message")?,
-                    duplicate: true,
-                })
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    async fn message_by_client_id(
-        &self,
-        conversation_id: &str,
-        author: &str,
-        client_id: Option<&str>,
-    ) -> Result<Option<ChatMessage>, StoreError> {
-        let Some(client_id) = client_id else {
-            return Ok(None);
-        };
-        let row: Option<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} \
-             WHERE m.conversation_id = $1 AND m.author = $2 AND m.client_id = $3"
-        ))
-        .bind(conversation_id)
-        .bind(author)
-        .bind(client_id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(ChatMessage::from))
     }
 
     /// The conversation's messages after `after_seq`, in order; internal

@@ -11,6 +11,7 @@ mod audit;
 mod calendars;
 mod calls;
 mod chat;
+mod chat_commit;
 mod contacts;
 mod directory;
 mod ivr;
@@ -97,6 +98,12 @@ pub enum StoreError {
     NotFound { what: &'static str },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// The transaction this was written in with others failed: nothing of
+    /// it was stored.
+    #[error("{0}")]
+    Batch(std::sync::Arc<StoreError>),
+    #[error("the chat message writer has stopped")]
+    WriterGone,
 }
 
 /// The connection pool and the engine behind it. Cheap to clone.
@@ -104,6 +111,7 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    chat_writer: chat_commit::ChatWriter,
 }
 
 impl Store {
@@ -139,7 +147,12 @@ impl Store {
                 url: url.redacted(),
                 source,
             })?;
-        let store = Store { pool, backend };
+        let chat_writer = chat_commit::ChatWriter::start(pool.clone(), backend);
+        let store = Store {
+            pool,
+            backend,
+            chat_writer,
+        };
         store.migrate().await?;
         Ok(store)
     }

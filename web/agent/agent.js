@@ -126,9 +126,13 @@
     };
     end.onclick = () => send({ type: "chat_end", contact: c.contact, disposition: disposition.value.trim() || undefined });
     const queue = el("input", { placeholder: "queue", maxlength: "64", size: "8" });
+    const toAgent = el("input", { placeholder: "agent ext", maxlength: "64", size: "6" });
     const transfer = el("button", { type: "button" }, "Transfer");
-    transfer.onclick = () => queue.value.trim() && send({ type: "chat_transfer", contact: c.contact, queue: queue.value.trim() });
-    form.append(text, note, el("button", { type: "submit" }, "Send"), attach, queue, transfer, disposition, end);
+    transfer.onclick = () => (queue.value.trim() || toAgent.value.trim()) && send({
+      type: "chat_transfer", contact: c.contact,
+      queue: queue.value.trim() || undefined, agent: toAgent.value.trim() || undefined,
+    });
+    form.append(text, note, el("button", { type: "submit" }, "Send"), attach, queue, toAgent, transfer, disposition, end);
     form.onsubmit = (event) => {
       event.preventDefault();
       if (!text.value.trim() || c.ended) return;

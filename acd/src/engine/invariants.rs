@@ -624,6 +624,9 @@ impl World {
                     if let (Some(window), Some(_)) = (config.sticky_window, contact.sticky_agent) {
                         deadlines.extend(Some(contact.entered + window).filter(|&end| end > now));
                     }
+                    if let Some((_, until)) = contact.preferred {
+                        deadlines.extend(Some(until).filter(|&end| end > now));
+                    }
                     deadlines.extend(queue.next_tier_unlock(contact.entered, now));
                 }
             }

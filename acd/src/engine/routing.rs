@@ -147,13 +147,24 @@ impl<R: RandomSource> Acd<R> {
         chosen
     }
 
-    /// The agent who last served the customer, while the contact still waits for them.
+    /// The agent the contact is for (a transfer) or else the one who last
+    /// served the customer, while the contact still waits for them.
     pub(super) fn sticky_reservation(
         &self,
         contact: &Contact,
         queue: &Queue,
         now: Instant,
     ) -> Option<AgentId> {
+        if let Some((preferred, until)) = contact.preferred {
+            let waits = now < until && !contact.tried.contains(&preferred);
+            let able = self.agents.get(&preferred).is_some_and(|agent| {
+                agent.membership(contact.spec.queue).is_some()
+                    && agent.qualifies(&contact.spec.skills)
+            });
+            if waits && able {
+                return Some(preferred);
+            }
+        }
         let window = queue.config.sticky_window?;
         let sticky = contact.sticky_agent?;
         if now >= contact.entered + window || contact.tried.contains(&sticky) {

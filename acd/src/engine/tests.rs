@@ -437,6 +437,40 @@ fn sticky_contact_waits_for_its_agent_until_the_window_closes() {
 }
 
 #[test]
+fn a_contact_for_an_agent_waits_for_them_then_goes_to_the_queue() {
+    let mut floor = Floor::new();
+    floor.queue(SALES, QueueConfig::new(Strategy::LongestIdle));
+    floor.staff(0, 1, phone_agent());
+    floor.staff(1, 2, phone_agent());
+    // Agent 1 has been idle longer, but the contact is for agent 2.
+    let for_two = voice(100).for_agent(AgentId(2), secs(30));
+    assert_eq!(offers(&floor.arrive(10, for_two)), vec![(100, 2)]);
+    let declined = floor.send(
+        11,
+        Event::OfferDeclined {
+            contact: ContactId(100),
+            agent: AgentId(2),
+        },
+    );
+    assert_eq!(offers(&declined), vec![(100, 1)], "declined: the queue's");
+    floor.accept(12, 100, 1);
+    // Agent 2 away: the next contact for them waits until its time is up,
+    // even once agent 1 is free.
+    floor.send(
+        20,
+        Event::AgentNotReady {
+            agent: AgentId(2),
+            reason: ReasonCode::new("lunch"),
+        },
+    );
+    let waiting = voice(101).for_agent(AgentId(2), secs(30));
+    assert!(offers(&floor.arrive(21, waiting)).is_empty());
+    assert!(offers(&floor.end(30, 100)).is_empty(), "waits for agent 2");
+    assert!(offers(&floor.run_until(50)).is_empty());
+    assert_eq!(offers(&floor.run_until(51)), vec![(101, 1)]);
+}
+
+#[test]
 fn other_customers_are_not_sticky() {
     let mut floor = sticky_floor(30);
     let bob = voice(101).with_customer(CustomerId("bob".into()));

@@ -175,6 +175,10 @@ impl<R: RandomSource> Acd<R> {
             .filter(|_| contact.sticky_agent.is_some())
             .map(|window| contact.entered + window)
             .filter(|&end| end > now);
+        let preferred_end = contact
+            .preferred
+            .map(|(_, until)| until)
+            .filter(|&end| end > now);
         let (max_wait, announce) = match contact.holding {
             Holding::OnLine { next_announce } => (config.max_wait, next_announce),
             Holding::ForCallback => (None, None),
@@ -184,6 +188,7 @@ impl<R: RandomSource> Acd<R> {
             config.overflow.map(|o| contact.entered + o.after.max(TICK)),
             announce,
             sticky_end,
+            preferred_end,
             queue.next_tier_unlock(contact.entered, now),
         ]
         .into_iter()

@@ -133,6 +133,7 @@ pub async fn create(
                 .collect(),
             customer: body.customer,
             call_id: None,
+            preferred_agent: None,
         })
         .await?;
     let created = match enqueued.updates.try_next() {
