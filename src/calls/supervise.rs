@@ -231,11 +231,14 @@ impl LiveCalls {
             bridged_at: Millis::now().0,
             supervision: None,
         };
-        self.lock().insert(id.to_owned(), Entry {
+        self.lock().insert(
+            id.to_owned(),
+            Entry {
                 commands,
                 view,
                 caller: caller.clone(),
-            });
+            },
+        );
         let _ = self.0.changes.send(tenant_id.to_owned());
         let call = LiveCall {
             calls: self.clone(),
