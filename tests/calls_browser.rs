@@ -13,129 +13,30 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-use common::baresip::share_of;
+use common::baresip::best_second;
+use common::browser::{NodeScript, tone_wav};
 use common::demo::{ended, get_json, newest_call, start_demo};
-use common::kefu::{Kefu, http};
+use common::kefu::http;
 use common::rtp::{dtmf, frame_of, stream};
 use common::uac::{Uac, offer};
-use serde_json::Value;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// A 48 kHz mono WAV of `hz` for `seconds`: the browser's microphone.
-fn tone_wav(path: &Path, hz: f64, seconds: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for n in 0..48_000 * seconds {
-        let t = f64::from(n) / 48_000.0;
-        let sample =
-            (f64::from(i16::MAX) * 0.3 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16;
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
-}
-
-/// The browser script, its JSON lines and its stdin.
-struct Browser {
-    node: Child,
-    lines: mpsc::Receiver<String>,
-    stdin: ChildStdin,
-    log: PathBuf,
-}
-
-impl Browser {
-    fn start(mode: &str, base: &str, wav: &Path) -> Self {
-        let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "Chromium is missing: apt-get install -y chromium (or scripts/install-deps.sh test)"
-        );
-        assert!(
-            web.join("node_modules/playwright-core").exists(),
-            "playwright-core is missing: npm install --prefix tests/web (or scripts/install-deps.sh test)"
-        );
-        let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("phone-e2e-{mode}"));
-        std::fs::create_dir_all(&artifacts).unwrap();
-        let log = artifacts.join("browser.log");
-        let mut node = Command::new("node")
-            .arg(web.join("phone_e2e.mjs"))
-            .args([mode, base])
-            .arg(wav)
-            .arg(&artifacts)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("node (apt-get install -y nodejs)");
-        let stdin = node.stdin.take().unwrap();
-        let stdout = node.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            node,
-            lines,
-            stdin,
-            log,
-        }
-    }
-
-    /// The next JSON line, within `wait`.
-    fn next(&self, kefu: &Kefu, wait: Duration) -> Value {
-        match self.lines.recv_timeout(wait) {
-            Ok(line) => serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}")),
-            Err(_) => self.fail(kefu, "the browser said nothing in time"),
-        }
-    }
-
-    fn fail(&self, kefu: &Kefu, what: &str) -> ! {
-        panic!(
-            "{what}\nbrowser:\n{}\nkefu:\n{}",
-            std::fs::read_to_string(&self.log).unwrap_or_default(),
-            kefu.stderr()
-        )
-    }
-
-    /// Waits for the script to finish successfully.
-    fn finish(mut self, kefu: &Kefu) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.node.try_wait().unwrap() {
-                Some(status) if status.success() => return,
-                Some(_) => self.fail(kefu, "the browser script failed"),
-                None if Instant::now() > deadline => {
-                    let _ = self.node.kill();
-                    self.fail(kefu, "the browser script did not end")
-                }
-                None => std::thread::sleep(Duration::from_millis(100)),
-            }
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.node.kill();
-        let _ = self.node.wait();
-        let _ = &self.stdin;
-    }
+/// Starts `phone_e2e.mjs` in `mode` against `base` with `wav` as the microphone.
+fn browser(mode: &str, base: &str, wav: &Path) -> NodeScript {
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("phone-e2e-{mode}"));
+    NodeScript::start(
+        "phone_e2e.mjs",
+        &[
+            mode.as_ref(),
+            base.as_ref(),
+            wav.as_os_str(),
+            artifacts.as_os_str(),
+        ],
+        &artifacts,
+    )
 }
 
 #[test]
@@ -144,8 +45,8 @@ fn a_jssip_softphone_registered_over_websocket_hears_its_own_tone_from_the_echo_
     let base = kefu.url("");
     let wav = dir.path().join("microphone.wav");
     tone_wav(&wav, 440.0, 60);
-    let browser = Browser::start("echo", &base, &wav);
-    let measured = browser.next(&kefu, Duration::from_secs(60));
+    let browser = browser("echo", &base, &wav);
+    let measured = browser.json(&kefu, Duration::from_secs(60));
     let echo = &measured["echo"];
     let peak = echo["peak_hz"].as_i64().unwrap();
     assert!(
@@ -161,23 +62,14 @@ fn a_jssip_softphone_registered_over_websocket_hears_its_own_tone_from_the_echo_
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
 
-/// The largest share of `hz` in any one-second window of `samples`.
-fn best_second(samples: &[i16], rate: u32, hz: f64) -> f64 {
-    samples
-        .chunks(rate as usize)
-        .filter(|window| window.len() == rate as usize)
-        .map(|window| share_of(window, rate, hz))
-        .fold(0.0, f64::max)
-}
-
 #[test]
 fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_and_recorded() {
     let (dir, kefu, token) = start_demo(&[]);
     let base = kefu.url("");
     let wav = dir.path().join("microphone.wav");
     tone_wav(&wav, 1000.0, 90);
-    let browser = Browser::start("agent", &base, &wav);
-    let ready = browser.next(&kefu, Duration::from_secs(60));
+    let browser = browser("agent", &base, &wav);
+    let ready = browser.json(&kefu, Duration::from_secs(60));
     assert_eq!(ready["ready"], true, "{ready}");
 
     let sip = kefu.sip;
@@ -198,18 +90,18 @@ fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_
         stream(&rtp, media, 60, 20 * 50, |n| frame_of(&[440.0], n))
     });
 
-    let heard = browser.next(&kefu, Duration::from_secs(60));
+    let heard = browser.json(&kefu, Duration::from_secs(60));
     let peak = heard["heard"]["peak_hz"].as_i64().unwrap();
     assert!(
         (420..=460).contains(&peak),
         "the browser should hear the caller's 440 Hz, its peak is at {peak} Hz: {heard}"
     );
-    let wrap_up = browser.next(&kefu, Duration::from_secs(30));
+    let wrap_up = browser.json(&kefu, Duration::from_secs(30));
     assert!(
         wrap_up["wrap_up"].as_str().unwrap().contains("wrap-up"),
         "{wrap_up}"
     );
-    let ready_again = browser.next(&kefu, Duration::from_secs(30));
+    let ready_again = browser.json(&kefu, Duration::from_secs(30));
     assert!(
         ready_again["ready_again"]
             .as_str()

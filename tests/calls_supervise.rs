@@ -11,7 +11,7 @@ mod common;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::baresip::{agent_phone, samples, share_of};
+use common::baresip::{agent_phone, best_second, samples, share_of};
 use common::demo::{ended, newest_call, start_demo};
 use common::kefu::{Kefu, http};
 use common::rtp::{dtmf, frame_of, stream};
@@ -30,15 +30,6 @@ fn send(kefu: &Kefu, token: &str, method: &str, path: &str, body: &Value) -> (u1
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().unwrap_or(Value::Null))
-}
-
-/// The largest share of `hz` in any one-second window of `audio`.
-fn loudest_second(audio: &[i16], rate: u32, hz: f64) -> f64 {
-    audio
-        .chunks(rate as usize)
-        .filter(|window| window.len() == rate as usize)
-        .map(|window| share_of(window, rate, hz))
-        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -115,7 +106,7 @@ fn a_supervisor_monitors_then_whispers_and_leaves_the_call_untouched() {
 
     for (phase, heard) in [("monitor", &monitored), ("whisper", &whispered)] {
         assert!(
-            loudest_second(heard, 8000, 1800.0) < 0.05,
+            best_second(heard, 8000, 1800.0) < 0.05,
             "the caller heard the supervisor in {phase}\n{}",
             kefu.stderr()
         );
@@ -135,17 +126,17 @@ fn a_supervisor_monitors_then_whispers_and_leaves_the_call_untouched() {
     // against -15 dB), so the caller's share of the mix is the smaller.
     let (rate, supervisor_heard) = samples(&supervisor.heard()[0]);
     for (hz, least) in [(440.0, 0.05), (1000.0, 0.3)] {
-        let share = loudest_second(&supervisor_heard, rate, hz);
+        let share = best_second(&supervisor_heard, rate, hz);
         assert!(
             share > least,
             "the supervisor should hear {hz} Hz: {share:.3}"
         );
     }
-    let echo = loudest_second(&supervisor_heard, rate, 1800.0);
+    let echo = best_second(&supervisor_heard, rate, 1800.0);
     assert!(echo < 0.05, "the supervisor hears themselves: {echo:.3}");
     let (rate, agent_heard) = samples(&agent.heard()[0]);
     assert!(
-        loudest_second(&agent_heard, rate, 1800.0) > 0.2,
+        best_second(&agent_heard, rate, 1800.0) > 0.2,
         "the agent should hear the supervisor's whisper"
     );
 

@@ -1189,9 +1189,9 @@ fn an_agent_transfers_a_chat_to_a_named_agent_who_gets_it_before_anyone_idle_lon
     // Alice goes ready after Bob: Bob has been idle longer.
     let mut alice = ready_agent(&kefu, "1001");
 
-    // Bob does not serve the chat's queue (support), and 1009 is nobody:
+    // Bob does not serve the chat's queue (support), and 1099 is nobody:
     // refused, and the chat stays Chen's.
-    for (agent, refusal) in [("1002", "does not serve"), ("1009", "no agent")] {
+    for (agent, refusal) in [("1002", "does not serve"), ("1099", "no agent")] {
         send(
             &mut chen,
             json!({"type": "chat_transfer", "contact": first, "agent": agent}),

@@ -114,7 +114,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(crate::chat::assets::routes())
         .merge(web::routes())
-        .merge(crate::wallboard::page::routes())
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }

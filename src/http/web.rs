@@ -1,5 +1,6 @@
-//! The admin pages (`/admin/`) and the browser code kefu's pages share
-//! (`/common/`: the API client, the login form, the base styles), built into
+//! The admin pages (`/admin/`), the supervisor wallboard (`/supervisor/`)
+//! and the browser code kefu's pages share (`/common/`: the API client, the
+//! login form, the base styles), built into
 //! the binary like the chat's files (`crate::chat::assets`): no build step,
 //! no CDN, nothing to install, works offline on a LAN.
 
@@ -68,9 +69,29 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../web/admin/hours.js"),
     ),
+    (
+        "/supervisor/",
+        HTML,
+        include_str!("../../web/supervisor/index.html"),
+    ),
+    (
+        "/supervisor/wallboard.js",
+        JS,
+        include_str!("../../web/supervisor/wallboard.js"),
+    ),
+    (
+        "/supervisor/listen.js",
+        JS,
+        include_str!("../../web/supervisor/listen.js"),
+    ),
+    (
+        "/supervisor/wallboard.css",
+        CSS,
+        include_str!("../../web/supervisor/wallboard.css"),
+    ),
 ];
 
-/// The routes of the admin pages and the shared files.
+/// The routes of the admin pages, the wallboard and the shared files.
 pub fn routes() -> Router<AppState> {
     let mut router =
         Router::new().route("/admin", get(|| async { Redirect::permanent("/admin/") }));

@@ -7,9 +7,8 @@
 //! is the caller's business (the supervisor WebSocket does it on change
 //! notices, a few times a second at most). Today's figures come from the
 //! stored contacts since midnight in the viewer's time zone, read at most
-//! every [`TODAY_EVERY`]. Static pages: [`page`].
-
-pub mod page;
+//! every [`TODAY_EVERY`]. The page itself is served with the other static
+//! files ([`crate::http::web`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

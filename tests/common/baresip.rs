@@ -247,6 +247,15 @@ pub fn share_of(samples: &[i16], rate: u32, hz: f64) -> f64 {
     kefu_media::goertzel::energy_share(samples, hz, rate)
 }
 
+/// The largest share of `hz` in any one-second window of `samples`.
+pub fn best_second(samples: &[i16], rate: u32, hz: f64) -> f64 {
+    samples
+        .chunks(rate as usize)
+        .filter(|window| window.len() == rate as usize)
+        .map(|window| share_of(window, rate, hz))
+        .fold(0.0, f64::max)
+}
+
 /// How much of `samples` carries `hz`: of the 50 ms blocks that are not
 /// silent, the share where `hz` holds most of the energy, and the share of
 /// blocks that are not silent. Robust to gaps and phase jumps, which a

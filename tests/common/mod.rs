@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod browser;
 pub mod crm;
 pub mod demo;
 pub mod kefu;

@@ -6,12 +6,17 @@
 //   requireSession(document.querySelector("main"), {
 //     title: "kefu admin",
 //     roles: ["admin", "supervisor"],
-//     onSession: (s) => startApp(s),   // s.user.role, s.user.tenant, …
+//     // s.user.role, s.user.tenant, …; credentials is { password } right
+//     // after a login, undefined for a stored session.
+//     onSession: (s, credentials) => startApp(s, credentials),
 //   });
 
 import { login, logout, session, showError, clearErrors } from "./api.js";
 
-/** A login form element; `onLogin(session)` runs after a successful login. */
+/**
+ * A login form element; `onLogin(session, { password })` runs after a
+ * successful login.
+ */
 export function loginForm({ title = "Log in", onLogin, roles } = {}) {
   const form = document.createElement("form");
   form.className = "kefu-login";
@@ -40,7 +45,9 @@ export function loginForm({ title = "Log in", onLogin, roles } = {}) {
         throw new Error(`user ${created.user.username} is ${created.user.role}; this page is for ${roles.join(" or ")}`);
       }
       form.reset();
-      onLogin?.(created);
+      // The password goes to the page once, in memory (a browser phone
+      // registers with it); it is never stored.
+      onLogin?.(created, { password: data.password });
     } catch (error) {
       showError(form, error);
     } finally {
@@ -52,7 +59,7 @@ export function loginForm({ title = "Log in", onLogin, roles } = {}) {
 
 /**
  * Runs `onSession(session)` with the stored session, or shows the login form
- * in `container` first. When the session ends (logout, a 401), the form
+ * in `container` first (then `onSession(session, { password })`). When the session ends (logout, a 401), the form
  * comes back and `onSession` runs again after the next login.
  */
 export function requireSession(container, { title, roles, onSession }) {

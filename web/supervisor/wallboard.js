@@ -1,17 +1,21 @@
 // kefu supervisor wallboard: live queue tiles, agents and calls from the
 // supervisor WebSocket (/api/v1/supervisor/ws, pushed, never polled), the
 // last hours' charts from /api/v1/reports/intervals drawn as SVG, and
-// Monitor / Whisper / Barge through /api/v1/calls/{id}/supervise.
+// Monitor / Whisper / Barge through /api/v1/calls/{id}/supervise, heard in
+// this browser (listen.js) or on the supervisor's desk phone.
 // Sign-in is the shared one (/common/login.js, sessions API); supervisors
 // and admins only. Plain JS modules, no build step, nothing loaded from
 // elsewhere.
 import { api, logout, session } from "/common/api.js";
 import { requireSession } from "/common/login.js";
+import { SupervisorPhone } from "/supervisor/listen.js";
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const CHART_HOURS = 8;
 const CHART_EVERY_MS = 30_000;
+
+const phone = new SupervisorPhone($("phone"));
 
 const board = {
   queues: new Map(),
@@ -142,10 +146,14 @@ async function supervise(call, mode) {
       await api.put(`/calls/${encodeURIComponent(call.id)}/supervise`, { mode });
       result.textContent = `Now in ${mode} on the call from ${call.caller}.`;
     } else {
+      const here = phone.ready;
+      if (here) phone.expect();
       await api.post(`/calls/${encodeURIComponent(call.id)}/supervise`, { supervisor: board.me.extension, mode });
-      result.textContent = `Your phone (${board.me.extension}) rings: answer it to ${mode}.`;
+      result.textContent = here ? `Joining to ${mode} in this browser (your phones ring).`
+        : `Your phone (${board.me.extension}) rings: answer it to ${mode}.`;
     }
   } catch (error) {
+    phone.unexpect();
     result.className = "result error";
     result.textContent = error.message;
   }
@@ -350,18 +358,33 @@ async function connect() {
   };
 }
 
-function showBoard(current) {
+async function startPhone(extension, credentials) {
+  if (!extension || !credentials) {
+    phone.start(extension);
+    return;
+  }
+  try {
+    const me = await api.get("/me");
+    phone.start(extension, credentials.password, me.sip_realm);
+  } catch (error) {
+    console.warn("browser phone:", error);
+  }
+}
+
+function showBoard(current, credentials) {
   $("login").replaceChildren();
   $("top").hidden = false;
   $("board").hidden = false;
   const user = current.user;
   board.me = { extension: user.extension, name: user.display_name };
   $("me").textContent = `${user.display_name} (${user.extension || "no phone"}), ${user.tenant}`;
+  startPhone(user.extension, credentials);
   connect();
 }
 
 window.addEventListener("kefu:logged-out", () => {
   stop();
+  phone.stop();
   $("top").hidden = true;
   $("board").hidden = true;
 });
