@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TEST_FUZZ_SECONDS="${TEST_FUZZ_SECONDS:-10}"
+# The suite builds everything once: incremental-compilation caches would only
+# double the target dir's size on disk (a full one has filled a CI disk).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 scripts/install-deps.sh test
 
