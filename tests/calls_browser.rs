@@ -4,7 +4,9 @@
 //! WebSocket (`/sip`) and calls the echo test `4001`, hearing its own tone
 //! back; agent 1001 signs in to the workspace (`/agent/`), goes ready, and
 //! answers a caller queued through the demo IVR: each hears the other's
-//! tone, the call's stereo recording holds both, and hanging up shows the
+//! tone, holding (a re-INVITE through the gateway) takes the agent away
+//! from the caller until resumed, the call's stereo recording holds both,
+//! and hanging up shows the
 //! wrap-up countdown, from which the agent goes ready again. Artifacts (the
 //! browser's log, screenshots of the workspace) go under
 //! `CARGO_TARGET_TMPDIR/phone-e2e-*/`.
@@ -17,7 +19,7 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::time::Duration;
 
-use common::baresip::best_second;
+use common::baresip::{best_second, share_of};
 use common::browser::{NodeScript, tone_wav};
 use common::demo::{ended, get_json, newest_call, start_demo};
 use common::kefu::http;
@@ -87,7 +89,7 @@ fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_
         let media = answer.media_addr();
         stream(&rtp, media, 0, 50, |_| frame_of(&[], 0));
         stream(&rtp, media, 50, 10, |n| frame_of(&dtmf('1'), n));
-        stream(&rtp, media, 60, 20 * 50, |n| frame_of(&[440.0], n))
+        stream(&rtp, media, 60, 35 * 50, |n| frame_of(&[440.0], n))
     });
 
     let heard = browser.json(&kefu, Duration::from_secs(60));
@@ -112,10 +114,21 @@ fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_
     browser.finish(&kefu);
 
     let caller_heard = caller.join().unwrap();
-    let share = best_second(&caller_heard, 8000, 1000.0);
+    let seconds: Vec<f64> = caller_heard
+        .chunks_exact(8000)
+        .map(|second| share_of(second, 8000, 1000.0))
+        .collect();
+    let talking = |share: &f64| *share > 0.7;
+    let first_talk = seconds.iter().position(talking);
+    let hold = first_talk.and_then(|talk| {
+        (talk..seconds.len().saturating_sub(2))
+            .find(|&at| seconds[at] < 0.1 && seconds[at + 1] < 0.1 && seconds[at + 2] < 0.1)
+    });
+    let talks_again = hold.is_some_and(|at| seconds[at..].iter().any(talking));
     assert!(
-        share > 0.7,
-        "the caller should hear the browser's 1000 Hz (best second {share:.2})"
+        first_talk.is_some() && hold.is_some() && talks_again,
+        "the caller should hear the browser's 1000 Hz, then 3 s without it (on hold), \
+         then it again; its share per second: {seconds:.2?}"
     );
 
     let call = newest_call(&kefu, &token, "4000", Duration::from_secs(30), ended);

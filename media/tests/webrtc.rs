@@ -26,7 +26,7 @@ use kefu_media::tone::{ToneGenerator, TonePlan};
 use kefu_media::webrtc::gateway::{
     Disconnect, Gateway, GatewayConfig, GatewayEvent, Side, Transmit,
 };
-use kefu_media::webrtc::offer::{GatewayCodec, TelephoneEventFormat};
+use kefu_media::webrtc::offer::{GatewayCodec, OfferError, TelephoneEventFormat};
 use proptest::prelude::*;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::{Codec as Str0mCodec, FormatParams};
@@ -146,6 +146,16 @@ impl Browser {
         let answer = SdpAnswer::from_sdp_string(answer).unwrap();
         self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
         self.drain(now);
+    }
+
+    /// A new offer in the same session with the audio going `direction`
+    /// (hold: `SendOnly`; resume: `SendRecv`).
+    fn reoffer(&mut self, direction: Direction) -> String {
+        let mut change = self.rtc.sdp_api();
+        change.set_direction(self.mid, direction);
+        let (offer, pending) = change.apply().unwrap();
+        self.pending = Some(pending);
+        offer.to_sdp_string()
     }
 
     fn receive(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
@@ -605,6 +615,80 @@ fn a_browser_that_goes_silent_is_reported_and_audio_resumes_when_it_returns() {
     call.browser.send(now, OPUS, 0, true, &[0xF8, 0xFF, 0xFE]);
     call.run_for(Duration::from_millis(20));
     assert_eq!(call.to_engine.len(), 1);
+}
+
+#[test]
+fn a_browser_holds_and_resumes_in_the_same_session_and_audio_flows_after() {
+    let mut call = Call::connected();
+    for (asked, answered) in [
+        (Direction::SendOnly, "a=recvonly"),
+        (Direction::Inactive, "a=inactive"),
+        (Direction::SendRecv, "a=sendrecv"),
+    ] {
+        let offer = call.browser.reoffer(asked);
+        let now = call.now;
+        let answer = call.gateway.answer_reoffer(&offer, now).unwrap();
+        assert!(answer.contains(answered), "{asked:?}: {answer}");
+        call.browser.accept_answer(&answer, now);
+        call.run_for(Duration::from_millis(100));
+    }
+    assert_eq!(call.events(), vec![], "the session never dropped");
+
+    let now = call.now;
+    call.browser.send(now, OPUS, 0, true, &[0xF8, 0xFF, 0xFE]);
+    let packet = RtpHeader {
+        marker: true,
+        payload_type: OPUS,
+        sequence: 7,
+        timestamp: 0,
+        ssrc: 0x3333,
+    }
+    .encode(&[0xF8, 0xFF, 0xFE]);
+    assert_eq!(
+        call.gateway
+            .handle_engine_datagram(now, Call::ENGINE_LEG, &packet),
+        Ok(())
+    );
+    call.run_for(Duration::from_millis(40));
+    assert_eq!(
+        call.to_engine.len(),
+        1,
+        "the browser's audio reaches the engine"
+    );
+    assert_eq!(
+        call.browser.heard.len(),
+        1,
+        "the engine's audio reaches the browser"
+    );
+}
+
+#[test]
+fn a_new_offer_without_the_codec_in_use_is_refused() {
+    let mut call = Call::connected();
+    let offer = call.browser.reoffer(Direction::SendOnly);
+    let without_opus = offer
+        .lines()
+        .map(|line| {
+            if line.starts_with("m=audio") {
+                let kept: Vec<&str> = line
+                    .split(' ')
+                    .filter(|field| *field != OPUS.to_string())
+                    .collect();
+                kept.join(" ")
+            } else {
+                line.to_owned()
+            }
+        })
+        .filter(|line| !line.contains(&format!(":{OPUS} ")))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        + "\r\n";
+    let now = call.now;
+    let refused = call.gateway.answer_reoffer(&without_opus, now);
+    assert!(
+        matches!(refused, Err(OfferError::NoCommonCodec { .. })),
+        "{refused:?}"
+    );
 }
 
 #[test]

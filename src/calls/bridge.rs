@@ -473,7 +473,7 @@ impl Dialing {
                 local: self.local,
                 session_id: self.session_id,
                 version: 1,
-                _gateway: gateway.map(Box::new),
+                gateway: gateway.map(Box::new),
             },
             ports,
             leg,
@@ -593,7 +593,7 @@ pub(super) async fn run(
             local: caller_media,
             session_id,
             version: 1,
-            _gateway: None,
+            gateway: None,
         },
         ports: caller_ports,
     };

@@ -46,6 +46,7 @@ use rsip::{Method, Request, Response};
 use tokio::sync::{mpsc, watch};
 
 use super::bridge::{AgentSide, Callee, CallerId, Dialed, Dialing, hang_up, hang_up_because};
+use super::browser::{self, is_webrtc};
 use super::cdr::Cdr;
 use super::legs;
 use super::music::Hold;
@@ -909,6 +910,14 @@ impl Bridged {
         };
         let current = self.side_mut(participant).ok_or("no such party")?;
         let keep = [current.negotiated.codec, Codec::TelephoneEvent];
+        let (browser_answer, plain) = match &current.gateway {
+            Some(gateway) if is_webrtc(body) => {
+                let (answer, plain) = browser::reoffer(gateway, body).await?;
+                (Some(answer), Some(plain))
+            }
+            _ => (None, None),
+        };
+        let body = plain.as_ref().map_or(body, |plain| plain.as_bytes());
         let (offer, renewed) = negotiate_offer(body, &keep)?;
         let moved = renewed.remote != current.negotiated.remote;
         let changed_types = renewed.payload_type != current.negotiated.payload_type
@@ -951,13 +960,15 @@ impl Bridged {
         let current = self.side_mut(participant).ok_or("no such party")?;
         current.negotiated = renewed;
         current.version += 1;
-        let answer = sdp::answer(
-            &offer,
-            &current.negotiated,
-            current.local,
-            current.session_id,
-            current.version,
-        );
+        let answer = browser_answer.unwrap_or_else(|| {
+            sdp::answer(
+                &offer,
+                &current.negotiated,
+                current.local,
+                current.session_id,
+                current.version,
+            )
+        });
         if let (true, Some(Media::Relay(relay))) = (changed_types, &self.media) {
             let config = relay_config(&self.sides[0].negotiated, &self.sides[1].negotiated);
             relay

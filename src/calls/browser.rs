@@ -14,15 +14,17 @@
 //!   transcoding when the browser takes it), and the browser's answer starts
 //!   the gateway ([`BrowserOffer`]).
 //!
-//! Re-INVITEs from a browser leg are not translated: they are refused (488),
-//! so a browser's own hold is not offered by the workspace.
+//! - A browser's **new offer** on a bridged call (hold with `sendonly` or
+//!   `inactive`, resume): the gateway answers it in the same session, and
+//!   call control sees the same change as a plain offer ([`reoffer`]), so
+//!   the other party hears music on hold as with a desk phone.
 
 use std::net::SocketAddr;
 
 use kefu_media::driver::webrtc_task::{
     WebRtcHandle, WebRtcOffer, offer_webrtc_gateway, spawn_webrtc_gateway,
 };
-use kefu_media::sdp::{Codec, Direction, Negotiated};
+use kefu_media::sdp::{Codec, Direction, Negotiated, SessionDescription};
 use kefu_media::webrtc::gateway::GatewayConfig;
 use kefu_media::webrtc::offer::{GatewayCodec, TelephoneEventFormat};
 use kefu_signaling::transaction::Transport;
@@ -77,7 +79,11 @@ impl BrowserCaller {
         let (browser, engine) = port_pairs(context)?;
         let gateway = spawn_webrtc_gateway(&gateway_config(context), offer, browser, engine)
             .map_err(|error| error.to_string())?;
-        let plain = plain_offer(gateway.codec(), gateway.rtp_addr_for_engine());
+        let plain = plain_offer(
+            gateway.codec(),
+            gateway.rtp_addr_for_engine(),
+            Direction::SendRecv,
+        );
         Ok((Self { gateway }, plain))
     }
 
@@ -89,6 +95,27 @@ impl BrowserCaller {
         }
         self.gateway.local_sdp().to_owned()
     }
+}
+
+/// The browser's new offer `body` on a call whose gateway is `gateway`:
+/// the gateway's answer for the browser, and the plain offer that stands
+/// for it in call control (same address and codec, the browser's direction).
+pub(super) async fn reoffer(
+    gateway: &WebRtcHandle,
+    body: &[u8],
+) -> Result<(String, String), String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the SDP is not UTF-8".to_owned())?;
+    let direction = SessionDescription::parse(text)
+        .map_err(|error| error.to_string())?
+        .audio()
+        .map(|audio| audio.direction)
+        .ok_or("the new offer has no audio")?;
+    let answer = gateway
+        .answer_reoffer(text)
+        .await
+        .map_err(|error| error.to_string())?;
+    let plain = plain_offer(gateway.codec(), gateway.rtp_addr_for_engine(), direction);
+    Ok((answer, plain))
 }
 
 /// A browser phone being rung: the gateway's offer, waiting for its answer.
@@ -181,8 +208,9 @@ fn port_pairs(
 }
 
 /// A plain RTP offer of the gateway's engine side at `at`, in the browser's
-/// payload types (the gateway passes packets through with them).
-fn plain_offer(codec: GatewayCodec, at: SocketAddr) -> String {
+/// payload types (the gateway passes packets through with them), going
+/// `direction`.
+fn plain_offer(codec: GatewayCodec, at: SocketAddr, direction: Direction) -> String {
     let family = if at.is_ipv4() { "IP4" } else { "IP6" };
     let ip = at.ip();
     let mut formats = codec.payload_type.to_string();
@@ -202,15 +230,16 @@ fn plain_offer(codec: GatewayCodec, at: SocketAddr) -> String {
     }
     format!(
         "v=0\r\no=- 1 1 IN {family} {ip}\r\ns=kefu browser\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP {formats}\r\n{attributes}a=ptime:20\r\na=sendrecv\r\n",
-        port = at.port()
+         m=audio {port} RTP/AVP {formats}\r\n{attributes}a=ptime:20\r\na={direction}\r\n",
+        port = at.port(),
+        direction = direction.attribute()
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kefu_media::sdp::{self, SessionDescription};
+    use kefu_media::sdp;
 
     #[test]
     fn webrtc_offers_are_told_from_plain_ones() {
@@ -234,10 +263,13 @@ mod tests {
             }),
         };
         let at: SocketAddr = "127.0.0.1:30000".parse().unwrap();
-        let offer = SessionDescription::parse(&plain_offer(codec, at)).unwrap();
+        let offer =
+            SessionDescription::parse(&plain_offer(codec, at, Direction::SendRecv)).unwrap();
         let agreed = sdp::negotiate(&offer, super::super::session::PREFERENCES).unwrap();
         assert_eq!((agreed.codec, agreed.payload_type), (Codec::Opus, 111));
         assert_eq!(agreed.remote, Some(at));
+        let held = SessionDescription::parse(&plain_offer(codec, at, Direction::SendOnly)).unwrap();
+        assert_eq!(held.audio().unwrap().direction, Direction::SendOnly);
     }
 
     #[test]

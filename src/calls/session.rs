@@ -128,9 +128,10 @@ pub(super) struct SideMedia {
     pub local: SocketAddr,
     pub session_id: u64,
     pub version: u64,
-    /// Held, not read: the gateway in front of a browser phone runs as long
-    /// as this side is on the call, and stops when it is dropped.
-    pub _gateway: Option<Box<WebRtcHandle>>,
+    /// The gateway in front of a browser phone: it runs as long as this
+    /// side is on the call (stops when dropped) and answers the browser's
+    /// new offers (hold, resume).
+    pub gateway: Option<Box<WebRtcHandle>>,
 }
 
 /// The media side: running, or waiting for the ACK's answer to our offer.
@@ -386,7 +387,7 @@ impl Session {
                 local,
                 session_id: self.session_id,
                 version: self.sdp_version,
-                _gateway: None,
+                gateway: None,
             },
             events: self.events,
             stopping: self.stopping,

@@ -7,7 +7,8 @@
 //   node phone_e2e.mjs agent BASE_URL WAV ARTIFACT_DIR
 //     Agent 1001 signs in to the workspace (/agent/) and goes ready; prints
 //     `ready`, waits for the call to ring, answers it, measures the caller's
-//     audio, prints it, waits for `hangup` on stdin... see the steps below.
+//     audio, prints it, holds the caller for 4 s and resumes, hangs up, picks
+//     a disposition and goes ready again; see the steps below.
 //
 // Each measurement is printed as one JSON line on stdout; progress goes to
 // stderr. The script exits non-zero on any failure.
@@ -103,6 +104,16 @@ try {
     await page.waitForFunction(() => window.kefuPhone.remoteStream);
     say({ heard: await listen(page, 3000) });
     await shot("3-talking");
+    step("holding the caller for 4 s, then resuming");
+    await page.click("#hold");
+    await page.locator("#call-status", { hasText: "on hold" }).waitFor();
+    await page.locator("#hold", { hasText: "Resume" }).waitFor();
+    await shot("3-on-hold");
+    await page.waitForTimeout(4000);
+    await page.click("#hold");
+    await page.locator("#hold", { hasText: "Hold" }).waitFor();
+    if (await page.locator("#call-status", { hasText: "on hold" }).count()) throw new Error("still on hold");
+    await page.waitForTimeout(3000);
     step("hanging up");
     await page.click("#hangup");
     await page.locator("#wrapup", { hasText: /wrap-up \d+ s/ }).waitFor();

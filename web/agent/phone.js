@@ -5,12 +5,12 @@
 // and supervised like any phone's. One call at a time.
 //
 //   const phone = new KefuPhone({ extension, password, realm, onChange });
-//   phone.start(); phone.answer(); phone.hangup(); phone.setMuted(true);
+//   phone.start(); phone.answer(); phone.hangup(); phone.setMuted(true); phone.setHeld(true);
 //   phone.dtmf("5"); phone.transfer("1002"); phone.call("4001"); phone.stop();
 //
 // onChange(state) gets { registration: "off"|"registering"|"registered"|"failed",
 // call: null | { direction, status: "ringing"|"connecting"|"talking", peer,
-// muted, since }, error }.
+// muted, held, since }, error }.
 "use strict";
 
 (() => {
@@ -98,7 +98,7 @@
       this.session = session;
       const incoming = originator === "remote";
       const peer = incoming ? (session.remote_identity.display_name || session.remote_identity.uri.user) : session.remote_identity.uri.user;
-      this.call_ = { direction: incoming ? "in" : "out", status: incoming ? "ringing" : "connecting", peer, muted: false, since: Date.now() };
+      this.call_ = { direction: incoming ? "in" : "out", status: incoming ? "ringing" : "connecting", peer, muted: false, held: false, since: Date.now() };
       if (incoming) this.ringer.start();
       const attach = (connection) => {
         connection.addEventListener("track", (event) => {
@@ -108,6 +108,12 @@
       };
       if (session.connection) attach(session.connection);
       session.on("peerconnection", ({ peerconnection }) => attach(peerconnection));
+      session.on("hold", ({ originator }) => {
+        if (originator === "local") this.set({ call_: { ...this.call_, held: true } });
+      });
+      session.on("unhold", ({ originator }) => {
+        if (originator === "local") this.set({ call_: { ...this.call_, held: false } });
+      });
       session.on("accepted", () => {
         this.ringer.stop();
         this.call_ = { ...this.call_, status: "talking", since: Date.now() };
@@ -136,6 +142,13 @@
 
     hangup() {
       if (this.session) this.session.terminate();
+    }
+
+    /** Puts the call on hold (the other party hears music) or takes it off. */
+    setHeld(held) {
+      if (!this.session || this.call_.status !== "talking") return;
+      if (held) this.session.hold();
+      else this.session.unhold();
     }
 
     setMuted(muted) {

@@ -2,7 +2,7 @@
 // password → a session token, kept in sessionStorage for this tab), the ACD
 // state (ready, not ready with a reason, the wrap-up countdown), the
 // softphone (phone.js: rings with the agent's desk phones; answer, hang up,
-// mute, DTMF pad, blind transfer, dial), the caller's details, the call's
+// mute, hold, DTMF pad, blind transfer, dial), the caller's details, the call's
 // disposition code (picked during wrap-up), and keyboard shortcuts. Text from the server is always set with textContent.
 (() => {
   "use strict";
@@ -165,14 +165,19 @@
   };
 
   // The call behind a voice offer: number dialled, IVR path and digits.
-  const lookUpCall = async (contact) => {
+  // kefu writes call records behind the call, so the link to the contact
+  // may land a moment after the offer: asked again a few times.
+  const lookUpCall = async (contact, tries = 8) => {
     try {
       const [call] = await kefuAgent.api("GET", `/api/v1/calls?contact=${encodeURIComponent(contact)}&limit=1`);
-      if (call && ui.offer && ui.offer.contact === contact) {
+      if (!ui.offer || ui.offer.contact !== contact) return;
+      if (call) {
         ui.offer = { ...ui.offer, call };
         showCaller(ui.offer);
+        return;
       }
     } catch (error) { console.warn(error); }
+    if (tries > 1) setTimeout(() => lookUpCall(contact, tries - 1), 500);
   };
 
   document.addEventListener("kefu-agent", ({ detail: frame }) => {
@@ -227,12 +232,15 @@
     if (!call) { ui.callSince = null; return; }
     $("call").className = `call ${call.status}`;
     $("call-peer").textContent = call.peer;
-    $("call-status").textContent = { ringing: "is calling…", connecting: "connecting…", talking: "" }[call.status];
+    $("call-status").textContent = call.held ? "on hold"
+      : { ringing: "is calling…", connecting: "connecting…", talking: "" }[call.status];
     ui.callSince = call.status === "talking" ? call.since : null;
     $("call-timer").textContent = "";
     $("answer").hidden = call.status !== "ringing";
     $("mute").hidden = call.status !== "talking";
     $("mute").textContent = call.muted ? "Unmute" : "Mute";
+    $("hold").hidden = call.status !== "talking";
+    $("hold").textContent = call.held ? "Resume" : "Hold";
     $("pad").hidden = call.status !== "talking";
     $("transfer-to").parentElement.hidden = call.status !== "talking";
   };
@@ -244,6 +252,7 @@
   $("answer").onclick = () => ui.phone && ui.phone.answer();
   $("hangup").onclick = () => ui.phone && ui.phone.hangup();
   $("mute").onclick = () => ui.phone && ui.phone.setMuted(!ui.phone.state.call.muted);
+  $("hold").onclick = () => ui.phone && ui.phone.setHeld(!ui.phone.state.call.held);
   $("transfer").onclick = () => {
     const target = $("transfer-to").value.trim();
     if (target && ui.phone) ui.phone.transfer(target);
@@ -261,6 +270,7 @@
       a: () => ui.phone.answer(),
       h: () => ui.phone.hangup(),
       m: () => ui.phone.state.call && ui.phone.setMuted(!ui.phone.state.call.muted),
+      o: () => ui.phone.state.call && ui.phone.setHeld(!ui.phone.state.call.held),
       r: setReady,
       n: () => $("reason").focus(),
       t: () => $("transfer-to").focus(),

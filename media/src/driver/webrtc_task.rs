@@ -26,7 +26,7 @@ use super::ports::PortPair;
 use crate::webrtc::gateway::{
     Gateway, GatewayConfig, GatewayError, GatewayEvent, GatewayStats, Side,
 };
-use crate::webrtc::offer::GatewayCodec;
+use crate::webrtc::offer::{GatewayCodec, OfferError};
 
 /// Events kept for call control; more are dropped rather than stall media.
 const EVENT_QUEUE: usize = 32;
@@ -93,6 +93,19 @@ impl WebRtcHandle {
     /// of engine-side RTP accepted; returns once applied.
     pub async fn set_engine_peer(&self, peer: SocketAddr) -> Result<(), WebRtcTaskError> {
         Ok(request(&self.commands, Command::SetEnginePeer(peer)).await?)
+    }
+
+    /// Answers the browser's new offer in the same session (hold, resume;
+    /// see [`Gateway::answer_reoffer`]).
+    pub async fn answer_reoffer(&self, offer: &str) -> Result<String, WebRtcTaskError> {
+        let (answer, answered) = oneshot::channel();
+        let command = Command::Reoffer {
+            offer: offer.to_owned(),
+            answer,
+        };
+        request(&self.commands, command).await?;
+        let answer = answered.await.map_err(|_| TaskEnded)?;
+        answer.map_err(|error| WebRtcTaskError::Gateway(error.into()))
     }
 
     /// The next connection change or key press; None once the task has
@@ -218,6 +231,10 @@ fn spawn(
 #[derive(Debug)]
 enum Command {
     SetEnginePeer(SocketAddr),
+    Reoffer {
+        offer: String,
+        answer: oneshot::Sender<Result<String, OfferError>>,
+    },
 }
 
 /// The task's two port pairs.
@@ -302,6 +319,9 @@ async fn run(
             Ready::Timer => gateway.handle_timeout(now),
             Ready::Command(request) => request.apply(|command| match command {
                 Command::SetEnginePeer(peer) => gateway.set_engine_peer(Some(peer)),
+                Command::Reoffer { offer, answer } => {
+                    let _ = answer.send(gateway.answer_reoffer(&offer, now));
+                }
             }),
         }
         sockets.send_all(&mut gateway);

@@ -116,7 +116,7 @@ impl Direction {
     }
 
     /// The attribute name: `sendrecv`, `sendonly`, `recvonly`, `inactive`.
-    const fn attribute(self) -> &'static str {
+    pub const fn attribute(self) -> &'static str {
         match self {
             Self::SendRecv => "sendrecv",
             Self::SendOnly => "sendonly",

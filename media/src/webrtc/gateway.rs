@@ -3,7 +3,9 @@
 //! mode, answers the browser's offer with host candidates on the configured
 //! addresses — or, when kefu calls the browser, makes the offer
 //! ([`Gateway::offering`]) and takes the browser's answer
-//! ([`Gateway::accept_answer`]) — and is then fed datagrams from the browser (STUN, DTLS and
+//! ([`Gateway::accept_answer`]); later offers of the browser's (hold,
+//! resume) are answered in the same session ([`Gateway::answer_reoffer`]) —
+//! and is then fed datagrams from the browser (STUN, DTLS and
 //! SRTP, told apart by `str0m`), plain RTP from the engine and the time. It
 //! hands back datagrams for either side ([`Gateway::poll_transmit`]),
 //! connection changes and key presses ([`Gateway::poll_event`]) and when it
@@ -24,7 +26,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::{Codec as Str0mCodec, CodecConfig, FormatParams, PayloadParams};
 use str0m::media::{Direction, Frequency, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -356,6 +358,35 @@ impl Gateway {
             .map_err(|error| OfferError::Refused(error.to_string()))?;
         self.drain(now);
         Ok(())
+    }
+
+    /// Answers a new offer the browser makes in the same session — hold
+    /// (`sendonly`, `inactive`) or resume — with ICE, DTLS and the stream
+    /// kept; the answer mirrors the direction asked for. The codec in use
+    /// must stay offered: an offer without it is refused and changes
+    /// nothing.
+    pub fn answer_reoffer(&mut self, offer: &str, now: Instant) -> Result<String, OfferError> {
+        let offer = SdpOffer::from_sdp_string(offer)
+            .map_err(|error| OfferError::Syntax(error.to_string()))?;
+        let keeps_codec = offer
+            .media_lines
+            .iter()
+            .filter(|line| !line.disabled && line.typ.to_string() == "audio")
+            .flat_map(|line| line.rtp_params())
+            .any(|params| *params.pt() == self.codec.payload_type);
+        if !keeps_codec {
+            return Err(OfferError::NoCommonCodec {
+                offered: format!("a new offer without {}", self.codec.codec.name()),
+            });
+        }
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|error| OfferError::Refused(error.to_string()))?;
+        self.local_sdp = answer.to_sdp_string();
+        self.drain(now);
+        Ok(self.local_sdp.clone())
     }
 
     /// The negotiated codec and payload types, for the engine's leg.

@@ -135,7 +135,7 @@ impl Bridged {
                 session_id: callee.session_id,
                 version: callee.version,
                 // A browser callee's gateway goes along with its side.
-                _gateway: callee._gateway.take(),
+                gateway: callee.gateway.take(),
             },
             ports,
             leg: self.agent_leg.take(),
