@@ -603,3 +603,57 @@ fn a_queue_that_times_out_to_a_callback_keeps_the_caller_who_presses_1_in_line()
     assert_eq!(sales["waiting"], 1, "the callback keeps a place: {sales}");
     assert_eq!(sales["timed_out"], 1, "{sales}");
 }
+
+#[test]
+fn the_agent_sends_the_caller_to_another_queue_whose_agent_takes_it() {
+    let (dir, kefu, token) = start();
+    let mut sales = agent_phone(dir.path(), kefu.sip, "1002", 1000, true);
+    let mut support = agent_phone(dir.path(), kefu.sip, "1003", 1800, true);
+    log_in(&kefu, "1002", true);
+    log_in(&kefu, "1003", true);
+
+    let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut uac, answer) = call_sales(&kefu, &rtp);
+    let media = answer.media_addr();
+    let tone = |n| frame_of(&[440.0], n);
+    let with_sales = stream(&rtp, media, 60, 5 * 50, tone);
+    // A blind transfer to the queue's name (baresip sends the REFER).
+    sales.type_keys(&format!("/transfer sip:support@{}\n", kefu.sip));
+    let after = stream(&rtp, media, 310, 8 * 50, tone);
+    let agents = get_json(&kefu, &token, "/api/v1/agents?tenant=demo");
+    let bob = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|agent| agent["extension"] == "1002")
+        .unwrap()
+        .clone();
+    assert_eq!(uac.bye(WAIT), Some(200));
+    std::thread::sleep(Duration::from_millis(500));
+    sales.stop();
+    support.stop();
+
+    let last_second = |heard: &[i16]| heard[heard.len().saturating_sub(8000)..].to_vec();
+    let first = share_of(&last_second(&with_sales), 8000, 1000.0);
+    assert!(first > 0.7, "sales' agent 1002 first: {first:.2}");
+    let then = share_of(&last_second(&after), 8000, 1800.0);
+    assert!(
+        then > 0.7,
+        "then support's agent 1003: {then:.2}\n{}\n{}",
+        sales.output(),
+        kefu.stderr()
+    );
+    assert_ne!(
+        bob["state"], "busy",
+        "1002's contact ended with the transfer: {bob}"
+    );
+
+    let call = newest_call(&kefu, &token, "4000", WAIT, ended);
+    assert_eq!(call["queue"], "support", "{call}");
+    assert_eq!(call["agent"], "1003", "{call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+    for name in ["sales", "support"] {
+        let figures = queue(&kefu, &token, name);
+        assert_eq!(figures["answered"], 1, "a contact in each queue: {figures}");
+    }
+}

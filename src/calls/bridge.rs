@@ -36,6 +36,7 @@ use super::bridged::{Bridged, CallerSide};
 use super::browser::{BrowserOffer, is_browser_transport};
 use super::call::{Start, caller_number};
 use super::cdr::Cdr;
+use super::queue::settled;
 use super::session::{Ended, PREFERENCES, SideMedia, negotiate_offer, refuse, with_sdp};
 use super::{CallContext, LegRoutes};
 
@@ -598,7 +599,10 @@ pub(super) async fn run(
         ports: caller_ports,
     };
     match Bridged::start(context, cdr, callee.tenant_id(), caller, agent).await {
-        Ok(bridged) => bridged.talk(context, cdr, &routes, events, stopping).await,
+        Ok(bridged) => {
+            let talked = bridged.talk(context, cdr, &routes, events, stopping).await;
+            settled(context, cdr, &routes, callee.tenant_id(), talked).await
+        }
         Err(ended) => ended,
     }
 }

@@ -53,10 +53,10 @@ use super::music::Hold;
 use super::recording::CallRecording;
 use super::refer::{ReferTo, Refused, Replaces, notify, refer_to};
 use super::session::{
-    Ended, Session, SideMedia, negotiate_offer, start_endpoint, with_sdp, with_warning,
+    CallerLeg, Ended, Session, SideMedia, negotiate_offer, start_endpoint, with_sdp, with_warning,
 };
 use super::supervise::{CallCommand, SuperviseError, SupervisionView, mode_name};
-use super::transfer::resolve;
+use super::transfer::{queue_named, resolve};
 use super::{CallContext, LegRoutes};
 
 /// The caller's number a supervisor's phone shows.
@@ -121,6 +121,9 @@ pub(super) struct Bridged {
     caller_id: CallerId,
     /// A blind transfer the callee asked for, while the target rings.
     transfer: Option<Transfer>,
+    /// The queue the callee sent the caller to (a blind transfer to a
+    /// queue): the call ends for the callee and the caller waits there.
+    requeue: Option<String>,
     /// What the caller hears on hold (loaded at the first hold).
     hold_music: Option<Hold>,
 }
@@ -159,6 +162,7 @@ impl Bridged {
             supervisor: None,
             caller_id: caller.caller_id,
             transfer: None,
+            requeue: None,
             hold_music: None,
         };
         match bridged.relay(caller.ports, agent.ports) {
@@ -184,7 +188,7 @@ impl Bridged {
         routes: &LegRoutes,
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut stopping: watch::Receiver<bool>,
-    ) -> Ended {
+    ) -> Talked {
         let listed = cdr
             .id()
             .map(|id| context.live.enter(id, &self.tenant_id, &self.caller));
@@ -251,8 +255,65 @@ impl Bridged {
                 listed.supervised(self.supervision());
             }
         };
+        if let Some(queue) = self.requeue.take() {
+            return match self.caller_back(context, cdr, events, stopping).await {
+                Ok(caller) => Talked::ToQueue {
+                    queue,
+                    caller: Box::new(caller),
+                },
+                Err(ended) => Talked::Over(ended),
+            };
+        }
         self.finish(cdr).await;
-        ended
+        Talked::Over(ended)
+    }
+
+    /// The caller's leg, off the relay, with an endpoint of its own again
+    /// (the callee sent it to a queue and hung up); the callee's media
+    /// quality is recorded and the recording closed. If its media cannot
+    /// start, the caller is hung up.
+    async fn caller_back(
+        mut self,
+        context: &CallContext,
+        cdr: &Cdr,
+        events: mpsc::UnboundedReceiver<CallEvent>,
+        stopping: watch::Receiver<bool>,
+    ) -> Result<Session, Ended> {
+        let ports = match self.take_caller_ports().await {
+            Ok((ports, stats)) => {
+                if let (Some(leg), Some(stats)) = (&self.agent_leg, stats) {
+                    let codec = self.sides[1].negotiated.codec;
+                    cdr.leg_media(leg, codec, &stats).await;
+                }
+                ports
+            }
+            Err(why) => {
+                tracing::error!(%why, "cannot take the caller back from the relay");
+                hang_up(context, &self.caller).await;
+                return Err(Ended::HungUp("media_failed".to_owned()));
+            }
+        };
+        if let Some(recording) = self.recording.take() {
+            recording.finish().await;
+        }
+        let [caller, _] = self.sides;
+        let endpoint = match start_endpoint(&caller.negotiated, ports) {
+            Ok(endpoint) => endpoint,
+            Err(why) => {
+                tracing::error!(%why, "cannot give the caller media of its own again");
+                hang_up(context, &self.caller).await;
+                return Err(Ended::HungUp("media_failed".to_owned()));
+            }
+        };
+        let leg = CallerLeg {
+            caller_id: self.caller_id,
+            dialog: self.caller,
+            endpoint,
+            media: caller,
+            events,
+            stopping,
+        };
+        Ok(Session::from_caller_leg(context, leg))
     }
 
     /// The relay between caller and callee on these ports, recorded;
@@ -586,6 +647,12 @@ impl Bridged {
         let _ = context.sip.respond(tx, response).await;
         let replaces = started.ok()?;
         notify(context, dialog, 100, "Trying", false).await;
+        if self.requeue.is_some() {
+            // The caller is in the queue's hands now: the callee is done.
+            notify(context, dialog, 200, "OK", true).await;
+            hang_up(context, dialog).await;
+            return Some(Ended::HungUp("transferred_to_queue".to_owned()));
+        }
         match replaces {
             Some(replaces) => {
                 self.transfer_attended(context, cdr, routes, dialog, &replaces)
@@ -626,6 +693,18 @@ impl Bridged {
             status: 404,
             reason: "Not Found",
         };
+        match queue_named(context, &self.tenant_id, &to).await {
+            Ok(Some(queue)) => {
+                tracing::info!(%queue, "blind transfer to a queue");
+                self.requeue = Some(queue);
+                return Ok(None);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, "cannot resolve a transfer target");
+                return Err(not_found);
+            }
+        }
         let target = match resolve(context, &self.tenant_id, &to).await {
             Ok(Some(target)) => target,
             Ok(None) => return Err(not_found),
@@ -993,10 +1072,20 @@ impl Bridged {
     }
 }
 
+/// How a bridged call ended for the code that bridged it.
+pub(super) enum Talked {
+    /// The call is over.
+    Over(Ended),
+    /// The callee sent the caller to `queue` (a blind transfer to a queue)
+    /// and hung up; the caller's leg, answered, is back for the queue.
+    ToQueue { queue: String, caller: Box<Session> },
+}
+
 /// Bridges an answered caller — its session, whose endpoint hands its
 /// ports to the relay, so the caller's SDP stays as it was — to the answered
-/// callee, until either hangs up. Returns how it ended and how long the two
-/// talked (zero when they never did).
+/// callee, until either hangs up (or the callee sends the caller to a
+/// queue). Returns how it ended and how long the two talked (zero when they
+/// never did).
 pub(super) async fn join(
     context: &CallContext,
     cdr: &Cdr,
@@ -1004,12 +1093,12 @@ pub(super) async fn join(
     tenant_id: &str,
     session: Session,
     callee: AgentSide,
-) -> (Ended, Duration) {
+) -> (Talked, Duration) {
     let leg = match session.into_caller_leg().await {
         Ok(leg) => leg,
         Err(ended) => {
             hang_up(context, &callee.dialog).await;
-            return (ended, Duration::ZERO);
+            return (Talked::Over(ended), Duration::ZERO);
         }
     };
     let ports = match leg.endpoint.release().await {
@@ -1018,7 +1107,8 @@ pub(super) async fn join(
             tracing::error!(%error, "the caller's media ended badly");
             hang_up(context, &leg.dialog).await;
             hang_up(context, &callee.dialog).await;
-            return (Ended::HungUp("media_failed".to_owned()), Duration::ZERO);
+            let ended = Ended::HungUp("media_failed".to_owned());
+            return (Talked::Over(ended), Duration::ZERO);
         }
     };
     let caller = CallerSide {
@@ -1035,7 +1125,7 @@ pub(super) async fn join(
                 .await;
             (ended, talking.elapsed())
         }
-        Err(ended) => (ended, Duration::ZERO),
+        Err(ended) => (Talked::Over(ended), Duration::ZERO),
     }
 }
 

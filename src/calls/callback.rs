@@ -20,6 +20,7 @@ use super::bridge::{AgentSide, CallerId, Dialed, Dialing, hang_up};
 use super::bridged::{Bridged, CallerSide};
 use super::cdr::{Cdr, Parties};
 use super::offer::{OfferRinging, Rung};
+use super::queue::settled;
 use super::session::Ended;
 use super::transfer::resolve;
 use super::{CallContext, LegRoutes};
@@ -219,11 +220,11 @@ impl Callback<'_> {
         match Bridged::start(context, cdr, tenant_id, caller, agent).await {
             Ok(bridged) => {
                 let talking = Instant::now();
-                let ended = bridged
+                let talked = bridged
                     .talk(context, cdr, self.routes, events, stopping)
                     .await;
                 cdr.talked(talking.elapsed()).await;
-                ended
+                settled(context, cdr, self.routes, tenant_id, talked).await
             }
             Err(ended) => ended,
         }

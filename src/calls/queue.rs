@@ -13,6 +13,8 @@
 //! and the ACD's ring timeout withdraws the offer; the ACD then offers the
 //! call to the next agent. A caller who hangs up while waiting abandons the
 //! contact; when the bridged call ends the contact ends (the agent wraps up).
+//! An agent's blind transfer to a queue ([`requeue`]) ends the contact too,
+//! and the caller waits in that queue as a new one.
 //! The CDR gets the contact, queue, agent, wait and talk times.
 
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ use kefu_signaling::uas::CallEvent;
 use tokio::sync::{mpsc, watch};
 
 use super::bridge::{AgentSide, CallerId};
-use super::bridged::join;
+use super::bridged::{Talked, join};
 use super::call::{Start, caller_number};
 use super::callback::{self, CallbackRequest};
 use super::cdr::Cdr;
@@ -93,6 +95,61 @@ pub(super) async fn serve(
         callback_key: None,
         caller_id: CallerId::of(context, &start.invite),
     };
+    wait_or_let_go(context, cdr, routes, session, request).await
+}
+
+/// A caller an agent sent to `queue` (a blind transfer to a queue): it
+/// waits there as a new contact (priority 0, no skills), and is let go as
+/// any caller the queue cannot serve.
+pub(super) async fn requeue(
+    context: &CallContext,
+    cdr: &Cdr,
+    routes: &LegRoutes,
+    tenant_id: &str,
+    session: Session,
+    queue: &str,
+) -> Ended {
+    let caller_id = session.caller_id().clone();
+    let request = QueueRequest {
+        tenant_id,
+        queue,
+        priority: 0,
+        skills: &[],
+        caller: (caller_id.name != "anonymous").then(|| caller_id.name.clone()),
+        callback_key: None,
+        caller_id,
+    };
+    wait_or_let_go(context, cdr, routes, session, request).await
+}
+
+/// How a bridged call ends for whoever bridged it: over, or — when the
+/// agent sent the caller to a queue — once the caller is done there.
+pub(super) async fn settled(
+    context: &CallContext,
+    cdr: &Cdr,
+    routes: &LegRoutes,
+    tenant_id: &str,
+    talked: Talked,
+) -> Ended {
+    match talked {
+        Talked::Over(ended) => ended,
+        Talked::ToQueue { queue, caller } => {
+            // Queue → bridge → queue: the future is boxed to be finite.
+            Box::pin(requeue(context, cdr, routes, tenant_id, *caller, &queue)).await
+        }
+    }
+}
+
+/// Queues the caller; one the queue lets go hears why, then kefu hangs up
+/// (or takes a message, as the queue's timeout target says).
+async fn wait_or_let_go(
+    context: &CallContext,
+    cdr: &Cdr,
+    routes: &LegRoutes,
+    session: Session,
+    request: QueueRequest<'_>,
+) -> Ended {
+    let (tenant_id, queue) = (request.tenant_id, request.queue);
     match wait(context, cdr, routes, session, request).await {
         Outcome::Over(ended) => ended,
         Outcome::Unserved {
@@ -100,16 +157,8 @@ pub(super) async fn serve(
             why,
             target,
         } => {
-            tracing::info!(queue = direct.queue, %why, "the queue let the caller go");
-            let_go(
-                context,
-                cdr,
-                direct.tenant_id,
-                *session,
-                &target,
-                "queue_let_go",
-            )
-            .await
+            tracing::info!(queue, %why, "the queue let the caller go");
+            let_go(context, cdr, tenant_id, *session, &target, "queue_let_go").await
         }
     }
 }
@@ -510,7 +559,7 @@ impl Waiting<'_> {
         tracing::info!(agent = %offer.agent.extension, waited_ms = waited.as_millis() as u64,
             "the agent took the call");
         self.cdr.taken_by(&offer.agent.extension, waited).await;
-        let (ended, talked) = join(
+        let (talked, talk_time) = join(
             self.context,
             self.cdr,
             self.routes,
@@ -519,13 +568,16 @@ impl Waiting<'_> {
             agent,
         )
         .await;
-        if !talked.is_zero() {
-            self.cdr.talked(talked).await;
+        if !talk_time.is_zero() {
+            self.cdr.talked(talk_time).await;
         }
+        // Also when the agent sent the caller to another queue: this
+        // contact is over (the agent wraps up), the caller is a new one.
         if let Err(error) = self.context.acd.end(&self.contact).await {
             tracing::warn!(%error, "cannot end the contact");
         }
-        Outcome::Over(ended)
+        let (context, cdr, routes) = (self.context, self.cdr, self.routes);
+        Outcome::Over(settled(context, cdr, routes, self.tenant_id, talked).await)
     }
 }
 

@@ -357,6 +357,30 @@ impl Session {
         }
     }
 
+    /// The answered leg back from a bridge that let it go (its agent sent
+    /// it to a queue): the dialog as it was, media on `leg.endpoint`.
+    pub fn from_caller_leg(context: &CallContext, leg: CallerLeg) -> Self {
+        Self {
+            context: context.clone(),
+            caller_id: leg.caller_id,
+            stage: Stage::Confirmed(leg.dialog),
+            media: Media::Running {
+                endpoint: leg.endpoint,
+                negotiated: leg.media.negotiated,
+                local: leg.media.local,
+            },
+            session_id: leg.media.session_id,
+            sdp_version: leg.media.version,
+            events: leg.events,
+            stopping: leg.stopping,
+        }
+    }
+
+    /// Who calls, as phones rung for the call are told.
+    pub fn caller_id(&self) -> &CallerId {
+        &self.caller_id
+    }
+
     /// Gives up the answered leg to a bridge: its dialog, signalling, and
     /// media (the endpoint, to release its ports to a relay). A session whose
     /// media has not started cannot be bridged: it hangs up.

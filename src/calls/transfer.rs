@@ -17,6 +17,7 @@ use kefu_media::pcm::SampleRate;
 use super::bridge::{Callee, CallerId, Dialed, Dialing};
 use super::bridged::join;
 use super::cdr::Cdr;
+use super::queue::settled;
 use super::session::{Ended, Happening, Session};
 use super::{CallContext, LegRoutes};
 use crate::ivr::exec::TransferFailure;
@@ -109,9 +110,12 @@ pub(super) async fn transfer(
             Happening::Other(event) => match dialing.on_event(context, cdr, event).await {
                 Dialed::Answered(callee) => {
                     tracing::info!(to = request.to, "transfer answered");
-                    let (ended, _) =
+                    let (talked, _) =
                         join(context, cdr, routes, request.tenant_id, session, callee).await;
-                    return Transferred::Over(ended);
+                    let tenant_id = request.tenant_id;
+                    return Transferred::Over(
+                        settled(context, cdr, routes, tenant_id, talked).await,
+                    );
                 }
                 Dialed::Failed(status) => {
                     stop_ringback(&session).await;
@@ -175,6 +179,26 @@ impl Target {
             Target::Trunk(_) => self.callee(tenant_id, to),
         }
     }
+}
+
+/// The queue `to` names in the tenant — a queue's own name, or a number
+/// routed to a queue — for a blind transfer to a queue.
+pub(super) async fn queue_named(
+    context: &CallContext,
+    tenant_id: &str,
+    to: &str,
+) -> Result<Option<String>, StoreError> {
+    let store = &context.store;
+    if store.queues(tenant_id).await?.iter().any(|q| q.name == to) {
+        return Ok(Some(to.to_owned()));
+    }
+    Ok(match store.number_route(tenant_id, to).await? {
+        Some(route) => match route.route {
+            RouteTarget::Queue(queue) => Some(queue),
+            _ => None,
+        },
+        None => None,
+    })
 }
 
 /// A user with extension `to`, else the trunk `to` is routed to, else the
