@@ -1267,3 +1267,68 @@ fn the_agent_sets_the_disposition_of_a_call_after_it_ended() {
     );
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn an_agent_sees_the_customers_earlier_contacts_newest_first() {
+    let demo = Demo::start();
+    demo.ready("1002");
+    let first =
+        demo.contact(json!({"channel": "voice", "queue": "sales", "customer": "+8613800000001"}));
+    demo.wait_offered(&first, &["1002"]);
+    assert_eq!(
+        demo.answer(&first, "1002", "accept").0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(demo.answer(&first, "1002", "end").0, StatusCode::NO_CONTENT);
+    let second =
+        demo.contact(json!({"channel": "chat", "queue": "support", "customer": "+8613800000001"}));
+    demo.contact(json!({"channel": "chat", "queue": "support", "customer": "someone else"}));
+
+    let listed = demo.ok(
+        "GET",
+        "/api/v1/contacts?customer=%2B8613800000001",
+        "1003",
+        None,
+    );
+    let seen: Vec<(&str, &str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap(),
+                c["queue"].as_str().unwrap(),
+                c["agent"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (second.as_str(), "support", "-"),
+            (first.as_str(), "sales", "1002")
+        ],
+        "{listed}"
+    );
+    let one = demo.ok(
+        "GET",
+        "/api/v1/contacts?customer=%2B8613800000001&limit=1",
+        "1003",
+        None,
+    );
+    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+
+    for (path, field) in [
+        ("/api/v1/contacts", "customer"),
+        ("/api/v1/contacts?customer=x&limit=0", "limit"),
+        ("/api/v1/contacts?customer=x&limit=ten", "limit"),
+    ] {
+        let (status, problem) = demo.call("GET", path, "1003", None);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("`{field}`")),
+            "{path}: {detail}"
+        );
+    }
+}

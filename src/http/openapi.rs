@@ -40,6 +40,7 @@ use super::problem::Problem;
         api::queues::list,
         api::queues::configure,
         api::contacts::create,
+        api::contacts::list,
         api::contacts::get,
         api::contacts::accept,
         api::contacts::decline,

@@ -37,6 +37,21 @@ pub struct Contact {
     pub ended_at: Option<i64>,
 }
 
+/// A customer's earlier contact, as an agent sees it beside a new one.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct PastContact {
+    pub id: String,
+    pub channel: String,
+    /// The queue's name.
+    pub queue: Option<String>,
+    /// The extension of the agent who took it.
+    pub agent: Option<String>,
+    pub state: String,
+    pub disposition: Option<String>,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
 /// One entry of a contact's event log.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
 pub struct ContactEvent {
@@ -107,6 +122,28 @@ impl Store {
             .await?,
             "contact",
         )
+    }
+
+    /// The tenant's contacts of customer `customer_id` (a caller's number,
+    /// a chat visitor), newest first, at most `limit`.
+    pub async fn contacts_of_customer(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        limit: i64,
+    ) -> Result<Vec<PastContact>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT c.id, c.channel, q.name AS queue, u.extension AS agent, c.state, \
+             c.disposition, c.created_at, c.ended_at FROM contacts c \
+             LEFT JOIN queues q ON q.id = c.queue_id LEFT JOIN users u ON u.id = c.agent_id \
+             WHERE c.tenant_id = $1 AND c.customer_id = $2 \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Moves a contact to a new state and logs it as an event, atomically.

@@ -34,7 +34,7 @@ pub use chat::{
     Appended, ChatChannel, ChatMessage, ChatUpload, Conversation, NewChatChannel, NewChatMessage,
     NewConversation, Reader, Sender, UploadRef,
 };
-pub use contacts::{Contact, ContactEvent, NewContact};
+pub use contacts::{Contact, ContactEvent, NewContact, PastContact};
 pub use directory::{NumberRoute, RouteTarget, Trunk};
 pub use ivr::IvrFlow;
 pub use queues::{Queue, QueueMember};

@@ -3,7 +3,8 @@
 // state (ready, not ready with a reason, the wrap-up countdown), the
 // softphone (phone.js: rings with the agent's desk phones; answer, hang up,
 // mute, hold, DTMF pad, blind transfer, dial), the caller's details, the call's
-// disposition code (picked during wrap-up), and keyboard shortcuts. Text from the server is always set with textContent.
+// disposition code (picked during wrap-up), the customer's earlier contacts,
+// and keyboard shortcuts. Text from the server is always set with textContent.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -140,6 +141,16 @@
       add("digits", offer.call.digits);
     }
     box.replaceChildren(el("strong", {}, "Caller"), list);
+    if (offer.history && offer.history.length) {
+      const earlier = el("ul", { id: "history" });
+      for (const past of offer.history) {
+        const when = new Date(past.created_at).toLocaleString();
+        const who = past.agent ? ` with ${past.agent}` : "";
+        const how = past.disposition || past.state;
+        earlier.append(el("li", {}, `${when}: ${past.channel} ${past.queue || ""}${who}, ${how}`));
+      }
+      box.append(el("strong", {}, "Earlier contacts"), earlier);
+    }
     if (offer.ended) box.append(dispositionForm(offer.contact));
     box.hidden = false;
   };
@@ -180,6 +191,19 @@
     if (tries > 1) setTimeout(() => lookUpCall(contact, tries - 1), 500);
   };
 
+  // The customer's earlier contacts, beside the call's details.
+  const lookUpHistory = async (offer) => {
+    if (!offer.customer) return;
+    try {
+      const contacts = await kefuAgent.api("GET", `/api/v1/contacts?customer=${encodeURIComponent(offer.customer)}&limit=6`);
+      const history = contacts.filter((past) => past.id !== offer.contact).slice(0, 5);
+      if (ui.offer && ui.offer.contact === offer.contact) {
+        ui.offer = { ...ui.offer, history };
+        showCaller(ui.offer);
+      }
+    } catch (error) { console.warn(error); }
+  };
+
   document.addEventListener("kefu-agent", ({ detail: frame }) => {
     switch (frame.type) {
       case "hello":
@@ -194,6 +218,7 @@
           ui.offer = frame;
           showCaller(frame);
           lookUpCall(frame.contact);
+          lookUpHistory(frame);
         }
         break;
       case "assigned":

@@ -2,7 +2,9 @@
 //! /api/v1/contacts` routes a chat, WeChat conversation, SMS thread or email
 //! through the same ACD as calls; agents answer offers with
 //! `POST /api/v1/contacts/{id}/accept|decline`, finish with `…/end`; the
-//! customer side reports `…/abandon`; `GET /api/v1/contacts/{id}` shows the
+//! customer side reports `…/abandon`; `GET /api/v1/contacts?customer=` lists
+//! a customer's contacts (the caller's history beside a new call);
+//! `GET /api/v1/contacts/{id}` shows the
 //! stored row, its event log and, while it is live, where it stands; `PUT
 //! …/disposition` sets the outcome code of any contact, calls included (the
 //! agent picks it during wrap-up).
@@ -12,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::agents::{Actor, TenantQuery};
 use crate::http::AppState;
@@ -23,7 +25,7 @@ use crate::routing::{
     Answer, ContactId, ContactRequest, ContactUpdate, LiveContact, SkillNeed, exit_name,
     parse_channel, timeout_target_name,
 };
-use crate::store::{Contact, ContactEvent, StoreError};
+use crate::store::{Contact, ContactEvent, PastContact, StoreError};
 
 /// A contact to route.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -162,6 +164,61 @@ async fn visible(state: &AppState, actor: &Actor, id: &str) -> Result<Contact, P
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Which customer's contacts to list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CustomerQuery {
+    /// The tenant's name; needed with the admin token, ignored otherwise.
+    pub tenant: Option<String>,
+    /// The customer: a caller's number, a chat visitor's id.
+    pub customer: Option<String>,
+    /// Contacts to list, 1-100 (default 10).
+    pub limit: Option<String>,
+}
+
+/// A customer's contacts in the tenant, newest first: what an agent sees of
+/// a caller's history beside a new call (any user of the tenant).
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    params(CustomerQuery),
+    responses((status = 200, body = [PastContact]), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<CustomerQuery>,
+) -> Result<Json<Vec<PastContact>>, Problem> {
+    let tenant = TenantQuery {
+        tenant: query.tenant.clone(),
+    };
+    let actor = Actor::of(&state, &caller, &tenant).await?;
+    let customer = query
+        .customer
+        .as_deref()
+        .filter(|customer| !customer.is_empty())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "`customer`: name the customer whose contacts to list",
+            )
+        })?;
+    let limit = match &query.limit {
+        None => 10,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("`limit`: `{text}` must be a whole number from 1 to 100"),
+                )
+            })?,
+    };
+    let contacts = state
+        .store
+        .contacts_of_customer(&actor.tenant_id, customer, limit)
+        .await?;
+    Ok(Json(contacts))
 }
 
 /// One contact: its row, events and live standing.

@@ -44,7 +44,7 @@ pub fn routing_routes() -> Router<AppState> {
         .route("/trunks/{name}", put(numbers::put_trunk))
         .route("/queues", get(queues::list))
         .route("/queues/{name}", put(queues::configure))
-        .route("/contacts", post(contacts::create))
+        .route("/contacts", post(contacts::create).get(contacts::list))
         .route("/contacts/{id}", get(contacts::get))
         .route("/contacts/{id}/accept", post(contacts::accept))
         .route("/contacts/{id}/decline", post(contacts::decline))
