@@ -91,6 +91,14 @@ fn a_gold_customer_from_the_crm_goes_to_the_priority_queue() {
         "{call}"
     );
     assert_eq!(call["queue"], "sales", "{call}");
+    assert_eq!(
+        call["variables"]["vip_level"], "gold",
+        "the CRM's reply is kept for the agent: {call}"
+    );
+    assert!(
+        call["variables"].get("caller").is_none(),
+        "only what the flow set: {call}"
+    );
     let contact = get_json(
         &kefu,
         &token,

@@ -5,6 +5,7 @@
 //! is logged and never stops the call (the caller keeps talking while the
 //! database recovers).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kefu_media::rtp::leg::LegStats;
@@ -165,6 +166,13 @@ impl Cdr {
                 contact: contact.to_owned(),
                 queue: queue.to_owned(),
             });
+        }
+    }
+
+    /// What the IVR flow had set (`variables`) when the call was queued.
+    pub async fn variables(&self, variables: &BTreeMap<String, String>) {
+        if let (Some(call), Ok(variables)) = (self.call(), serde_json::to_string(variables)) {
+            self.records.write(CallWrite::Variables { call, variables });
         }
     }
 

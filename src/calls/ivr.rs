@@ -214,9 +214,22 @@ async fn load(context: &CallContext, flow: &FlowRef<'_>) -> Result<Loaded, Strin
     }
 }
 
-/// The variables a flow starts with: who calls, which number, the call's
-/// id (that of its record), and the date, time and weekday in kefu's time
-/// zone (`TZ` or the system's).
+/// The names of the variables every flow starts with.
+const STARTING_VARIABLES: [&str; 6] = ["caller", "did", "call_id", "date", "time", "weekday"];
+
+/// The variables the flow set itself (webhook replies, `set` nodes): what
+/// the agent sees of a queued call beyond its number and path.
+fn set_by_flow(variables: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    variables
+        .iter()
+        .filter(|(name, _)| !STARTING_VARIABLES.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// The variables a flow starts with ([`STARTING_VARIABLES`]): who calls,
+/// which number, the call's id (that of its record), and the date, time
+/// and weekday in kefu's time zone (`TZ` or the system's).
 fn variables(start: &Start, did: &str, call_id: Option<&str>) -> BTreeMap<String, String> {
     let caller = super::call::caller_number(&start.invite).unwrap_or_default();
     let now = jiff::ZonedDateTime::now();
@@ -310,6 +323,10 @@ impl FlowRun<'_> {
                     return Some(ended);
                 }
                 let active = session.take()?;
+                let set = set_by_flow(self.execution.vars());
+                if !set.is_empty() {
+                    self.cdr.variables(&set).await;
+                }
                 let request = QueueRequest {
                     tenant_id: &self.tenant_id,
                     queue: &queue,

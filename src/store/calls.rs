@@ -53,6 +53,19 @@ pub struct Call {
     /// The Reason (RFC 3326) the peer gave on the CANCEL or BYE that ended
     /// the call, e.g. `Q.850;cause=16;text="Normal call clearing"`.
     pub hangup_cause: Option<String>,
+    /// What the IVR flow had set when the call was queued — webhook
+    /// replies (a CRM's data), `set` nodes — as a JSON object of strings.
+    #[schema(value_type = Option<Object>)]
+    #[serde(serialize_with = "json_object")]
+    pub variables: Option<String>,
+}
+
+/// Writes stored JSON text as the JSON it holds (null when unreadable).
+fn json_object<S: serde::Serializer>(text: &Option<String>, out: S) -> Result<S::Ok, S::Error> {
+    let value = text
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+    serde::Serialize::serialize(&value, out)
 }
 
 /// A leg about to be recorded.
@@ -155,6 +168,9 @@ pub enum CallWrite {
         contact: String,
         queue: String,
     },
+    /// What the IVR flow had set when the call was queued (a JSON object
+    /// of strings), for the agent.
+    Variables { call: String, variables: String },
     /// The agent (extension) who took the queued call after `wait_ms`.
     Agent {
         call: String,
@@ -286,6 +302,13 @@ impl CallWrite {
                     .execute(&mut *conn)
                     .await?
             }
+            Self::Variables { call, variables } => {
+                sqlx::query("UPDATE calls SET variables = $1 WHERE id = $2")
+                    .bind(variables)
+                    .bind(call)
+                    .execute(&mut *conn)
+                    .await?
+            }
             Self::Agent {
                 call,
                 agent,
@@ -365,7 +388,7 @@ pub struct CallFilter<'a> {
 
 const CALL_COLUMNS: &str = "id, tenant_id, direction, from_uri, to_uri, did, started_at, \
      answered_at, ended_at, end_reason, flow_name, flow_version, flow_path, digits, \
-     contact_id, queue, agent, wait_ms, talk_ms, hangup_cause";
+     contact_id, queue, agent, wait_ms, talk_ms, hangup_cause, variables";
 
 impl Store {
     /// Applies `writes` in order, in one transaction: all or none.

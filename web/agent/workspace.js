@@ -123,7 +123,7 @@
   };
   setInterval(tick, 500);
 
-  // The caller's details, from the voice offer.
+  // The caller's details, from the voice offer and its call record.
   const showCaller = (offer) => {
     const box = $("caller");
     if (!offer) { box.hidden = true; return; }
@@ -139,6 +139,8 @@
       add("dialled", offer.call.did);
       add("IVR path", offer.call.flow_path);
       add("digits", offer.call.digits);
+      // What the IVR's webhooks (a CRM) and `set` nodes found out.
+      for (const [name, value] of Object.entries(offer.call.variables || {})) add(name.replaceAll("_", " "), value);
     }
     box.replaceChildren(el("strong", {}, "Caller"), list);
     if (offer.history && offer.history.length) {
