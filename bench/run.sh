@@ -56,7 +56,8 @@ else
 fi
 : "${CALL_SECONDS:=10}" "${RUNS:=20}" "${REGISTER_CALLS:=20000}" "${ACD_NAIVE_EVENTS:=10000}"
 : "${CHAT_SECONDS:=10}" "${WALLBOARD_VIEWERS:=20}"
-target_dir="${CARGO_TARGET_DIR:-target}"
+# Absolute: the load generators start kefu from directories of their own.
+target_dir="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 mkdir -p bench/results
 runs() { [[ -z "$only" || "$only" == "$1" ]]; }
 
