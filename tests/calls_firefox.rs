@@ -1,116 +1,168 @@
 //! The agent workspace's softphone in Firefox (Debian's `firefox-esr`, driven
 //! by `tests/web/phone_firefox_e2e.mjs` with `puppeteer-core` over WebDriver
-//! BiDi), against `kefu serve --demo`: JsSIP registers as 1002 over the SIP
-//! WebSocket (`/sip`), calls the echo test `4001` through kefu's WebRTC
-//! gateway and hears its own tone back (Firefox's fake microphone is a sine
-//! at the frequency the test picks, pref `media.navigator.audio.fake_frequency`),
-//! then hangs up, and the call's record says answered and ended by the
-//! caller; agent 1003 signs in to `/agent/` and the page shows the softphone
-//! ready. The Chromium counterpart is `tests/calls_browser.rs`.
+//! BiDi) against `kefu serve --demo`, through kefu's WebRTC gateway: JsSIP
+//! registers as 1002 over the SIP WebSocket (`/sip`), calls the echo test
+//! `4001` and hears its own tone back, then hangs up, and the call's record
+//! says answered and ended by the caller (Firefox as the offerer); agent 1003
+//! signs in to `/agent/`, the page shows the softphone ready, the agent goes
+//! ready and answers a caller queued for support: each hears the other's
+//! tone, and the agent's hang-up shows the wrap-up countdown (kefu as the
+//! offerer). The Chromium counterpart is `tests/calls_browser.rs`.
+//!
+//! Testing notes. Firefox's fake microphone (`media.navigator.streams.fake`)
+//! is a sine whose frequency the test picks (`media.navigator.audio.fake_frequency`);
+//! the script measures both what Firefox sends and what it hears with a
+//! WebAudio analyser. Firefox needs more prefs than Chromium's flags on a
+//! headless, offline host (each is explained in the script):
+//! `media.peerconnection.ice.loopback` and `permissions.default.microphone`
+//! (the fake microphone records no permission, and without one Firefox
+//! gathers only the default route's address, never 127.0.0.1, where kefu's
+//! media is: ICE then fails, the call stays silent), and
+//! `media.cubeb.force_mock_context` (with no sound server an `AudioContext`
+//! never starts). Remote settings, telemetry, captive-portal and update
+//! checks are pointed nowhere; a traced run makes no DNS query.
 //!
 //! Needs `firefox-esr` and `node_modules/puppeteer-core` in `tests/web`
 //! (`scripts/install-deps.sh test`). Artifacts (the browser's log, kefu's log,
-//! screenshots) go under `CARGO_TARGET_TMPDIR/firefox-e2e-*/`. Like every
-//! browser test it runs in nextest's `browser` group, one browser at a time.
+//! screenshots of the workspace) go under `CARGO_TARGET_TMPDIR/firefox-e2e-*/`.
+//! Like every browser test it runs in nextest's `browser` group, one browser
+//! at a time.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed test
 
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::baresip::share_of;
 use common::demo::{ended, newest_call, start_demo};
 use common::kefu::Kefu;
+use common::rtp::{dtmf, frame_of, stream};
+use common::uac::{Uac, offer};
 use serde_json::Value;
 
 const FIREFOX: &str = "/usr/bin/firefox-esr";
 
-/// The fake microphone's tone, well apart from the other tests' 1000 Hz.
-const TONE_HZ: i64 = 440;
+/// The browser script, the JSON lines it prints, and where its log goes.
+struct Firefox {
+    node: Child,
+    lines: mpsc::Receiver<String>,
+    log: PathBuf,
+    artifacts: PathBuf,
+}
 
-/// Runs the browser script in `mode` to its end (at most `limit`) and returns
-/// the JSON lines it printed; any failure panics with the browser's and
-/// kefu's logs, which are also kept under the artifact dir.
-fn run_firefox(mode: &str, kefu: &Kefu, limit: Duration) -> Vec<Value> {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
-    assert!(
-        Path::new(FIREFOX).exists(),
-        "Firefox is missing: apt-get install -y firefox-esr (or scripts/install-deps.sh test)"
-    );
-    assert!(
-        web.join("node_modules/puppeteer-core").exists(),
-        "puppeteer-core is missing: npm ci --prefix tests/web (or scripts/install-deps.sh test)"
-    );
-    let artifacts: PathBuf =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("firefox-e2e-{mode}"));
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let log = artifacts.join("browser.log");
-    let mut node = Command::new("node")
-        .arg(web.join("phone_firefox_e2e.mjs"))
-        .args([mode, &kefu.url(""), &TONE_HZ.to_string()])
-        .arg(&artifacts)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("node (apt-get install -y nodejs)");
-    let stdout = node.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = node.try_wait().unwrap() {
-            break Some(status);
+impl Firefox {
+    /// Starts the script in `mode` against `kefu`, with a fake microphone of `hz`.
+    fn start(mode: &str, kefu: &Kefu, hz: i64) -> Self {
+        let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
+        assert!(
+            Path::new(FIREFOX).exists(),
+            "Firefox is missing: apt-get install -y firefox-esr (or scripts/install-deps.sh test)"
+        );
+        assert!(
+            web.join("node_modules/puppeteer-core").exists(),
+            "puppeteer-core is missing: npm ci --prefix tests/web (or scripts/install-deps.sh test)"
+        );
+        let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("firefox-e2e-{mode}"));
+        let _ = std::fs::remove_dir_all(&artifacts); // only this run's screenshots
+        std::fs::create_dir_all(&artifacts).unwrap();
+        let log = artifacts.join("browser.log");
+        let mut node = Command::new("node")
+            .arg(web.join("phone_firefox_e2e.mjs"))
+            .args([mode, &kefu.url(""), &hz.to_string()])
+            .arg(&artifacts)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("node (apt-get install -y nodejs)");
+        let stdout = node.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            node,
+            lines,
+            log,
+            artifacts,
         }
-        if Instant::now() > deadline {
-            let _ = node.kill();
-            let _ = node.wait();
-            break None;
+    }
+
+    /// The next JSON line, within `wait`.
+    fn next(&self, kefu: &Kefu, wait: Duration) -> Value {
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => serde_json::from_str(&line)
+                .unwrap_or_else(|_| self.fail(kefu, &format!("not JSON: {line}"))),
+            Err(_) => self.fail(kefu, "the browser said nothing in time"),
         }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let lines = reader.join().unwrap();
-    std::fs::write(artifacts.join("kefu.log"), kefu.stderr()).unwrap();
-    let fail = |what: &str| -> ! {
+    }
+
+    /// Keeps kefu's log with the browser's, and panics with both.
+    fn fail(&self, kefu: &Kefu, what: &str) -> ! {
+        std::fs::write(self.artifacts.join("kefu.log"), kefu.stderr()).unwrap();
         panic!(
-            "{what}\nprinted: {lines:?}\nbrowser:\n{}\nkefu:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default(),
+            "{what}\nbrowser:\n{}\nkefu:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
             kefu.stderr()
         )
-    };
-    match status {
-        Some(status) if status.success() => {}
-        Some(_) => fail("the browser script failed"),
-        None => fail("the browser script did not end in time"),
     }
-    lines
-        .iter()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| fail("a line is not JSON")))
-        .collect()
+
+    /// Waits for the script to end successfully, and keeps kefu's log.
+    fn finish(mut self, kefu: &Kefu) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.node.try_wait().unwrap() {
+                Some(status) if status.success() => break,
+                Some(_) => self.fail(kefu, "the browser script failed"),
+                None if Instant::now() > deadline => {
+                    let _ = self.node.kill();
+                    self.fail(kefu, "the browser script did not end")
+                }
+                None => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        std::fs::write(self.artifacts.join("kefu.log"), kefu.stderr()).unwrap();
+    }
+}
+
+impl Drop for Firefox {
+    fn drop(&mut self) {
+        let _ = self.node.kill();
+        let _ = self.node.wait();
+    }
+}
+
+/// Whether `hz` is the tone `expected`, give or take an FFT bin or two.
+fn is_tone(hz: i64, expected: i64) -> bool {
+    (expected - 20..=expected + 20).contains(&hz)
 }
 
 #[test]
 fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
     let (_dir, kefu, token) = start_demo(&[]);
-    let printed = run_firefox("echo", &kefu, Duration::from_secs(90));
-    let echo = &printed.first().expect("a measurement")["echo"];
+    let browser = Firefox::start("echo", &kefu, 440);
+    let measured = browser.next(&kefu, Duration::from_secs(60));
+    let echo = &measured["echo"];
     let sent = echo["sent"]["peak_hz"].as_i64().unwrap();
     assert!(
-        (TONE_HZ - 20..=TONE_HZ + 20).contains(&sent),
-        "Firefox's fake microphone should send {TONE_HZ} Hz, its peak is at {sent} Hz: {echo}"
+        is_tone(sent, 440),
+        "Firefox's fake microphone should send 440 Hz, its peak is at {sent} Hz: {echo}"
     );
     let heard = &echo["heard"];
     let peak = heard["peak_hz"].as_i64().unwrap();
     assert!(
-        (TONE_HZ - 20..=TONE_HZ + 20).contains(&peak),
-        "the echo should be the browser's {TONE_HZ} Hz, its peak is at {peak} Hz: {echo}"
+        is_tone(peak, 440),
+        "the echo should be the browser's 440 Hz, its peak is at {peak} Hz: {echo}"
     );
     let above_noise = heard["level_db"].as_i64().unwrap() - heard["floor_db"].as_i64().unwrap();
     assert!(
@@ -121,18 +173,63 @@ fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
         echo["received"].as_i64().unwrap() > 100,
         "RTP should flow back: {echo}"
     );
+    browser.finish(&kefu);
     let call = newest_call(&kefu, &token, "4001", Duration::from_secs(10), ended);
     assert!(!call["answered_at"].is_null(), "answered: {call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
 
 #[test]
-fn an_agent_signs_in_to_the_workspace_in_firefox_and_the_softphone_is_ready() {
-    let (_dir, kefu, _token) = start_demo(&[]);
-    let printed = run_firefox("workspace", &kefu, Duration::from_secs(60));
-    let shown = printed.first().expect("the page's text")["workspace"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(shown, "softphone ready (1003)");
+fn an_agent_in_the_firefox_workspace_answers_a_queued_caller_and_each_hears_the_other() {
+    let (_dir, kefu, token) = start_demo(&[]);
+    let browser = Firefox::start("workspace", &kefu, 1000);
+    let ready = browser.next(&kefu, Duration::from_secs(60));
+    assert_eq!(ready["workspace"], "softphone ready (1003)", "{ready}");
+    assert_eq!(ready["ready"], true, "{ready}");
+
+    let sip = kefu.sip;
+    let caller = std::thread::spawn(move || {
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut uac = Uac::new("127.0.0.1:0", sip, "4000");
+        let answer = uac
+            .invite(
+                &offer(rtp.local_addr().unwrap(), "0"),
+                Duration::from_secs(10),
+            )
+            .expect("an answer");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        uac.ack("");
+        let media = answer.media_addr();
+        stream(&rtp, media, 0, 50, |_| frame_of(&[], 0));
+        stream(&rtp, media, 50, 10, |n| frame_of(&dtmf('2'), n));
+        stream(&rtp, media, 60, 20 * 50, |n| frame_of(&[440.0], n))
+    });
+
+    let heard = &browser.next(&kefu, Duration::from_secs(60))["heard"];
+    let peak = heard["peak_hz"].as_i64().unwrap();
+    assert!(
+        is_tone(peak, 440),
+        "the agent should hear the caller's 440 Hz, the peak is at {peak} Hz: {heard}"
+    );
+    let wrap_up = browser.next(&kefu, Duration::from_secs(30));
+    assert!(
+        wrap_up["wrap_up"].as_str().unwrap().contains("wrap-up"),
+        "{wrap_up}"
+    );
+    browser.finish(&kefu);
+
+    let caller_heard = caller.join().unwrap();
+    let share = caller_heard
+        .chunks(8000)
+        .filter(|second| second.len() == 8000)
+        .map(|second| share_of(second, 8000, 1000.0))
+        .fold(0.0, f64::max);
+    assert!(
+        share > 0.7,
+        "the caller should hear the agent's 1000 Hz (best second {share:.2})"
+    );
+    let call = newest_call(&kefu, &token, "4000", Duration::from_secs(30), ended);
+    assert_eq!(call["agent"], "1003", "{call}");
+    assert!(!call["answered_at"].is_null(), "answered: {call}");
+    assert_eq!(call["end_reason"], "callee_hangup", "{call}");
 }

@@ -8,8 +8,12 @@
 //     a sine of HZ: pref media.navigator.audio.fake_frequency) and what comes
 //     back; prints { echo: { sent, heard } } and hangs up.
 //   node phone_firefox_e2e.mjs workspace BASE_URL HZ ARTIFACT_DIR
-//     Agent 1003 signs in to the workspace (/agent/) and the page shows the
-//     softphone as registered; prints { workspace: "<its text>" }.
+//     Agent 1003 signs in to the workspace (/agent/), the page shows the
+//     softphone registered, and the agent goes ready: prints { workspace:
+//     "<that text>", ready: true }. Then a caller (support, from the test)
+//     rings; the agent answers, measures what it hears and prints { heard },
+//     hangs up and prints { wrap_up: "<the countdown>" }. The fake microphone
+//     plays HZ for the caller to hear.
 //
 // Progress goes to stderr (kept as ARTIFACT_DIR/browser.log by the test),
 // screenshots to ARTIFACT_DIR. The script exits non-zero on any failure.
@@ -28,6 +32,7 @@ const browser = await puppeteer.launch({
   browser: "firefox",
   executablePath: "/usr/bin/firefox-esr",
   headless: true,
+  env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: "1" },
   extraPrefsFirefox: {
     // A fake microphone (a sine of `hz`) granted without a prompt.
     "media.navigator.streams.fake": true,
@@ -53,7 +58,9 @@ const browser = await puppeteer.launch({
     "network.dns.disablePrefetch": true,
     "network.prefetch-next": false,
     "browser.safebrowsing.provider.mozilla.updateURL": "",
-    "services.settings.server": dummy,
+    // Remote settings: release builds honour another server only with
+    // MOZ_REMOTE_SETTINGS_DEVTOOLS set, and skip them for this dummy one.
+    "services.settings.server": "data:,#remote-settings-dummy/v1",
     "extensions.blocklist.enabled": false,
     "browser.region.network.url": "",
     "browser.region.update.enabled": false,
@@ -145,8 +152,26 @@ try {
     await page.type("#password", "demo1003");
     await page.click("#signin button[type=submit]");
     await page.waitForSelector("#registration.registered");
-    await shot("workspace-registered");
-    say({ workspace: await page.$eval("#registration", (element) => element.textContent) });
+    await shot("1-registered");
+    const registration = await page.$eval("#registration", (element) => element.textContent);
+    await page.click("#ready");
+    await page.waitForFunction(() => /^ready/.test(document.querySelector("#state").textContent));
+    say({ workspace: registration, ready: true });
+    step("waiting for the call to ring");
+    await page.waitForSelector("#call.ringing", { timeout: 60000 });
+    await page.waitForFunction(() => document.querySelector("#caller").textContent.includes("welcome,menu,support"));
+    await shot("2-ringing");
+    await page.click("#answer");
+    await page.waitForSelector("#call.talking");
+    await page.waitForFunction(() => window.kefuPhone.remoteStream);
+    const heard = await spectrum(page, "heard", 3000);
+    say({ heard: { ...heard, ...(await packets(page)) } });
+    await shot("3-talking");
+    step("hanging up");
+    await page.click("#hangup");
+    await page.waitForFunction(() => /wrap-up \d+ s/.test(document.querySelector("#wrapup").textContent));
+    await shot("4-wrap-up");
+    say({ wrap_up: await page.$eval("#wrapup", (element) => element.textContent) });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
