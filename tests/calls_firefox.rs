@@ -3,7 +3,9 @@
 //! BiDi) against `kefu serve --demo`, through kefu's WebRTC gateway: JsSIP
 //! registers as 1002 over the SIP WebSocket (`/sip`), calls the echo test
 //! `4001` and hears its own tone back, then hangs up, and the call's record
-//! says answered and ended by the caller (Firefox as the offerer); agent 1003
+//! says answered and ended by the caller (Firefox as the offerer); the same
+//! softphone calls the demo IVR `4000` and presses 2 (RFC 4733 from Firefox's
+//! `RTCDTMFSender`), which queues it for support; agent 1003
 //! signs in to `/agent/`, the page shows the softphone ready, the agent goes
 //! ready and answers a caller queued for support: each hears the other's
 //! tone, and the agent's hang-up shows the wrap-up countdown (kefu as the
@@ -142,6 +144,15 @@ impl Drop for Firefox {
     }
 }
 
+/// How far a measured spectrum's peak stands above its median bin, in dB;
+/// silence (the analyser's -Infinity dB, printed as null) stands nowhere.
+fn above_noise(spectrum: &Value) -> i64 {
+    match (spectrum["level_db"].as_i64(), spectrum["floor_db"].as_i64()) {
+        (Some(level), Some(floor)) => level - floor,
+        _ => 0,
+    }
+}
+
 /// Whether `hz` is the tone `expected`, give or take an FFT bin or two.
 fn is_tone(hz: i64, expected: i64) -> bool {
     (expected - 20..=expected + 20).contains(&hz)
@@ -164,7 +175,7 @@ fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
         is_tone(peak, 440),
         "the echo should be the browser's 440 Hz, its peak is at {peak} Hz: {echo}"
     );
-    let above_noise = heard["level_db"].as_i64().unwrap() - heard["floor_db"].as_i64().unwrap();
+    let above_noise = above_noise(heard);
     assert!(
         above_noise > 30,
         "the echo should stand out of the noise, it is {above_noise} dB above it: {echo}"
@@ -176,6 +187,24 @@ fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
     browser.finish(&kefu);
     let call = newest_call(&kefu, &token, "4001", Duration::from_secs(10), ended);
     assert!(!call["answered_at"].is_null(), "answered: {call}");
+    assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+}
+
+#[test]
+fn a_key_pressed_on_the_firefox_softphone_picks_the_ivr_menu_entry() {
+    let (_dir, kefu, token) = start_demo(&[]);
+    let browser = Firefox::start("dtmf", &kefu, 440);
+    let measured = browser.next(&kefu, Duration::from_secs(60));
+    let heard = &measured["heard"];
+    let above_noise = above_noise(heard);
+    assert!(
+        above_noise > 30,
+        "the IVR's prompt or the queue's music should be heard: {measured}"
+    );
+    browser.finish(&kefu);
+    let call = newest_call(&kefu, &token, "4000", Duration::from_secs(10), ended);
+    assert_eq!(call["flow_path"], "welcome,menu,support", "{call}");
+    assert_eq!(call["digits"], "2", "{call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
 }
 

@@ -7,6 +7,10 @@
 //     echo test) and measures both what it sends (Firefox's fake microphone,
 //     a sine of HZ: pref media.navigator.audio.fake_frequency) and what comes
 //     back; prints { echo: { sent, heard } } and hangs up.
+//   node phone_firefox_e2e.mjs dtmf BASE_URL HZ ARTIFACT_DIR
+//     The same softphone calls 4000 (the demo IVR), presses 2 on its keypad
+//     (RFC 4733 from Firefox's RTCDTMFSender), listens, prints { dtmf, heard }
+//     and hangs up.
 //   node phone_firefox_e2e.mjs workspace BASE_URL HZ ARTIFACT_DIR
 //     Agent 1003 signs in to the workspace (/agent/), the page shows the
 //     softphone registered, and the agent goes ready: prints { workspace:
@@ -108,6 +112,36 @@ const packets = (page) => page.evaluate(async () => {
   return counts;
 });
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The softphone (web/agent/phone.js) on its own, registered as 1002 over /sip. */
+const register = (page) => {
+  step("registering 1002 over /sip");
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    window.kefuPhone = new KefuPhone({
+      extension: "1002", password: "demo1002", realm: "kefu",
+      onChange: (state) => {
+        if (state.registration === "registered") resolve();
+        if (state.registration === "failed") reject(new Error(state.error));
+      },
+    });
+    window.kefuPhone.start();
+  }));
+};
+
+/** Calls `number` and waits until the call is up with the far end's audio. */
+const call = (page, number) => {
+  step(`calling ${number}`);
+  return page.evaluate((number) => new Promise((resolve, reject) => {
+    const phone = window.kefuPhone;
+    phone.onChange = (state) => {
+      if (state.call && state.call.status === "talking" && phone.remoteStream) resolve();
+      if (!state.call && state.error) reject(new Error(state.error));
+    };
+    phone.call(number);
+  }), number);
+};
+
 let exitCode = 0;
 const page = await browser.newPage();
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
@@ -118,31 +152,25 @@ try {
   page.on("pageerror", (error) => step(`page error: ${error}`));
   step(`${await browser.version()}`);
   await page.goto(`${base}/agent/`);
+  if (process.env.JSSIP_DEBUG) await page.evaluate(() => JsSIP.debug.enable("JsSIP:*"));
   if (mode === "echo") {
-    step("registering 1002 over /sip");
-    if (process.env.JSSIP_DEBUG) await page.evaluate(() => JsSIP.debug.enable("JsSIP:*"));
-    await page.evaluate(() => new Promise((resolve, reject) => {
-      window.kefuPhone = new KefuPhone({
-        extension: "1002", password: "demo1002", realm: "kefu",
-        onChange: (state) => {
-          if (state.registration === "registered") resolve();
-          if (state.registration === "failed") reject(new Error(state.error));
-        },
-      });
-      window.kefuPhone.start();
-    }));
-    step("calling 4001");
-    await page.evaluate(() => new Promise((resolve, reject) => {
-      const phone = window.kefuPhone;
-      phone.onChange = (state) => {
-        if (state.call && state.call.status === "talking" && phone.remoteStream) resolve();
-        if (!state.call && state.error) reject(new Error(state.error));
-      };
-      phone.call("4001");
-    }));
+    await register(page);
+    await call(page, "4001");
     step("talking; listening");
     const [sent, heard] = await Promise.all([spectrum(page, "sent", 3000), spectrum(page, "heard", 3000)]);
     say({ echo: { sent, heard, ...(await packets(page)) } });
+    step("hanging up");
+    await page.evaluate(() => window.kefuPhone.hangup());
+    await page.waitForFunction(() => !window.kefuPhone.state.call);
+  } else if (mode === "dtmf") {
+    await register(page);
+    await call(page, "4000");
+    await sleep(1500);
+    step("pressing 2");
+    await page.evaluate(() => window.kefuPhone.dtmf("2"));
+    await sleep(2000);
+    const heard = await spectrum(page, "heard", 1000);
+    say({ dtmf: "2", heard: { ...heard, ...(await packets(page)) } });
     step("hanging up");
     await page.evaluate(() => window.kefuPhone.hangup());
     await page.waitForFunction(() => !window.kefuPhone.state.call);
