@@ -9,7 +9,11 @@
 //! signs in to `/agent/`, the page shows the softphone ready, the agent goes
 //! ready and answers a caller queued for support: each hears the other's
 //! tone, and the agent's hang-up shows the wrap-up countdown (kefu as the
-//! offerer). The Chromium counterpart is `tests/calls_browser.rs`.
+//! offerer); and a caller speaking Opus dials 1003 directly, the agent
+//! answers and presses 5 on the workspace's keypad, and the caller gets it as
+//! RFC 4733 telephone-events (kefu used to offer browsers telephone-event/48000
+//! with Opus, which Firefox, knowing only 8 kHz, answered without: the keypad
+//! did nothing). The Chromium counterpart is `tests/calls_browser.rs`.
 //!
 //! Testing notes. Firefox's fake microphone (`media.navigator.streams.fake`)
 //! is a sine whose frequency the test picks (`media.navigator.audio.fake_frequency`);
@@ -35,7 +39,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -46,6 +50,7 @@ use common::demo::{ended, newest_call, start_demo};
 use common::kefu::Kefu;
 use common::rtp::{dtmf, frame_of, stream};
 use common::uac::{Uac, offer};
+use kefu_media::codec::{LegCodec, LegEncoder};
 use serde_json::Value;
 
 const FIREFOX: &str = "/usr/bin/firefox-esr";
@@ -206,6 +211,80 @@ fn a_key_pressed_on_the_firefox_softphone_picks_the_ivr_menu_entry() {
     assert_eq!(call["flow_path"], "welcome,menu,support", "{call}");
     assert_eq!(call["digits"], "2", "{call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
+}
+
+/// Streams `frames` 20 ms Opus frames of `hz` to `to` (payload type 111) and
+/// returns the events of the RFC 4733 packets (payload type 101) that came
+/// back meanwhile.
+fn talk_opus_hearing_key_presses(
+    socket: &UdpSocket,
+    to: SocketAddr,
+    frames: usize,
+    hz: f64,
+) -> Vec<u8> {
+    let mut encoder = LegEncoder::new(LegCodec::opus()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(2)))
+        .unwrap();
+    let start = Instant::now();
+    let (mut events, mut buffer, mut payload) = (Vec::new(), [0; 2048], Vec::new());
+    for n in 0..frames {
+        let mut packet = vec![0x80, 111];
+        packet.extend_from_slice(&(n as u16).to_be_bytes());
+        packet.extend_from_slice(&((n as u32) * 960).to_be_bytes());
+        packet.extend_from_slice(&0x0055_0055_u32.to_be_bytes());
+        payload.clear();
+        encoder
+            .encode_into(&frame_of(&[hz], n), &mut payload)
+            .unwrap();
+        packet.extend_from_slice(&payload);
+        socket.send_to(&packet, to).unwrap();
+        let next = start + Duration::from_millis(20 * (n as u64 + 1));
+        while Instant::now() < next {
+            if let Ok((size, _)) = socket.recv_from(&mut buffer) {
+                if size > 12 && buffer[1] & 0x7f == 101 {
+                    events.push(buffer[12]);
+                }
+            }
+        }
+    }
+    events
+}
+
+#[test]
+fn a_key_on_the_firefox_workspaces_keypad_reaches_an_opus_caller_as_rfc4733() {
+    let (_dir, kefu, _token) = start_demo(&[]);
+    let browser = Firefox::start("keypad", &kefu, 1000);
+    let registered = browser.next(&kefu, Duration::from_secs(60));
+    assert_eq!(registered["registered"], true, "{registered}");
+
+    let sip = kefu.sip;
+    let caller = std::thread::spawn(move || {
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sdp = format!(
+            "v=0\r\no=uac 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {} RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n",
+            rtp.local_addr().unwrap().port()
+        );
+        let mut uac = Uac::new("127.0.0.1:0", sip, "1003");
+        let answer = uac
+            .invite(&sdp, Duration::from_secs(30))
+            .expect("an answer");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert!(answer.text.contains("opus/48000/2"), "{}", answer.text);
+        uac.ack("");
+        talk_opus_hearing_key_presses(&rtp, answer.media_addr(), 8 * 50, 440.0)
+    });
+
+    let pressed = browser.next(&kefu, Duration::from_secs(60));
+    assert_eq!(pressed["pressed"], "5", "{pressed}");
+    browser.finish(&kefu);
+    let events = caller.join().unwrap();
+    assert!(
+        events.contains(&5),
+        "the Opus caller should get the agent's 5 as telephone-events: {events:?}"
+    );
 }
 
 #[test]

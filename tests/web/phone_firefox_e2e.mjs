@@ -11,6 +11,10 @@
 //     The same softphone calls 4000 (the demo IVR), presses 2 on its keypad
 //     (RFC 4733 from Firefox's RTCDTMFSender), listens, prints { dtmf, heard }
 //     and hangs up.
+//   node phone_firefox_e2e.mjs keypad BASE_URL HZ ARTIFACT_DIR
+//     Agent 1003 signs in (prints { registered: true }), answers the call that
+//     rings (the test's caller dials 1003), presses 5 on the workspace's
+//     keypad, prints { pressed: "5" } and hangs up.
 //   node phone_firefox_e2e.mjs workspace BASE_URL HZ ARTIFACT_DIR
 //     Agent 1003 signs in to the workspace (/agent/), the page shows the
 //     softphone registered, and the agent goes ready: prints { workspace:
@@ -142,6 +146,15 @@ const call = (page, number) => {
   }), number);
 };
 
+/** Agent 1003 signs in to the workspace, whose softphone registers. */
+const signIn = async (page) => {
+  step("signing in as 1003");
+  await page.type("#username", "1003");
+  await page.type("#password", "demo1003");
+  await page.click("#signin button[type=submit]");
+  await page.waitForSelector("#registration.registered");
+};
+
 let exitCode = 0;
 const page = await browser.newPage();
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
@@ -174,12 +187,25 @@ try {
     step("hanging up");
     await page.evaluate(() => window.kefuPhone.hangup());
     await page.waitForFunction(() => !window.kefuPhone.state.call);
+  } else if (mode === "keypad") {
+    await signIn(page);
+    say({ registered: true });
+    step("waiting for the call to ring");
+    await page.waitForSelector("#call.ringing", { timeout: 60000 });
+    await page.click("#answer");
+    await page.waitForSelector("#call.talking");
+    await page.waitForFunction(() => window.kefuPhone.remoteStream);
+    await sleep(1000);
+    step("pressing 5 on the keypad");
+    await page.click('button[data-key="5"]');
+    await sleep(1500);
+    await shot("keypad-pressed");
+    say({ pressed: "5" });
+    step("hanging up");
+    await page.click("#hangup");
+    await page.waitForFunction(() => !window.kefuPhone.state.call);
   } else if (mode === "workspace") {
-    step("signing in as 1003");
-    await page.type("#username", "1003");
-    await page.type("#password", "demo1003");
-    await page.click("#signin button[type=submit]");
-    await page.waitForSelector("#registration.registered");
+    await signIn(page);
     await shot("1-registered");
     const registration = await page.$eval("#registration", (element) => element.textContent);
     await page.click("#ready");
