@@ -38,14 +38,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::baresip::share_of;
+use common::browser::{Browser, NodeScript};
 use common::demo::{ended, newest_call, start_demo};
 use common::kefu::Kefu;
 use common::rtp::{dtmf, frame_of, stream};
@@ -53,100 +52,30 @@ use common::uac::{Uac, offer};
 use kefu_media::codec::{LegCodec, LegEncoder};
 use serde_json::Value;
 
-const FIREFOX: &str = "/usr/bin/firefox-esr";
-
-/// The browser script, the JSON lines it prints, and where its log goes.
-struct Firefox {
-    node: Child,
-    lines: mpsc::Receiver<String>,
-    log: PathBuf,
-    artifacts: PathBuf,
+/// Starts `tests/web/phone_firefox_e2e.mjs` in `mode` against `kefu`, with a
+/// fake microphone of `hz`; its artifacts go to a fresh
+/// `CARGO_TARGET_TMPDIR/firefox-e2e-MODE/`.
+fn firefox(mode: &str, kefu: &Kefu, hz: i64) -> (NodeScript, PathBuf) {
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("firefox-e2e-{mode}"));
+    let _ = std::fs::remove_dir_all(&artifacts); // only this run's screenshots
+    let script = NodeScript::start(
+        Browser::Firefox,
+        "phone_firefox_e2e.mjs",
+        &[
+            OsStr::new(mode),
+            OsStr::new(&kefu.url("")),
+            OsStr::new(&hz.to_string()),
+            artifacts.as_os_str(),
+        ],
+        &artifacts,
+    );
+    (script, artifacts)
 }
 
-impl Firefox {
-    /// Starts the script in `mode` against `kefu`, with a fake microphone of `hz`.
-    fn start(mode: &str, kefu: &Kefu, hz: i64) -> Self {
-        let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
-        assert!(
-            Path::new(FIREFOX).exists(),
-            "Firefox is missing: apt-get install -y firefox-esr (or scripts/install-deps.sh test)"
-        );
-        assert!(
-            web.join("node_modules/puppeteer-core").exists(),
-            "puppeteer-core is missing: npm ci --prefix tests/web (or scripts/install-deps.sh test)"
-        );
-        let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("firefox-e2e-{mode}"));
-        let _ = std::fs::remove_dir_all(&artifacts); // only this run's screenshots
-        std::fs::create_dir_all(&artifacts).unwrap();
-        let log = artifacts.join("browser.log");
-        let mut node = Command::new("node")
-            .arg(web.join("phone_firefox_e2e.mjs"))
-            .args([mode, &kefu.url(""), &hz.to_string()])
-            .arg(&artifacts)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("node (apt-get install -y nodejs)");
-        let stdout = node.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            node,
-            lines,
-            log,
-            artifacts,
-        }
-    }
-
-    /// The next JSON line, within `wait`.
-    fn next(&self, kefu: &Kefu, wait: Duration) -> Value {
-        match self.lines.recv_timeout(wait) {
-            Ok(line) => serde_json::from_str(&line)
-                .unwrap_or_else(|_| self.fail(kefu, &format!("not JSON: {line}"))),
-            Err(_) => self.fail(kefu, "the browser said nothing in time"),
-        }
-    }
-
-    /// Keeps kefu's log with the browser's, and panics with both.
-    fn fail(&self, kefu: &Kefu, what: &str) -> ! {
-        std::fs::write(self.artifacts.join("kefu.log"), kefu.stderr()).unwrap();
-        panic!(
-            "{what}\nbrowser:\n{}\nkefu:\n{}",
-            std::fs::read_to_string(&self.log).unwrap_or_default(),
-            kefu.stderr()
-        )
-    }
-
-    /// Waits for the script to end successfully, and keeps kefu's log.
-    fn finish(mut self, kefu: &Kefu) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.node.try_wait().unwrap() {
-                Some(status) if status.success() => break,
-                Some(_) => self.fail(kefu, "the browser script failed"),
-                None if Instant::now() > deadline => {
-                    let _ = self.node.kill();
-                    self.fail(kefu, "the browser script did not end")
-                }
-                None => std::thread::sleep(Duration::from_millis(100)),
-            }
-        }
-        std::fs::write(self.artifacts.join("kefu.log"), kefu.stderr()).unwrap();
-    }
-}
-
-impl Drop for Firefox {
-    fn drop(&mut self) {
-        let _ = self.node.kill();
-        let _ = self.node.wait();
-    }
+/// Waits for the script to end and keeps kefu's log beside the browser's.
+fn finish(script: NodeScript, kefu: &Kefu, artifacts: &Path) {
+    std::fs::write(artifacts.join("kefu.log"), kefu.stderr()).unwrap();
+    script.finish(kefu);
 }
 
 /// How far a measured spectrum's peak stands above its median bin, in dB;
@@ -166,8 +95,8 @@ fn is_tone(hz: i64, expected: i64) -> bool {
 #[test]
 fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
     let (_dir, kefu, token) = start_demo(&[]);
-    let browser = Firefox::start("echo", &kefu, 440);
-    let measured = browser.next(&kefu, Duration::from_secs(60));
+    let (browser, artifacts) = firefox("echo", &kefu, 440);
+    let measured = browser.json(&kefu, Duration::from_secs(60));
     let echo = &measured["echo"];
     let sent = echo["sent"]["peak_hz"].as_i64().unwrap();
     assert!(
@@ -189,7 +118,7 @@ fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
         echo["received"].as_i64().unwrap() > 100,
         "RTP should flow back: {echo}"
     );
-    browser.finish(&kefu);
+    finish(browser, &kefu, &artifacts);
     let call = newest_call(&kefu, &token, "4001", Duration::from_secs(10), ended);
     assert!(!call["answered_at"].is_null(), "answered: {call}");
     assert_eq!(call["end_reason"], "caller_hangup", "{call}");
@@ -198,15 +127,15 @@ fn a_jssip_softphone_in_firefox_hears_its_own_tone_from_the_echo_test() {
 #[test]
 fn a_key_pressed_on_the_firefox_softphone_picks_the_ivr_menu_entry() {
     let (_dir, kefu, token) = start_demo(&[]);
-    let browser = Firefox::start("dtmf", &kefu, 440);
-    let measured = browser.next(&kefu, Duration::from_secs(60));
+    let (browser, artifacts) = firefox("dtmf", &kefu, 440);
+    let measured = browser.json(&kefu, Duration::from_secs(60));
     let heard = &measured["heard"];
     let above_noise = above_noise(heard);
     assert!(
         above_noise > 30,
         "the IVR's prompt or the queue's music should be heard: {measured}"
     );
-    browser.finish(&kefu);
+    finish(browser, &kefu, &artifacts);
     let call = newest_call(&kefu, &token, "4000", Duration::from_secs(10), ended);
     assert_eq!(call["flow_path"], "welcome,menu,support", "{call}");
     assert_eq!(call["digits"], "2", "{call}");
@@ -254,8 +183,8 @@ fn talk_opus_hearing_key_presses(
 #[test]
 fn a_key_on_the_firefox_workspaces_keypad_reaches_an_opus_caller_as_rfc4733() {
     let (_dir, kefu, _token) = start_demo(&[]);
-    let browser = Firefox::start("keypad", &kefu, 1000);
-    let registered = browser.next(&kefu, Duration::from_secs(60));
+    let (browser, artifacts) = firefox("keypad", &kefu, 1000);
+    let registered = browser.json(&kefu, Duration::from_secs(60));
     assert_eq!(registered["registered"], true, "{registered}");
 
     let sip = kefu.sip;
@@ -277,9 +206,9 @@ fn a_key_on_the_firefox_workspaces_keypad_reaches_an_opus_caller_as_rfc4733() {
         talk_opus_hearing_key_presses(&rtp, answer.media_addr(), 8 * 50, 440.0)
     });
 
-    let pressed = browser.next(&kefu, Duration::from_secs(60));
+    let pressed = browser.json(&kefu, Duration::from_secs(60));
     assert_eq!(pressed["pressed"], "5", "{pressed}");
-    browser.finish(&kefu);
+    finish(browser, &kefu, &artifacts);
     let events = caller.join().unwrap();
     assert!(
         events.contains(&5),
@@ -290,8 +219,8 @@ fn a_key_on_the_firefox_workspaces_keypad_reaches_an_opus_caller_as_rfc4733() {
 #[test]
 fn an_agent_in_the_firefox_workspace_answers_a_queued_caller_and_each_hears_the_other() {
     let (_dir, kefu, token) = start_demo(&[]);
-    let browser = Firefox::start("workspace", &kefu, 1000);
-    let ready = browser.next(&kefu, Duration::from_secs(60));
+    let (browser, artifacts) = firefox("workspace", &kefu, 1000);
+    let ready = browser.json(&kefu, Duration::from_secs(60));
     assert_eq!(ready["workspace"], "softphone ready (1003)", "{ready}");
     assert_eq!(ready["ready"], true, "{ready}");
 
@@ -313,18 +242,18 @@ fn an_agent_in_the_firefox_workspace_answers_a_queued_caller_and_each_hears_the_
         stream(&rtp, media, 60, 20 * 50, |n| frame_of(&[440.0], n))
     });
 
-    let heard = &browser.next(&kefu, Duration::from_secs(60))["heard"];
+    let heard = &browser.json(&kefu, Duration::from_secs(60))["heard"];
     let peak = heard["peak_hz"].as_i64().unwrap();
     assert!(
         is_tone(peak, 440),
         "the agent should hear the caller's 440 Hz, the peak is at {peak} Hz: {heard}"
     );
-    let wrap_up = browser.next(&kefu, Duration::from_secs(30));
+    let wrap_up = browser.json(&kefu, Duration::from_secs(30));
     assert!(
         wrap_up["wrap_up"].as_str().unwrap().contains("wrap-up"),
         "{wrap_up}"
     );
-    browser.finish(&kefu);
+    finish(browser, &kefu, &artifacts);
 
     let caller_heard = caller.join().unwrap();
     let share = caller_heard
