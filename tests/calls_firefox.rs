@@ -8,8 +8,9 @@
 //! `RTCDTMFSender`), which queues it for support; agent 1003
 //! signs in to `/agent/`, the page shows the softphone ready, the agent goes
 //! ready and answers a caller queued for support: each hears the other's
-//! tone, and the agent's hang-up shows the wrap-up countdown (kefu as the
-//! offerer); and a caller speaking Opus dials 1003 directly, the agent
+//! tone, holding (Firefox's re-INVITE through the gateway) takes the agent
+//! away from the caller until resumed, and the agent's hang-up shows the
+//! wrap-up countdown (kefu as the offerer); and a caller speaking Opus dials 1003 directly, the agent
 //! answers and presses 5 on the workspace's keypad, and the caller gets it as
 //! RFC 4733 telephone-events (kefu used to offer browsers telephone-event/48000
 //! with Opus, which Firefox, knowing only 8 kHz, answered without: the keypad
@@ -217,7 +218,7 @@ fn a_key_on_the_firefox_workspaces_keypad_reaches_an_opus_caller_as_rfc4733() {
 }
 
 #[test]
-fn an_agent_in_the_firefox_workspace_answers_a_queued_caller_and_each_hears_the_other() {
+fn an_agent_in_firefox_answers_a_queued_caller_both_are_heard_and_hold_silences_the_agent() {
     let (_dir, kefu, token) = start_demo(&[]);
     let (browser, artifacts) = firefox("workspace", &kefu, 1000);
     let ready = browser.json(&kefu, Duration::from_secs(60));
@@ -256,14 +257,21 @@ fn an_agent_in_the_firefox_workspace_answers_a_queued_caller_and_each_hears_the_
     finish(browser, &kefu, &artifacts);
 
     let caller_heard = caller.join().unwrap();
-    let share = caller_heard
-        .chunks(8000)
-        .filter(|second| second.len() == 8000)
+    let seconds: Vec<f64> = caller_heard
+        .chunks_exact(8000)
         .map(|second| share_of(second, 8000, 1000.0))
-        .fold(0.0, f64::max);
+        .collect();
+    let talking = |share: &f64| *share > 0.7;
+    let first_talk = seconds.iter().position(talking);
+    let hold = first_talk.and_then(|talk| {
+        (talk..seconds.len().saturating_sub(2))
+            .find(|&at| seconds[at] < 0.1 && seconds[at + 1] < 0.1 && seconds[at + 2] < 0.1)
+    });
+    let talks_again = hold.is_some_and(|at| seconds[at..].iter().any(talking));
     assert!(
-        share > 0.7,
-        "the caller should hear the agent's 1000 Hz (best second {share:.2})"
+        first_talk.is_some() && hold.is_some() && talks_again,
+        "the caller should hear the agent's 1000 Hz, then 3 s without it (on hold), \
+         then it again; its share per second: {seconds:.2?}"
     );
     let call = newest_call(&kefu, &token, "4000", Duration::from_secs(30), ended);
     assert_eq!(call["agent"], "1003", "{call}");

@@ -20,8 +20,9 @@
 //     softphone registered, and the agent goes ready: prints { workspace:
 //     "<that text>", ready: true }. Then a caller (support, from the test)
 //     rings; the agent answers, measures what it hears and prints { heard },
-//     hangs up and prints { wrap_up: "<the countdown>" }. The fake microphone
-//     plays HZ for the caller to hear.
+//     holds the caller for 4 s (a re-INVITE from Firefox) and resumes, hangs
+//     up and prints { wrap_up: "<the countdown>" }. The fake microphone plays
+//     HZ for the caller to hear.
 //
 // Progress goes to stderr (kept as ARTIFACT_DIR/browser.log by the test),
 // screenshots to ARTIFACT_DIR. The script exits non-zero on any failure.
@@ -221,10 +222,22 @@ try {
     const heard = await spectrum(page, "heard", 3000);
     say({ heard: { ...heard, ...(await packets(page)) } });
     await shot("3-talking");
+    step("holding the caller for 4 s, then resuming");
+    await page.click("#hold");
+    await page.waitForFunction(() => document.querySelector("#call-status").textContent.includes("on hold"));
+    await page.waitForFunction(() => document.querySelector("#hold").textContent.includes("Resume"));
+    await shot("4-on-hold");
+    await sleep(4000);
+    await page.click("#hold");
+    await page.waitForFunction(() => document.querySelector("#hold").textContent.includes("Hold"));
+    if (await page.$eval("#call-status", (element) => element.textContent.includes("on hold"))) {
+      throw new Error("still on hold");
+    }
+    await sleep(3000);
     step("hanging up");
     await page.click("#hangup");
     await page.waitForFunction(() => /wrap-up \d+ s/.test(document.querySelector("#wrapup").textContent));
-    await shot("4-wrap-up");
+    await shot("5-wrap-up");
     say({ wrap_up: await page.$eval("#wrapup", (element) => element.textContent) });
   } else {
     throw new Error(`unknown mode ${mode}`);
