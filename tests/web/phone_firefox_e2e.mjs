@@ -9,8 +9,9 @@
 //     back; prints { echo: { sent, heard } } and hangs up.
 //   node phone_firefox_e2e.mjs dtmf BASE_URL HZ ARTIFACT_DIR
 //     The same softphone calls 4000 (the demo IVR), presses 2 on its keypad
-//     (RFC 4733 from Firefox's RTCDTMFSender), listens, prints { dtmf, heard }
-//     and hangs up.
+//     (RFC 4733 from Firefox's RTCDTMFSender) once it hears the menu's
+//     prompt (or after 20 s), prints { dtmf, prompt: what it heard } and
+//     hangs up 2 s later.
 //   node phone_firefox_e2e.mjs keypad BASE_URL HZ ARTIFACT_DIR
 //     Agent 1003 signs in (prints { registered: true }), answers the call that
 //     rings (the test's caller dials 1003), presses 5 on the workspace's
@@ -179,12 +180,16 @@ try {
   } else if (mode === "dtmf") {
     await register(page);
     await call(page, "4000");
-    await sleep(1500);
+    step("waiting for the menu's prompt");
+    const deadline = Date.now() + TIMEOUT;
+    let prompt = await spectrum(page, "heard", 300);
+    while (prompt.level_db - prompt.floor_db <= 30 && Date.now() < deadline) {
+      prompt = await spectrum(page, "heard", 300);
+    }
     step("pressing 2");
     await page.evaluate(() => window.kefuPhone.dtmf("2"));
     await sleep(2000);
-    const heard = await spectrum(page, "heard", 1000);
-    say({ dtmf: "2", heard: { ...heard, ...(await packets(page)) } });
+    say({ dtmf: "2", prompt: { ...prompt, ...(await packets(page)) } });
     step("hanging up");
     await page.evaluate(() => window.kefuPhone.hangup());
     await page.waitForFunction(() => !window.kefuPhone.state.call);
