@@ -6,7 +6,9 @@
 #                                  (IVR `say` nodes)
 #   scripts/install-deps.sh test   plus the test peers (sipp, baresip, PostgreSQL, sox,
 #                                  headless Chromium for the WebRTC gateway's browser test and,
-#                                  with playwright-core in tests/web, the web chat's)
+#                                  with playwright-core in tests/web, the web chat's; Firefox ESR
+#                                  for the softphone's Firefox test, driven by puppeteer-core,
+#                                  which downloads no browser of its own)
 #                                  and graphviz (`kefu ivr render --format svg`)
 #   scripts/install-deps.sh bench  what `make bench` needs beyond `run`: sipp (sip-tester), and the
 #                                  reference peers Kamailio (stateful proxy; its rtpengine, tm, rr
@@ -18,7 +20,7 @@ set -euo pipefail
 profile="${1:-run}"
 packages=(build-essential pkg-config ca-certificates curl libopus-dev libssl-dev espeak-ng)
 if [[ "$profile" == "test" ]]; then
-    packages+=(postgresql sip-tester baresip-core sox chromium graphviz)
+    packages+=(postgresql sip-tester baresip-core sox chromium firefox-esr graphviz)
 elif [[ "$profile" == "bench" ]]; then
     packages+=(sip-tester kamailio rtpengine-daemon)
 fi
@@ -44,13 +46,14 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 web_tests="$(dirname "$0")/../tests/web"
-if [[ "$profile" == "test" ]] && [[ ! -d "$web_tests/node_modules/playwright-core" ]]; then
+if [[ "$profile" == "test" ]] && { [[ ! -d "$web_tests/node_modules/playwright-core" ]] ||
+    [[ ! -d "$web_tests/node_modules/puppeteer-core" ]]; }; then
     if ! command -v npm >/dev/null; then
         echo "install-deps: npm not found; install Node.js 18 or later (e.g. apt-get install nodejs npm)" >&2
         exit 1
     fi
-    echo "install-deps: installing playwright-core into tests/web"
-    npm install --prefix "$web_tests" --no-audit --no-fund
+    echo "install-deps: installing playwright-core and puppeteer-core into tests/web (from package-lock.json)"
+    npm ci --prefix "$web_tests" --no-audit --no-fund
 fi
 if [[ "$profile" == "test" ]] && ! cargo nextest --version >/dev/null 2>&1; then
     echo "install-deps: installing cargo-nextest"

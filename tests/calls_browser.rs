@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::baresip::{best_second, share_of};
-use common::browser::{NodeScript, tone_wav};
+use common::browser::{Browser, NodeScript, tone_wav};
 use common::demo::{ended, get_json, newest_call, start_demo};
 use common::kefu::http;
 use common::rtp::{dtmf, frame_of, stream};
@@ -30,6 +30,7 @@ use common::uac::{Uac, offer};
 fn browser(mode: &str, base: &str, wav: &Path) -> NodeScript {
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("phone-e2e-{mode}"));
     NodeScript::start(
+        Browser::Chromium,
         "phone_e2e.mjs",
         &[
             mode.as_ref(),

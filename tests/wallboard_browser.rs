@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::baresip::{agent_phone, best_second, samples};
-use common::browser::{NodeScript, bursts_wav};
+use common::browser::{Browser, NodeScript, bursts_wav};
 use common::demo::start_demo;
 use common::kefu::{Kefu, http};
 use common::rtp::{dtmf, frame_of, stream};
@@ -110,6 +110,7 @@ fn a_supervisor_follows_the_wallboard_in_chromium_and_listens_and_whispers_in_th
     let base = kefu.url("");
     let agent_token = kefu.agent_token("1001");
     let mut script = NodeScript::start(
+        Browser::Chromium,
         "wallboard_e2e.mjs",
         &[
             base.as_ref(),

@@ -31,10 +31,10 @@ use kefu_signaling::transaction::Transport;
 
 use super::CallContext;
 
-/// Our payload type for telephone-event/8000 in offers to browsers.
+/// Our payload type for telephone-event/8000 in offers to browsers: 8 kHz
+/// with Opus too, the one rate every browser has (Firefox has no other, and
+/// answers an offer of telephone-event/48000 without key presses).
 const EVENTS_8K: u8 = 101;
-/// Our payload type for telephone-event/48000 (with Opus) in offers to browsers.
-const EVENTS_48K: u8 = 110;
 /// Opus' payload type in offers to browsers (the one Chromium uses).
 const OPUS: u8 = 111;
 
@@ -171,18 +171,18 @@ impl BrowserOffer {
 
 /// What to offer a browser for a caller that agreed `codec`.
 fn offered_codec(codec: Codec, events: bool) -> GatewayCodec {
-    let (codec, payload_type, clock_rate, events_type) = match codec {
-        Codec::Pcmu => (Codec::Pcmu, 0, 8_000, EVENTS_8K),
-        Codec::Pcma => (Codec::Pcma, 8, 8_000, EVENTS_8K),
-        Codec::Opus | Codec::TelephoneEvent => (Codec::Opus, OPUS, 48_000, EVENTS_48K),
+    let (codec, payload_type, clock_rate) = match codec {
+        Codec::Pcmu => (Codec::Pcmu, 0, 8_000),
+        Codec::Pcma => (Codec::Pcma, 8, 8_000),
+        Codec::Opus | Codec::TelephoneEvent => (Codec::Opus, OPUS, 48_000),
     };
     GatewayCodec {
         codec,
         payload_type,
         clock_rate,
         telephone_event: events.then_some(TelephoneEventFormat {
-            payload_type: events_type,
-            clock_rate,
+            payload_type: EVENTS_8K,
+            clock_rate: 8_000,
         }),
     }
 }
@@ -280,5 +280,19 @@ mod tests {
         let opus = offered_codec(Codec::Opus, false);
         assert_eq!((opus.codec, opus.payload_type), (Codec::Opus, 111));
         assert_eq!(opus.telephone_event, None);
+    }
+
+    #[test]
+    fn key_presses_are_offered_to_browsers_at_8khz_even_with_opus_for_firefox() {
+        for codec in [Codec::Pcmu, Codec::Pcma, Codec::Opus] {
+            assert_eq!(
+                offered_codec(codec, true).telephone_event,
+                Some(TelephoneEventFormat {
+                    payload_type: 101,
+                    clock_rate: 8_000
+                }),
+                "{codec:?}"
+            );
+        }
     }
 }

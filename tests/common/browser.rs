@@ -1,8 +1,9 @@
-//! Chromium in tests: the checks that it and `playwright-core` are
-//! installed, a fake microphone (a WAV file Chromium plays as its capture
-//! device), and [`NodeScript`], a `tests/web/*.mjs` script that drives the
-//! browser and talks to the test in lines over stdin and stdout, its stderr
-//! kept as the browser's log among the test's artifacts.
+//! Browsers in tests: the checks that Chromium and `playwright-core`, or
+//! Firefox and `puppeteer-core`, are installed ([`Browser`]), a fake
+//! microphone for Chromium (a WAV file it plays as its capture device), and
+//! [`NodeScript`], a `tests/web/*.mjs` script that drives the browser and
+//! talks to the test in lines over stdin and stdout, its stderr kept as the
+//! browser's log among the test's artifacts.
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
@@ -13,7 +14,33 @@ use std::time::{Duration, Instant};
 
 use super::kefu::Kefu;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browser a script drives.
+#[derive(Debug, Clone, Copy)]
+pub enum Browser {
+    /// `/usr/bin/chromium`, with `playwright-core`.
+    Chromium,
+    /// `/usr/bin/firefox-esr`, with `puppeteer-core` (WebDriver BiDi).
+    Firefox,
+}
+
+impl Browser {
+    /// Fails the test, naming the install command, when the browser or its
+    /// driver is missing.
+    fn require(self, web: &Path) {
+        let (binary, package, driver) = match self {
+            Browser::Chromium => ("/usr/bin/chromium", "chromium", "playwright-core"),
+            Browser::Firefox => ("/usr/bin/firefox-esr", "firefox-esr", "puppeteer-core"),
+        };
+        assert!(
+            Path::new(binary).exists(),
+            "{binary} is missing: apt-get install -y {package} (or scripts/install-deps.sh test)"
+        );
+        assert!(
+            web.join("node_modules").join(driver).exists(),
+            "{driver} is missing: npm ci --prefix tests/web (or scripts/install-deps.sh test)"
+        );
+    }
+}
 
 /// A 48 kHz mono WAV of `hz` for `seconds`: a browser's microphone.
 pub fn tone_wav(path: &Path, hz: f64, seconds: u32) {
@@ -56,18 +83,11 @@ pub struct NodeScript {
 }
 
 impl NodeScript {
-    /// Starts `script` (a file in `tests/web/`) with `args`; its stderr goes
-    /// to `artifacts/browser.log`.
-    pub fn start(script: &str, args: &[&OsStr], artifacts: &Path) -> Self {
+    /// Starts `script` (a file in `tests/web/` that drives `browser`) with
+    /// `args`; its stderr goes to `artifacts/browser.log`.
+    pub fn start(browser: Browser, script: &str, args: &[&OsStr], artifacts: &Path) -> Self {
         let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "Chromium is missing: apt-get install -y chromium (or scripts/install-deps.sh test)"
-        );
-        assert!(
-            web.join("node_modules/playwright-core").exists(),
-            "playwright-core is missing: npm install --prefix tests/web (or scripts/install-deps.sh test)"
-        );
+        browser.require(&web);
         std::fs::create_dir_all(artifacts).expect("the artifacts' dir");
         let log = artifacts.join("browser.log");
         let mut node = Command::new("node")

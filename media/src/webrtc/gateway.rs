@@ -812,6 +812,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use proptest::prelude::*;
+    use str0m::change::SdpOffer;
     use str0m::format::{Codec as Str0mCodec, FormatParams};
     use str0m::media::{Direction, Frequency, MediaKind};
 
@@ -912,6 +913,164 @@ mod tests {
             assert!(!answer.contains(unexpected), "{unexpected:?} in\n{answer}");
         }
         assert!(!gateway.is_connected());
+    }
+
+    /// Firefox 153 ESR's offer for the workspace's call (JsSIP), verbatim
+    /// but for its line ends: host candidates as mDNS names, actpass, a
+    /// recvonly extmap, braced msids, and telephone-event at 8 kHz only.
+    const FIREFOX_OFFER: &str = "\
+v=0
+o=mozilla...THIS_IS_SDPARTA-99.0 4310839741672573887 0 IN IP4 0.0.0.0
+s=-
+t=0 0
+a=sendrecv
+a=fingerprint:sha-256 D3:86:F5:A4:09:C4:2B:3F:2F:08:25:38:78:0B:69:A1:4D:90:64:55:68:58:47:42:90:CB:03:EA:0B:08:5B:E7
+a=group:BUNDLE 0
+a=ice-options:trickle
+a=msid-semantic:WMS *
+m=audio 9 UDP/TLS/RTP/SAVPF 109 9 0 8 101
+c=IN IP4 0.0.0.0
+a=candidate:0 1 UDP 2122187007 4d08058a-9f38-4edd-aca1-7cb7d207394d.local 34196 typ host
+a=candidate:1 1 UDP 2122252543 c46f24d6-1b9f-45dd-a497-ed0ac0be94a9.local 43993 typ host
+a=candidate:2 1 TCP 2105458943 4d08058a-9f38-4edd-aca1-7cb7d207394d.local 9 typ host tcptype active
+a=candidate:3 1 TCP 2105524479 c46f24d6-1b9f-45dd-a497-ed0ac0be94a9.local 9 typ host tcptype active
+a=candidate:0 2 UDP 2122187006 4d08058a-9f38-4edd-aca1-7cb7d207394d.local 45758 typ host
+a=candidate:1 2 UDP 2122252542 c46f24d6-1b9f-45dd-a497-ed0ac0be94a9.local 33236 typ host
+a=candidate:2 2 TCP 2105458942 4d08058a-9f38-4edd-aca1-7cb7d207394d.local 9 typ host tcptype active
+a=candidate:3 2 TCP 2105524478 c46f24d6-1b9f-45dd-a497-ed0ac0be94a9.local 9 typ host tcptype active
+a=sendrecv
+a=end-of-candidates
+a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
+a=extmap:2/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level
+a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid
+a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+a=extmap-allow-mixed
+a=fmtp:109 maxplaybackrate=48000;stereo=1;useinbandfec=1
+a=fmtp:101 0-15
+a=ice-pwd:04ff261368d67e4c67fe70e716cdbcfd
+a=ice-ufrag:63386e3a
+a=mid:0
+a=msid:{899e151f-c531-4e21-a294-5da8e79a2141} {06654646-3c98-4cae-a04b-730dd67e42d4}
+a=rtcp:45758 IN IP4 4d08058a-9f38-4edd-aca1-7cb7d207394d.local
+a=rtcp-fb:109 transport-cc
+a=rtcp-fb:9 transport-cc
+a=rtcp-fb:0 transport-cc
+a=rtcp-fb:8 transport-cc
+a=rtcp-mux
+a=rtpmap:109 opus/48000/2
+a=rtpmap:9 G722/8000/1
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=setup:actpass
+a=ssrc:544992750 cname:{ae98fc2e-da1c-4fa0-a8e2-7b33f41d8fca}
+";
+
+    /// What Firefox answers with: opus, PCMU, PCMA, and telephone-event at
+    /// 8 kHz only (it has no other rate).
+    fn firefox_codecs(codecs: &mut CodecConfig) {
+        codecs.enable_opus(true, false);
+        codecs.enable_pcmu(true, false);
+        codecs.enable_pcma(true, false);
+        codecs.add_config(
+            101.into(),
+            None,
+            Str0mCodec::Tele,
+            Frequency::EIGHT_KHZ,
+            None,
+            FormatParams::default(),
+        );
+    }
+
+    /// A browser that knows `codecs` answers `offer`.
+    fn browser_answer(offer: &str, codecs: impl FnOnce(&mut CodecConfig)) -> String {
+        let mut config = Rtc::builder().set_rtp_mode(true).clear_codecs();
+        codecs(config.codec_config());
+        let mut rtc = config.build(Instant::now());
+        let candidate = Candidate::host(SocketAddr::new(LOOPBACK, 50_000), "udp").unwrap();
+        rtc.add_local_candidate(candidate);
+        let offer = SdpOffer::from_sdp_string(offer).unwrap();
+        rtc.sdp_api().accept_offer(offer).unwrap().to_sdp_string()
+    }
+
+    /// kefu calling a browser in Opus with telephone-events at `rate`.
+    fn opus_offer(events_rate: u32) -> Gateway {
+        let codec = GatewayCodec {
+            codec: Codec::Opus,
+            payload_type: 111,
+            clock_rate: 48_000,
+            telephone_event: Some(TelephoneEventFormat {
+                payload_type: 101,
+                clock_rate: events_rate,
+            }),
+        };
+        Gateway::offering(
+            &GatewayConfig::new(vec![LOOPBACK]),
+            PORT,
+            codec,
+            Instant::now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_firefox_offer_is_answered_ice_lite_with_opus_and_its_8khz_telephone_event() {
+        let gateway = gateway(&FIREFOX_OFFER.replace('\n', "\r\n")).unwrap();
+        assert_eq!(
+            gateway.codec(),
+            GatewayCodec {
+                codec: Codec::Opus,
+                payload_type: 109,
+                clock_rate: 48_000,
+                telephone_event: Some(TelephoneEventFormat {
+                    payload_type: 101,
+                    clock_rate: 8_000
+                }),
+            }
+        );
+        let answer = gateway.local_sdp();
+        for expected in [
+            "a=ice-lite",
+            "a=setup:passive",
+            "127.0.0.1 40000 typ host",
+            "a=rtpmap:109 opus/48000/2",
+            "a=rtpmap:101 telephone-event/8000",
+        ] {
+            assert!(
+                answer.contains(expected),
+                "{expected:?} missing in\n{answer}"
+            );
+        }
+        for unexpected in ["G722", "PCMU", "PCMA"] {
+            assert!(!answer.contains(unexpected), "{unexpected:?} in\n{answer}");
+        }
+    }
+
+    #[test]
+    fn firefox_keeps_an_opus_offers_key_presses_only_at_8khz() {
+        let mut at_8khz = opus_offer(8_000);
+        let answer = browser_answer(at_8khz.local_sdp(), firefox_codecs);
+        at_8khz.accept_answer(&answer, Instant::now()).unwrap();
+        let codec = at_8khz.codec();
+        assert_eq!((codec.codec, codec.payload_type), (Codec::Opus, 111));
+        assert_eq!(
+            codec.telephone_event,
+            Some(TelephoneEventFormat {
+                payload_type: 101,
+                clock_rate: 8_000
+            })
+        );
+        assert!(at_8khz.key_presses.is_some());
+        // Chromium has both rates; Firefox answers 48 kHz without key presses.
+        let mut at_48khz = opus_offer(48_000);
+        let answer = browser_answer(at_48khz.local_sdp(), firefox_codecs);
+        at_48khz.accept_answer(&answer, Instant::now()).unwrap();
+        assert_eq!(at_48khz.codec().telephone_event, None);
+        assert!(at_48khz.key_presses.is_none());
+        let mut chromium = opus_offer(8_000);
+        let answer = browser_answer(chromium.local_sdp(), chromium_codecs);
+        chromium.accept_answer(&answer, Instant::now()).unwrap();
+        assert_eq!(chromium.codec(), codec);
     }
 
     #[test]

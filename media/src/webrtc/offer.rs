@@ -32,7 +32,9 @@ pub struct GatewayCodec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TelephoneEventFormat {
     pub payload_type: u8,
-    /// 48 000 with Opus when the browser offers it (Chromium does), else 8 000.
+    /// Answering a browser: 48 000 with Opus when it offers that (Chromium
+    /// does), else 8 000. kefu's own offers to browsers say 8 000 (Firefox
+    /// has no other rate).
     pub clock_rate: u32,
 }
 
