@@ -26,10 +26,16 @@ pub fn scenario(name: &str) -> PathBuf {
 
 /// A local port free for sipp (`-p`), picked by binding port 0.
 pub fn free_port(ip: &str) -> u16 {
-    UdpSocket::bind((ip, 0))
-        .and_then(|socket| socket.local_addr())
-        .expect("a free port")
-        .port()
+    loop {
+        let port = UdpSocket::bind((ip, 0))
+            .and_then(|socket| socket.local_addr())
+            .expect("a free port")
+            .port();
+        // sipp binds the port over TCP too when it runs on TCP.
+        if std::net::TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// One finished sipp run.
