@@ -87,6 +87,28 @@ pub fn bearer_secret(headers: &HeaderMap) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The caller of a WebSocket upgrade, whose token comes as a bearer header
+/// or, for browsers (which cannot set headers on a WebSocket), as
+/// `?token=`; else the 401 to answer.
+pub async fn websocket_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<Caller, Response> {
+    let Some(secret) = bearer_secret(headers).or(query_token.filter(|s| !s.is_empty())) else {
+        return Err(Problem::unauthorized(
+            "give the token as `Authorization: Bearer <token>` or `?token=`",
+        ));
+    };
+    match caller_for(state, secret).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(Problem::unauthorized(
+            "the token is not valid (unknown, expired or revoked)",
+        )),
+        Err(problem) => Err(problem.into_response()),
+    }
+}
+
 /// The caller a token secret stands for, if it is valid.
 pub async fn caller_for(state: &AppState, secret: &str) -> Result<Option<Caller>, Problem> {
     if let Some(configured) = &state.admin_token_hash {

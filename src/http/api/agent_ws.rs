@@ -9,7 +9,7 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 
 use crate::chat::{self, hub::AgentChatEvent};
 use crate::http::AppState;
-use crate::http::auth::{Caller, caller_for};
+use crate::http::auth::{Caller, websocket_caller};
 use crate::http::body;
 use crate::http::problem::Problem;
 use crate::routing::{AgentEvent, Answer, ContactId, Presence};
@@ -64,33 +64,17 @@ pub async fn connect(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(secret) = header_token
-        .or(query.token.as_deref())
-        .filter(|s| !s.is_empty())
-    else {
-        return Problem::unauthorized(
-            "give the token as `Authorization: Bearer <token>` or `?token=`",
-        );
-    };
-    let (tenant_id, user_id) = match caller_for(&state, secret).await {
-        Ok(Some(Caller::User {
-            tenant_id, user_id, ..
-        })) => (tenant_id, user_id),
-        Ok(Some(Caller::Admin)) => {
-            return Problem::forbidden("the agent WebSocket takes an agent's own token")
-                .into_response();
-        }
-        Ok(None) => return Problem::unauthorized("the token is not valid (unknown or revoked)"),
-        Err(problem) => return problem.into_response(),
-    };
+    let (tenant_id, user_id) =
+        match websocket_caller(&state, &headers, query.token.as_deref()).await {
+            Ok(Caller::User {
+                tenant_id, user_id, ..
+            }) => (tenant_id, user_id),
+            Ok(Caller::Admin) => {
+                return Problem::forbidden("the agent WebSocket takes an agent's own token")
+                    .into_response();
+            }
+            Err(refused) => return refused,
+        };
     let user = match state.store.user(&user_id).await {
         Ok(user) => user,
         Err(error) => return Problem::from(error).into_response(),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +24,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::agents::{Actor, TenantQuery};
 use crate::http::AppState;
-use crate::http::auth::caller_for;
+use crate::http::auth::websocket_caller;
 use crate::http::problem::Problem;
 use crate::wallboard::{Sources, TODAY_EVERY, Wallboard};
 
@@ -61,26 +61,9 @@ pub async fn connect(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(secret) = header_token
-        .or(query.token.as_deref())
-        .filter(|s| !s.is_empty())
-    else {
-        return Problem::unauthorized(
-            "give the token as `Authorization: Bearer <token>` or `?token=`",
-        );
-    };
-    let caller = match caller_for(&state, secret).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => return Problem::unauthorized("the token is not valid (unknown or revoked)"),
-        Err(problem) => return problem.into_response(),
+    let caller = match websocket_caller(&state, &headers, query.token.as_deref()).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
     let tenant = TenantQuery {
         tenant: query.tenant.clone(),
