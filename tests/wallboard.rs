@@ -12,7 +12,7 @@ mod common;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::kefu::{Kefu, Options, http};
+use common::kefu::{Kefu, Options};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
@@ -68,27 +68,8 @@ impl Demo {
         who: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut url = self.kefu.url(path);
-        if who == "admin" {
-            url.push_str(if url.contains('?') { "&" } else { "?" });
-            url.push_str("tenant=demo");
-        }
-        let client = http();
-        let request = match method {
-            "GET" => client.get(url),
-            "POST" => client.post(url),
-            "PUT" => client.put(url),
-            other => panic!("no method {other}"),
-        }
-        .bearer_auth(self.token(who));
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        let response = request.send().unwrap();
-        let status = response.status();
-        let text = response.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let token = self.token(who);
+        common::demo::request(&self.kefu, &token, method, path, body, who == "admin")
     }
 
     fn ok(&self, method: &str, path: &str, who: &str, body: Option<Value>) -> Value {

@@ -1,9 +1,10 @@
 //! `kefu serve --demo` for API and call tests: a started server with its
-//! admin token, JSON reads with that token, and the newest call record of a
-//! number once it reaches a given state.
+//! admin token, API requests and JSON reads with a token, and the newest
+//! call record of a number once it reaches a given state.
 
 use std::time::{Duration, Instant};
 
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::kefu::{Kefu, Options, http};
@@ -25,6 +26,34 @@ pub fn start_demo(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
     );
     let token = kefu.printed_token("kefu_admin_").expect("admin token");
     (dir, kefu, token)
+}
+
+/// `method path` with `token` and an optional JSON body; `for_demo` adds
+/// `tenant=demo` (the admin token names the tenant it acts in). Returns the
+/// status and the JSON answer (null when there is none).
+pub fn request(
+    kefu: &Kefu,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    for_demo: bool,
+) -> (StatusCode, Value) {
+    let mut url = kefu.url(path);
+    if for_demo {
+        url.push_str(if url.contains('?') { "&" } else { "?" });
+        url.push_str("tenant=demo");
+    }
+    let method = Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let request = http().request(method, url).bearer_auth(token);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().expect("an HTTP answer");
+    let status = response.status();
+    let text = response.text().expect("the answer's body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// `GET path` with `token`; the answer must be 200 JSON.
