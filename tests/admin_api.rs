@@ -13,48 +13,11 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use common::kefu::{Kefu, Options, http};
+use common::kefu::{Kefu, http};
 use common::sip::{self, status};
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
-
-macro_rules! on_both_engines {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                let dir = tempfile::tempdir().unwrap();
-                let kefu = super::demo(dir.path(), None);
-                super::$scenario(&kefu);
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                let db = super::common::postgres::database().await;
-                let url = db.url.clone();
-                tokio::task::spawn_blocking(move || {
-                    let dir = tempfile::tempdir().unwrap();
-                    let kefu = super::demo(dir.path(), Some(url));
-                    super::$scenario(&kefu);
-                })
-                .await
-                .unwrap();
-            }
-        }
-    };
-}
-
-fn demo(dir: &std::path::Path, database_url: Option<String>) -> Kefu {
-    Kefu::start(
-        dir,
-        Options {
-            demo: true,
-            database_url,
-            ..Options::default()
-        },
-    )
-}
 
 /// A session token of `username`.
 fn session(kefu: &Kefu, username: &str, password: &str) -> String {
@@ -159,7 +122,7 @@ fn acd_extensions(kefu: &Kefu, token: &str) -> Vec<String> {
         .collect()
 }
 
-on_both_engines!(an_admin_creates_changes_and_disables_an_agent);
+crate::demo_on_both_engines!(an_admin_creates_changes_and_disables_an_agent);
 fn an_admin_creates_changes_and_disables_an_agent(kefu: &Kefu) {
     let admin = session(kefu, "admin", "demoadmin");
     let created = expect(
@@ -254,7 +217,7 @@ fn an_admin_creates_changes_and_disables_an_agent(kefu: &Kefu) {
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
 }
 
-on_both_engines!(wrong_user_values_are_refused_naming_the_field);
+crate::demo_on_both_engines!(wrong_user_values_are_refused_naming_the_field);
 fn wrong_user_values_are_refused_naming_the_field(kefu: &Kefu) {
     let admin = session(kefu, "admin", "demoadmin");
     let post = |body: Value| call(kefu, &admin, "POST", "/api/v1/users", Some(body));
@@ -319,7 +282,7 @@ fn wrong_user_values_are_refused_naming_the_field(kefu: &Kefu) {
     assert_eq!(by_agent.status(), StatusCode::FORBIDDEN);
 }
 
-on_both_engines!(numbers_and_trunks_are_created_changed_and_removed);
+crate::demo_on_both_engines!(numbers_and_trunks_are_created_changed_and_removed);
 fn numbers_and_trunks_are_created_changed_and_removed(kefu: &Kefu) {
     let admin = session(kefu, "admin", "demoadmin");
     let trunk = expect(
@@ -464,7 +427,7 @@ fn numbers_and_trunks_are_created_changed_and_removed(kefu: &Kefu) {
     }
 }
 
-on_both_engines!(admins_create_queues_and_supervisors_change_them);
+crate::demo_on_both_engines!(admins_create_queues_and_supervisors_change_them);
 fn admins_create_queues_and_supervisors_change_them(kefu: &Kefu) {
     let admin = session(kefu, "admin", "demoadmin");
     let queue_names = |token: &str| -> Vec<String> {
@@ -557,7 +520,7 @@ fn admins_create_queues_and_supervisors_change_them(kefu: &Kefu) {
 #[test]
 fn the_openapi_document_lists_the_admin_endpoints() {
     let dir = tempfile::tempdir().unwrap();
-    let kefu = demo(dir.path(), None);
+    let kefu = common::demo::demo_on(dir.path(), None);
     let doc: Value = http()
         .get(kefu.url("/api/v1/openapi.json"))
         .send()

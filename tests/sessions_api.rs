@@ -8,47 +8,9 @@
 
 mod common;
 
-use common::kefu::{Kefu, Options, http};
+use common::kefu::{Kefu, http};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Runs a scenario against `kefu serve --demo` on SQLite and on PostgreSQL.
-macro_rules! on_both_engines {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                let dir = tempfile::tempdir().unwrap();
-                let kefu = super::demo(dir.path(), None);
-                super::$scenario(&kefu);
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                let db = super::common::postgres::database().await;
-                let url = db.url.clone();
-                tokio::task::spawn_blocking(move || {
-                    let dir = tempfile::tempdir().unwrap();
-                    let kefu = super::demo(dir.path(), Some(url));
-                    super::$scenario(&kefu);
-                })
-                .await
-                .unwrap();
-            }
-        }
-    };
-}
-
-fn demo(dir: &std::path::Path, database_url: Option<String>) -> Kefu {
-    Kefu::start(
-        dir,
-        Options {
-            demo: true,
-            database_url,
-            ..Options::default()
-        },
-    )
-}
 
 fn login(kefu: &Kefu, body: &Value) -> reqwest::blocking::Response {
     http()
@@ -66,7 +28,7 @@ fn me(kefu: &Kefu, token: &str) -> reqwest::blocking::Response {
         .unwrap()
 }
 
-on_both_engines!(a_session_token_works_until_logout);
+crate::demo_on_both_engines!(a_session_token_works_until_logout);
 fn a_session_token_works_until_logout(kefu: &Kefu) {
     let before = kefu::store::Millis::now().0;
     let response = login(kefu, &json!({"username": "admin", "password": "demoadmin"}));
@@ -107,7 +69,7 @@ fn a_session_token_works_until_logout(kefu: &Kefu) {
     assert_eq!(me(kefu, &api_token).status(), StatusCode::OK);
 }
 
-on_both_engines!(agents_log_in_by_extension_with_or_without_the_tenant);
+crate::demo_on_both_engines!(agents_log_in_by_extension_with_or_without_the_tenant);
 fn agents_log_in_by_extension_with_or_without_the_tenant(kefu: &Kefu) {
     for body in [
         json!({"username": "1001", "password": "demo1001"}),
@@ -128,7 +90,7 @@ fn agents_log_in_by_extension_with_or_without_the_tenant(kefu: &Kefu) {
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
 }
 
-on_both_engines!(a_wrong_password_and_an_unknown_user_get_the_same_401);
+crate::demo_on_both_engines!(a_wrong_password_and_an_unknown_user_get_the_same_401);
 fn a_wrong_password_and_an_unknown_user_get_the_same_401(kefu: &Kefu) {
     let wrong = login(kefu, &json!({"username": "1002", "password": "nope"}));
     let unknown = login(kefu, &json!({"username": "9999", "password": "nope"}));
@@ -141,7 +103,7 @@ fn a_wrong_password_and_an_unknown_user_get_the_same_401(kefu: &Kefu) {
     assert_eq!(wrong["detail"], "wrong user name or password");
 }
 
-on_both_engines!(repeated_failures_lock_the_user_out);
+crate::demo_on_both_engines!(repeated_failures_lock_the_user_out);
 fn repeated_failures_lock_the_user_out(kefu: &Kefu) {
     for _ in 0..5 {
         let response = login(kefu, &json!({"username": "1002", "password": "guess"}));
@@ -162,7 +124,7 @@ fn repeated_failures_lock_the_user_out(kefu: &Kefu) {
     assert_eq!(other.status(), StatusCode::CREATED);
 }
 
-on_both_engines!(a_malformed_login_names_the_field);
+crate::demo_on_both_engines!(a_malformed_login_names_the_field);
 fn a_malformed_login_names_the_field(kefu: &Kefu) {
     for (body, field) in [
         (json!({"username": "admin"}), "password"),

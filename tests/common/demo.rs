@@ -28,6 +28,47 @@ pub fn start_demo(env: &[(&str, &str)]) -> (tempfile::TempDir, Kefu, String) {
     (dir, kefu, token)
 }
 
+/// `kefu serve --demo` in `dir`, on SQLite there or on `database_url`.
+pub fn demo_on(dir: &std::path::Path, database_url: Option<String>) -> Kefu {
+    Kefu::start(
+        dir,
+        Options {
+            demo: true,
+            database_url,
+            ..Options::default()
+        },
+    )
+}
+
+/// Runs `scenario(&Kefu)` against `kefu serve --demo` ([`demo_on`]) as two
+/// tests: on SQLite and on a throwaway PostgreSQL database.
+#[macro_export]
+macro_rules! demo_on_both_engines {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let kefu = $crate::common::demo::demo_on(dir.path(), None);
+                super::$scenario(&kefu);
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                let db = $crate::common::postgres::database().await;
+                let url = db.url.clone();
+                tokio::task::spawn_blocking(move || {
+                    let dir = tempfile::tempdir().unwrap();
+                    let kefu = $crate::common::demo::demo_on(dir.path(), Some(url));
+                    super::$scenario(&kefu);
+                })
+                .await
+                .unwrap();
+            }
+        }
+    };
+}
+
 /// `method path` with `token` and an optional JSON body; `for_demo` adds
 /// `tenant=demo` (the admin token names the tenant it acts in). Returns the
 /// status and the JSON answer (null when there is none).
