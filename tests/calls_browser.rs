@@ -19,7 +19,7 @@ use std::net::UdpSocket;
 use std::path::Path;
 use std::time::Duration;
 
-use common::baresip::{best_second, share_of};
+use common::baresip::{best_second, heard_held_heard};
 use common::browser::{Browser, NodeScript, tone_wav};
 use common::demo::{ended, get_json, newest_call, start_demo};
 use common::kefu::http;
@@ -115,19 +115,9 @@ fn an_agent_answers_a_queued_caller_in_the_browser_workspace_and_both_are_heard_
     browser.finish(&kefu);
 
     let caller_heard = caller.join().unwrap();
-    let seconds: Vec<f64> = caller_heard
-        .chunks_exact(8000)
-        .map(|second| share_of(second, 8000, 1000.0))
-        .collect();
-    let talking = |share: &f64| *share > 0.7;
-    let first_talk = seconds.iter().position(talking);
-    let hold = first_talk.and_then(|talk| {
-        (talk..seconds.len().saturating_sub(2))
-            .find(|&at| seconds[at] < 0.1 && seconds[at + 1] < 0.1 && seconds[at + 2] < 0.1)
-    });
-    let talks_again = hold.is_some_and(|at| seconds[at..].iter().any(talking));
+    let (held, seconds) = heard_held_heard(&caller_heard, 8000, 1000.0);
     assert!(
-        first_talk.is_some() && hold.is_some() && talks_again,
+        held,
         "the caller should hear the browser's 1000 Hz, then 3 s without it (on hold), \
          then it again; its share per second: {seconds:.2?}"
     );

@@ -44,7 +44,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::baresip::share_of;
+use common::baresip::heard_held_heard;
 use common::browser::{Browser, NodeScript};
 use common::demo::{ended, newest_call, start_demo};
 use common::kefu::Kefu;
@@ -255,19 +255,9 @@ fn an_agent_in_firefox_answers_a_queued_caller_both_are_heard_and_hold_silences_
     finish(browser, &kefu, &artifacts);
 
     let caller_heard = caller.join().unwrap();
-    let seconds: Vec<f64> = caller_heard
-        .chunks_exact(8000)
-        .map(|second| share_of(second, 8000, 1000.0))
-        .collect();
-    let talking = |share: &f64| *share > 0.7;
-    let first_talk = seconds.iter().position(talking);
-    let hold = first_talk.and_then(|talk| {
-        (talk..seconds.len().saturating_sub(2))
-            .find(|&at| seconds[at] < 0.1 && seconds[at + 1] < 0.1 && seconds[at + 2] < 0.1)
-    });
-    let talks_again = hold.is_some_and(|at| seconds[at..].iter().any(talking));
+    let (held, seconds) = heard_held_heard(&caller_heard, 8000, 1000.0);
     assert!(
-        first_talk.is_some() && hold.is_some() && talks_again,
+        held,
         "the caller should hear the agent's 1000 Hz, then 3 s without it (on hold), \
          then it again; its share per second: {seconds:.2?}"
     );

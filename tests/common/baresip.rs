@@ -256,6 +256,23 @@ pub fn best_second(samples: &[i16], rate: u32, hz: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Whether `samples` (at `rate`) carry `hz` (a second mostly of it), then
+/// at least 3 s without it (on hold), then `hz` again; the share of `hz`
+/// in each second, for the failure message.
+pub fn heard_held_heard(samples: &[i16], rate: u32, hz: f64) -> (bool, Vec<f64>) {
+    let seconds: Vec<f64> = samples
+        .chunks_exact(rate as usize)
+        .map(|second| share_of(second, rate, hz))
+        .collect();
+    let talking = |share: &f64| *share > 0.7;
+    let hold = seconds.iter().position(talking).and_then(|talk| {
+        (talk..seconds.len().saturating_sub(2))
+            .find(|&at| seconds[at] < 0.1 && seconds[at + 1] < 0.1 && seconds[at + 2] < 0.1)
+    });
+    let talks_again = hold.is_some_and(|at| seconds[at..].iter().any(talking));
+    (talks_again, seconds)
+}
+
 /// How much of `samples` carries `hz`: of the 50 ms blocks that are not
 /// silent, the share where `hz` holds most of the energy, and the share of
 /// blocks that are not silent. Robust to gaps and phase jumps, which a
