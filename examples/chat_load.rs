@@ -25,56 +25,34 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpSocket;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 
+/// The run's sizes; see the module doc.
+#[derive(Debug, Parser)]
 struct Args {
+    /// Visitor connections, one run per number.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
     visitors: Vec<usize>,
+    /// Messages per second, all visitors together.
+    #[arg(long, default_value_t = 1000)]
     rate: u64,
+    /// How long the messages are sent.
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The kefu binary to start.
+    #[arg(long, default_value = "target/release/kefu")]
     kefu: PathBuf,
+    /// Each demo agent's chat capacity (1-255).
+    #[arg(long = "agent-capacity", default_value_t = 100)]
     capacity: u8,
+    /// Where to write the figures as JSON.
+    #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        visitors: vec![1000],
-        rate: 1000,
-        seconds: 10,
-        kefu: PathBuf::from("target/release/kefu"),
-        capacity: 100,
-        json: None,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let value = given
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--visitors" => {
-                args.visitors = value
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .context("--visitors: numbers separated by commas")?;
-            }
-            "--rate" => args.rate = value.parse().context("--rate: messages per second")?,
-            "--seconds" => args.seconds = value.parse().context("--seconds: a number")?,
-            "--kefu" => args.kefu = value.into(),
-            "--agent-capacity" => {
-                args.capacity = value.parse().context("--agent-capacity: 1-255")?
-            }
-            "--json" => args.json = Some(value.into()),
-            other => bail!(
-                "unknown option {other} (--visitors, --rate, --seconds, --kefu, --agent-capacity, --json)"
-            ),
-        }
-    }
-    Ok(args)
 }
 
 /// A `kefu serve --demo` of this run, killed when dropped.
@@ -439,7 +417,7 @@ fn round(value: f64) -> f64 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = args()?;
+    let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::Parser;
 use futures_util::StreamExt;
 use kefu::config::DatabaseUrl;
 use kefu::store::{NewUser, Role, Store};
@@ -37,40 +38,21 @@ const CONCURRENCY: usize = 64;
 /// How long a viewer may take to see every agent ready.
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The run's sizes; see the module doc.
+#[derive(Debug, Parser)]
 struct Args {
+    /// Agents going ready in the burst, one run per number.
+    #[arg(long, value_delimiter = ',', default_value = "500")]
     agents: Vec<usize>,
+    /// Supervisor WebSockets watching.
+    #[arg(long, default_value_t = 20)]
     viewers: usize,
+    /// The kefu binary to start.
+    #[arg(long, default_value = "target/release/kefu")]
     kefu: PathBuf,
+    /// Where to write the figures as JSON.
+    #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        agents: vec![500],
-        viewers: 20,
-        kefu: PathBuf::from("target/release/kefu"),
-        json: None,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let value = given
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--agents" => {
-                args.agents = value
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .context("--agents: numbers separated by commas")?;
-            }
-            "--viewers" => args.viewers = value.parse().context("--viewers: a number")?,
-            "--kefu" => args.kefu = value.into(),
-            "--json" => args.json = Some(value.into()),
-            other => bail!("unknown option {other} (--agents, --viewers, --kefu, --json)"),
-        }
-    }
-    Ok(args)
 }
 
 /// Tenant `load`, queues `q0`…, agents with extensions from 20000, each in one queue.
@@ -343,7 +325,7 @@ async fn run(args: &Args, agents: usize) -> anyhow::Result<Value> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = args()?;
+    let args = Args::parse();
     let mut results = Vec::new();
     for &agents in &args.agents {
         results.push(run(&args, agents).await?);
