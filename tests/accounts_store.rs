@@ -7,43 +7,7 @@
 
 mod common;
 
-use kefu::config::DatabaseUrl;
 use kefu::store::{LoginOutcome, Millis, NewUser, Role, Store, UserChange};
-
-async fn sqlite() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::Sqlite(format!(
-        "sqlite://{}/db/kefu.db?mode=rwc",
-        dir.path().display()
-    ));
-    (dir, Store::open(&url, 4).await.unwrap())
-}
-
-async fn postgres() -> (common::postgres::TestDatabase, Store) {
-    let db = common::postgres::database().await;
-    let store = Store::open(&DatabaseUrl::Postgres(db.url.clone()), 4)
-        .await
-        .unwrap();
-    (db, store)
-}
-
-macro_rules! on_both_engines {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                let (_dir, store) = super::sqlite().await;
-                super::$scenario(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                let (_db, store) = super::postgres().await;
-                super::$scenario(&store).await;
-            }
-        }
-    };
-}
 
 async fn user(store: &Store, tenant: &str, username: &str, extension: &str) -> String {
     let tenant = store.ensure_tenant(tenant, "kefu").await.unwrap();
@@ -68,7 +32,7 @@ fn verified_tenant(outcome: LoginOutcome) -> String {
     }
 }
 
-on_both_engines!(logins_find_the_user_by_name_or_extension);
+crate::store_on_both_engines!(logins_find_the_user_by_name_or_extension);
 async fn logins_find_the_user_by_name_or_extension(store: &Store) {
     user(store, "acme", "alice", "2001").await;
     user(store, "acme", "bob", "2002").await;
@@ -110,7 +74,7 @@ async fn logins_find_the_user_by_name_or_extension(store: &Store) {
     }
 }
 
-on_both_engines!(sessions_expire_and_are_revoked);
+crate::store_on_both_engines!(sessions_expire_and_are_revoked);
 async fn sessions_expire_and_are_revoked(store: &Store) {
     let user_id = user(store, "acme", "alice", "2001").await;
     let tenant = store.tenant_by_name("acme").await.unwrap().unwrap();
@@ -132,7 +96,7 @@ async fn sessions_expire_and_are_revoked(store: &Store) {
     assert_eq!(store.find_token(&live.secret).await.unwrap(), None);
 }
 
-on_both_engines!(a_disabled_users_tokens_and_login_stop_working);
+crate::store_on_both_engines!(a_disabled_users_tokens_and_login_stop_working);
 async fn a_disabled_users_tokens_and_login_stop_working(store: &Store) {
     let user_id = user(store, "acme", "alice", "2001").await;
     let tenant = store.tenant_by_name("acme").await.unwrap().unwrap();

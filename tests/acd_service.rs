@@ -9,29 +9,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use kefu::config::DatabaseUrl;
 use kefu::routing::{
     self, AcdHandle, AcdService, Channel, ContactRequest, ContactUpdate, ContactUpdates, OfferEnd,
     Presence, RoutingError, SkillNeed,
 };
 use kefu::store::{NewUser, Role, Store};
-
-async fn sqlite() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::Sqlite(format!(
-        "sqlite://{}/kefu.db?mode=rwc",
-        dir.path().display()
-    ));
-    (dir, Store::open(&url, 4).await.unwrap())
-}
-
-async fn postgres() -> (common::postgres::TestDatabase, Store) {
-    let db = common::postgres::database().await;
-    let store = Store::open(&DatabaseUrl::Postgres(db.url.clone()), 4)
-        .await
-        .unwrap();
-    (db, store)
-}
 
 /// Tenant `acme`: queue `sales` served by agents 2001 (French 8) and 2002.
 async fn acme(store: &Store) -> (String, AcdHandle, AcdService) {
@@ -94,25 +76,7 @@ async fn ready(acd: &AcdHandle, tenant: &str, extension: &str) {
     );
 }
 
-macro_rules! on_both_engines {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                let (_dir, store) = super::sqlite().await;
-                super::$scenario(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                let (_db, store) = super::postgres().await;
-                super::$scenario(&store).await;
-            }
-        }
-    };
-}
-
-on_both_engines!(a_call_is_offered_by_extension_answered_ended_and_recorded);
+crate::store_on_both_engines!(a_call_is_offered_by_extension_answered_ended_and_recorded);
 async fn a_call_is_offered_by_extension_answered_ended_and_recorded(store: &Store) {
     let (tenant, acd, service) = acme(store).await;
     ready(&acd, &tenant, "2001").await;
@@ -184,7 +148,7 @@ async fn a_call_is_offered_by_extension_answered_ended_and_recorded(store: &Stor
 
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_callers_hear_their_place_and_offers_move_on() {
-    let (_dir, store) = sqlite().await;
+    let (_dir, store) = common::store::sqlite().await;
     let (tenant, acd, service) = acme(&store).await;
     let mut first = acd.enqueue(call(&tenant)).await.unwrap();
     let mut second = acd.enqueue(call(&tenant)).await.unwrap();
@@ -262,7 +226,7 @@ async fn waiting_callers_hear_their_place_and_offers_move_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_naming_unknown_things_are_refused_until_a_reload() {
-    let (_dir, store) = sqlite().await;
+    let (_dir, store) = common::store::sqlite().await;
     let (tenant, acd, _service) = acme(&store).await;
     let mut request = call(&tenant);
     request.priority = 10;
@@ -313,7 +277,7 @@ async fn requests_naming_unknown_things_are_refused_until_a_reload() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stopping_closes_the_contacts_still_in_the_acd() {
-    let (_dir, store) = sqlite().await;
+    let (_dir, store) = common::store::sqlite().await;
     let (tenant, acd, service) = acme(&store).await;
     let mut waiting = acd.enqueue(call(&tenant)).await.unwrap();
     next(&mut waiting.updates).await;

@@ -6,51 +6,13 @@
 mod common;
 
 use kefu::calendar::{CalendarSpec, Weekly};
-use kefu::config::DatabaseUrl;
 use kefu::store::{
     AgentCapacity, AgentRecord, CallWrite, ContactRecord, Millis, NewCall, NewCallLeg, NewContact,
     NewRecording, NewUser, Role, RouteTarget, Scope, Store, StoreError, StoredBinding, new_call_id,
 };
 use kefu_signaling::auth::Ha1Pair;
 
-async fn sqlite() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::Sqlite(format!(
-        "sqlite://{}/db/kefu.db?mode=rwc",
-        dir.path().display()
-    ));
-    let store = Store::open(&url, 4).await.unwrap();
-    (dir, store)
-}
-
-async fn postgres() -> (common::postgres::TestDatabase, Store) {
-    let db = common::postgres::database().await;
-    let store = Store::open(&DatabaseUrl::Postgres(db.url.clone()), 4)
-        .await
-        .unwrap();
-    (db, store)
-}
-
-/// Runs a scenario on SQLite and on PostgreSQL.
-macro_rules! on_both_engines {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                let (_dir, store) = super::sqlite().await;
-                super::$scenario(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                let (_db, store) = super::postgres().await;
-                super::$scenario(&store).await;
-            }
-        }
-    };
-}
-
-on_both_engines!(migrations_are_idempotent);
+crate::store_on_both_engines!(migrations_are_idempotent);
 async fn migrations_are_idempotent(store: &Store) {
     store.ping().await.unwrap();
     store.ensure_tenant("acme", "acme.example").await.unwrap();
@@ -61,7 +23,7 @@ async fn migrations_are_idempotent(store: &Store) {
         .expect("row survives");
 }
 
-on_both_engines!(users_keep_hashes_not_passwords);
+crate::store_on_both_engines!(users_keep_hashes_not_passwords);
 async fn users_keep_hashes_not_passwords(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let new = NewUser {
@@ -129,7 +91,7 @@ async fn users_keep_hashes_not_passwords(store: &Store) {
     assert_eq!(store.user(&user.id).await.unwrap(), user);
 }
 
-on_both_engines!(tokens_are_found_by_secret_and_revocable);
+crate::store_on_both_engines!(tokens_are_found_by_secret_and_revocable);
 async fn tokens_are_found_by_secret_and_revocable(store: &Store) {
     assert!(!store.has_admin_token().await.unwrap());
     let issued = store
@@ -147,7 +109,7 @@ async fn tokens_are_found_by_secret_and_revocable(store: &Store) {
     assert!(!store.has_admin_token().await.unwrap());
 }
 
-on_both_engines!(directory_routes_numbers_to_targets);
+crate::store_on_both_engines!(directory_routes_numbers_to_targets);
 async fn directory_routes_numbers_to_targets(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let trunk = store
@@ -197,7 +159,7 @@ async fn directory_routes_numbers_to_targets(store: &Store) {
     assert_eq!(store.number_route(&tenant.id, "5999").await.unwrap(), None);
 }
 
-on_both_engines!(trunks_are_found_by_trusted_source);
+crate::store_on_both_engines!(trunks_are_found_by_trusted_source);
 async fn trunks_are_found_by_trusted_source(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     store
@@ -218,7 +180,7 @@ async fn trunks_are_found_by_trusted_source(store: &Store) {
     assert_eq!(found("203.0.113.1").await, None);
 }
 
-on_both_engines!(queues_skills_and_members_round_trip);
+crate::store_on_both_engines!(queues_skills_and_members_round_trip);
 async fn queues_skills_and_members_round_trip(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let queue = store.ensure_queue(&tenant.id, "vip").await.unwrap();
@@ -261,7 +223,7 @@ async fn queues_skills_and_members_round_trip(store: &Store) {
     assert_eq!((members[0].tier, members[0].penalty), (2, 5));
 }
 
-on_both_engines!(ivr_flow_versions_grow_only_on_change);
+crate::store_on_both_engines!(ivr_flow_versions_grow_only_on_change);
 async fn ivr_flow_versions_grow_only_on_change(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let v1 = store
@@ -293,7 +255,7 @@ async fn ivr_flow_versions_grow_only_on_change(store: &Store) {
     assert_eq!(flows[1].source, "start = \"b\"", "ensure keeps what exists");
 }
 
-on_both_engines!(calendars_keep_the_spec_per_tenant);
+crate::store_on_both_engines!(calendars_keep_the_spec_per_tenant);
 async fn calendars_keep_the_spec_per_tenant(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let other = store.ensure_tenant("beta", "beta.example").await.unwrap();
@@ -381,7 +343,7 @@ async fn calendars_keep_the_spec_per_tenant(store: &Store) {
     assert_eq!(support.calendar.spec, changed);
 }
 
-on_both_engines!(call_detail_records_follow_the_call);
+crate::store_on_both_engines!(call_detail_records_follow_the_call);
 async fn call_detail_records_follow_the_call(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let call_id = store
@@ -450,7 +412,7 @@ async fn call_detail_records_follow_the_call(store: &Store) {
     ));
 }
 
-on_both_engines!(an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept);
+crate::store_on_both_engines!(an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept);
 async fn an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let call = |did: &'static str| NewCall {
@@ -519,7 +481,7 @@ async fn an_attended_transfer_moves_a_leg_and_a_hangup_cause_is_kept(store: &Sto
     assert_eq!(store.call(&consultation).await.unwrap().hangup_cause, None);
 }
 
-on_both_engines!(call_writes_in_one_batch_are_all_or_nothing);
+crate::store_on_both_engines!(call_writes_in_one_batch_are_all_or_nothing);
 async fn call_writes_in_one_batch_are_all_or_nothing(store: &Store) {
     let create = |id: &str| CallWrite::CreateCall {
         id: id.to_owned(),
@@ -577,7 +539,7 @@ async fn call_writes_in_one_batch_are_all_or_nothing(store: &Store) {
     );
 }
 
-on_both_engines!(contacts_log_every_event);
+crate::store_on_both_engines!(contacts_log_every_event);
 async fn contacts_log_every_event(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let queue = store.ensure_queue(&tenant.id, "sales").await.unwrap();
@@ -635,7 +597,7 @@ async fn contacts_log_every_event(store: &Store) {
     assert!(bad_channel.is_err(), "the schema refuses unknown channels");
 }
 
-on_both_engines!(recordings_are_listed_per_call);
+crate::store_on_both_engines!(recordings_are_listed_per_call);
 async fn recordings_are_listed_per_call(store: &Store) {
     let call_id = store
         .create_call(&NewCall {
@@ -674,7 +636,7 @@ async fn recordings_are_listed_per_call(store: &Store) {
     assert_eq!(recordings[0].pauses, "[[1000,2000]]");
 }
 
-on_both_engines!(old_recording_rows_are_found_and_deleted_by_path);
+crate::store_on_both_engines!(old_recording_rows_are_found_and_deleted_by_path);
 async fn old_recording_rows_are_found_and_deleted_by_path(store: &Store) {
     let call_id = store
         .create_call(&NewCall {
@@ -723,7 +685,7 @@ async fn old_recording_rows_are_found_and_deleted_by_path(store: &Store) {
     assert_eq!(store.delete_recordings_at(&[]).await.unwrap(), 0);
 }
 
-on_both_engines!(a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to);
+crate::store_on_both_engines!(a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to);
 async fn a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let agent = |name: &'static str| NewUser {
@@ -786,7 +748,7 @@ async fn a_calls_agent_is_the_one_a_contact_of_it_was_assigned_to(store: &Store)
     assert!(!store.handled_call(&dana.id, "another-call").await.unwrap());
 }
 
-on_both_engines!(sip_bindings_and_server_secret_persist);
+crate::store_on_both_engines!(sip_bindings_and_server_secret_persist);
 async fn sip_bindings_and_server_secret_persist(store: &Store) {
     let secret = store.server_secret("nonce").await.unwrap();
     assert_eq!(
@@ -854,7 +816,7 @@ async fn sip_bindings_and_server_secret_persist(store: &Store) {
     assert!(store.live_sip_bindings(Millis(0)).await.unwrap().is_empty());
 }
 
-on_both_engines!(routing_config_holds_every_tenant_with_acd_settings);
+crate::store_on_both_engines!(routing_config_holds_every_tenant_with_acd_settings);
 async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
     let acme = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let other = store.ensure_tenant("other", "other.example").await.unwrap();
@@ -991,7 +953,7 @@ async fn routing_config_holds_every_tenant_with_acd_settings(store: &Store) {
     ));
 }
 
-on_both_engines!(contact_records_move_the_contact_and_end_it_once);
+crate::store_on_both_engines!(contact_records_move_the_contact_and_end_it_once);
 async fn contact_records_move_the_contact_and_end_it_once(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let (agent, _) = store
@@ -1094,7 +1056,7 @@ async fn contact_records_move_the_contact_and_end_it_once(store: &Store) {
     ));
 }
 
-on_both_engines!(agent_state_changes_are_logged_in_order);
+crate::store_on_both_engines!(agent_state_changes_are_logged_in_order);
 async fn agent_state_changes_are_logged_in_order(store: &Store) {
     let tenant = store.ensure_tenant("acme", "acme.example").await.unwrap();
     let (agent, _) = store

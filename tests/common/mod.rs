@@ -13,4 +13,5 @@ pub mod postgres;
 pub mod rtp;
 pub mod sip;
 pub mod sipp;
+pub mod store;
 pub mod uac;
