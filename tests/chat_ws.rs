@@ -118,6 +118,15 @@ fn next(socket: &mut Socket, kind: &str) -> Value {
     next_where(socket, &format!("`{kind}`"), |f| f["type"] == kind)
 }
 
+/// Takes the agent's next chat offer: accepts it and waits until the agent
+/// joined; returns the contact.
+fn accept_next_offer(agent: &mut Socket) -> String {
+    let contact = next(agent, "offer")["contact"].as_str().unwrap().to_owned();
+    send(agent, json!({"type": "accept", "contact": contact}));
+    next(agent, "chat_joined");
+    contact
+}
+
 /// Every text frame that arrives within `window`.
 fn drain(socket: &mut Socket, window: Duration) -> Vec<Value> {
     let until = Instant::now() + window;
@@ -519,12 +528,7 @@ fn both_sides_continue_after_a_graceful_restart_with_nothing_lost_or_doubled() {
     let (mut visitor, welcome) = connect_visitor(&kefu, None, 0);
     let token = welcome["token"].as_str().unwrap().to_owned();
     say(&mut visitor, "v-1", "hello before the restart");
-    let contact = next(&mut agent, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut agent, json!({"type": "accept", "contact": contact}));
-    next(&mut agent, "chat_joined");
+    let contact = accept_next_offer(&mut agent);
     send(
         &mut agent,
         json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "agent before"}),
@@ -545,12 +549,7 @@ fn both_sides_continue_after_a_graceful_restart_with_nothing_lost_or_doubled() {
     let (mut visitor, welcome) = connect_visitor(&kefu, Some(&token), last_seq);
     assert_eq!(welcome["conversation"]["state"], "open");
     let mut agent = ready_agent(&kefu, "1003");
-    let contact = next(&mut agent, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut agent, json!({"type": "accept", "contact": contact}));
-    next(&mut agent, "chat_joined");
+    let contact = accept_next_offer(&mut agent);
     say(&mut visitor, "v-2", "hello after the restart");
     send(
         &mut agent,
@@ -684,12 +683,7 @@ fn an_agent_handles_two_chats_at_once_and_each_message_reaches_its_own_visitor()
             &format!("hi-{n}"),
             &format!("visitor {n} here"),
         );
-        let contact = next(&mut agent, "offer")["contact"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        send(&mut agent, json!({"type": "accept", "contact": contact}));
-        next(&mut agent, "chat_joined");
+        let contact = accept_next_offer(&mut agent);
         visitors.push(visitor);
         contacts.push(contact);
     }
@@ -756,12 +750,7 @@ fn files_are_typed_by_their_bytes_and_served_only_by_their_signed_url() {
         "no chat yet"
     );
     say(&mut visitor, "v-1", "let me show you");
-    let contact = next(&mut agent, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut agent, json!({"type": "accept", "contact": contact}));
-    next(&mut agent, "chat_joined");
+    let contact = accept_next_offer(&mut agent);
 
     assert_eq!(upload(PNG.to_vec(), None).status(), 401);
     let svg = upload(b"<svg onload=alert(1)></svg>".to_vec(), Some(&token));
@@ -832,12 +821,7 @@ fn an_agent_transfers_a_chat_to_another_queue_and_its_history_goes_along() {
     let mut bob = ready_agent(&kefu, "1002");
     let (mut visitor, _) = connect_visitor(&kefu, None, 0);
     say(&mut visitor, "v-1", "I want to buy a licence");
-    let first = next(&mut alice, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut alice, json!({"type": "accept", "contact": first}));
-    next(&mut alice, "chat_joined");
+    let first = accept_next_offer(&mut alice);
 
     send(
         &mut alice,
@@ -898,12 +882,7 @@ fn a_message_left_while_nobody_is_available_waits_for_an_agent_after_the_visitor
     // Longer than the grace after which a waiting visitor who left is abandoned.
     std::thread::sleep(Duration::from_secs(17));
     let mut agent = ready_agent(&kefu, "1003");
-    let contact = next(&mut agent, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut agent, json!({"type": "accept", "contact": contact}));
-    next(&mut agent, "chat_joined");
+    let contact = accept_next_offer(&mut agent);
     send(
         &mut agent,
         json!({"type": "chat_history", "contact": contact}),
@@ -1026,12 +1005,7 @@ fn supervisors_manage_channels_and_canned_responses_through_the_api() {
     let mut socket = ready_agent(&kefu, "1003");
     let (mut visitor, _) = connect_visitor(&kefu, None, 0);
     say(&mut visitor, "v-1", "hi");
-    let contact = next(&mut socket, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut socket, json!({"type": "accept", "contact": contact}));
-    next(&mut socket, "chat_joined");
+    let contact = accept_next_offer(&mut socket);
     send(
         &mut socket,
         json!({"type": "chat_send", "contact": contact, "id": "a-1", "text": "/thanks"}),
@@ -1155,12 +1129,7 @@ fn a_chat_while_its_queue_is_closed_is_a_message_left_that_an_agent_gets_once_it
         "{meanwhile:?}"
     );
     set_support_hours(&kefu, &admin, &["00:00-24:00"]);
-    let contact = next(&mut agent, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut agent, json!({"type": "accept", "contact": contact}));
-    next(&mut agent, "chat_joined");
+    let contact = accept_next_offer(&mut agent);
     send(
         &mut agent,
         json!({"type": "chat_history", "contact": contact}),
@@ -1180,12 +1149,7 @@ fn an_agent_transfers_a_chat_to_a_named_agent_who_gets_it_before_anyone_idle_lon
     let mut chen = ready_agent(&kefu, "1003");
     let (mut visitor, _) = connect_visitor(&kefu, None, 0);
     say(&mut visitor, "v-1", "I need a quote for 50 seats");
-    let first = next(&mut chen, "offer")["contact"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send(&mut chen, json!({"type": "accept", "contact": first}));
-    next(&mut chen, "chat_joined");
+    let first = accept_next_offer(&mut chen);
     // Alice goes ready after Bob: Bob has been idle longer.
     let mut alice = ready_agent(&kefu, "1001");
 
