@@ -47,6 +47,15 @@ impl Problem {
         }
     }
 
+    /// 400 for a query parameter whose `value` breaks `rule`: "query
+    /// parameter `field` = "value" rule".
+    pub fn bad_query(field: &str, value: &str, rule: &str) -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("query parameter `{field}` = {value:?} {rule}"),
+        )
+    }
+
     /// The same problem with a 400 status (the request is malformed rather
     /// than wrong).
     pub fn bad_request(mut self) -> Self {

@@ -5,7 +5,6 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -62,12 +61,14 @@ pub async fn list(
         None => DEFAULT_LIMIT,
         Some(text) => number(text)
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| bad("limit", text, "must be a whole number from 1 to 500"))?,
+            .ok_or_else(|| {
+                Problem::bad_query("limit", text, "must be a whole number from 1 to 500")
+            })?,
     };
     let before = match &query.before {
         None => None,
         Some(text) => Some(number(text).ok_or_else(|| {
-            bad(
+            Problem::bad_query(
                 "before",
                 text,
                 "must be a time in milliseconds since the epoch",
@@ -136,11 +137,4 @@ pub(super) async fn visible_call(
 
 fn number(text: &str) -> Option<i64> {
     text.trim().parse().ok()
-}
-
-fn bad(field: &str, value: &str, rule: &str) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        format!("query parameter `{field}` = {value:?} {rule}"),
-    )
 }

@@ -196,10 +196,7 @@ pub async fn list(
         .as_deref()
         .filter(|customer| !customer.is_empty())
         .ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "`customer`: name the customer whose contacts to list",
-            )
+            Problem::invalid("customer", "name the customer whose contacts to list").bad_request()
         })?;
     let limit = match &query.limit {
         None => 10,
@@ -208,10 +205,8 @@ pub async fn list(
             .ok()
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("`limit`: `{text}` must be a whole number from 1 to 100"),
-                )
+                let rule = format!("`{text}` must be a whole number from 1 to 100");
+                Problem::invalid("limit", rule).bad_request()
             })?,
     };
     let contacts = state

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -68,12 +67,14 @@ pub async fn intervals(
             .parse::<u64>()
             .ok()
             .filter(|h| (1..=MAX_HOURS).contains(h))
-            .ok_or_else(|| bad("hours", text, "must be a whole number from 1 to 48"))?,
+            .ok_or_else(|| {
+                Problem::bad_query("hours", text, "must be a whole number from 1 to 48")
+            })?,
     };
     let interval = match query.interval.as_deref() {
         None => Duration::from_secs(15 * 60),
         Some(text) => parse_interval(text).ok_or_else(|| {
-            bad(
+            Problem::bad_query(
                 "interval",
                 text,
                 "must be minutes like `15m` or hours like `1h`",
@@ -82,7 +83,7 @@ pub async fn intervals(
     };
     let span = Duration::from_secs(hours * 3600);
     if span.as_secs() / interval.as_secs() > MAX_INTERVALS {
-        return Err(bad(
+        return Err(Problem::bad_query(
             "interval",
             query.interval.as_deref().unwrap_or_default(),
             "is too short for so many hours: at most 576 intervals",
@@ -122,13 +123,6 @@ fn parse_interval(text: &str) -> Option<Duration> {
     (60..=24 * 3600)
         .contains(&secs)
         .then(|| Duration::from_secs(secs))
-}
-
-fn bad(field: &str, value: &str, rule: &str) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        format!("query parameter `{field}` = {value:?} {rule}"),
-    )
 }
 
 #[cfg(test)]
